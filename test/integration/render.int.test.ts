@@ -1,0 +1,265 @@
+import { existsSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { parseManifestText } from '../../src/lib/manifests/yaml.js'
+import { fixtures, kubectl } from '../support/paths.js'
+import { runActionBundle, runCli } from '../support/run-bundle.js'
+import { cleanupTempDirs, tempCopy, tempDir } from '../support/tmp.js'
+import { treeState } from '../support/tree.js'
+
+afterAll(cleanupTempDirs)
+
+function readObjects(file: string) {
+  return parseManifestText(readFileSync(file, 'utf8'), file).map((d) => d.value)
+}
+
+describe('render action (dist/render/index.js, run as a runner runs it)', () => {
+  test('renders an overlay with an image override, leaving the user files as they were', async () => {
+    const app = tempCopy(join(fixtures, 'apps', 'hello'))
+    const before = treeState(app)
+    const out = join(tempDir(), 'out')
+    const r = await runActionBundle('render', {
+      path: join(app, 'overlays', 'staging'),
+      images: 'registry.example.com/team/hello:2.0.1',
+      'output-dir': out,
+      kustomize: kubectl,
+    })
+    expect(r.stderr).toBe('')
+    expect(r.code).toBe(0)
+    expect(treeState(app)).toEqual(before)
+    expect(r.outputs['manifests-dir']).toBe(out)
+    expect(r.outputs['manifests-file']).toBe(`${out}.yaml`)
+    expect(r.outputs.objects).toBe('4')
+    expect(r.outputs['kustomize-version']).toMatch(/^v5\./)
+    expect(r.outputs.digest).toMatch(/^sha256:[a-f0-9]{64}$/)
+    expect(r.stdout).toContain('kubectl kustomize')
+    expect(r.summary).toContain('render: 4 objects')
+    expect(readdirSync(out).sort()).toEqual([
+      'configmap-hello-config-f655md8fbd.yaml',
+      'deployment-hello.yaml',
+      'namespace-hello-staging.yaml',
+      'service-hello.yaml',
+    ])
+    const [deployment] = readObjects(join(out, 'deployment-hello.yaml')) as any[]
+    expect(deployment.spec.template.spec.containers[0].image).toBe(
+      'registry.example.com/team/hello:2.0.1',
+    )
+    expect(deployment.metadata.namespace).toBe('hello-staging')
+    // YAML 1.1: the octal mode survives as the number kubectl reads.
+    expect(deployment.spec.template.spec.volumes[0].configMap.defaultMode).toBe(493)
+    // The single-file form holds the same objects in the stable order.
+    expect(readObjects(`${out}.yaml`).map((o: any) => o.kind)).toEqual([
+      'Namespace',
+      'ConfigMap',
+      'Service',
+      'Deployment',
+    ])
+  })
+
+  test('the same input gives the same digest and bytes; another tag another digest', async () => {
+    const app = join(fixtures, 'apps', 'hello', 'overlays', 'staging')
+    const a = join(tempDir(), 'a')
+    const b = join(tempDir(), 'b')
+    const r1 = await runActionBundle('render', { path: app, 'output-dir': a, kustomize: kubectl })
+    const r2 = await runActionBundle('render', { path: app, 'output-dir': b, kustomize: kubectl })
+    expect(r1.outputs.digest).toBe(r2.outputs.digest)
+    expect(readFileSync(`${a}.yaml`, 'utf8')).toBe(readFileSync(`${b}.yaml`, 'utf8'))
+    const r3 = await runActionBundle('render', {
+      path: app,
+      'output-dir': b,
+      kustomize: kubectl,
+      images: 'registry.example.com/team/hello:9',
+    })
+    expect(r3.outputs.digest).not.toBe(r1.outputs.digest)
+  })
+
+  test('namespace input sets the namespace', async () => {
+    const out = join(tempDir(), 'out')
+    const r = await runActionBundle('render', {
+      path: join(fixtures, 'apps', 'hello', 'base'),
+      'output-dir': out,
+      kustomize: kubectl,
+      namespace: 'team-a',
+    })
+    expect(r.code).toBe(0)
+    expect((readObjects(join(out, 'service-hello.yaml'))[0] as any).metadata.namespace).toBe(
+      'team-a',
+    )
+  })
+
+  test('re-rendering replaces the folder wholly (no stale files)', async () => {
+    const out = join(tempDir(), 'out')
+    mkdirSync(out)
+    writeFileSync(join(out, 'deployment-old.yaml'), 'stale')
+    const r = await runActionBundle('render', {
+      path: join(fixtures, 'apps', 'hello', 'base'),
+      'output-dir': out,
+      kustomize: kubectl,
+    })
+    expect(r.code).toBe(0)
+    expect(existsSync(join(out, 'deployment-old.yaml'))).toBe(false)
+  })
+
+  describe('bad input: a clear error, a failed step, nothing written', () => {
+    const cases: [string, (dir: string) => Record<string, string>, RegExp][] = [
+      ['a missing folder', (d) => ({ path: join(d, 'nope') }), /path: .*nope is not a folder/],
+      [
+        'a folder without kustomization',
+        (d) => ({ path: mkdirSync(join(d, 'empty'), { recursive: true })! }),
+        /has no kustomization.yaml/,
+      ],
+      [
+        'a kustomization kustomize rejects',
+        () => ({ path: join(fixtures, 'apps', 'broken') }),
+        /kustomize failed on .*broken:(%0A|\n)error: .*missing.yaml/,
+      ],
+      [
+        'an invalid image spec',
+        () => ({ path: join(fixtures, 'apps', 'hello', 'base'), images: 'nginx@sha256:xyz' }),
+        /images: 'nginx@sha256:xyz' is not a valid image override/,
+      ],
+      [
+        'a plaintext Secret',
+        () => ({ path: join(fixtures, 'apps', 'with-secret') }),
+        /Secret\/db-password is a plaintext Secret/,
+      ],
+      [
+        'an output file inside the folder',
+        (d) => ({
+          path: join(fixtures, 'apps', 'hello', 'base'),
+          'output-file': join(d, 'out', 'all.yaml'),
+        }),
+        /output-file .* is inside output-dir/,
+      ],
+    ]
+    test.each(cases)('%s', async (_name, inputs, message) => {
+      const dir = tempDir()
+      const out = join(dir, 'out')
+      const r = await runActionBundle('render', {
+        'output-dir': out,
+        kustomize: kubectl,
+        ...inputs(dir),
+      })
+      expect(r.code).toBe(1)
+      expect(r.stdout).toMatch(/::error::render: /)
+      expect(r.stdout).toMatch(message)
+      expect(r.stdout).not.toContain('hunter2')
+      expect(existsSync(out)).toBe(false)
+      expect(existsSync(`${out}.yaml`)).toBe(false)
+      expect(r.outputs).toEqual({})
+    })
+
+    test('an output dir that is a file', async () => {
+      const dir = tempDir()
+      writeFileSync(join(dir, 'out'), 'x')
+      const r = await runActionBundle('render', {
+        path: join(fixtures, 'apps', 'hello', 'base'),
+        'output-dir': join(dir, 'out'),
+        kustomize: kubectl,
+      })
+      expect(r.code).toBe(1)
+      expect(r.stdout).toMatch(/output-dir .*out exists and is not a folder/)
+      expect(readFileSync(join(dir, 'out'), 'utf8')).toBe('x')
+    })
+
+    test('a missing required input names it', async () => {
+      const r = await runActionBundle('render', { 'output-dir': 'x' })
+      expect(r.code).toBe(1)
+      expect(r.stdout).toContain("::error::render: input 'path' is required")
+    })
+  })
+
+  test('allow-secrets lets a Secret through', async () => {
+    const out = join(tempDir(), 'out')
+    const r = await runActionBundle('render', {
+      path: join(fixtures, 'apps', 'with-secret'),
+      'output-dir': out,
+      kustomize: kubectl,
+      'allow-secrets': 'true',
+    })
+    expect(r.code).toBe(0)
+    expect(r.stdout).not.toContain('hunter2')
+  })
+})
+
+describe('root action (dist/main) dispatches on command', () => {
+  test('command: render', async () => {
+    const out = join(tempDir(), 'out')
+    const r = await runActionBundle('main', {
+      command: 'render',
+      path: join(fixtures, 'apps', 'hello', 'base'),
+      'output-dir': out,
+      kustomize: kubectl,
+    })
+    expect(r.code).toBe(0)
+    expect(r.outputs.objects).toBe('3')
+  })
+  test('an unknown command is named', async () => {
+    const r = await runActionBundle('main', { command: 'deploy' })
+    expect(r.code).toBe(1)
+    expect(r.stdout).toContain("input 'command' must be one of")
+  })
+})
+
+describe('CLI (dist/cli/index.js)', () => {
+  test('flags and GITOPS_* variables, key=value outputs and a dotenv file', async () => {
+    const dir = tempDir()
+    const r = await runCli(
+      [
+        'render',
+        '--path',
+        join(fixtures, 'apps', 'hello', 'overlays', 'staging'),
+        '--images',
+        'registry.example.com/team/hello:3',
+        '--dotenv',
+        join(dir, 'out.env'),
+      ],
+      {
+        env: { GITOPS_OUTPUT_DIR: join(dir, 'out'), GITOPS_KUSTOMIZE: kubectl },
+      },
+    )
+    expect(r.stderr).toContain('Rendered 4 objects')
+    expect(r.code).toBe(0)
+    expect(r.outputs['manifests-dir']).toBe(join(dir, 'out'))
+    expect(readFileSync(join(dir, 'out.env'), 'utf8')).toBe(r.stdout)
+    expect(
+      (readObjects(join(dir, 'out', 'deployment-hello.yaml'))[0] as any).spec.template.spec
+        .containers[0].image,
+    ).toBe('registry.example.com/team/hello:3')
+  })
+
+  test('the action and the CLI give the same digest', async () => {
+    const path = join(fixtures, 'apps', 'hello', 'overlays', 'staging')
+    const a = await runActionBundle('render', {
+      path,
+      'output-dir': join(tempDir(), 'o'),
+      kustomize: kubectl,
+    })
+    const b = await runCli([
+      'render',
+      '--path',
+      path,
+      '--output-dir',
+      join(tempDir(), 'o'),
+      '--kustomize',
+      kubectl,
+    ])
+    expect(b.outputs.digest).toBe(a.outputs.digest)
+  })
+
+  test('--help lists the inputs; unknown flags and commands exit 2', async () => {
+    const help = await runCli(['render', '--help'])
+    expect(help.code).toBe(0)
+    expect(help.stdout).toContain('--output-dir')
+    expect(help.stdout).toContain('GITOPS_OUTPUT_DIR')
+    expect((await runCli(['render', '--bogus', 'x'])).code).toBe(2)
+    expect((await runCli(['bogus'])).code).toBe(2)
+    expect((await runCli(['--help'])).stdout).toContain('render')
+  })
+
+  test('errors go to stderr with the command name, exit 1', async () => {
+    const r = await runCli(['render', '--path', '/nonexistent', '--kustomize', kubectl])
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain('gitops-actions render: path: /nonexistent is not a folder')
+    expect(r.stdout).toBe('')
+  })
+})
