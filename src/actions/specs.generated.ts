@@ -13,6 +13,156 @@ export interface CommandSpec {
 }
 
 export const specs: Record<string, CommandSpec> = {
+  "publish-release": {
+    "description": "Commit an app's rendered manifests into the gitops repo under releases/<env>/<app>/ with release metadata, and push - safely when many pipelines push at once. Also promotes a release from one env to another, or retires an app.",
+    "inputs": {
+      "env": {
+        "description": "The environment (a DNS-label-like name, e.g. `staging`).",
+        "required": true
+      },
+      "app": {
+        "description": "The app (a DNS-label-like name).",
+        "required": true
+      },
+      "manifests": {
+        "description": "The per-object folder that render wrote (its `manifests-dir` output). Not with `from-env` or `retire`.",
+        "required": false
+      },
+      "version": {
+        "description": "The release's version. SemVer (a leading `v` is fine) orders releases; any other version (a commit SHA, a date) is ordered by its source commit's time.",
+        "required": false
+      },
+      "from-env": {
+        "description": "Promote - copy the exact release of this env (same objects, digest and version) to `env`.",
+        "required": false
+      },
+      "retire": {
+        "description": "Remove the app - replace its folder with a release.json that says `retired`, so the agent prunes its objects. Retiring again removes the folder.",
+        "required": false,
+        "default": "false"
+      },
+      "force": {
+        "description": "Override the refusals to downgrade, to re-publish a version with other manifests, and to publish over a rollback's pin. Said in the commit.",
+        "required": false,
+        "default": "false"
+      },
+      "allow-secrets": {
+        "description": "Accept plaintext `Secret` objects (refused by default).",
+        "required": false,
+        "default": "false"
+      },
+      "source-repo": {
+        "description": "The app's repository. Default - from `GITHUB_SERVER_URL`/`GITHUB_REPOSITORY`, or GitLab's `CI_PROJECT_URL`.",
+        "required": false
+      },
+      "source-commit": {
+        "description": "The app's commit. Default - `GITHUB_SHA` or `CI_COMMIT_SHA`.",
+        "required": false
+      },
+      "source-commit-time": {
+        "description": "The source commit's time (ISO 8601). Default - read from the checkout with git, when it is there.",
+        "required": false
+      },
+      "source-run": {
+        "description": "The CI run's URL. Default - the GitHub Actions run, or GitLab's `CI_PIPELINE_URL`.",
+        "required": false
+      },
+      "released-by": {
+        "description": "Who released. Default - `GITHUB_ACTOR` or `GITLAB_USER_LOGIN`.",
+        "required": false
+      },
+      "kustomize-version": {
+        "description": "The kustomize version that rendered the manifests (render's `kustomize-version` output), recorded in release.json.",
+        "required": false
+      },
+      "message": {
+        "description": "Extra text for the commit body.",
+        "required": false
+      },
+      "repository": {
+        "description": "The gitops repo - a clone URL (`https://…`, `git@host:owner/name.git`, `ssh://…`, `file://…`) or `owner/name` on the current git host.",
+        "required": true
+      },
+      "token": {
+        "description": "A token that may push to the gitops repo over HTTPS (and open pull requests). Masked; never written to disk or the repo.",
+        "required": false
+      },
+      "ssh-key": {
+        "description": "An OpenSSH private key that may push to the gitops repo over SSH. Masked; kept in a private temp file for the run only.",
+        "required": false
+      },
+      "known-hosts": {
+        "description": "known_hosts lines of the SSH host (required for SSH remotes other than github.com, whose published keys are built in).",
+        "required": false
+      },
+      "branch": {
+        "description": "The gitops repo's branch. Default - the remote's default branch.",
+        "required": false
+      },
+      "author-name": {
+        "description": "Commit author and committer name.",
+        "required": false,
+        "default": "gitops-actions[bot]"
+      },
+      "author-email": {
+        "description": "Commit author and committer email.",
+        "required": false,
+        "default": "gitops-actions@users.noreply.github.com"
+      },
+      "mode": {
+        "description": "`push` to the branch, or `pull-request`: push to the tool's own branch `gitops/<env>/<app>` and open or update one pull request (GitHub) or merge request (GitLab).",
+        "required": false,
+        "default": "push"
+      },
+      "git-host": {
+        "description": "`github` or `gitlab`, for pull requests and token logins. Default - from the CI system running the step.",
+        "required": false
+      },
+      "api-url": {
+        "description": "The git host's API URL for pull requests. Default - `GITHUB_API_URL` or `CI_API_V4_URL`.",
+        "required": false
+      },
+      "max-attempts": {
+        "description": "Push attempts when other pipelines push first (each re-applies the change on the new tip, with jittered backoff).",
+        "required": false,
+        "default": "30"
+      },
+      "dry-run": {
+        "description": "Commit in a temporary clone but push nothing.",
+        "required": false,
+        "default": "false"
+      }
+    },
+    "outputs": {
+      "commit": {
+        "description": "The commit made (empty when nothing changed)."
+      },
+      "changed": {
+        "description": "`true` when a commit was made; decided by digest, version and pin, not by release.json's bytes."
+      },
+      "attempts": {
+        "description": "Push attempts it took."
+      },
+      "pull-request-url": {
+        "description": "The pull or merge request, in pull-request mode."
+      },
+      "version": {
+        "description": "The version now in place."
+      },
+      "digest": {
+        "description": "The manifests' digest."
+      },
+      "objects-added": {
+        "description": "Objects added, comma-separated (`Kind/namespace/name`)."
+      },
+      "objects-changed": {
+        "description": "Objects changed, comma-separated."
+      },
+      "objects-removed": {
+        "description": "Objects removed, comma-separated - the agent prunes them."
+      }
+    }
+  },
   "render": {
     "description": "Run kustomize on an app's kustomization and hand back plain, validated manifests, one file per object.",
     "inputs": {
@@ -66,6 +216,176 @@ export const specs: Record<string, CommandSpec> = {
       },
       "kustomize-version": {
         "description": "The version of the kustomize that ran."
+      }
+    }
+  },
+  "rollback": {
+    "description": "Go back to an earlier release of one app in one env - the folder restored as it was, in one commit that lists every commit it reverts, history kept, and the app pinned. Made for a manual workflow_dispatch.",
+    "inputs": {
+      "env": {
+        "description": "The environment.",
+        "required": true
+      },
+      "app": {
+        "description": "The app.",
+        "required": true
+      },
+      "to": {
+        "description": "The release to go back to - a commit of the gitops repo, a version, or `previous` (the release before the one in place; rollbacks do not count).",
+        "required": false,
+        "default": "previous"
+      },
+      "reason": {
+        "description": "Why, for the commit and the pin.",
+        "required": false
+      },
+      "pin": {
+        "description": "Pin the app so the next publish does not silently undo the rollback (lift with `unpin` or `force`).",
+        "required": false,
+        "default": "true"
+      },
+      "repository": {
+        "description": "The gitops repo - a clone URL (`https://…`, `git@host:owner/name.git`, `ssh://…`, `file://…`) or `owner/name` on the current git host.",
+        "required": true
+      },
+      "token": {
+        "description": "A token that may push to the gitops repo over HTTPS (and open pull requests). Masked; never written to disk or the repo.",
+        "required": false
+      },
+      "ssh-key": {
+        "description": "An OpenSSH private key that may push to the gitops repo over SSH. Masked; kept in a private temp file for the run only.",
+        "required": false
+      },
+      "known-hosts": {
+        "description": "known_hosts lines of the SSH host (required for SSH remotes other than github.com, whose published keys are built in).",
+        "required": false
+      },
+      "branch": {
+        "description": "The gitops repo's branch. Default - the remote's default branch.",
+        "required": false
+      },
+      "author-name": {
+        "description": "Commit author and committer name.",
+        "required": false,
+        "default": "gitops-actions[bot]"
+      },
+      "author-email": {
+        "description": "Commit author and committer email.",
+        "required": false,
+        "default": "gitops-actions@users.noreply.github.com"
+      },
+      "mode": {
+        "description": "`push` to the branch, or `pull-request`: push to the tool's own branch `gitops/<env>/<app>` and open or update one pull request (GitHub) or merge request (GitLab).",
+        "required": false,
+        "default": "push"
+      },
+      "git-host": {
+        "description": "`github` or `gitlab`, for pull requests and token logins. Default - from the CI system running the step.",
+        "required": false
+      },
+      "api-url": {
+        "description": "The git host's API URL for pull requests. Default - `GITHUB_API_URL` or `CI_API_V4_URL`.",
+        "required": false
+      },
+      "max-attempts": {
+        "description": "Push attempts when other pipelines push first (each re-applies the change on the new tip, with jittered backoff).",
+        "required": false,
+        "default": "30"
+      },
+      "dry-run": {
+        "description": "Commit in a temporary clone but push nothing.",
+        "required": false,
+        "default": "false"
+      }
+    },
+    "outputs": {
+      "commit": {
+        "description": "The rollback commit."
+      },
+      "changed": {
+        "description": "`true` when a commit was made."
+      },
+      "attempts": {
+        "description": "Push attempts it took."
+      },
+      "version": {
+        "description": "The version now in place."
+      },
+      "rolled-back-from": {
+        "description": "The version that was in place before."
+      },
+      "target": {
+        "description": "The release commit restored."
+      },
+      "reverted": {
+        "description": "The commits undone, newest first, comma-separated."
+      },
+      "pull-request-url": {
+        "description": "The pull or merge request, in pull-request mode."
+      }
+    }
+  },
+  "unpin": {
+    "description": "Lift the pin that a rollback set on one env/app, in a commit of its own, so the next publish goes through.",
+    "inputs": {
+      "env": {
+        "description": "The environment.",
+        "required": true
+      },
+      "app": {
+        "description": "The app.",
+        "required": true
+      },
+      "repository": {
+        "description": "The gitops repo - a clone URL (`https://…`, `git@host:owner/name.git`, `ssh://…`, `file://…`) or `owner/name` on the current git host.",
+        "required": true
+      },
+      "token": {
+        "description": "A token that may push to the gitops repo over HTTPS (and open pull requests). Masked; never written to disk or the repo.",
+        "required": false
+      },
+      "ssh-key": {
+        "description": "An OpenSSH private key that may push to the gitops repo over SSH. Masked; kept in a private temp file for the run only.",
+        "required": false
+      },
+      "known-hosts": {
+        "description": "known_hosts lines of the SSH host (required for SSH remotes other than github.com, whose published keys are built in).",
+        "required": false
+      },
+      "branch": {
+        "description": "The gitops repo's branch. Default - the remote's default branch.",
+        "required": false
+      },
+      "author-name": {
+        "description": "Commit author and committer name.",
+        "required": false,
+        "default": "gitops-actions[bot]"
+      },
+      "author-email": {
+        "description": "Commit author and committer email.",
+        "required": false,
+        "default": "gitops-actions@users.noreply.github.com"
+      },
+      "max-attempts": {
+        "description": "Push attempts when other pipelines push first (each re-applies the change on the new tip, with jittered backoff).",
+        "required": false,
+        "default": "30"
+      },
+      "dry-run": {
+        "description": "Commit in a temporary clone but push nothing.",
+        "required": false,
+        "default": "false"
+      }
+    },
+    "outputs": {
+      "commit": {
+        "description": "The commit made (empty when the app was not pinned)."
+      },
+      "changed": {
+        "description": "`true` when a commit was made."
+      },
+      "version": {
+        "description": "The version in place."
       }
     }
   }

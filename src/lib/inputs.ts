@@ -42,8 +42,10 @@ export class Inputs {
     if (value !== undefined) {
       this.source.mask(value)
       // Multi-line secrets (keys) are masked line by line too, as runners print them that way.
-      for (const line of value.split('\n'))
-        if (line.trim().length > 8) this.source.mask(line.trim())
+      for (const line of value.split('\n')) {
+        const part = line.trim()
+        if (part.length > 8 && part !== value) this.source.mask(part)
+      }
     }
     return value
   }

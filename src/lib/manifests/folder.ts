@@ -115,7 +115,10 @@ export function isInside(inner: string, outer: string): boolean {
  * Reads every `*.yaml`/`*.yml` file of a folder (not recursive), sorted by name. Subfolders and other
  * files are refused: a manifests folder holds manifests only.
  */
-export async function readManifestFolder(dir: string): Promise<LoadedDocument[]> {
+export async function readManifestFolder(
+  dir: string,
+  options: { skip?: string[] } = {},
+): Promise<LoadedDocument[]> {
   let entries
   try {
     entries = await fs.readdir(dir, { withFileTypes: true })
@@ -124,7 +127,7 @@ export async function readManifestFolder(dir: string): Promise<LoadedDocument[]>
   }
   const docs: LoadedDocument[] = []
   for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
-    if (entry.name.startsWith('.')) continue
+    if (entry.name.startsWith('.') || options.skip?.includes(entry.name)) continue
     if (!entry.isFile() || !MANIFEST_FILE.test(entry.name)) {
       throw new ConfigurationError(
         `${join(dir, entry.name)}: a manifests folder holds only *.yaml files, one object each`,

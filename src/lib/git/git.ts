@@ -1,0 +1,366 @@
+/**
+ * The one git wrapper. Everything that touches git goes through `GitClient` (simple-git underneath,
+ * arguments as arrays, never a shell). Credentials are never written into `.git/config`: a token rides on
+ * each command as an `http.extraheader` (`-c`), and an SSH key lives in a private temp folder with a
+ * pinned known_hosts file, both removed by `dispose()`.
+ */
+import { promises as fs } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { simpleGit, type SimpleGit } from 'simple-git'
+import { ConfigurationError, errorMessage } from '../errors.js'
+import type { Logger } from '../log.js'
+import { GITHUB_KNOWN_HOSTS, isGithubSsh } from './known-hosts.js'
+import { redactUrl, transportOf } from './remote.js'
+
+/** How to reach a remote. */
+export interface GitAuth {
+  /** A token for HTTPS remotes (GitHub: any token; GitLab: a job or access token). */
+  token?: string
+  /** The user name sent with the token (default `x-access-token`; GitLab CI job tokens need `gitlab-ci-token`). */
+  tokenUser?: string
+  /** An OpenSSH private key, for SSH remotes. */
+  sshKey?: string
+  /** known_hosts lines for the SSH host; GitHub's published keys are built in. */
+  knownHosts?: string
+}
+
+export interface Identity {
+  name: string
+  email: string
+}
+
+/** Thrown when the remote refused a push because its branch moved (someone else pushed first). */
+export class PushRejectedError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'PushRejectedError'
+  }
+}
+
+/** Prepared credentials: environment and `-c` options for every git command, and files to remove. */
+interface Credentials {
+  env: Record<string, string>
+  config: string[]
+  dispose(): Promise<void>
+}
+
+async function prepareCredentials(url: string, auth: GitAuth, log: Logger): Promise<Credentials> {
+  const transport = transportOf(url)
+  const env: Record<string, string> = { GIT_TERMINAL_PROMPT: '0' }
+  const config: string[] = []
+  let dir: string | undefined
+  if (transport === 'ssh') {
+    const knownHosts =
+      auth.knownHosts?.trim() || (isGithubSsh(url) ? GITHUB_KNOWN_HOSTS.join('\n') : '')
+    if (!knownHosts) {
+      throw new ConfigurationError(
+        `known-hosts is required for the SSH remote ${url} (only GitHub's host keys are built in); ` +
+          `give the host's public key line(s), e.g. from 'ssh-keyscan -p PORT host' checked out of band`,
+      )
+    }
+    dir = await fs.mkdtemp(join(tmpdir(), 'gitops-ssh-'))
+    await fs.chmod(dir, 0o700)
+    const knownHostsFile = join(dir, 'known_hosts')
+    await fs.writeFile(knownHostsFile, `${knownHosts}\n`, { mode: 0o600 })
+    const args = [
+      'ssh',
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      'StrictHostKeyChecking=yes',
+      '-o',
+      `UserKnownHostsFile=${shellQuote(knownHostsFile)}`,
+      '-o',
+      'ConnectTimeout=30',
+    ]
+    if (auth.sshKey) {
+      const keyFile = join(dir, 'key')
+      const key = auth.sshKey.endsWith('\n') ? auth.sshKey : `${auth.sshKey}\n`
+      await fs.writeFile(keyFile, key, { mode: 0o600 })
+      args.push('-i', shellQuote(keyFile), '-o', 'IdentitiesOnly=yes')
+    }
+    env.GIT_SSH_COMMAND = args.join(' ')
+  } else if (auth.token && (transport === 'https' || transport === 'http')) {
+    const basic = Buffer.from(`${auth.tokenUser ?? 'x-access-token'}:${auth.token}`).toString(
+      'base64',
+    )
+    config.push(`http.extraheader=AUTHORIZATION: basic ${basic}`)
+  } else if (auth.token) {
+    log.debug(`a token is not used for the ${transport} remote ${redactUrl(url)}`)
+  }
+  const created = dir
+  return {
+    env,
+    config,
+    dispose: async () => {
+      if (created) await fs.rm(created, { recursive: true, force: true })
+    },
+  }
+}
+
+function shellQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`
+}
+
+/**
+ * Variables of the caller's environment that must not reach git: the identity comes from commit(), the
+ * repository from the clone, and prompts, editors and extra config would make runs differ by machine.
+ */
+const INHERITED_GIT_VARIABLE =
+  /^(GIT_(AUTHOR|COMMITTER)_\w+|GIT_DIR|GIT_WORK_TREE|GIT_INDEX_FILE|GIT_ASKPASS|SSH_ASKPASS|GIT_EDITOR|GIT_PAGER|GIT_TEMPLATE_DIR|GIT_CONFIG_(COUNT|KEY_\d+|VALUE_\d+|PARAMETERS|GLOBAL|SYSTEM))$/
+
+/** Messages of a rejected, non-fast-forward push, in the words of git and of the common hosts. */
+const REJECTED =
+  /\[rejected\]|non-fast-forward|fetch first|failed to update ref|cannot lock ref|stale info|incorrect old value/i
+
+/** A working clone of one remote branch, and the git commands run on it. */
+export class GitClient {
+  private constructor(
+    readonly dir: string,
+    readonly url: string,
+    private readonly git: SimpleGit,
+    private readonly credentials: Credentials,
+    private readonly log: Logger,
+  ) {}
+
+  /** Runs git with the credentials (for commands outside any clone). */
+  private static make(dir: string, url: string, credentials: Credentials, log: Logger): GitClient {
+    const env = Object.fromEntries(
+      Object.entries(process.env).filter(([k]) => !INHERITED_GIT_VARIABLE.test(k)),
+    )
+    const git = simpleGit({
+      baseDir: dir,
+      config: credentials.config,
+      maxConcurrentProcesses: 1,
+      // GIT_SSH_COMMAND is built here from a temp key file and pinned known_hosts, never from user input.
+      unsafe: { allowUnsafeSshCommand: true },
+    }).env({
+      ...env,
+      ...credentials.env,
+    })
+    return new GitClient(dir, url, git, credentials, log)
+  }
+
+  /**
+   * Clones `branch` of `url` into `dir` (created), shallowly unless `depth` is 0. The default branch is
+   * asked of the remote when `branch` is not given.
+   */
+  static async clone(
+    options: { url: string; dir: string; branch?: string; depth?: number; auth?: GitAuth },
+    log: Logger,
+  ): Promise<GitClient> {
+    const credentials = await prepareCredentials(options.url, options.auth ?? {}, log)
+    try {
+      await fs.mkdir(options.dir, { recursive: true })
+      const client = GitClient.make(options.dir, options.url, credentials, log)
+      const branch = options.branch ?? (await client.remoteDefaultBranch())
+      const depth = options.depth ?? 1
+      log.info(
+        `Cloning ${redactUrl(options.url)} (branch ${branch}${depth ? `, depth ${depth}` : ''})`,
+      )
+      await client.run(
+        [
+          'clone',
+          '--quiet',
+          '--no-tags',
+          '--single-branch',
+          '--branch',
+          branch,
+          ...(depth ? ['--depth', String(depth)] : []),
+          options.url,
+          '.',
+        ],
+        `clone ${redactUrl(options.url)} (branch ${branch})`,
+      )
+      return client
+    } catch (error) {
+      await credentials.dispose()
+      throw error
+    }
+  }
+
+  /** The remote's default branch, from its HEAD symref. */
+  async remoteDefaultBranch(): Promise<string> {
+    const out = await this.run(
+      ['ls-remote', '--symref', this.url, 'HEAD'],
+      `ask ${redactUrl(this.url)} for its default branch`,
+    )
+    const match = /^ref: refs\/heads\/(\S+)\s+HEAD/m.exec(out)
+    if (!match) {
+      throw new ConfigurationError(
+        `${redactUrl(this.url)} has no default branch (an empty repository?); set the branch input`,
+      )
+    }
+    return match[1]
+  }
+
+  /** Runs git; a failure becomes an error that says what was being done. */
+  async run(args: string[], what: string): Promise<string> {
+    this.log.debug(`git ${args.join(' ')}`)
+    try {
+      return await this.git.raw(args)
+    } catch (error) {
+      throw new GitCommandError(`git failed to ${what}: ${redact(errorMessage(error)).trim()}`)
+    }
+  }
+
+  /** Fetches `branch` (all new commits, keeping any history already here) and resets the work tree to it. */
+  async resetToRemote(branch: string): Promise<string> {
+    await this.run(
+      [
+        'fetch',
+        '--quiet',
+        '--no-tags',
+        'origin',
+        `+refs/heads/${branch}:refs/remotes/origin/${branch}`,
+      ],
+      `fetch ${branch}`,
+    )
+    await this.run(
+      ['reset', '--quiet', '--hard', `refs/remotes/origin/${branch}`],
+      `reset to origin/${branch}`,
+    )
+    await this.run(['clean', '-q', '-fdx'], 'clean the work tree')
+    return this.head()
+  }
+
+  /** Fetches `depth` more commits of history (or all of it); false when there was nothing more. */
+  async deepen(depth: number | 'all'): Promise<boolean> {
+    if (!(await this.isShallow())) return false
+    const args =
+      depth === 'all'
+        ? ['fetch', '--quiet', '--no-tags', '--unshallow', 'origin']
+        : ['fetch', '--quiet', '--no-tags', `--deepen=${depth}`, 'origin']
+    await this.run(args, 'fetch more history')
+    return true
+  }
+
+  async isShallow(): Promise<boolean> {
+    return (
+      (await this.run(['rev-parse', '--is-shallow-repository'], 'inspect the clone')).trim() ===
+      'true'
+    )
+  }
+
+  async head(): Promise<string> {
+    return (await this.run(['rev-parse', 'HEAD'], 'read HEAD')).trim()
+  }
+
+  /** Stages everything under `path` (additions, changes and removals). */
+  async addAll(path: string): Promise<void> {
+    await this.run(['add', '--all', '--', path], `stage ${path}`)
+  }
+
+  /** True when the index differs from HEAD under `path`. */
+  async hasStagedChanges(path: string): Promise<boolean> {
+    const out = await this.run(['diff', '--cached', '--name-only', '--', path], 'compare with HEAD')
+    return out.trim() !== ''
+  }
+
+  /** Commits what is staged, with the given author as author and committer. */
+  async commit(message: string, author: Identity): Promise<string> {
+    await this.run(
+      [
+        '-c',
+        `user.name=${author.name}`,
+        '-c',
+        `user.email=${author.email}`,
+        'commit',
+        '--quiet',
+        '--no-verify',
+        '--no-gpg-sign',
+        '-m',
+        message,
+      ],
+      'commit',
+    )
+    return this.head()
+  }
+
+  /**
+   * Pushes HEAD to `branch`. A rejection because the branch moved is a `PushRejectedError` (the caller
+   * fetches and re-applies); anything else is a plain error. `lease` makes it a force-with-lease push
+   * (only ever used on the tool's own pull-request branches).
+   */
+  async push(branch: string, options: { lease?: string } = {}): Promise<void> {
+    const args = ['push', '--quiet', '--porcelain', 'origin']
+    if (options.lease !== undefined)
+      args.push(`--force-with-lease=refs/heads/${branch}:${options.lease}`)
+    args.push(`HEAD:refs/heads/${branch}`)
+    try {
+      await this.run(args, `push to ${branch}`)
+    } catch (error) {
+      const message = errorMessage(error)
+      if (REJECTED.test(message)) throw new PushRejectedError(message)
+      throw error
+    }
+  }
+
+  /** The commit a remote branch points at, or undefined when it does not exist. */
+  async remoteBranchCommit(branch: string): Promise<string | undefined> {
+    const out = await this.run(['ls-remote', 'origin', `refs/heads/${branch}`], `look up ${branch}`)
+    return out.trim() ? out.trim().split(/\s+/)[0] : undefined
+  }
+
+  /** `git log` of `path` as records of hash, subject, body and commit time, newest first. */
+  async history(path: string, range = 'HEAD'): Promise<CommitInfo[]> {
+    const out = await this.run(
+      ['log', '--format=%H%x1f%cI%x1f%B%x1e', range, '--', path],
+      `read the history of ${path}`,
+    )
+    return out
+      .split('\x1e')
+      .map((r) => r.trim())
+      .filter((r) => r !== '')
+      .map((r) => {
+        const [hash, time, message] = r.split('\x1f')
+        return { hash, time, message: message.trim() }
+      })
+  }
+
+  /** Resolves a commit name (full or short hash) to a full hash, or undefined. */
+  async resolveCommit(name: string): Promise<string | undefined> {
+    try {
+      return (
+        (await this.git.raw(['rev-parse', '--verify', '--quiet', `${name}^{commit}`])).trim() ||
+        undefined
+      )
+    } catch {
+      return undefined
+    }
+  }
+
+  /** Puts `path` as it was at `commit` into the work tree and index (removing what was added since). */
+  async restorePath(commit: string, path: string): Promise<void> {
+    await this.run(['rm', '-r', '-q', '--ignore-unmatch', '--', path], `clear ${path}`)
+    await this.run(['checkout', commit, '--', path], `restore ${path} from ${commit}`)
+  }
+
+  /** Removes credentials files; the clone itself is the caller's to remove. */
+  async dispose(): Promise<void> {
+    await this.credentials.dispose()
+  }
+}
+
+export interface CommitInfo {
+  hash: string
+  /** Committer time, ISO 8601. */
+  time: string
+  message: string
+}
+
+/** A git command that failed; its message says what was being done and what git said. */
+export class GitCommandError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'GitCommandError'
+  }
+}
+
+/** Removes anything that looks like credentials from git's messages. */
+function redact(message: string): string {
+  return message
+    .replace(/(https?:\/\/)[^@\s/]+@/gi, '$1')
+    .replace(/(AUTHORIZATION: basic )\S+/gi, '$1***')
+}

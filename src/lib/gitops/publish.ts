@@ -1,0 +1,349 @@
+/**
+ * `publish-release`: put an app's rendered manifests into the gitops repo under `releases/<env>/<app>/`
+ * with `release.json`, commit with trailers and push; or promote the exact release of another env; or
+ * retire the app.
+ */
+import { promises as fs } from 'node:fs'
+import { join } from 'node:path'
+import { ConfigurationError } from '../errors.js'
+import type { GitAuth, GitClient, Identity } from '../git/git.js'
+import type { Logger } from '../log.js'
+import {
+  readManifestFolder,
+  serializeManifests,
+  type SerializedManifest,
+} from '../manifests/folder.js'
+import { manifestsDigest, validateManifests } from '../manifests/objects.js'
+import type { KubeObject } from '../manifests/yaml.js'
+import { diffObjects, folderObjects, type ObjectDiff } from './diff.js'
+import { findPinCommit } from './history.js'
+import { RELEASE_FILE, releasePath, validateName } from './layout.js'
+import { describeRelease, readRelease, releaseText, type ReleaseInfo } from './release.js'
+import { commitMessage, type Trailer } from './trailers.js'
+import { commitToGitops, type Planned } from './transaction.js'
+import { compareReleases } from './version.js'
+import { openPullRequest, type PullRequestApi } from './pull-request.js'
+
+export interface SourceInfo {
+  repo?: string
+  commit?: string
+  /** ISO 8601; orders non-SemVer versions. */
+  commitTime?: string
+  run?: string
+}
+
+export interface PublishOptions {
+  repository: string
+  branch?: string
+  auth: GitAuth
+  env: string
+  app: string
+  /** The per-object folder that render wrote (not with `fromEnv` or `retire`). */
+  manifests?: string
+  version?: string
+  source: SourceInfo
+  releasedBy?: string
+  kustomizeVersion?: string
+  /** Extra text for the commit body. */
+  message?: string
+  author: Identity
+  mode: 'push' | 'pull-request'
+  /** Promote: copy the release of this env. */
+  fromEnv?: string
+  /** Override the downgrade, same-version and pin refusals. */
+  force: boolean
+  allowSecrets: boolean
+  retire: boolean
+  dryRun: boolean
+  maxAttempts: number
+  pullRequest?: PullRequestApi
+}
+
+export interface PublishResult {
+  commit?: string
+  changed: boolean
+  attempts: number
+  pullRequestUrl?: string
+  version: string
+  digest: string
+  path: string
+  diff: ObjectDiff
+}
+
+/** The content a publish puts in place, before it is checked against what is in the repo. */
+interface Content {
+  kind: 'release' | 'promote' | 'retire'
+  /** Remove the folder altogether (retiring an app that is already retired). */
+  remove?: boolean
+  info: ReleaseInfo
+  /** Object files (name, YAML); none for a retirement. */
+  files: { file: string; yaml: string }[]
+  objects: KubeObject[]
+}
+
+/** Checks every input, then publishes. */
+export async function publishRelease(options: PublishOptions, log: Logger): Promise<PublishResult> {
+  const env = validateName('env', options.env)
+  const app = validateName('app', options.app)
+  if (options.fromEnv !== undefined) validateName('from-env', options.fromEnv)
+  if (options.fromEnv === env)
+    throw new ConfigurationError(`input 'from-env' is the same as 'env' (${env})`)
+  const modes = [
+    options.manifests !== undefined,
+    options.fromEnv !== undefined,
+    options.retire,
+  ].filter(Boolean)
+  if (modes.length !== 1) {
+    throw new ConfigurationError(
+      "give exactly one of 'manifests' (publish), 'from-env' (promote) or 'retire: true' (remove the app)",
+    )
+  }
+  // The manifests are read and validated before anything is cloned.
+  let rendered: SerializedManifest[] | undefined
+  if (options.manifests !== undefined) {
+    if (!options.version)
+      throw new ConfigurationError("input 'version' is required to publish manifests")
+    const docs = await readManifestFolder(options.manifests)
+    if (docs.length === 0) {
+      throw new ConfigurationError(
+        `manifests folder ${options.manifests} holds no objects; to remove the app, publish with retire: true`,
+      )
+    }
+    const manifests = validateManifests(docs, { allowSecrets: options.allowSecrets })
+    rendered = serializeManifests(manifests.map((m) => m.object))
+  }
+  const path = releasePath(env, app)
+  const now = new Date().toISOString()
+
+  const tx = await commitToGitops(
+    {
+      url: options.repository,
+      branch: options.branch,
+      auth: options.auth,
+      author: options.author,
+      mode: options.mode,
+      prBranch: `gitops/${env}/${app}`,
+      maxAttempts: options.maxAttempts,
+      dryRun: options.dryRun,
+    },
+    log,
+    async (git): Promise<Planned<Omit<PublishResult, 'commit' | 'changed' | 'attempts'>>> => {
+      const dir = join(git.dir, path)
+      const current = await readRelease(dir)
+      const content = await contentFor(options, git, rendered, current, now)
+      const result = {
+        version: content.info.version,
+        digest: content.info.digest,
+        path,
+        diff: { added: [], changed: [], removed: [] } as ObjectDiff,
+      }
+      const notes = await check(options, git, path, content, current)
+      if (notes === 'unchanged') {
+        log.info(`${path} already holds ${describeRelease(current!)}: nothing to publish`)
+        return { commit: false, result }
+      }
+      const before = await folderObjects(dir, log)
+      result.diff = diffObjects(before, content.objects)
+      await writeFolder(dir, content)
+      await git.addAll(path)
+      if (!(await git.hasStagedChanges(path))) return { commit: false, result }
+      return { commit: true, message: messageFor(options, content, notes), result }
+    },
+  )
+
+  let pullRequestUrl: string | undefined
+  if (tx.changed && options.mode === 'pull-request' && !options.dryRun) {
+    if (!options.pullRequest)
+      throw new ConfigurationError(
+        'pull-request mode needs the git host API (token and repository)',
+      )
+    pullRequestUrl = await openPullRequest(
+      options.pullRequest,
+      {
+        head: `gitops/${env}/${app}`,
+        base: tx.branch,
+        title: `${options.fromEnv ? 'promote' : options.retire ? 'retire' : 'release'}(${env}/${app}): ${tx.result.version}`,
+        body: `Release of \`${app}\` to \`${env}\`, version \`${tx.result.version}\`.\n\nOpened by gitops-actions; a newer release updates this pull request.`,
+      },
+      log,
+    )
+  }
+  return {
+    ...tx.result,
+    commit: tx.commit,
+    changed: tx.changed,
+    attempts: tx.attempts,
+    pullRequestUrl,
+  }
+}
+
+async function contentFor(
+  options: PublishOptions,
+  git: GitClient,
+  rendered: SerializedManifest[] | undefined,
+  current: ReleaseInfo | undefined,
+  now: string,
+): Promise<Content> {
+  const base = {
+    app: options.app,
+    env: options.env,
+    releasedAt: now,
+    releasedBy: options.releasedBy,
+  }
+  if (rendered) {
+    const objects = rendered.map((m) => m.object)
+    return {
+      kind: 'release',
+      objects,
+      files: rendered,
+      info: {
+        ...base,
+        version: options.version!,
+        digest: manifestsDigest(objects),
+        objects: objects.length,
+        sourceRepo: options.source.repo,
+        sourceCommit: options.source.commit,
+        sourceCommitTime: options.source.commitTime,
+        sourceRun: options.source.run,
+        kustomizeVersion: options.kustomizeVersion,
+      },
+    }
+  }
+  if (options.fromEnv) {
+    const fromDir = join(git.dir, releasePath(options.fromEnv, options.app))
+    const from = await readRelease(fromDir)
+    if (!from || from.retired) {
+      throw new ConfigurationError(
+        `cannot promote: ${releasePath(options.fromEnv, options.app)} holds no release of ${options.app}`,
+      )
+    }
+    const names = (await fs.readdir(fromDir))
+      .filter((n) => n !== RELEASE_FILE && !n.startsWith('.'))
+      .sort()
+    const files = await Promise.all(
+      names.map(async (file) => ({ file, yaml: await fs.readFile(join(fromDir, file), 'utf8') })),
+    )
+    const docs = await readManifestFolder(fromDir, { skip: [RELEASE_FILE] })
+    const objects = validateManifests(docs, { allowSecrets: options.allowSecrets }).map(
+      (m) => m.object,
+    )
+    if (manifestsDigest(objects) !== from.digest) {
+      throw new ConfigurationError(
+        `cannot promote: the objects in ${releasePath(options.fromEnv, options.app)} do not match its release.json digest (edited by hand?)`,
+      )
+    }
+    const { pinned: _pinned, ...copied } = from
+    return {
+      kind: 'promote',
+      objects,
+      files,
+      info: {
+        ...copied,
+        ...base,
+        releasedBy: options.releasedBy ?? from.releasedBy,
+        promotedFrom: options.fromEnv,
+      },
+    }
+  }
+  // Retire: an empty release that says so, and the agent prunes the app's objects on purpose. Once
+  // retired, retiring again removes the folder.
+  return {
+    kind: 'retire',
+    remove: current?.retired === true,
+    objects: [],
+    files: [],
+    info: {
+      ...base,
+      version: current?.version ?? options.version ?? 'retired',
+      digest: manifestsDigest([]),
+      objects: 0,
+      retired: true,
+    },
+  }
+}
+
+/**
+ * Compares the new content with the release in place. Returns `unchanged` when publishing would change
+ * nothing, or notes for the commit body (what `force` overrode); throws on a refusal.
+ */
+async function check(
+  options: PublishOptions,
+  git: GitClient,
+  path: string,
+  content: Content,
+  current: ReleaseInfo | undefined,
+): Promise<string[] | 'unchanged'> {
+  const notes: string[] = []
+  if (!current) return notes
+  if (current.pinned) {
+    if (!options.force) {
+      const pin = await findPinCommit(git, path)
+      throw new ConfigurationError(
+        `${path} is pinned at ${current.version} by rollback ${pin ? pin.hash.slice(0, 12) : '(commit not found)'}` +
+          ` (${current.pinned.reason}); publish with force: true to override, or unpin it first (command: unpin)`,
+      )
+    }
+    notes.push(`Forced: replaces the pinned rollback to ${current.version}.`)
+  }
+  // Retiring needs no ordering; nor does bringing back an app that was retired.
+  if (content.kind === 'retire' || current.retired) return notes
+  const order = compareReleases(
+    { version: content.info.version, sourceCommitTime: content.info.sourceCommitTime },
+    { version: current.version, sourceCommitTime: current.sourceCommitTime },
+  )
+  if (order < 0) {
+    if (!options.force) {
+      throw new ConfigurationError(
+        `refusing to downgrade ${path}: it holds ${describeRelease(current)}, newer than ${content.info.version}; ` +
+          `publish with force: true to override`,
+      )
+    }
+    notes.push(`Forced: downgrade from ${current.version}.`)
+  } else if (order === 0) {
+    if (current.digest === content.info.digest) {
+      return current.pinned ? notes : 'unchanged'
+    }
+    if (!options.force) {
+      throw new ConfigurationError(
+        `${path} already holds version ${current.version} with other manifests (digest ${current.digest}, ` +
+          `now ${content.info.digest}): a rebuilt artifact under an old name? Give a new version, or force: true`,
+      )
+    }
+    notes.push(`Forced: replaces version ${current.version} with a different digest.`)
+  }
+  return notes
+}
+
+async function writeFolder(dir: string, content: Content): Promise<void> {
+  await fs.rm(dir, { recursive: true, force: true })
+  if (content.remove) return
+  await fs.mkdir(dir, { recursive: true })
+  await Promise.all(content.files.map((f) => fs.writeFile(join(dir, f.file), f.yaml)))
+  await fs.writeFile(join(dir, RELEASE_FILE), releaseText(content.info))
+}
+
+function messageFor(options: PublishOptions, content: Content, notes: string[]): string {
+  const { env, app, version } = content.info
+  const subject =
+    content.kind === 'promote'
+      ? `promote(${options.fromEnv}→${env}/${app}): ${version}`
+      : content.remove
+        ? `retire(${env}/${app}): removed`
+        : `${content.kind}(${env}/${app}): ${version}`
+  const trailers: Trailer[] = [
+    { key: 'Gitops-App', value: app },
+    { key: 'Gitops-Env', value: env },
+    { key: 'Gitops-Version', value: version },
+    { key: 'Gitops-Digest', value: content.info.digest },
+    { key: 'Source-Repo', value: content.info.sourceRepo ?? '' },
+    { key: 'Source-Commit', value: content.info.sourceCommit ?? '' },
+    { key: 'Source-Run', value: content.info.sourceRun ?? '' },
+    { key: 'Promoted-From', value: content.kind === 'promote' ? (options.fromEnv ?? '') : '' },
+    { key: 'Released-By', value: content.info.releasedBy ?? '' },
+  ]
+  return commitMessage(
+    subject,
+    [options.message ?? '', ...notes].filter(Boolean).join('\n\n'),
+    trailers,
+  )
+}

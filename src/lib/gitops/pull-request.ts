@@ -1,0 +1,133 @@
+/**
+ * Opening or updating the one pull request (GitHub) or merge request (GitLab) of a gitops branch. A newer
+ * release force-updates the same branch and so the same request: an old one can never be merged over a
+ * newer release.
+ */
+import { getOctokit } from '@actions/github'
+import { ConfigurationError } from '../errors.js'
+import type { Logger } from '../log.js'
+
+export interface PullRequestApi {
+  host: 'github' | 'gitlab'
+  /** `https://api.github.com`, a GitHub Enterprise `…/api/v3`, or GitLab's `…/api/v4`. */
+  apiUrl: string
+  token: string
+  /** `owner/name` (GitHub) or the project path (GitLab). */
+  project: string
+}
+
+export interface PullRequestSpec {
+  head: string
+  base: string
+  title: string
+  body: string
+}
+
+/** The `owner/name` part of a repository URL or `owner/name` string. */
+export function projectOf(repository: string): string {
+  const path = repository
+    .replace(/^[a-z+]+:\/\/[^/]+\//i, '')
+    .replace(/^[^@/]+@[^:/]+:/, '')
+    .replace(/\.git$/, '')
+    .replace(/^\/+|\/+$/g, '')
+  if (!/^[\w.-]+(\/[\w.-]+)+$/.test(path)) {
+    throw new ConfigurationError(
+      `cannot tell the project of '${repository}' for the pull request API`,
+    )
+  }
+  return path
+}
+
+/** Opens the request, or updates the open one from the same branch; returns its web URL. */
+export async function openPullRequest(
+  api: PullRequestApi,
+  spec: PullRequestSpec,
+  log: Logger,
+): Promise<string> {
+  return api.host === 'gitlab'
+    ? gitlabMergeRequest(api, spec, log)
+    : githubPullRequest(api, spec, log)
+}
+
+async function githubPullRequest(
+  api: PullRequestApi,
+  spec: PullRequestSpec,
+  log: Logger,
+): Promise<string> {
+  const [owner, repo] = api.project.split('/').slice(-2)
+  const octokit = getOctokit(api.token, { baseUrl: api.apiUrl })
+  const open = await octokit.rest.pulls.list({
+    owner,
+    repo,
+    head: `${owner}:${spec.head}`,
+    base: spec.base,
+    state: 'open',
+  })
+  const existing = open.data[0]
+  if (existing) {
+    await octokit.rest.pulls.update({
+      owner,
+      repo,
+      pull_number: existing.number,
+      title: spec.title,
+      body: spec.body,
+    })
+    log.info(`Updated pull request #${existing.number}: ${existing.html_url}`)
+    return existing.html_url
+  }
+  const created = await octokit.rest.pulls.create({
+    owner,
+    repo,
+    head: spec.head,
+    base: spec.base,
+    title: spec.title,
+    body: spec.body,
+  })
+  log.info(`Opened pull request #${created.data.number}: ${created.data.html_url}`)
+  return created.data.html_url
+}
+
+async function gitlabMergeRequest(
+  api: PullRequestApi,
+  spec: PullRequestSpec,
+  log: Logger,
+): Promise<string> {
+  const base = `${api.apiUrl.replace(/\/$/, '')}/projects/${encodeURIComponent(api.project)}/merge_requests`
+  const call = async (
+    method: string,
+    url: string,
+    body?: object,
+  ): Promise<{ iid: number; web_url: string }[] & { iid: number; web_url: string }> => {
+    const response = await fetch(url, {
+      method,
+      headers: { 'PRIVATE-TOKEN': api.token, 'Content-Type': 'application/json' },
+      body: body ? JSON.stringify(body) : undefined,
+    })
+    if (!response.ok) {
+      throw new Error(
+        `GitLab API ${method} ${url.replace(/\?.*/, '')}: ${response.status} ${(await response.text()).slice(0, 300)}`,
+      )
+    }
+    return (await response.json()) as never
+  }
+  const query = new URLSearchParams({
+    source_branch: spec.head,
+    target_branch: spec.base,
+    state: 'opened',
+  })
+  const open = await call('GET', `${base}?${query}`)
+  const fields = { title: spec.title, description: spec.body }
+  if (open.length > 0) {
+    const mr = await call('PUT', `${base}/${open[0].iid}`, fields)
+    log.info(`Updated merge request !${mr.iid}: ${mr.web_url}`)
+    return mr.web_url
+  }
+  const mr = await call('POST', base, {
+    ...fields,
+    source_branch: spec.head,
+    target_branch: spec.base,
+    remove_source_branch: true,
+  })
+  log.info(`Opened merge request !${mr.iid}: ${mr.web_url}`)
+  return mr.web_url
+}

@@ -1,0 +1,64 @@
+/** `unpin`: clear the pin a rollback set, in a commit of its own, so publishes go through again. */
+import { join } from 'node:path'
+import { promises as fs } from 'node:fs'
+import { ConfigurationError } from '../errors.js'
+import type { GitAuth, Identity } from '../git/git.js'
+import type { Logger } from '../log.js'
+import { RELEASE_FILE, releasePath, validateName } from './layout.js'
+import { readRelease, releaseText } from './release.js'
+import { commitMessage } from './trailers.js'
+import { commitToGitops } from './transaction.js'
+
+export interface UnpinOptions {
+  repository: string
+  branch?: string
+  auth: GitAuth
+  env: string
+  app: string
+  author: Identity
+  dryRun: boolean
+  maxAttempts: number
+}
+
+export interface UnpinResult {
+  commit?: string
+  changed: boolean
+  attempts: number
+  version: string
+}
+
+export async function unpin(options: UnpinOptions, log: Logger): Promise<UnpinResult> {
+  const env = validateName('env', options.env)
+  const app = validateName('app', options.app)
+  const path = releasePath(env, app)
+  const tx = await commitToGitops(
+    { ...options, url: options.repository, mode: 'push' },
+    log,
+    async (git) => {
+      const dir = join(git.dir, path)
+      const current = await readRelease(dir)
+      if (!current)
+        throw new ConfigurationError(
+          `${app} was never released to ${env} (no ${path}/${RELEASE_FILE})`,
+        )
+      if (!current.pinned) {
+        log.info(`${path} is not pinned: nothing to do`)
+        return { commit: false as const, result: { version: current.version } }
+      }
+      const { pinned, ...info } = current
+      await fs.writeFile(join(dir, RELEASE_FILE), releaseText(info))
+      await git.addAll(path)
+      const message = commitMessage(
+        `unpin(${env}/${app}): ${current.version}`,
+        `Lifts the pin of the rollback from ${pinned.from} (${pinned.reason}); the next publish goes through.`,
+        [
+          { key: 'Gitops-App', value: app },
+          { key: 'Gitops-Env', value: env },
+          { key: 'Gitops-Version', value: current.version },
+        ],
+      )
+      return { commit: true as const, message, result: { version: current.version } }
+    },
+  )
+  return { ...tx.result, commit: tx.commit, changed: tx.changed, attempts: tx.attempts }
+}
