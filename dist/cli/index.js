@@ -36732,6 +36732,19 @@ class GitClient {
         const out = await this.run(['ls-remote', 'origin', `refs/heads/${branch}`], `look up ${branch}`);
         return out.trim() ? out.trim().split(/\s+/)[0] : undefined;
     }
+    /** A file of another branch of the remote (fetched shallowly), or undefined when either is missing. */
+    async remoteBranchFile(branch, path) {
+        if (!(await this.remoteBranchCommit(branch)))
+            return undefined;
+        const ref = `refs/gitops-actions/${branch}`;
+        await this.run(['fetch', '--quiet', '--no-tags', '--depth', '1', 'origin', `+refs/heads/${branch}:${ref}`], `fetch ${branch}`);
+        try {
+            return await this.git.raw(['show', `${ref}:${path}`]);
+        }
+        catch {
+            return undefined;
+        }
+    }
     /** `git log` of `path` as records of hash, subject, body and commit time, newest first. */
     async history(path, range = 'HEAD') {
         const out = await this.run(['log', '--format=%H%x1f%cI%x1f%B%x1e', range, '--', path], `read the history of ${path}`);
@@ -41954,6 +41967,7 @@ function getOctokit(token, options, ...additionalPlugins) {
 /** The `owner/name` part of a repository URL or `owner/name` string. */
 function projectOf(repository) {
     const path = repository
+        .replace(/^file:\/\//i, '')
         .replace(/^[a-z+]+:\/\/[^/]+\//i, '')
         .replace(/^[^@/]+@[^:/]+:/, '')
         .replace(/\.git$/, '')
@@ -42106,6 +42120,8 @@ async function publishRelease(options, log) {
             diff: { added: [], changed: [], removed: [] },
         };
         const notes = await check(options, git, path, content, current);
+        if (options.mode === 'pull-request')
+            await checkPendingRequest(options, git, path, content);
         if (notes === 'unchanged') {
             log.info(`${path} already holds ${describeRelease(current)}: nothing to publish`);
             return { commit: false, result };
@@ -42245,6 +42261,23 @@ async function check(options, git, path, content, current) {
         notes.push(`Forced: replaces version ${current.version} with a different digest.`);
     }
     return notes;
+}
+/**
+ * In pull-request mode, the tool's branch may hold a newer release that is waiting for review: replacing
+ * it with an older one would let an old release be merged over it.
+ */
+async function checkPendingRequest(options, git, path, content) {
+    const text = await git.remoteBranchFile(`gitops/${options.env}/${options.app}`, `${path}/${RELEASE_FILE}`);
+    if (!text || content.kind === 'retire' || options.force)
+        return;
+    const pending = JSON.parse(text);
+    if (pending.retired)
+        return;
+    const order = compareReleases({ version: content.info.version, sourceCommitTime: content.info.sourceCommitTime }, { version: pending.version, sourceCommitTime: pending.sourceCommitTime });
+    if (order < 0) {
+        throw new ConfigurationError(`refusing to replace the pending pull request of ${path}: it holds ${describeRelease(pending)}, newer than ${content.info.version}; ` +
+            `publish with force: true to override`);
+    }
 }
 async function writeFolder(dir, content) {
     await external_node_fs_namespaceObject.promises.rm(dir, { recursive: true, force: true });

@@ -39606,6 +39606,7 @@ function getOctokit(token, options, ...additionalPlugins) {
 /** The `owner/name` part of a repository URL or `owner/name` string. */
 function projectOf(repository) {
     const path = repository
+        .replace(/^file:\/\//i, '')
         .replace(/^[a-z+]+:\/\/[^/]+\//i, '')
         .replace(/^[^@/]+@[^:/]+:/, '')
         .replace(/\.git$/, '')
@@ -45231,6 +45232,19 @@ class GitClient {
     async remoteBranchCommit(branch) {
         const out = await this.run(['ls-remote', 'origin', `refs/heads/${branch}`], `look up ${branch}`);
         return out.trim() ? out.trim().split(/\s+/)[0] : undefined;
+    }
+    /** A file of another branch of the remote (fetched shallowly), or undefined when either is missing. */
+    async remoteBranchFile(branch, path) {
+        if (!(await this.remoteBranchCommit(branch)))
+            return undefined;
+        const ref = `refs/gitops-actions/${branch}`;
+        await this.run(['fetch', '--quiet', '--no-tags', '--depth', '1', 'origin', `+refs/heads/${branch}:${ref}`], `fetch ${branch}`);
+        try {
+            return await this.git.raw(['show', `${ref}:${path}`]);
+        }
+        catch {
+            return undefined;
+        }
     }
     /** `git log` of `path` as records of hash, subject, body and commit time, newest first. */
     async history(path, range = 'HEAD') {

@@ -303,6 +303,21 @@ export class GitClient {
     return out.trim() ? out.trim().split(/\s+/)[0] : undefined
   }
 
+  /** A file of another branch of the remote (fetched shallowly), or undefined when either is missing. */
+  async remoteBranchFile(branch: string, path: string): Promise<string | undefined> {
+    if (!(await this.remoteBranchCommit(branch))) return undefined
+    const ref = `refs/gitops-actions/${branch}`
+    await this.run(
+      ['fetch', '--quiet', '--no-tags', '--depth', '1', 'origin', `+refs/heads/${branch}:${ref}`],
+      `fetch ${branch}`,
+    )
+    try {
+      return await this.git.raw(['show', `${ref}:${path}`])
+    } catch {
+      return undefined
+    }
+  }
+
   /** `git log` of `path` as records of hash, subject, body and commit time, newest first. */
   async history(path: string, range = 'HEAD'): Promise<CommitInfo[]> {
     const out = await this.run(

@@ -138,6 +138,7 @@ export async function publishRelease(options: PublishOptions, log: Logger): Prom
         diff: { added: [], changed: [], removed: [] } as ObjectDiff,
       }
       const notes = await check(options, git, path, content, current)
+      if (options.mode === 'pull-request') await checkPendingRequest(options, git, path, content)
       if (notes === 'unchanged') {
         log.info(`${path} already holds ${describeRelease(current!)}: nothing to publish`)
         return { commit: false, result }
@@ -312,6 +313,35 @@ async function check(
     notes.push(`Forced: replaces version ${current.version} with a different digest.`)
   }
   return notes
+}
+
+/**
+ * In pull-request mode, the tool's branch may hold a newer release that is waiting for review: replacing
+ * it with an older one would let an old release be merged over it.
+ */
+async function checkPendingRequest(
+  options: PublishOptions,
+  git: GitClient,
+  path: string,
+  content: Content,
+): Promise<void> {
+  const text = await git.remoteBranchFile(
+    `gitops/${options.env}/${options.app}`,
+    `${path}/${RELEASE_FILE}`,
+  )
+  if (!text || content.kind === 'retire' || options.force) return
+  const pending = JSON.parse(text) as ReleaseInfo
+  if (pending.retired) return
+  const order = compareReleases(
+    { version: content.info.version, sourceCommitTime: content.info.sourceCommitTime },
+    { version: pending.version, sourceCommitTime: pending.sourceCommitTime },
+  )
+  if (order < 0) {
+    throw new ConfigurationError(
+      `refusing to replace the pending pull request of ${path}: it holds ${describeRelease(pending)}, newer than ${content.info.version}; ` +
+        `publish with force: true to override`,
+    )
+  }
 }
 
 async function writeFolder(dir: string, content: Content): Promise<void> {

@@ -26,6 +26,7 @@ export interface PullRequestSpec {
 /** The `owner/name` part of a repository URL or `owner/name` string. */
 export function projectOf(repository: string): string {
   const path = repository
+    .replace(/^file:\/\//i, '')
     .replace(/^[a-z+]+:\/\/[^/]+\//i, '')
     .replace(/^[^@/]+@[^:/]+:/, '')
     .replace(/\.git$/, '')
