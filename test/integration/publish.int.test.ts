@@ -336,7 +336,7 @@ describe('publish-release on a real bare remote', () => {
           silentLogger,
         ),
       ).rejects.toThrow(
-        /git failed to ask file:\/\/\/nonexistent\/gitops.git for its default branch/,
+        /git failed to clone file:\/\/\/nonexistent\/gitops.git \(branch \(default\), depth 1\): .*does not appear to be a git repository/,
       )
     })
   })

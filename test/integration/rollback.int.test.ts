@@ -13,7 +13,9 @@ import {
   type Remote,
 } from '../support/git.js'
 import { runActionBundle, runCli } from '../support/run-bundle.js'
-import { cleanupTempDirs } from '../support/tmp.js'
+import { cleanupTempDirs, tempDir } from '../support/tmp.js'
+import { cpSync } from 'node:fs'
+import { join } from 'node:path'
 
 afterAll(cleanupTempDirs)
 
@@ -75,15 +77,22 @@ const files = (remote: Remote, ref: string, app = 'shop') =>
   )
 
 describe('rollback on a real bare remote', () => {
+  let history: Remote
   let remote: Remote
   const commits: Record<string, string> = {}
 
-  beforeEach(async () => {
-    remote = bareRemote()
+  // Three releases of two apps, made once; each test works on its own copy of that remote.
+  beforeAll(async () => {
+    history = bareRemote()
     for (const v of ['1.0.0', '1.1.0', '1.2.0']) {
-      commits[`shop@${v}`] = (await publish(remote, 'shop', v)).commit!
-      commits[`cart@${v}`] = (await publish(remote, 'cart', v)).commit!
+      commits[`shop@${v}`] = (await publish(history, 'shop', v)).commit!
+      commits[`cart@${v}`] = (await publish(history, 'cart', v)).commit!
     }
+  })
+  beforeEach(() => {
+    const path = join(tempDir('gitops-remote-'), 'gitops.git')
+    cpSync(history.path, path, { recursive: true })
+    remote = { path, url: `file://${path}` }
   })
 
   test('previous: the folder as it was, one commit listing what it reverts, other apps untouched, pinned', async () => {
@@ -115,7 +124,6 @@ describe('rollback on a real bare remote', () => {
   test('the result equals git revert of each later commit, newest first', async () => {
     await rollback(rollbackOptions(remote, '1.0.0', { pin: false }), silentLogger)
     // Revert 1.2.0 then 1.1.0 of shop in a full clone and compare the folder.
-    const { tempDir } = await import('../support/tmp.js')
     const dir = tempDir()
     git(dir, 'clone', '--quiet', remote.url, 'full')
     const full = `${dir}/full`

@@ -104,11 +104,20 @@ function shellQuote(s: string): string {
 }
 
 /**
- * Variables of the caller's environment that must not reach git: the identity comes from commit(), the
- * repository from the clone, and prompts, editors and extra config would make runs differ by machine.
+ * The caller's environment without what must not reach git: the identity comes from commit(), the
+ * repository from the clone, and editors, pagers, prompts and extra config (which simple-git refuses
+ * anyway) would make runs differ by machine. Proxy and TLS settings for HTTPS remotes are kept.
  */
-const INHERITED_GIT_VARIABLE =
-  /^(GIT_(AUTHOR|COMMITTER)_\w+|GIT_DIR|GIT_WORK_TREE|GIT_INDEX_FILE|GIT_ASKPASS|SSH_ASKPASS|GIT_EDITOR|GIT_PAGER|GIT_TEMPLATE_DIR|GIT_CONFIG_(COUNT|KEY_\d+|VALUE_\d+|PARAMETERS|GLOBAL|SYSTEM))$/
+function gitEnvironment(): Record<string, string> {
+  const keep =
+    /^GIT_(SSL_CAINFO|SSL_CAPATH|HTTP_LOW_SPEED_\w+|TRACE\w*|CURL_VERBOSE|CONFIG_NOSYSTEM)$/i
+  const drop = /^(GIT_\w+|EDITOR|VISUAL|PAGER|PREFIX|SSH_ASKPASS)$/i
+  const env: Record<string, string> = {}
+  for (const [key, value] of Object.entries(process.env)) {
+    if (value !== undefined && (keep.test(key) || !drop.test(key))) env[key] = value
+  }
+  return env
+}
 
 /** Messages of a rejected, non-fast-forward push, in the words of git and of the common hosts. */
 const REJECTED =
@@ -124,21 +133,15 @@ export class GitClient {
     private readonly log: Logger,
   ) {}
 
-  /** Runs git with the credentials (for commands outside any clone). */
+  /** A client on `dir` whose every git command carries the credentials. */
   private static make(dir: string, url: string, credentials: Credentials, log: Logger): GitClient {
-    const env = Object.fromEntries(
-      Object.entries(process.env).filter(([k]) => !INHERITED_GIT_VARIABLE.test(k)),
-    )
     const git = simpleGit({
       baseDir: dir,
       config: credentials.config,
       maxConcurrentProcesses: 1,
       // GIT_SSH_COMMAND is built here from a temp key file and pinned known_hosts, never from user input.
       unsafe: { allowUnsafeSshCommand: true },
-    }).env({
-      ...env,
-      ...credentials.env,
-    })
+    }).env({ ...gitEnvironment(), ...credentials.env })
     return new GitClient(dir, url, git, credentials, log)
   }
 
@@ -154,45 +157,33 @@ export class GitClient {
     try {
       await fs.mkdir(options.dir, { recursive: true })
       const client = GitClient.make(options.dir, options.url, credentials, log)
-      const branch = options.branch ?? (await client.remoteDefaultBranch())
       const depth = options.depth ?? 1
-      log.info(
-        `Cloning ${redactUrl(options.url)} (branch ${branch}${depth ? `, depth ${depth}` : ''})`,
-      )
+      // Without a branch, git clones the remote's default branch (its HEAD): no extra round trip.
+      const what = `${redactUrl(options.url)} (branch ${options.branch ?? '(default)'}${depth ? `, depth ${depth}` : ''})`
+      log.info(`Cloning ${what}`)
       await client.run(
         [
           'clone',
           '--quiet',
           '--no-tags',
           '--single-branch',
-          '--branch',
-          branch,
+          ...(options.branch ? ['--branch', options.branch] : []),
           ...(depth ? ['--depth', String(depth)] : []),
           options.url,
           '.',
         ],
-        `clone ${redactUrl(options.url)} (branch ${branch})`,
+        `clone ${what}`,
       )
+      if (!options.branch && !(await client.resolveCommit('HEAD'))) {
+        throw new ConfigurationError(
+          `${redactUrl(options.url)} is empty (no default branch); set the branch input`,
+        )
+      }
       return client
     } catch (error) {
       await credentials.dispose()
       throw error
     }
-  }
-
-  /** The remote's default branch, from its HEAD symref. */
-  async remoteDefaultBranch(): Promise<string> {
-    const out = await this.run(
-      ['ls-remote', '--symref', this.url, 'HEAD'],
-      `ask ${redactUrl(this.url)} for its default branch`,
-    )
-    const match = /^ref: refs\/heads\/(\S+)\s+HEAD/m.exec(out)
-    if (!match) {
-      throw new ConfigurationError(
-        `${redactUrl(this.url)} has no default branch (an empty repository?); set the branch input`,
-      )
-    }
-    return match[1]
   }
 
   /** Runs git; a failure becomes an error that says what was being done. */

@@ -3,7 +3,6 @@
  * release force-updates the same branch and so the same request: an old one can never be merged over a
  * newer release.
  */
-import { getOctokit } from '@actions/github'
 import { ConfigurationError } from '../errors.js'
 import type { Logger } from '../log.js'
 
@@ -56,6 +55,8 @@ async function githubPullRequest(
   log: Logger,
 ): Promise<string> {
   const [owner, repo] = api.project.split('/').slice(-2)
+  // Loaded on demand: Octokit is most of the bundle and only pull-request mode needs it.
+  const { getOctokit } = await import('@actions/github')
   const octokit = getOctokit(api.token, { baseUrl: api.apiUrl })
   const open = await octokit.rest.pulls.list({
     owner,
