@@ -38905,8 +38905,8 @@ function redact(message) {
 
 
 
-const BACKOFF_BASE_MS = 50;
-const BACKOFF_CAP_MS = 2000;
+const BACKOFF_BASE_MS = 250;
+const BACKOFF_CAP_MS = 4000;
 /** Full jitter: a random wait up to an exponentially growing, capped bound. */
 function backoff(attempt) {
     const bound = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** Math.min(attempt, 10));

@@ -47,8 +47,8 @@ export interface TransactionResult<T> {
   attempts: number
 }
 
-const BACKOFF_BASE_MS = 50
-const BACKOFF_CAP_MS = 2000
+const BACKOFF_BASE_MS = 250
+const BACKOFF_CAP_MS = 4000
 
 /** Full jitter: a random wait up to an exponentially growing, capped bound. */
 function backoff(attempt: number): number {
