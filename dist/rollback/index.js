@@ -39243,6 +39243,8 @@ function gitEnvironment() {
     }
     return env;
 }
+/** What git says when the remote refused the login. */
+const AUTH_FAILED = /could not read Username|Authentication failed|HTTP Basic: Access denied|Permission denied \(publickey|returned error: 40[13]/i;
 /** Messages of a rejected, non-fast-forward push, in the words of git and of the common hosts. */
 const REJECTED = /\[rejected\]|non-fast-forward|fetch first|failed to update ref|cannot lock ref|stale info|incorrect old value/i;
 /** A working clone of one remote branch, and the git commands run on it. */
@@ -39310,7 +39312,11 @@ class GitClient {
             return await this.git.raw(args);
         }
         catch (error) {
-            throw new GitCommandError(`git failed to ${what}: ${redact(errorMessage(error)).trim()}`);
+            const message = redact(errorMessage(error)).trim();
+            const hint = AUTH_FAILED.test(message)
+                ? ' (the remote refused the credentials: check the token or ssh-key, and that it may access this repository)'
+                : '';
+            throw new GitCommandError(`git failed to ${what}: ${message}${hint}`);
         }
     }
     /** Fetches `branch` (all new commits, keeping any history already here) and resets the work tree to it. */
