@@ -39203,9 +39203,10 @@ class GitClient {
         this.log = log;
     }
     /** A client on `dir` whose every git command carries the credentials. */
-    static make(dir, url, credentials, log) {
+    static make(dir, url, credentials, log, timeoutMs) {
         const git = simpleGit({
             baseDir: dir,
+            ...(timeoutMs ? { timeout: { block: timeoutMs } } : {}),
             config: credentials.config,
             maxConcurrentProcesses: 1,
             // GIT_SSH_COMMAND is built here from a temp key file and pinned known_hosts, never from user input.
@@ -39221,7 +39222,7 @@ class GitClient {
         const credentials = await prepareCredentials(options.url, options.auth ?? {}, log);
         try {
             await external_node_fs_namespaceObject.promises.mkdir(options.dir, { recursive: true });
-            const client = GitClient.make(options.dir, options.url, credentials, log);
+            const client = GitClient.make(options.dir, options.url, credentials, log, options.timeoutMs);
             const depth = options.depth ?? 1;
             // Without a branch, git clones the remote's default branch (its HEAD): no extra round trip.
             const what = `${redactUrl(options.url)} (branch ${options.branch ?? '(default)'}${depth ? `, depth ${depth}` : ''})`;

@@ -97,3 +97,26 @@ export function manifestsFolder(
   for (const [name, text] of Object.entries(extra)) writeFileSync(join(dir, name), text)
   return dir
 }
+
+/** Commits files to the remote's `main` (content, or null to delete), as a person pushing would. */
+export function pushFiles(
+  remote: Remote,
+  files: Record<string, string | null>,
+  message = 'change',
+): string {
+  const dir = join(tempDir('gitops-push-'), 'w')
+  git(tempDir(), 'clone', '--quiet', remote.url, dir)
+  for (const [file, content] of Object.entries(files)) {
+    const path = join(dir, file)
+    if (content === null) {
+      git(dir, 'rm', '-r', '-q', '--ignore-unmatch', file)
+    } else {
+      mkdirSync(join(path, '..'), { recursive: true })
+      writeFileSync(path, content)
+    }
+  }
+  git(dir, 'add', '--all')
+  git(dir, 'commit', '--quiet', '--allow-empty', '-m', message)
+  git(dir, 'push', '--quiet', 'origin', 'HEAD:main')
+  return git(dir, 'rev-parse', 'HEAD').trim()
+}

@@ -86,6 +86,16 @@ export async function runActionBundle(
   }
 }
 
+/** Runs `dist/<entry>/index.js args…` with the test's environment (plus `env`). */
+export async function runNode(
+  entry: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const env = { PATH: process.env.PATH, HOME: process.env.HOME, ...options.env }
+  return spawnNode(dist(entry), args, env, options.cwd ?? process.cwd())
+}
+
 /** Runs `dist/cli/index.js args…`; outputs are read from its stdout `key=value` lines. */
 export async function runCli(
   args: string[],

@@ -138,9 +138,16 @@ export class GitClient {
   ) {}
 
   /** A client on `dir` whose every git command carries the credentials. */
-  private static make(dir: string, url: string, credentials: Credentials, log: Logger): GitClient {
+  private static make(
+    dir: string,
+    url: string,
+    credentials: Credentials,
+    log: Logger,
+    timeoutMs?: number,
+  ): GitClient {
     const git = simpleGit({
       baseDir: dir,
+      ...(timeoutMs ? { timeout: { block: timeoutMs } } : {}),
       config: credentials.config,
       maxConcurrentProcesses: 1,
       // GIT_SSH_COMMAND is built here from a temp key file and pinned known_hosts, never from user input.
@@ -154,13 +161,20 @@ export class GitClient {
    * asked of the remote when `branch` is not given.
    */
   static async clone(
-    options: { url: string; dir: string; branch?: string; depth?: number; auth?: GitAuth },
+    options: {
+      url: string
+      dir: string
+      branch?: string
+      depth?: number
+      auth?: GitAuth
+      timeoutMs?: number
+    },
     log: Logger,
   ): Promise<GitClient> {
     const credentials = await prepareCredentials(options.url, options.auth ?? {}, log)
     try {
       await fs.mkdir(options.dir, { recursive: true })
-      const client = GitClient.make(options.dir, options.url, credentials, log)
+      const client = GitClient.make(options.dir, options.url, credentials, log, options.timeoutMs)
       const depth = options.depth ?? 1
       // Without a branch, git clones the remote's default branch (its HEAD): no extra round trip.
       const what = `${redactUrl(options.url)} (branch ${options.branch ?? '(default)'}${depth ? `, depth ${depth}` : ''})`

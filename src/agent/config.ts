@@ -1,0 +1,186 @@
+/**
+ * The agent's flags. The names follow Flux v1's read-only set where they mean the same, so that a Flux v1
+ * install switches by changing its image.
+ */
+import { ConfigurationError } from '../lib/errors.js'
+import { checkGitPath } from './units.js'
+
+export interface AgentConfig {
+  gitUrl: string
+  gitBranch?: string
+  gitPaths: string[]
+  gitPollIntervalMs: number
+  syncIntervalMs: number
+  gitTimeoutMs: number
+  sshKeyFile?: string
+  knownHostsFile?: string
+  manifestGeneration: boolean
+  gc: boolean
+  gcDry: boolean
+  /** The agent's own namespace (inventories, lease, events). */
+  namespace: string
+  defaultNamespace: string
+  once: boolean
+  dryRun: boolean
+  logFormat: 'json' | 'text'
+  kubeconfig?: string
+  healthTimeoutMs: number
+  concurrency: number
+  /** Where the agent keeps its clone. */
+  workDir: string
+}
+
+const FLAGS: Record<string, { help: string; boolean?: boolean; list?: boolean }> = {
+  'git-url': { help: 'the gitops repo to sync (SSH or HTTPS; read-only access is enough)' },
+  'git-branch': { help: "the branch to sync (default: the remote's default branch)" },
+  'git-path': {
+    help: 'folders to sync, comma-separated or repeated (default: the repo root)',
+    list: true,
+  },
+  'git-poll-interval': { help: 'how often to ask the remote for its head (default 1m)' },
+  'sync-interval': {
+    help: 'how often every unit is applied again even if unchanged, correcting drift (default 5m)',
+  },
+  'git-timeout': { help: 'timeout of each git operation (default 20s)' },
+  'ssh-key': {
+    help: 'file holding the read-only deploy key (default /etc/gitops/ssh/identity when it exists)',
+  },
+  'known-hosts': {
+    help: "file of the git host's known_hosts lines (required for SSH hosts other than github.com)",
+  },
+  'manifest-generation': {
+    help: 'build units holding a kustomization.yaml with kustomize',
+    boolean: true,
+  },
+  'sync-garbage-collection': {
+    help: 'delete what was removed from git (off by default, as in Flux v1)',
+    boolean: true,
+  },
+  'sync-garbage-collection-dry': {
+    help: 'only log what garbage collection would delete',
+    boolean: true,
+  },
+  namespace: {
+    help: "the agent's own namespace, for its inventories and lease (default: the pod's, else gitops-system)",
+  },
+  'default-namespace': {
+    help: 'namespace for namespaced objects that name none (default default)',
+  },
+  once: {
+    help: 'run one cycle, wait for health, exit 0 in sync, 1 when a unit failed, 2 on bad configuration',
+    boolean: true,
+  },
+  'dry-run': {
+    help: 'write nothing; print the plan per object (create, configure, unchanged, prune)',
+    boolean: true,
+  },
+  'log-format': { help: 'json (default) or text' },
+  kubeconfig: {
+    help: 'kubeconfig file (default: KUBECONFIG, ~/.kube/config, or the in-cluster service account)',
+  },
+  'health-timeout': { help: 'how long to wait for rollouts to become healthy (default 5m)' },
+  concurrency: { help: 'objects applied at once (default 16)' },
+  'work-dir': { help: 'where the agent keeps its clone (default $TMPDIR/gitops-agent)' },
+}
+
+export function usage(): string {
+  const lines = [
+    'Usage: gitops-agent --git-url URL [flags]',
+    '',
+    'Syncs releases from a gitops repo into the cluster.',
+    '',
+    'Flags:',
+  ]
+  for (const [name, f] of Object.entries(FLAGS))
+    lines.push(`  --${name}${f.boolean ? '' : ' VALUE'}`.padEnd(36) + f.help)
+  lines.push('', 'Every flag can also be set as GITOPS_AGENT_<FLAG> (e.g. GITOPS_AGENT_GIT_URL).')
+  return lines.join('\n')
+}
+
+/** `30s`, `5m`, `1h`, `500ms`, or plain seconds. */
+export function parseDuration(flag: string, value: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value.trim())
+  if (!m) throw new ConfigurationError(`--${flag}: '${value}' is not a duration (e.g. 30s, 5m, 1h)`)
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] ?? 's']!
+  return Number(m[1]) * unit
+}
+
+/** Reads flags (`--name value`, `--name=value`, bare booleans) and `GITOPS_AGENT_*` variables. */
+export function parseConfig(
+  argv: string[],
+  env: NodeJS.ProcessEnv,
+  defaults: { namespace: string; workDir: string; sshKey?: string },
+): AgentConfig | 'help' {
+  const values = new Map<string, string[]>()
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]
+    if (arg === '--help' || arg === '-h') return 'help'
+    if (!arg.startsWith('--')) throw new ConfigurationError(`unexpected argument '${arg}'`)
+    const eq = arg.indexOf('=')
+    const name = eq >= 0 ? arg.slice(2, eq) : arg.slice(2)
+    const flag = FLAGS[name]
+    if (!flag) throw new ConfigurationError(`unknown flag --${name} (see --help)`)
+    let value: string
+    if (eq >= 0) value = arg.slice(eq + 1)
+    else if (flag.boolean && (i + 1 >= argv.length || !/^(true|false)$/.test(argv[i + 1])))
+      value = 'true'
+    else if (i + 1 < argv.length) value = argv[++i]
+    else throw new ConfigurationError(`--${name} needs a value`)
+    values.set(name, [...(values.get(name) ?? []), value])
+  }
+  const get = (name: string): string | undefined => {
+    const v = values.get(name)
+    if (v) return v[v.length - 1]
+    const e = env[`GITOPS_AGENT_${name.toUpperCase().replace(/-/g, '_')}`]
+    return e ? e : undefined
+  }
+  const bool = (name: string): boolean => {
+    const v = get(name)
+    if (v === undefined) return false
+    if (v === 'true' || v === 'false') return v === 'true'
+    throw new ConfigurationError(`--${name} must be true or false, got '${v}'`)
+  }
+  const gitUrl = get('git-url')
+  if (!gitUrl) throw new ConfigurationError('--git-url is required')
+  const paths = (values.get('git-path') ?? [get('git-path') ?? ''])
+    .flatMap((v) => v.split(','))
+    .map((p) => p.trim())
+  const logFormat = get('log-format') ?? 'json'
+  if (logFormat !== 'json' && logFormat !== 'text')
+    throw new ConfigurationError(`--log-format must be json or text, got '${logFormat}'`)
+  const concurrency = Number(get('concurrency') ?? '16')
+  if (!Number.isInteger(concurrency) || concurrency < 1)
+    throw new ConfigurationError('--concurrency must be a whole number of at least 1')
+  const dns = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/
+  const namespace = get('namespace') ?? defaults.namespace
+  const defaultNamespace = get('default-namespace') ?? 'default'
+  for (const [flag, value] of [
+    ['namespace', namespace],
+    ['default-namespace', defaultNamespace],
+  ]) {
+    if (!dns.test(value))
+      throw new ConfigurationError(`--${flag}: '${value}' is not a namespace name`)
+  }
+  return {
+    gitUrl,
+    gitBranch: get('git-branch'),
+    gitPaths: [...new Set(paths.map(checkGitPath))],
+    gitPollIntervalMs: parseDuration('git-poll-interval', get('git-poll-interval') ?? '1m'),
+    syncIntervalMs: parseDuration('sync-interval', get('sync-interval') ?? '5m'),
+    gitTimeoutMs: parseDuration('git-timeout', get('git-timeout') ?? '20s'),
+    sshKeyFile: get('ssh-key') ?? defaults.sshKey,
+    knownHostsFile: get('known-hosts'),
+    manifestGeneration: bool('manifest-generation'),
+    gc: bool('sync-garbage-collection'),
+    gcDry: bool('sync-garbage-collection-dry'),
+    namespace,
+    defaultNamespace,
+    once: bool('once'),
+    dryRun: bool('dry-run'),
+    logFormat,
+    kubeconfig: get('kubeconfig'),
+    healthTimeoutMs: parseDuration('health-timeout', get('health-timeout') ?? '5m'),
+    concurrency,
+    workDir: get('work-dir') ?? defaults.workDir,
+  }
+}

@@ -1,0 +1,452 @@
+/**
+ * The agent's cycle, every step in one place:
+ *   1. ask the remote for the branch head; fetch only when it moved (or nothing is checked out yet);
+ *   2. load the units under the git paths, and find objects two units declare differently;
+ *   3. apply each unit on its own (skipped while unchanged, until a full re-apply is due);
+ *   4. prune what a unit dropped (opt-in), and retired units on purpose; vanished units are orphaned;
+ *   5. record each unit's inventory;
+ *   6. wait for what was rolled out to be healthy.
+ * A unit that fails keeps its last applied state; the others go on. The git host or the API server
+ * being down changes nothing in the cluster.
+ */
+import { existsSync, promises as fs } from 'node:fs'
+import { join } from 'node:path'
+import { errorMessage } from '../lib/errors.js'
+import { GitClient, type GitAuth } from '../lib/git/git.js'
+import type { Logger } from '../lib/log.js'
+import { applyObjects, pruneObjects, stages, type ChangeEntry } from '../lib/kube/apply.js'
+import { describeRef, refOf, type KubeClient, type ObjectRef } from '../lib/kube/client.js'
+import { waitHealthy } from '../lib/kube/health.js'
+import {
+  listInventories,
+  writeInventory,
+  type Inventory,
+  type InventoryEntry,
+} from '../lib/kube/inventory.js'
+import { AGENT_LABEL, UNIT_ANNOTATION, UNIT_LABEL, unitHash } from '../lib/kube/labels.js'
+import { canonicalJson, objectDigest, objectKey } from '../lib/manifests/objects.js'
+import type { KubeObject } from '../lib/manifests/yaml.js'
+import type { AgentConfig } from './config.js'
+import { loadUnits, type Unit } from './units.js'
+
+export type UnitStatus = 'synced' | 'unchanged' | 'failed' | 'pruned' | 'orphaned'
+
+export interface UnitOutcome {
+  unit: string
+  status: UnitStatus
+  commit: string
+  applied: number
+  pruned: number
+  /** The plan, per object (dry-run and logs). */
+  changes: ChangeEntry[]
+  healthy?: boolean
+  error?: string
+  release?: Unit['release']
+}
+
+export interface CycleResult {
+  commit?: string
+  /** The remote could not be reached: nothing was done. */
+  gitError?: string
+  units: UnitOutcome[]
+}
+
+interface UnitState {
+  failures: number
+  retryAt: number
+}
+
+export class Agent {
+  private git?: GitClient
+  private readonly retries = new Map<string, UnitState>()
+
+  constructor(
+    private readonly config: AgentConfig,
+    private readonly client: KubeClient,
+    private readonly log: Logger,
+    private readonly auth: GitAuth,
+    /** The value of the agent label on everything it applies. */
+    private readonly agentName: string,
+  ) {}
+
+  /** Step 1: the checkout at the remote's head. */
+  private async refresh(): Promise<string> {
+    const dir = join(this.config.workDir, 'repo')
+    if (!this.git) {
+      await fs.rm(dir, { recursive: true, force: true })
+      await fs.mkdir(this.config.workDir, { recursive: true })
+      this.git = await GitClient.clone(
+        {
+          url: this.config.gitUrl,
+          dir,
+          branch: this.config.gitBranch,
+          depth: 1,
+          auth: this.auth,
+          timeoutMs: this.config.gitTimeoutMs,
+        },
+        this.log,
+      )
+      const head = await this.git.head()
+      this.log.info(`event=refreshed url=${this.config.gitUrl} HEAD=${head}`)
+      return head
+    }
+    const branch =
+      this.config.gitBranch ??
+      (await this.git.run(['rev-parse', '--abbrev-ref', 'HEAD'], 'read the branch')).trim()
+    const remote = await this.git.remoteBranchCommit(branch)
+    const local = await this.git.head()
+    if (!remote) throw new Error(`branch ${branch} is gone from ${this.config.gitUrl}`)
+    if (remote === local) return local
+    const head = await this.git.resetToRemote(branch)
+    this.log.info(`event=refreshed url=${this.config.gitUrl} HEAD=${head}`)
+    return head
+  }
+
+  /** One cycle. `full` re-applies every unit, changed or not. */
+  async cycle(options: { full?: boolean } = {}): Promise<CycleResult> {
+    let commit: string
+    try {
+      commit = await this.refresh()
+    } catch (error) {
+      const message = errorMessage(error)
+      this.log.error(
+        `event=git-error url=${this.config.gitUrl}: ${message}; nothing is changed in the cluster`,
+      )
+      return { gitError: message, units: [] }
+    }
+    const repo = join(this.config.workDir, 'repo')
+
+    // Step 2: units, and objects declared by two units.
+    const units = await loadUnits(
+      repo,
+      this.config.gitPaths,
+      { manifestGeneration: this.config.manifestGeneration },
+      this.log,
+    )
+    const owners = new Map<string, { unit: Unit; json: string }[]>()
+    for (const unit of units.filter((u) => !u.error)) {
+      for (const { object } of unit.objects) {
+        const list = owners.get(objectKey(object)) ?? []
+        list.push({ unit, json: canonicalJson(object) })
+        owners.set(objectKey(object), list)
+      }
+    }
+    for (const [key, list] of owners) {
+      if (new Set(list.map((o) => o.json)).size > 1) {
+        for (const { unit } of list) {
+          unit.error ??= `${key.replace(/\/\//, '/')} is declared differently by ${list.map((o) => o.unit.path).join(' and ')}`
+        }
+      }
+    }
+    // Identical declarations are applied once, by the first unit that has them.
+    const appliedBy = new Map<string, string>()
+    for (const [key, list] of owners) appliedBy.set(key, list[0].unit.path)
+
+    // What was applied before (read-only in dry-run).
+    let inventories: Map<string, Inventory>
+    try {
+      inventories = await listInventories(this.client, this.config.namespace, this.agentName)
+    } catch (error) {
+      const message = errorMessage(error)
+      this.log.error(`event=api-error: ${message}; nothing is changed in the cluster`)
+      return {
+        commit,
+        units: units.map((u) => this.outcome(u, 'failed', commit, { error: message })),
+      }
+    }
+
+    const outcomes: UnitOutcome[] = []
+    const healthRefs = new Map<string, ObjectRef[]>()
+    for (const unit of units) {
+      const outcome = await this.syncUnit(
+        unit,
+        commit,
+        inventories.get(unit.path),
+        appliedBy,
+        owners,
+        options.full === true,
+      )
+      outcomes.push(outcome)
+      if (outcome.status === 'synced')
+        healthRefs.set(
+          unit.path,
+          outcome.changes.filter((c) => c.action === 'applied').map((c) => c.ref),
+        )
+    }
+
+    // Step 4 (vanished units): their objects stay; a warning says so.
+    const present = new Set(units.map((u) => u.path))
+    for (const [path, inv] of inventories) {
+      const underOurPaths = this.config.gitPaths.some(
+        (p) => p === '' || path === p || path.startsWith(`${p}/`),
+      )
+      if (!present.has(path) && underOurPaths) {
+        this.log.warn(
+          `event=orphaned unit=${path}: the unit is gone from git; its ${inv.objects.length} objects are left in place (retire an app to remove it)`,
+        )
+        outcomes.push({
+          unit: path,
+          status: 'orphaned',
+          commit,
+          applied: 0,
+          pruned: 0,
+          changes: [],
+        })
+      }
+    }
+
+    // Step 6: health of what was rolled out.
+    if (!this.config.dryRun) {
+      for (const outcome of outcomes.filter((o) => o.status === 'synced')) {
+        const health = await waitHealthy(
+          this.client,
+          healthRefs.get(outcome.unit) ?? [],
+          this.config.healthTimeoutMs,
+        )
+        outcome.healthy = health.healthy
+        if (!health.healthy) {
+          outcome.status = 'failed'
+          outcome.error = `unhealthy: ${health.problems.join('; ')}`
+        }
+      }
+    }
+    for (const o of outcomes) this.report(o)
+    return { commit, units: outcomes }
+  }
+
+  private outcome(
+    unit: Unit,
+    status: UnitStatus,
+    commit: string,
+    extra: Partial<UnitOutcome> = {},
+  ): UnitOutcome {
+    return {
+      unit: unit.path,
+      status,
+      commit,
+      applied: 0,
+      pruned: 0,
+      changes: [],
+      release: unit.release,
+      ...extra,
+    }
+  }
+
+  private report(o: UnitOutcome): void {
+    const version = o.release?.version ? ` version=${o.release.version}` : ''
+    const line = `event=sync unit=${o.unit} status=${o.status} commit=${o.commit.slice(0, 12)}${version} applied=${o.applied} pruned=${o.pruned}`
+    if (o.status === 'failed') this.log.error(`${line} error=${JSON.stringify(o.error)}`)
+    else if (o.status !== 'orphaned') this.log.info(line)
+    if (this.config.dryRun) {
+      for (const c of o.changes)
+        this.log.info(
+          `plan unit=${o.unit} ${c.action === 'deleted' ? 'prune' : c.action === 'created' ? 'create' : c.action === 'configured' ? 'configure' : c.action} ${describeRef(c.ref)}`,
+        )
+    }
+  }
+
+  private async syncUnit(
+    unit: Unit,
+    commit: string,
+    inventory: Inventory | undefined,
+    appliedBy: Map<string, string>,
+    owners: Map<string, { unit: Unit; json: string }[]>,
+    full: boolean,
+  ): Promise<UnitOutcome> {
+    if (unit.error) {
+      this.retries.set(unit.path, this.nextRetry(unit.path))
+      return this.outcome(unit, 'failed', commit, { error: unit.error })
+    }
+    const now = Date.now()
+    const due =
+      !inventory ||
+      full ||
+      this.config.dryRun ||
+      now - Date.parse(inventory.lastApplied || '0') >= this.config.syncIntervalMs
+    // Objects left in the inventory (kept while pruning was off) are pruned as soon as it is on.
+    const leftovers = inventory !== undefined && inventory.objects.length > unit.objects.length
+    const pruneWanted = unit.retired || this.config.gc || this.config.gcDry
+    const upToDate = inventory !== undefined && inventory.digest === unit.digest && !due
+    if (upToDate && !(leftovers && pruneWanted)) return this.outcome(unit, 'unchanged', commit)
+    // An unchanged unit with leftovers is not applied again, only pruned.
+    const applyWanted = !upToDate
+    const retry = this.retries.get(unit.path)
+    if (retry && inventory?.digest === unit.digest && now < retry.retryAt && !full) {
+      return this.outcome(unit, 'failed', commit, {
+        error: `retrying after ${new Date(retry.retryAt).toISOString()}`,
+      })
+    }
+
+    // Step 3: apply. Objects get the default namespace, and the agent's and unit's labels.
+    const hash = unitHash(unit.path)
+    const resolved: { object: KubeObject; namespaced: boolean; ours: boolean }[] = []
+    try {
+      for (const { object } of unit.retired ? [] : unit.objects) {
+        const namespaced = await this.client.isNamespaced(object.apiVersion, object.kind)
+        const metadata = { ...object.metadata }
+        if (namespaced && !metadata.namespace) metadata.namespace = this.config.defaultNamespace
+        if (!namespaced) delete metadata.namespace
+        metadata.labels = {
+          ...(metadata.labels as Record<string, string> | undefined),
+          [AGENT_LABEL]: this.agentName,
+          [UNIT_LABEL]: hash,
+        }
+        metadata.annotations = {
+          ...(metadata.annotations as Record<string, string> | undefined),
+          [UNIT_ANNOTATION]: unit.path,
+        }
+        resolved.push({
+          object: { ...object, metadata },
+          namespaced,
+          ours: appliedBy.get(objectKey(object)) === unit.path,
+        })
+      }
+    } catch (error) {
+      this.retries.set(unit.path, this.nextRetry(unit.path))
+      return this.outcome(unit, 'failed', commit, { error: errorMessage(error) })
+    }
+    const prepared = resolved.filter((r) => r.ours)
+    this.warnOwnedFields(
+      unit,
+      prepared.map((p) => p.object),
+    )
+    const changes = applyWanted
+      ? await applyObjects(this.client, stages(prepared), {
+          concurrency: this.config.concurrency,
+          dryRun: this.config.dryRun,
+        })
+      : []
+    const failures = changes.filter((c) => c.action === 'failed')
+    if (failures.length > 0) {
+      this.retries.set(unit.path, this.nextRetry(unit.path))
+      return this.outcome(unit, 'failed', commit, {
+        changes,
+        applied: changes.length - failures.length,
+        error: failures.map((f) => f.error).join('; '),
+      })
+    }
+
+    // Step 4: prune what the unit had and nobody declares now (only after it applied cleanly).
+    const keyOf = (e: ObjectRef) => `${e.kind}/${e.namespace ?? ''}/${e.name}`
+    // Declared by any unit now: as written in git, where a namespaced object may name no namespace and a
+    // cluster-scoped one may name one.
+    const declared = (e: ObjectRef): boolean =>
+      owners.has(keyOf(e)) ||
+      (e.namespace === this.config.defaultNamespace && owners.has(`${e.kind}//${e.name}`)) ||
+      (e.namespace === undefined &&
+        [...owners.keys()].some((k) => k.startsWith(`${e.kind}/`) && k.endsWith(`/${e.name}`)))
+    // The inventory holds every object the unit declares, the ones another unit applies for it too.
+    const current: InventoryEntry[] = resolved.map(({ object }) => ({
+      ...refOf(object),
+      digest: objectDigest(object),
+    }))
+    const mine = new Set(current.map(keyOf))
+    const gone = (inventory?.objects ?? []).filter((e) => !mine.has(keyOf(e)) && !declared(e))
+    let pruneEntries: ChangeEntry[] = []
+    const dry = this.config.dryRun || (this.config.gcDry && !unit.retired)
+    if (gone.length > 0 && pruneWanted) {
+      pruneEntries = await pruneObjects(this.client, gone, hash, {
+        dryRun: dry,
+        concurrency: this.config.concurrency,
+      })
+      for (const p of pruneEntries) {
+        if (p.action === 'deleted')
+          this.log.info(
+            `event=${dry ? 'would-prune' : 'pruned'} unit=${unit.path} ${describeRef(p.ref)}`,
+          )
+        else if (p.action === 'skipped')
+          this.log.info(`event=prune-skipped unit=${unit.path} ${describeRef(p.ref)}: ${p.error}`)
+        else
+          this.log.error(`event=prune-failed unit=${unit.path} ${describeRef(p.ref)}: ${p.error}`)
+      }
+    } else if (gone.length > 0) {
+      this.log.info(
+        `event=prune-off unit=${unit.path}: ${gone.length} objects left in git's past are kept (--sync-garbage-collection is off)`,
+      )
+    }
+    const pruned = dry ? 0 : pruneEntries.filter((p) => p.action === 'deleted').length
+    // The inventory keeps what is still to be pruned: everything while pruning is off or dry, and what
+    // failed to delete. What was skipped on purpose is no longer this unit's.
+    const settled = new Set(
+      pruneEntries
+        .filter((p) => (p.action === 'deleted' && !dry) || p.action === 'skipped')
+        .map((p) => keyOf(p.ref)),
+    )
+    const unpruned = gone.filter((g) => !settled.has(keyOf(g)))
+
+    // Step 5: the inventory.
+    if (!this.config.dryRun) {
+      try {
+        await writeInventory(this.client, this.config.namespace, this.agentName, {
+          unit: unit.path,
+          commit,
+          digest: unit.digest,
+          lastApplied: applyWanted ? new Date().toISOString() : inventory.lastApplied,
+          objects: [...current, ...unpruned],
+          resourceVersion: inventory?.resourceVersion,
+        })
+      } catch (error) {
+        this.retries.set(unit.path, this.nextRetry(unit.path))
+        return this.outcome(unit, 'failed', commit, {
+          changes,
+          applied: changes.length,
+          pruned,
+          error: `recording the inventory: ${errorMessage(error)}`,
+        })
+      }
+    }
+    this.retries.delete(unit.path)
+    const status: UnitStatus = unit.retired
+      ? 'pruned'
+      : applyWanted || pruned > 0
+        ? 'synced'
+        : 'unchanged'
+    return this.outcome(unit, status, commit, {
+      changes: [...changes, ...pruneEntries],
+      applied: changes.length,
+      pruned,
+    })
+  }
+
+  private nextRetry(unit: string): UnitState {
+    const failures = (this.retries.get(unit)?.failures ?? 0) + 1
+    const delay = Math.min(
+      this.config.syncIntervalMs,
+      this.config.gitPollIntervalMs * 2 ** (failures - 1),
+    )
+    return { failures, retryAt: Date.now() + delay }
+  }
+
+  /** Fields another controller owns (an HPA's replicas) belong out of git: say so. */
+  private warnOwnedFields(unit: Unit, objects: KubeObject[]): void {
+    const scaled = new Set(
+      objects
+        .filter((o) => o.kind === 'HorizontalPodAutoscaler')
+        .map((o) => {
+          const target = (
+            o.spec as { scaleTargetRef?: { kind?: string; name?: string } } | undefined
+          )?.scaleTargetRef
+          return `${target?.kind}/${o.metadata.namespace ?? ''}/${target?.name}`
+        }),
+    )
+    for (const o of objects) {
+      if (
+        scaled.has(`${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`) &&
+        (o.spec as { replicas?: number } | undefined)?.replicas !== undefined
+      ) {
+        this.log.warn(
+          `event=owned-field unit=${unit.path} ${o.kind}/${o.metadata.name} sets spec.replicas, which its HorizontalPodAutoscaler owns; the agent forces git's value on every apply — remove replicas from git`,
+        )
+      }
+    }
+  }
+
+  async dispose(): Promise<void> {
+    await this.git?.dispose()
+  }
+}
+
+/** True when a checkout exists under the work dir (for messages at start). */
+export function hasCheckout(workDir: string): boolean {
+  return existsSync(join(workDir, 'repo', '.git'))
+}

@@ -1,0 +1,119 @@
+/**
+ * `gitops-agent`: reads its flags, then syncs on every poll until stopped (or once, with `--once`).
+ * Exit codes with `--once`: 0 all units in sync and healthy, 1 a unit failed, 2 bad configuration.
+ */
+import { existsSync, readFileSync } from 'node:fs'
+import { hostname, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { ConfigurationError, errorMessage } from '../lib/errors.js'
+import type { GitAuth } from '../lib/git/git.js'
+import { sleep } from '../lib/concurrency.js'
+import { KubeClient } from '../lib/kube/client.js'
+import { acquire, release } from '../lib/kube/lease.js'
+import type { Logger } from '../lib/log.js'
+import { parseConfig, usage, type AgentConfig } from './config.js'
+import { Agent, type CycleResult } from './cycle.js'
+
+const IN_CLUSTER_NAMESPACE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace'
+const DEFAULT_SSH_KEY = '/etc/gitops/ssh/identity'
+
+/** JSON lines (default) or plain text, one line per event. */
+export function agentLogger(
+  format: 'json' | 'text',
+  write: (line: string) => void = (l) => process.stdout.write(`${l}\n`),
+): Logger {
+  const line = (level: string, text: string): void => {
+    const ts = new Date().toISOString()
+    // One line per event, whatever git or the API server said.
+    const msg = text.replace(/\s*\n\s*/g, ' ')
+    write(
+      format === 'json' ? JSON.stringify({ ts, level, msg }) : `${ts} ${level.padEnd(5)} ${msg}`,
+    )
+  }
+  return {
+    debug: (m) => (process.env.GITOPS_DEBUG === 'true' ? line('debug', m) : undefined),
+    info: (m) => line('info', m),
+    warn: (m) => line('warn', m),
+    error: (m) => line('error', m),
+  }
+}
+
+function readOptional(path: string | undefined, what: string): string | undefined {
+  if (!path) return undefined
+  try {
+    return readFileSync(path, 'utf8')
+  } catch (error) {
+    throw new ConfigurationError(`cannot read the ${what} file ${path}: ${errorMessage(error)}`)
+  }
+}
+
+/** Runs the agent; resolves with the process exit code. */
+export async function main(
+  argv: string[],
+  env = process.env,
+  signal?: AbortSignal,
+): Promise<number> {
+  let config: AgentConfig
+  let log: Logger = agentLogger('text')
+  let client: KubeClient
+  let auth: GitAuth
+  try {
+    const parsed = parseConfig(argv, env, {
+      namespace: existsSync(IN_CLUSTER_NAMESPACE)
+        ? readFileSync(IN_CLUSTER_NAMESPACE, 'utf8').trim()
+        : 'gitops-system',
+      workDir: join(tmpdir(), 'gitops-agent'),
+      sshKey: existsSync(DEFAULT_SSH_KEY) ? DEFAULT_SSH_KEY : undefined,
+    })
+    if (parsed === 'help') {
+      process.stdout.write(`${usage()}\n`)
+      return 0
+    }
+    config = parsed
+    log = agentLogger(config.logFormat)
+    auth = {
+      sshKey: readOptional(config.sshKeyFile, 'SSH key'),
+      knownHosts: readOptional(config.knownHostsFile, 'known hosts'),
+    }
+    client = KubeClient.load(config.kubeconfig)
+  } catch (error) {
+    log.error(`gitops-agent: ${errorMessage(error)}`)
+    return 2
+  }
+  const agentName = config.namespace
+  const agent = new Agent(config, client, log, auth, agentName)
+  // The pod's name: a restarted container takes its own lease back at once.
+  const identity = env.POD_NAME ?? hostname()
+  const lease = {
+    namespace: config.namespace,
+    name: 'gitops-agent',
+    identity,
+    durationSeconds: Math.max(30, Math.ceil((config.gitPollIntervalMs * 3) / 1000)),
+  }
+  log.info(
+    `event=started url=${config.gitUrl} paths=${config.gitPaths.join(',') || '.'} namespace=${config.namespace} gc=${config.gc}${config.dryRun ? ' dry-run=true' : ''}`,
+  )
+  try {
+    let lastFull = 0
+    for (;;) {
+      // Writing anything (even the lease) is left out of a dry run.
+      if (!config.dryRun && !(await acquire(client, lease, log, signal))) return 0
+      const full = Date.now() - lastFull >= config.syncIntervalMs
+      const result: CycleResult = await agent.cycle({ full: full && lastFull !== 0 })
+      if (full) lastFull = Date.now()
+      if (config.once)
+        return result.gitError || result.units.some((u) => u.status === 'failed') ? 1 : 0
+      await sleep(config.gitPollIntervalMs, signal)
+      if (signal?.aborted) return 0
+    }
+  } catch (error) {
+    log.error(`gitops-agent: ${errorMessage(error)}`)
+    return 1
+  } finally {
+    if (!config.dryRun)
+      await release(client, lease).catch((e: unknown) =>
+        log.warn(`could not release the lease: ${errorMessage(e)}`),
+      )
+    await agent.dispose()
+  }
+}

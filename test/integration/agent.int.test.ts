@@ -1,0 +1,447 @@
+// The sync agent (dist/agent) against the project's test API server and real git: units, apply,
+// skip-unchanged, prune and its safety rules, health, dry-run, the lease, and failures that must change
+// nothing.
+import { spawn } from 'node:child_process'
+import { startKubeApiServer, type KubeApiServer } from '../support/kube-api/index.js'
+import { bareRemote, pushFiles, type Remote } from '../support/git.js'
+import { dist } from '../support/paths.js'
+import { runNode } from '../support/run-bundle.js'
+import { cleanupTempDirs, tempDir } from '../support/tmp.js'
+
+const NS = 'gitops-system'
+let server: KubeApiServer
+
+beforeEach(async () => {
+  server = await startKubeApiServer({
+    namespaces: ['default', NS],
+    rolloutDelayMs: 20,
+    progressDeadlineMs: 300,
+  })
+})
+afterEach(async () => {
+  await server.stop()
+})
+afterAll(cleanupTempDirs)
+
+const cm = (name: string, data: Record<string, string>, namespace?: string) =>
+  `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\n${namespace ? `  namespace: ${namespace}\n` : ''}data:\n${Object.entries(
+    data,
+  )
+    .map(([k, v]) => `  ${k}: "${v}"\n`)
+    .join('')}`
+const ns = (name: string) => `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${name}\n`
+const deployment = (name: string, image: string, namespace = 'apps') =>
+  `apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: ${name}\n  namespace: ${namespace}\nspec:\n  replicas: 2\n  selector:\n    matchLabels:\n      app: ${name}\n  template:\n    metadata:\n      labels:\n        app: ${name}\n    spec:\n      containers:\n        - name: app\n          image: ${image}\n`
+
+async function agent(remote: Remote, extra: string[] = [], workDir = tempDir('gitops-agent-')) {
+  return runNode('agent', [
+    '--once',
+    '--git-url',
+    remote.url,
+    '--git-path',
+    'releases/staging',
+    '--kubeconfig',
+    server.kubeconfigPath,
+    '--namespace',
+    NS,
+    '--log-format',
+    'text',
+    '--work-dir',
+    workDir,
+    '--health-timeout',
+    '10s',
+    ...extra,
+  ])
+}
+
+const get = (apiVersion: string, kind: string, name: string, namespace?: string) =>
+  server.objects.get({ apiVersion, kind, name, namespace })
+const writesOutside = () =>
+  server.requests
+    .all()
+    .filter(
+      (r) =>
+        ['POST', 'PUT', 'PATCH', 'DELETE'].includes(r.method) &&
+        !r.path.includes(`/namespaces/${NS}/`),
+    ).length
+
+function twoApps(): Remote {
+  const remote = bareRemote()
+  pushFiles(remote, {
+    'releases/staging/shop/namespace-apps.yaml': ns('apps'),
+    'releases/staging/shop/deployment-shop.yaml': deployment('shop', 'acme/shop:1.0.0'),
+    'releases/staging/shop/configmap-shop.yaml': cm('shop', { color: 'blue' }, 'apps'),
+    'releases/staging/cart/namespace-apps.yaml': ns('apps'),
+    'releases/staging/cart/configmap-cart.yaml': cm('cart', { size: '1' }), // no namespace: --default-namespace
+    'releases/staging/cart/release.json': JSON.stringify({
+      app: 'cart',
+      env: 'staging',
+      version: '2.0.0',
+      digest: 'x',
+      objects: 1,
+      releasedAt: 'now',
+    }),
+  })
+  return remote
+}
+
+test('syncs every unit, labels what it applies, records inventories; a re-run writes nothing outside its namespace', async () => {
+  const remote = twoApps()
+  const r = await agent(remote)
+  expect(r.stdout).toMatch(/event=sync unit=releases\/staging\/shop status=synced .* applied=2/)
+  expect(r.stdout).toMatch(
+    /event=sync unit=releases\/staging\/cart status=synced .*version=2\.0\.0 applied=2/,
+  )
+  expect(r.code).toBe(0)
+  const shop = get('apps/v1', 'Deployment', 'shop', 'apps')!
+  expect((shop.spec).template.spec.containers[0].image).toBe('acme/shop:1.0.0')
+  expect(shop.metadata.labels).toMatchObject({ 'gitops-actions.dev/agent': NS })
+  expect((shop.status).availableReplicas).toBe(2) // health waited for the rollout
+  expect(get('v1', 'ConfigMap', 'cart', 'default')).toBeDefined()
+  expect(
+    server.objects
+      .list('v1', 'ConfigMap', NS)
+      .map((c) => c.metadata.name)
+      .sort(),
+  ).toHaveLength(2)
+  // The shared Namespace is applied once.
+  expect(server.requests.count('PATCH', '/api/v1/namespaces/apps')).toBe(1)
+
+  server.requests.reset()
+  const again = await agent(remote)
+  expect(again.code).toBe(0)
+  expect(again.stdout).toMatch(/unit=releases\/staging\/shop status=unchanged/)
+  expect(writesOutside()).toBe(0)
+})
+
+test('a pushed image change reaches the cluster; only the changed unit is applied', async () => {
+  const remote = twoApps()
+  const work = tempDir()
+  await agent(remote, [], work)
+  pushFiles(remote, {
+    'releases/staging/shop/deployment-shop.yaml': deployment('shop', 'acme/shop:1.1.0'),
+  })
+  server.requests.reset()
+  const r = await agent(remote, [], work)
+  expect(r.code).toBe(0)
+  expect(
+    (get('apps/v1', 'Deployment', 'shop', 'apps')!.spec).template.spec.containers[0].image,
+  ).toBe('acme/shop:1.1.0')
+  expect(r.stdout).toMatch(/unit=releases\/staging\/cart status=unchanged/)
+  expect(server.requests.count('PATCH', '/api/v1/namespaces/default/configmaps/cart')).toBe(0)
+})
+
+test('a broken app beside a healthy one: the healthy one syncs, the broken one keeps its last state', async () => {
+  const remote = twoApps()
+  await agent(remote)
+  pushFiles(remote, {
+    'releases/staging/shop/configmap-shop.yaml':
+      'apiVersion: v1\nkind: ConfigMap\nmetadata: [broken\n',
+    'releases/staging/shop/deployment-shop.yaml': deployment('shop', 'acme/shop:9.9.9'),
+    'releases/staging/cart/configmap-cart.yaml': cm('cart', { size: '2' }),
+  })
+  const r = await agent(remote)
+  expect(r.code).toBe(1)
+  expect(r.stdout).toMatch(
+    /unit=releases\/staging\/shop status=failed .*configmap-shop.yaml: invalid YAML/,
+  )
+  expect(
+    (get('apps/v1', 'Deployment', 'shop', 'apps')!.spec).template.spec.containers[0].image,
+  ).toBe('acme/shop:1.0.0')
+  expect((get('v1', 'ConfigMap', 'cart', 'default')!.data).size).toBe('2')
+})
+
+test('a duplicated resource fails the unit, naming both files, and applies nothing of that change', async () => {
+  const remote = twoApps()
+  await agent(remote)
+  pushFiles(remote, {
+    'releases/staging/shop/deployment-shop.yaml': deployment('shop', 'acme/shop:2.0.0'),
+    'releases/staging/shop/copy/deployment-shop-again.yaml': deployment('shop', 'acme/shop:2.0.1'),
+  })
+  const r = await agent(remote)
+  expect(r.code).toBe(1)
+  expect(r.stdout).toMatch(
+    /duplicate Deployment\/apps\/shop \(also in releases\/staging\/shop\/(copy\/)?deployment-shop(-again)?\.yaml\)/,
+  )
+  expect(
+    (get('apps/v1', 'Deployment', 'shop', 'apps')!.spec).template.spec.containers[0].image,
+  ).toBe('acme/shop:1.0.0')
+})
+
+test('one object declared differently by two units fails both', async () => {
+  const remote = twoApps()
+  pushFiles(remote, {
+    'releases/staging/cart/configmap-shop.yaml': cm('shop', { color: 'red' }, 'apps'),
+  })
+  const r = await agent(remote)
+  expect(r.code).toBe(1)
+  expect(r.stdout).toMatch(
+    /unit=releases\/staging\/shop status=failed .*ConfigMap\/apps\/shop is declared differently by releases\/staging\/cart and releases\/staging\/shop/,
+  )
+  expect(r.stdout).toMatch(/unit=releases\/staging\/cart status=failed/)
+  expect(get('v1', 'ConfigMap', 'shop', 'apps')).toBeUndefined()
+})
+
+describe('pruning', () => {
+  test('off by default; with --sync-garbage-collection a manifest removed from git is removed from the cluster', async () => {
+    const remote = twoApps()
+    const work = tempDir()
+    await agent(remote, [], work)
+    pushFiles(remote, { 'releases/staging/shop/configmap-shop.yaml': null })
+    const off = await agent(remote, [], work)
+    expect(off.code).toBe(0)
+    expect(off.stdout).toContain('--sync-garbage-collection is off')
+    expect(get('v1', 'ConfigMap', 'shop', 'apps')).toBeDefined()
+    const dry = await agent(remote, ['--sync-garbage-collection-dry'], work)
+    expect(dry.stdout).toMatch(
+      /event=would-prune unit=releases\/staging\/shop ConfigMap\/apps\/shop/,
+    )
+    expect(get('v1', 'ConfigMap', 'shop', 'apps')).toBeDefined()
+    const on = await agent(remote, ['--sync-garbage-collection'], work)
+    expect(on.code).toBe(0)
+    expect(on.stdout).toMatch(/event=pruned unit=releases\/staging\/shop ConfigMap\/apps\/shop/)
+    expect(get('v1', 'ConfigMap', 'shop', 'apps')).toBeUndefined()
+  })
+
+  test('an object moved to another app is not deleted; a shared Namespace never is', async () => {
+    const remote = twoApps()
+    await agent(remote, ['--sync-garbage-collection'])
+    pushFiles(remote, {
+      'releases/staging/shop/configmap-shop.yaml': null,
+      'releases/staging/cart/configmap-shop.yaml': cm('shop', { color: 'blue' }, 'apps'),
+      'releases/staging/shop/namespace-apps.yaml': null,
+      'releases/staging/cart/namespace-apps.yaml': null,
+    })
+    const r = await agent(remote, ['--sync-garbage-collection'])
+    expect(r.code).toBe(0)
+    expect(get('v1', 'ConfigMap', 'shop', 'apps')).toBeDefined()
+    expect(get('v1', 'Namespace', 'apps')).toBeDefined()
+    expect(r.stdout).toMatch(
+      /prune-skipped .*Namespace\/apps: a Namespace is pruned only when annotated/,
+    )
+  })
+
+  test('a vanished unit is orphaned (its objects stay); a retired one is pruned on purpose', async () => {
+    const remote = twoApps()
+    await agent(remote)
+    pushFiles(remote, {
+      'releases/staging/cart/configmap-cart.yaml': null,
+      'releases/staging/cart/namespace-apps.yaml': null,
+      'releases/staging/cart/release.json': null,
+      'releases/staging/shop/release.json': JSON.stringify({
+        app: 'shop',
+        env: 'staging',
+        version: '1.0.0',
+        digest: 'x',
+        objects: 0,
+        releasedAt: 'now',
+        retired: true,
+      }),
+      'releases/staging/shop/deployment-shop.yaml': null,
+      'releases/staging/shop/configmap-shop.yaml': null,
+      'releases/staging/shop/namespace-apps.yaml': null,
+    })
+    const r = await agent(remote)
+    expect(r.code).toBe(0)
+    expect(r.stdout).toMatch(
+      /event=orphaned unit=releases\/staging\/cart: the unit is gone from git; its 2 objects are left in place/,
+    )
+    expect(get('v1', 'ConfigMap', 'cart', 'default')).toBeDefined()
+    expect(r.stdout).toMatch(/unit=releases\/staging\/shop status=pruned .*pruned=2/)
+    expect(get('apps/v1', 'Deployment', 'shop', 'apps')).toBeUndefined()
+    expect(get('v1', 'ConfigMap', 'shop', 'apps')).toBeUndefined()
+    expect(get('v1', 'Namespace', 'apps')).toBeDefined()
+  })
+
+  test('an object annotated to be kept, or relabelled by someone else, is not pruned', async () => {
+    const remote = twoApps()
+    await agent(remote)
+    server.objects.apply(
+      {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: {
+          name: 'shop',
+          namespace: 'apps',
+          annotations: { 'gitops-actions.dev/prune': 'disabled' },
+        },
+      },
+      'human',
+    )
+    pushFiles(remote, { 'releases/staging/shop/configmap-shop.yaml': null })
+    const r = await agent(remote, ['--sync-garbage-collection'])
+    expect(r.stdout).toMatch(
+      /prune-skipped .*ConfigMap\/apps\/shop: annotated gitops-actions.dev\/prune: disabled/,
+    )
+    expect(get('v1', 'ConfigMap', 'shop', 'apps')).toBeDefined()
+  })
+})
+
+test('health: a Deployment that never becomes available fails the unit', async () => {
+  const remote = twoApps()
+  pushFiles(remote, {
+    'releases/staging/shop/deployment-shop.yaml': deployment('shop', 'acme/shop:fail'),
+  })
+  const r = await agent(remote)
+  expect(r.code).toBe(1)
+  expect(r.stdout).toMatch(
+    /unit=releases\/staging\/shop status=failed .*unhealthy: Deployment\/apps\/shop/,
+  )
+  expect(r.stdout).toMatch(/unit=releases\/staging\/cart status=synced/)
+})
+
+test('--dry-run writes nothing at all and prints the plan', async () => {
+  const remote = twoApps()
+  await agent(remote)
+  pushFiles(remote, {
+    'releases/staging/shop/configmap-shop.yaml': cm('shop', { color: 'green' }, 'apps'),
+    'releases/staging/cart/configmap-cart.yaml': null,
+    'releases/staging/cart/configmap-new.yaml': cm('new', { a: 'b' }),
+  })
+  server.requests.reset()
+  const r = await agent(remote, ['--dry-run', '--sync-garbage-collection'])
+  expect(r.code).toBe(0)
+  expect(r.stdout).toMatch(/plan unit=releases\/staging\/shop configure ConfigMap\/apps\/shop/)
+  expect(r.stdout).toMatch(/plan unit=releases\/staging\/shop unchanged Deployment\/apps\/shop/)
+  expect(r.stdout).toMatch(/plan unit=releases\/staging\/cart create ConfigMap\/default\/new/)
+  expect(r.stdout).toMatch(/plan unit=releases\/staging\/cart prune ConfigMap\/default\/cart/)
+  const writes = server.requests
+    .all()
+    .filter(
+      (q) =>
+        ['POST', 'PUT', 'DELETE'].includes(q.method) ||
+        (q.method === 'PATCH' && !q.query.includes('dryRun=All')),
+    )
+  expect(writes).toEqual([])
+})
+
+test('one agent at a time: a second one waits for the lease', async () => {
+  const remote = twoApps()
+  const now = new Date().toISOString()
+  server.objects.apply(
+    {
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: { name: 'gitops-agent', namespace: NS },
+      spec: {
+        holderIdentity: 'other-agent',
+        leaseDurationSeconds: 3600,
+        renewTime: now,
+        acquireTime: now,
+      },
+    },
+    'other',
+  )
+  const child = spawn(process.execPath, [
+    dist('agent'),
+    '--once',
+    '--git-url',
+    remote.url,
+    '--git-path',
+    'releases/staging',
+    '--kubeconfig',
+    server.kubeconfigPath,
+    '--namespace',
+    NS,
+    '--log-format',
+    'text',
+    '--work-dir',
+    tempDir(),
+  ])
+  let out = ''
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()))
+  await new Promise((r) => setTimeout(r, 2500))
+  child.kill('SIGTERM')
+  await new Promise((r) => child.on('close', r))
+  expect(out).toContain('event=waiting-for-lease')
+  expect(get('apps/v1', 'Deployment', 'shop', 'apps')).toBeUndefined()
+})
+
+describe('failures that must change nothing', () => {
+  test('an unreachable git host: error logged, exit 1, no API writes', async () => {
+    const r = await runNode('agent', [
+      '--once',
+      '--git-url',
+      'file:///nonexistent/repo.git',
+      '--kubeconfig',
+      server.kubeconfigPath,
+      '--namespace',
+      NS,
+      '--log-format',
+      'text',
+      '--work-dir',
+      tempDir(),
+    ])
+    expect(r.code).toBe(1)
+    expect(r.stdout).toMatch(/event=git-error .*nothing is changed in the cluster/)
+    expect(writesOutside()).toBe(0)
+  })
+
+  test('the API server failing: the unit fails and is retried; the next cycle converges', async () => {
+    const remote = twoApps()
+    const remove = server.faults.add({
+      method: 'PATCH',
+      path: /deployments/,
+      errorRate: 1,
+      errorCode: 503,
+    })
+    const r = await agent(remote)
+    expect(r.code).toBe(1)
+    expect(r.stdout).toMatch(
+      /unit=releases\/staging\/shop status=failed .*apply Deployment\/apps\/shop: .*503/,
+    )
+    remove()
+    const again = await agent(remote, ['--sync-garbage-collection'])
+    expect(again.code).toBe(0)
+    expect(get('apps/v1', 'Deployment', 'shop', 'apps')).toBeDefined()
+  })
+
+  test('killed mid-apply and restarted: nothing pruned wrongly, the next cycle converges', async () => {
+    const remote = twoApps()
+    const work = tempDir()
+    await agent(remote, ['--sync-garbage-collection'], work)
+    pushFiles(remote, {
+      'releases/staging/shop/deployment-shop.yaml': deployment('shop', 'acme/shop:3.0.0'),
+      'releases/staging/shop/configmap-extra.yaml': cm('extra', { a: '1' }, 'apps'),
+    })
+    server.faults.add({ method: 'PATCH', path: /deployments/, latencyMs: 3000 })
+    const child = spawn(process.execPath, [
+      dist('agent'),
+      '--once',
+      '--git-url',
+      remote.url,
+      '--git-path',
+      'releases/staging',
+      '--kubeconfig',
+      server.kubeconfigPath,
+      '--namespace',
+      NS,
+      '--log-format',
+      'text',
+      '--work-dir',
+      work,
+      '--sync-garbage-collection',
+    ])
+    await new Promise((r) => setTimeout(r, 1500))
+    child.kill('SIGKILL')
+    await new Promise((r) => child.on('close', r))
+    server.faults.clear()
+    expect(get('v1', 'ConfigMap', 'shop', 'apps')).toBeDefined()
+    const r = await agent(remote, ['--sync-garbage-collection'], work)
+    expect(r.code).toBe(0)
+    expect(
+      (get('apps/v1', 'Deployment', 'shop', 'apps')!.spec).template.spec.containers[0].image,
+    ).toBe('acme/shop:3.0.0')
+    expect(get('v1', 'ConfigMap', 'extra', 'apps')).toBeDefined()
+    expect(get('v1', 'ConfigMap', 'shop', 'apps')).toBeDefined()
+  })
+
+  test('bad configuration exits 2', async () => {
+    expect((await runNode('agent', ['--once'])).code).toBe(2)
+    expect((await runNode('agent', ['--git-url', 'x', '--bogus'])).code).toBe(2)
+    expect(
+      (await runNode('agent', ['--git-url', 'x', '--git-poll-interval', 'soon'])).stdout,
+    ).toContain('is not a duration')
+    expect((await runNode('agent', ['--help'])).stdout).toContain('--sync-garbage-collection')
+  })
+})
