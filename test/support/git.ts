@@ -98,11 +98,12 @@ export function manifestsFolder(
   return dir
 }
 
-/** Commits files to the remote's `main` (content, or null to delete), as a person pushing would. */
+/** Commits files to a branch of the remote (content, or null to delete), as a person pushing would. */
 export function pushFiles(
   remote: Remote,
   files: Record<string, string | null>,
   message = 'change',
+  branch = 'main',
 ): string {
   const dir = join(tempDir('gitops-push-'), 'w')
   git(tempDir(), 'clone', '--quiet', remote.url, dir)
@@ -117,6 +118,6 @@ export function pushFiles(
   }
   git(dir, 'add', '--all')
   git(dir, 'commit', '--quiet', '--allow-empty', '-m', message)
-  git(dir, 'push', '--quiet', 'origin', 'HEAD:main')
+  git(dir, 'push', '--quiet', 'origin', `HEAD:${branch}`)
   return git(dir, 'rev-parse', 'HEAD').trim()
 }

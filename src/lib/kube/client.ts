@@ -135,6 +135,13 @@ export class KubeClient {
     } catch (error) {
       if (error instanceof KubeError) throw error
       this.api.forget(apiVersion)
+      if (error instanceof ApiException && error.code === 404) {
+        throw new KubeError(
+          `${what}: the server does not serve ${apiVersion} (a removed or not yet installed API?)`,
+          404,
+          'NotFound',
+        )
+      }
       throw toKubeError(what, error, this.server)
     }
   }
