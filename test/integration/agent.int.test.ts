@@ -94,14 +94,14 @@ test('syncs every unit, labels what it applies, records inventories; a re-run wr
   )
   expect(r.code).toBe(0)
   const shop = get('apps/v1', 'Deployment', 'shop', 'apps')!
-  expect((shop.spec).template.spec.containers[0].image).toBe('acme/shop:1.0.0')
-  expect(shop.metadata.labels).toMatchObject({ 'gitops-actions.dev/agent': NS })
-  expect((shop.status).availableReplicas).toBe(2) // health waited for the rollout
+  expect(shop.spec.template.spec.containers[0].image).toBe('acme/shop:1.0.0')
+  expect(shop.metadata?.labels).toMatchObject({ 'gitops-actions.dev/agent': NS })
+  expect(shop.status.availableReplicas).toBe(2) // health waited for the rollout
   expect(get('v1', 'ConfigMap', 'cart', 'default')).toBeDefined()
   expect(
     server.objects
       .list('v1', 'ConfigMap', NS)
-      .map((c) => c.metadata.name)
+      .map((c) => c.metadata?.name)
       .sort(),
   ).toHaveLength(2)
   // The shared Namespace is applied once.
@@ -124,9 +124,9 @@ test('a pushed image change reaches the cluster; only the changed unit is applie
   server.requests.reset()
   const r = await agent(remote, [], work)
   expect(r.code).toBe(0)
-  expect(
-    (get('apps/v1', 'Deployment', 'shop', 'apps')!.spec).template.spec.containers[0].image,
-  ).toBe('acme/shop:1.1.0')
+  expect(get('apps/v1', 'Deployment', 'shop', 'apps')!.spec.template.spec.containers[0].image).toBe(
+    'acme/shop:1.1.0',
+  )
   expect(r.stdout).toMatch(/unit=releases\/staging\/cart status=unchanged/)
   expect(server.requests.count('PATCH', '/api/v1/namespaces/default/configmaps/cart')).toBe(0)
 })
@@ -145,10 +145,10 @@ test('a broken app beside a healthy one: the healthy one syncs, the broken one k
   expect(r.stdout).toMatch(
     /unit=releases\/staging\/shop status=failed .*configmap-shop.yaml: invalid YAML/,
   )
-  expect(
-    (get('apps/v1', 'Deployment', 'shop', 'apps')!.spec).template.spec.containers[0].image,
-  ).toBe('acme/shop:1.0.0')
-  expect((get('v1', 'ConfigMap', 'cart', 'default')!.data).size).toBe('2')
+  expect(get('apps/v1', 'Deployment', 'shop', 'apps')!.spec.template.spec.containers[0].image).toBe(
+    'acme/shop:1.0.0',
+  )
+  expect(get('v1', 'ConfigMap', 'cart', 'default')!.data.size).toBe('2')
 })
 
 test('a duplicated resource fails the unit, naming both files, and applies nothing of that change', async () => {
@@ -163,9 +163,9 @@ test('a duplicated resource fails the unit, naming both files, and applies nothi
   expect(r.stdout).toMatch(
     /duplicate Deployment\/apps\/shop \(also in releases\/staging\/shop\/(copy\/)?deployment-shop(-again)?\.yaml\)/,
   )
-  expect(
-    (get('apps/v1', 'Deployment', 'shop', 'apps')!.spec).template.spec.containers[0].image,
-  ).toBe('acme/shop:1.0.0')
+  expect(get('apps/v1', 'Deployment', 'shop', 'apps')!.spec.template.spec.containers[0].image).toBe(
+    'acme/shop:1.0.0',
+  )
 })
 
 test('one object declared differently by two units fails both', async () => {
@@ -430,7 +430,7 @@ describe('failures that must change nothing', () => {
     const r = await agent(remote, ['--sync-garbage-collection'], work)
     expect(r.code).toBe(0)
     expect(
-      (get('apps/v1', 'Deployment', 'shop', 'apps')!.spec).template.spec.containers[0].image,
+      get('apps/v1', 'Deployment', 'shop', 'apps')!.spec.template.spec.containers[0].image,
     ).toBe('acme/shop:3.0.0')
     expect(get('v1', 'ConfigMap', 'extra', 'apps')).toBeDefined()
     expect(get('v1', 'ConfigMap', 'shop', 'apps')).toBeDefined()

@@ -66,7 +66,7 @@ const image = () =>
       kind: 'Deployment',
       namespace: 'demo',
       name: 'podinfo',
-    })?.spec as any
+    })?.spec
   )?.template.spec.containers[0].image
 const workload = (file: string) => git(remote.path, 'show', `master:workloads/${file}`)
 
@@ -91,7 +91,7 @@ test('Flux v1 scenarios: sync, image change, duplicate, garbage collection; char
     {
       'workloads/podinfo-hpa.yaml': workload('podinfo-hpa.yaml')
         .replace('autoscaling/v2beta1', 'autoscaling/v2')
-        .replace(/\n  metrics:[\s\S]*$/, '\n'),
+        .replace(/\n {2}metrics:[\s\S]*$/, '\n'),
     },
     'hpa: autoscaling/v2',
     'master',
