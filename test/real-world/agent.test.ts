@@ -60,14 +60,12 @@ function agent(...extra: string[]) {
 }
 
 const image = () =>
-  (
-    api.objects.get({
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      namespace: 'demo',
-      name: 'podinfo',
-    })?.spec
-  )?.template.spec.containers[0].image
+  api.objects.get({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    namespace: 'demo',
+    name: 'podinfo',
+  })?.spec?.template.spec.containers[0].image
 const workload = (file: string) => git(remote.path, 'show', `master:workloads/${file}`)
 
 test('Flux v1 scenarios: sync, image change, duplicate, garbage collection; charts/ never read', async () => {
