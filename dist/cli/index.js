@@ -7435,6 +7435,26 @@ class GitClient {
             throw error;
         }
     }
+    /**
+     * Opens a clone made earlier (by `clone`) in `dir`, if it is one of `url`; undefined otherwise. Lets a
+     * restarted process fetch what changed instead of cloning again.
+     */
+    static async open(options, log) {
+        if (!(0,external_node_fs_namespaceObject.existsSync)((0,external_node_path_namespaceObject.join)(options.dir, '.git')))
+            return undefined;
+        const credentials = await prepareCredentials(options.url, options.auth ?? {}, log);
+        const client = GitClient.make(options.dir, options.url, credentials, log, options.timeoutMs);
+        try {
+            const origin = (await client.run(['remote', 'get-url', 'origin'], 'read the origin')).trim();
+            if (origin === options.url)
+                return client;
+        }
+        catch {
+            // not a usable clone: the caller clones afresh
+        }
+        await credentials.dispose();
+        return undefined;
+    }
     /** Runs git; a failure becomes an error that says what was being done. */
     async run(args, what) {
         this.log.debug(`git ${args.join(' ')}`);

@@ -73,6 +73,30 @@ export class Agent {
   private async refresh(): Promise<string> {
     const dir = join(this.config.workDir, 'repo')
     if (!this.git) {
+      // A checkout left by an earlier run (a restart, or --once again) is brought up to date instead.
+      const options = {
+        url: this.config.gitUrl,
+        dir,
+        auth: this.auth,
+        timeoutMs: this.config.gitTimeoutMs,
+      }
+      const existing = await GitClient.open(options, this.log)
+      if (existing) {
+        try {
+          const branch =
+            this.config.gitBranch ??
+            (await existing.run(['rev-parse', '--abbrev-ref', 'HEAD'], 'read the branch')).trim()
+          const head = await existing.resetToRemote(branch)
+          this.git = existing
+          this.log.info(`event=refreshed url=${this.config.gitUrl} HEAD=${head}`)
+          return head
+        } catch (error) {
+          await existing.dispose()
+          this.log.warn(
+            `the checkout in ${dir} could not be updated (${errorMessage(error)}); cloning again`,
+          )
+        }
+      }
       await fs.rm(dir, { recursive: true, force: true })
       await fs.mkdir(this.config.workDir, { recursive: true })
       this.git = await GitClient.clone(
@@ -157,7 +181,13 @@ export class Agent {
 
     const outcomes: UnitOutcome[] = []
     const healthRefs = new Map<string, ObjectRef[]>()
-    for (const unit of units) {
+    // Units that bring Namespaces or CRDs go first: other units' objects may live in them.
+    const provides = (u: Unit) =>
+      u.objects.some(
+        (m) => m.object.kind === 'Namespace' || m.object.kind === 'CustomResourceDefinition',
+      )
+    const ordered = [...units.filter(provides), ...units.filter((u) => !provides(u))]
+    for (const unit of ordered) {
       const outcome = await this.syncUnit(
         unit,
         commit,
@@ -322,7 +352,7 @@ export class Agent {
       return this.outcome(unit, 'failed', commit, {
         changes,
         applied: changes.length - failures.length,
-        error: failures.map((f) => f.error).join('; '),
+        error: summarize(failures.map((f) => f.error ?? 'failed')),
       })
     }
 
@@ -444,6 +474,12 @@ export class Agent {
   async dispose(): Promise<void> {
     await this.git?.dispose()
   }
+}
+
+/** The first few errors, and how many more: one failing namespace can fail hundreds of objects. */
+function summarize(errors: string[]): string {
+  const shown = errors.slice(0, 3).join('; ')
+  return errors.length > 3 ? `${shown}; and ${errors.length - 3} more` : shown
 }
 
 /** True when a checkout exists under the work dir (for messages at start). */

@@ -101,8 +101,12 @@ export async function main(
       const full = Date.now() - lastFull >= config.syncIntervalMs
       const result: CycleResult = await agent.cycle({ full: full && lastFull !== 0 })
       if (full) lastFull = Date.now()
-      if (config.once)
-        return result.gitError || result.units.some((u) => u.status === 'failed') ? 1 : 0
+      if (config.once) {
+        const failed = result.units.filter((u) => u.status === 'failed').length
+        const rss = Math.round(process.resourceUsage().maxRSS / 1024)
+        log.info(`event=done units=${result.units.length} failed=${failed} maxRssMB=${rss}`)
+        return result.gitError !== undefined || failed > 0 ? 1 : 0
+      }
       await sleep(config.gitPollIntervalMs, signal)
       if (signal?.aborted) return 0
     }

@@ -4,7 +4,7 @@
  * each command as an `http.extraheader` (`-c`), and an SSH key lives in a private temp folder with a
  * pinned known_hosts file, both removed by `dispose()`.
  */
-import { promises as fs } from 'node:fs'
+import { existsSync, promises as fs } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { simpleGit, type SimpleGit } from 'simple-git'
@@ -202,6 +202,27 @@ export class GitClient {
       await credentials.dispose()
       throw error
     }
+  }
+
+  /**
+   * Opens a clone made earlier (by `clone`) in `dir`, if it is one of `url`; undefined otherwise. Lets a
+   * restarted process fetch what changed instead of cloning again.
+   */
+  static async open(
+    options: { url: string; dir: string; auth?: GitAuth; timeoutMs?: number },
+    log: Logger,
+  ): Promise<GitClient | undefined> {
+    if (!existsSync(join(options.dir, '.git'))) return undefined
+    const credentials = await prepareCredentials(options.url, options.auth ?? {}, log)
+    const client = GitClient.make(options.dir, options.url, credentials, log, options.timeoutMs)
+    try {
+      const origin = (await client.run(['remote', 'get-url', 'origin'], 'read the origin')).trim()
+      if (origin === options.url) return client
+    } catch {
+      // not a usable clone: the caller clones afresh
+    }
+    await credentials.dispose()
+    return undefined
   }
 
   /** Runs git; a failure becomes an error that says what was being done. */

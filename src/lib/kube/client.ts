@@ -10,6 +10,8 @@ import {
   PatchStrategy,
   type V1APIResource,
 } from '@kubernetes/client-node'
+import { createHash } from 'node:crypto'
+import type { Agent } from 'node:http'
 import type { KubeObject } from '../manifests/yaml.js'
 
 /** The identity of an object. */
@@ -74,6 +76,27 @@ function toKubeError(what: string, error: unknown, server: string): KubeError {
   return new KubeError(`${what}: cannot reach the API server at ${server}: ${message}`, 0)
 }
 
+/**
+ * client-node 1.x makes a new HTTPS agent (a new TLS connection, the CA read again) for every request.
+ * Keeping one agent per set of TLS options lets connections be reused: for 2,000 objects that is the
+ * difference between seconds of handshakes and none.
+ */
+function poolConnections(kc: KubeConfig, maxSockets: number): void {
+  type CreateAgent = (cluster: unknown, options: Record<string, unknown>) => Agent
+  const target = kc as unknown as { createAgent: CreateAgent }
+  const create = target.createAgent.bind(kc)
+  const agents = new Map<string, Agent>()
+  target.createAgent = (cluster, options) => {
+    const key = createHash('sha256').update(JSON.stringify(options)).digest('hex')
+    let agent = agents.get(key)
+    if (!agent) {
+      agent = create(cluster, { ...options, keepAlive: true, maxSockets })
+      agents.set(key, agent)
+    }
+    return agent
+  }
+}
+
 /** Exposes the discovery that KubernetesObjectApi does for itself (cached per apiVersion). */
 class ObjectApi extends KubernetesObjectApi {
   static make(kc: KubeConfig): ObjectApi {
@@ -103,10 +126,11 @@ export class KubeClient {
   ) {}
 
   /** From a kubeconfig file, else `KUBECONFIG`, `~/.kube/config` or the in-cluster service account. */
-  static load(kubeconfig?: string): KubeClient {
+  static load(kubeconfig?: string, maxSockets = 32): KubeClient {
     const kc = new KubeConfig()
     if (kubeconfig) kc.loadFromFile(kubeconfig)
     else kc.loadFromDefault()
+    poolConnections(kc, maxSockets)
     const cluster = kc.getCurrentCluster()
     if (!cluster)
       throw new KubeError(
