@@ -38779,7 +38779,7 @@ class GitClient {
         }
     }
     /** Fetches `branch` (all new commits, keeping any history already here) and resets the work tree to it. */
-    async resetToRemote(branch) {
+    async resetToRemote(branch, options = {}) {
         await this.run([
             'fetch',
             '--quiet',
@@ -38788,7 +38788,9 @@ class GitClient {
             `+refs/heads/${branch}:refs/remotes/origin/${branch}`,
         ], `fetch ${branch}`);
         await this.run(['reset', '--quiet', '--hard', `refs/remotes/origin/${branch}`], `reset to origin/${branch}`);
-        await this.run(['clean', '-q', '-fdx'], 'clean the work tree');
+        // Untracked files: none in a clone only this tool writes to, but a publish retry makes sure.
+        if (options.clean !== false)
+            await this.run(['clean', '-q', '-fdx'], 'clean the work tree');
         return this.head();
     }
     /** Fetches `depth` more commits of history (or all of it); false when there was nothing more. */
@@ -38881,6 +38883,18 @@ class GitClient {
             .map((r) => {
             const [hash, time, message] = r.split('\x1f');
             return { hash, time, message: message.trim() };
+        });
+    }
+    /** The entries directly in a folder of HEAD (`''` for the root): name → object hash and type. */
+    async treeEntries(path) {
+        const out = await this.run(['ls-tree', 'HEAD', ...(path ? ['--', `${path}/`] : [])], `list ${path || 'the root'}`);
+        return out
+            .split('\n')
+            .filter((l) => l.includes('\t'))
+            .map((l) => {
+            const [meta, name] = l.split('\t');
+            const [, type, hash] = meta.split(' ');
+            return { path: name, hash, type };
         });
     }
     /** Resolves a commit name (full or short hash) to a full hash, or undefined. */

@@ -59,6 +59,7 @@ interface UnitState {
 export class Agent {
   private git?: GitClient
   private readonly retries = new Map<string, UnitState>()
+  private readonly unitCache = new Map<string, { hash: string; unit: Unit }>()
 
   constructor(
     private readonly config: AgentConfig,
@@ -86,7 +87,7 @@ export class Agent {
           const branch =
             this.config.gitBranch ??
             (await existing.run(['rev-parse', '--abbrev-ref', 'HEAD'], 'read the branch')).trim()
-          const head = await existing.resetToRemote(branch)
+          const head = await existing.resetToRemote(branch, { clean: false })
           this.git = existing
           this.log.info(`event=refreshed url=${this.config.gitUrl} HEAD=${head}`)
           return head
@@ -121,9 +122,25 @@ export class Agent {
     const local = await this.git.head()
     if (!remote) throw new Error(`branch ${branch} is gone from ${this.config.gitUrl}`)
     if (remote === local) return local
-    const head = await this.git.resetToRemote(branch)
+    const head = await this.git.resetToRemote(branch, { clean: false })
     this.log.info(`event=refreshed url=${this.config.gitUrl} HEAD=${head}`)
     return head
+  }
+
+  /**
+   * Git's hash of every unit's content: a folder unit's tree hash, and for the loose files of a git path
+   * the hashes of those files together. Reading them is one `git ls-tree` per git path.
+   */
+  private async unitHashes(): Promise<Map<string, string>> {
+    const hashes = new Map<string, string>()
+    if (!this.git) return hashes
+    for (const gitPath of this.config.gitPaths) {
+      const entries = await this.git.treeEntries(gitPath)
+      const files = entries.filter((e) => e.type === 'blob').map((e) => e.hash)
+      if (files.length > 0) hashes.set(gitPath || '.', files.join(','))
+      for (const e of entries.filter((e) => e.type === 'tree')) hashes.set(e.path, e.hash)
+    }
+    return hashes
   }
 
   /** One cycle. `full` re-applies every unit, changed or not. */
@@ -141,12 +158,18 @@ export class Agent {
     const repo = join(this.config.workDir, 'repo')
 
     // Step 2: units, and objects declared by two units.
-    const units = await loadUnits(
+    const loaded = await loadUnits(
       repo,
       this.config.gitPaths,
-      { manifestGeneration: this.config.manifestGeneration },
+      {
+        manifestGeneration: this.config.manifestGeneration,
+        hashes: await this.unitHashes(),
+        cache: this.unitCache,
+      },
       this.log,
     )
+    // A cycle marks its own copies (with a conflict, say), never the cached units.
+    const units = loaded.map((u) => ({ ...u }))
     const owners = new Map<string, { unit: Unit; json: string }[]>()
     for (const unit of units.filter((u) => !u.error)) {
       for (const { object } of unit.objects) {

@@ -99,7 +99,12 @@ export async function main(
       // Writing anything (even the lease) is left out of a dry run.
       if (!config.dryRun && !(await acquire(client, lease, log, signal))) return 0
       const full = Date.now() - lastFull >= config.syncIntervalMs
+      const started = Date.now()
       const result: CycleResult = await agent.cycle({ full: full && lastFull !== 0 })
+      const quiet = result.units.every((u) => u.status === 'unchanged')
+      ;(quiet ? log.debug : log.info)(
+        `event=cycle durationMs=${Date.now() - started} units=${result.units.length}`,
+      )
       if (full) lastFull = Date.now()
       if (config.once) {
         const failed = result.units.filter((u) => u.status === 'failed').length

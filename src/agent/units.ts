@@ -31,6 +31,12 @@ export interface Unit {
 export interface LoadOptions {
   manifestGeneration: boolean
   limits?: LoadLimits
+  /**
+   * Git's hash of each unit's content (a folder's tree hash), and the units loaded last time with the
+   * hash they had: a unit whose hash did not change is not read and parsed again.
+   */
+  hashes?: Map<string, string>
+  cache?: Map<string, { hash: string; unit: Unit }>
 }
 
 const MANIFEST = /\.ya?ml$/i
@@ -94,6 +100,23 @@ function isGenerated(dir: string): boolean {
 }
 
 async function loadUnit(
+  repo: string,
+  path: string,
+  dir: string,
+  scope: 'files' | 'tree',
+  options: LoadOptions,
+  log: Logger,
+): Promise<Unit> {
+  // Generated units may read files outside their folder (../base): they are always built again.
+  const hash = options.manifestGeneration ? undefined : options.hashes?.get(path)
+  const cached = options.cache?.get(path)
+  if (hash && cached?.hash === hash) return cached.unit
+  const unit = await readUnit(repo, path, dir, scope, options, log)
+  if (hash && !unit.error) options.cache?.set(path, { hash, unit })
+  return unit
+}
+
+async function readUnit(
   repo: string,
   path: string,
   dir: string,

@@ -240,7 +240,7 @@ export class GitClient {
   }
 
   /** Fetches `branch` (all new commits, keeping any history already here) and resets the work tree to it. */
-  async resetToRemote(branch: string): Promise<string> {
+  async resetToRemote(branch: string, options: { clean?: boolean } = {}): Promise<string> {
     await this.run(
       [
         'fetch',
@@ -255,7 +255,8 @@ export class GitClient {
       ['reset', '--quiet', '--hard', `refs/remotes/origin/${branch}`],
       `reset to origin/${branch}`,
     )
-    await this.run(['clean', '-q', '-fdx'], 'clean the work tree')
+    // Untracked files: none in a clone only this tool writes to, but a publish retry makes sure.
+    if (options.clean !== false) await this.run(['clean', '-q', '-fdx'], 'clean the work tree')
     return this.head()
   }
 
@@ -365,6 +366,22 @@ export class GitClient {
       .map((r) => {
         const [hash, time, message] = r.split('\x1f')
         return { hash, time, message: message.trim() }
+      })
+  }
+
+  /** The entries directly in a folder of HEAD (`''` for the root): name → object hash and type. */
+  async treeEntries(path: string): Promise<{ path: string; hash: string; type: string }[]> {
+    const out = await this.run(
+      ['ls-tree', 'HEAD', ...(path ? ['--', `${path}/`] : [])],
+      `list ${path || 'the root'}`,
+    )
+    return out
+      .split('\n')
+      .filter((l) => l.includes('\t'))
+      .map((l) => {
+        const [meta, name] = l.split('\t')
+        const [, type, hash] = meta.split(' ')
+        return { path: name, hash, type }
       })
   }
 
