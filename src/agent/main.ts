@@ -102,9 +102,9 @@ export async function main(
       const started = Date.now()
       const result: CycleResult = await agent.cycle({ full: full && lastFull !== 0 })
       const quiet = result.units.every((u) => u.status === 'unchanged')
-      ;(quiet ? log.debug : log.info)(
-        `event=cycle durationMs=${Date.now() - started} units=${result.units.length}`,
-      )
+      const line = `event=cycle durationMs=${Date.now() - started} units=${result.units.length}`
+      if (quiet) log.debug(line)
+      else log.info(line)
       if (full) lastFull = Date.now()
       if (config.once) {
         const failed = result.units.filter((u) => u.status === 'failed').length
