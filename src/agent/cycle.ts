@@ -45,6 +45,8 @@ export interface UnitOutcome {
 }
 
 export interface CycleResult {
+  /** Milliseconds spent on git, on loading units, on applying and pruning, on waiting for health. */
+  phases?: { gitMs: number; loadMs: number; applyMs: number; healthMs: number }
   commit?: string
   /** The remote could not be reached: nothing was done. */
   gitError?: string
@@ -145,6 +147,7 @@ export class Agent {
 
   /** One cycle. `full` re-applies every unit, changed or not. */
   async cycle(options: { full?: boolean } = {}): Promise<CycleResult> {
+    const started = Date.now()
     let commit: string
     try {
       commit = await this.refresh()
@@ -158,6 +161,7 @@ export class Agent {
     const repo = join(this.config.workDir, 'repo')
 
     // Step 2: units, and objects declared by two units.
+    const gitDone = Date.now()
     const loaded = await loadUnits(
       repo,
       this.config.gitPaths,
@@ -202,6 +206,7 @@ export class Agent {
       }
     }
 
+    const loadDone = Date.now()
     const outcomes: UnitOutcome[] = []
     const healthRefs = new Map<string, ObjectRef[]>()
     // Units that bring Namespaces or CRDs go first: other units' objects may live in them.
@@ -248,6 +253,7 @@ export class Agent {
       }
     }
 
+    const applyDone = Date.now()
     // Step 6: health of what was rolled out.
     if (!this.config.dryRun) {
       for (const outcome of outcomes.filter((o) => o.status === 'synced')) {
@@ -264,7 +270,13 @@ export class Agent {
       }
     }
     for (const o of outcomes) this.report(o)
-    return { commit, units: outcomes }
+    const phases = {
+      gitMs: gitDone - started,
+      loadMs: loadDone - gitDone,
+      applyMs: applyDone - loadDone,
+      healthMs: Date.now() - applyDone,
+    }
+    return { commit, units: outcomes, phases }
   }
 
   private outcome(

@@ -102,7 +102,11 @@ export async function main(
       const started = Date.now()
       const result: CycleResult = await agent.cycle({ full: full && lastFull !== 0 })
       const quiet = result.units.every((u) => u.status === 'unchanged')
-      const line = `event=cycle durationMs=${Date.now() - started} units=${result.units.length}`
+      const p = result.phases
+      const phases = p
+        ? ` gitMs=${p.gitMs} loadMs=${p.loadMs} applyMs=${p.applyMs} healthMs=${p.healthMs}`
+        : ''
+      const line = `event=cycle durationMs=${Date.now() - started}${phases} units=${result.units.length}`
       if (quiet) log.debug(line)
       else log.info(line)
       if (full) lastFull = Date.now()

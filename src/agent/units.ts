@@ -131,10 +131,12 @@ async function readUnit(
       docs = await generate(repo, dir, log)
     } else {
       docs = []
-      for (const file of await manifestFiles(dir, scope === 'tree')) {
-        const text = await fs.readFile(file, 'utf8')
-        docs.push(...parseManifestText(text, relative(repo, file), options.limits))
-      }
+      // Read together (the file system answers in parallel), parsed in order.
+      const files = await manifestFiles(dir, scope === 'tree')
+      const texts = await Promise.all(files.map((file) => fs.readFile(file, 'utf8')))
+      files.forEach((file, i) =>
+        docs.push(...parseManifestText(texts[i], relative(repo, file), options.limits)),
+      )
     }
     // Git is the truth: Secrets in it are applied (publish-release is where plaintext ones are refused).
     const objects = validateManifests(docs, { allowSecrets: true })
