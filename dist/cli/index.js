@@ -7622,167 +7622,6 @@ function redact(message) {
         .replace(/(AUTHORIZATION: basic )\S+/gi, '$1***');
 }
 
-;// CONCATENATED MODULE: ./src/lib/gitops/transaction.ts
-/**
- * One change to the gitops repo, made safely when many pipelines push at once: clone shallowly, let the
- * caller stage its change, commit, push. A push rejected because the branch moved fetches the new tip,
- * resets to it and asks the caller to apply the change again there (a shallow clone is never rebased:
- * git would replay the shallow boundary and report false conflicts), with bounded, jittered backoff.
- * Nothing is ever force-pushed to the target branch; in pull-request mode the change goes to the tool's
- * own branch with a lease instead.
- */
-
-
-
-
-
-
-const BACKOFF_BASE_MS = 250;
-const BACKOFF_CAP_MS = 4000;
-/** Full jitter: a random wait up to an exponentially growing, capped bound. */
-function backoff(attempt) {
-    const bound = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** Math.min(attempt, 10));
-    return Math.floor(Math.random() * bound);
-}
-/**
- * Runs `apply` on a fresh clone of the target branch and pushes what it staged; on a rejected push, again
- * on the new tip. `apply` must stage the full change from the work tree's current state every time it is
- * called (it may be called once per attempt) and may throw to refuse (e.g. a downgrade).
- */
-async function commitToGitops(options, log, apply) {
-    if (options.maxAttempts < 1)
-        throw new ConfigurationError('max-attempts must be at least 1');
-    const work = await external_node_fs_namespaceObject.promises.mkdtemp((0,external_node_path_namespaceObject.join)(process.env.RUNNER_TEMP || (0,external_node_os_namespaceObject.tmpdir)(), 'gitops-repo-'));
-    let git;
-    try {
-        git = await GitClient.clone({
-            url: options.url,
-            dir: work,
-            branch: options.branch,
-            depth: options.depth ?? 1,
-            auth: options.auth,
-        }, log);
-        const branch = options.branch ?? (await currentBranch(git));
-        const target = options.mode === 'pull-request' ? options.prBranch : branch;
-        for (let attempt = 1;; attempt++) {
-            const planned = await apply(git, attempt);
-            if (!planned.commit) {
-                return { result: planned.result, changed: false, branch, attempts: attempt };
-            }
-            const commit = await git.commit(planned.message, options.author);
-            log.info(`Committed ${commit.slice(0, 12)}: ${planned.message.split('\n')[0]}`);
-            if (options.dryRun) {
-                log.info(`dry-run: not pushing to ${redactUrl(options.url)} ${target}`);
-                return { result: planned.result, changed: true, commit, branch, attempts: attempt };
-            }
-            try {
-                if (options.mode === 'pull-request') {
-                    // Our own branch: replace it, but only if nobody moved it since we looked.
-                    const lease = (await git.remoteBranchCommit(target)) ?? '';
-                    await git.push(target, { lease });
-                }
-                else {
-                    await git.push(target);
-                }
-                log.info(`Pushed ${commit.slice(0, 12)} to ${target} (attempt ${attempt})`);
-                return {
-                    result: planned.result,
-                    changed: true,
-                    commit,
-                    pushedTo: target,
-                    branch,
-                    attempts: attempt,
-                };
-            }
-            catch (error) {
-                if (!(error instanceof PushRejectedError))
-                    throw error;
-                if (attempt >= options.maxAttempts) {
-                    throw new Error(`push to ${target} was rejected ${attempt} times (others kept pushing first); ` +
-                        `nothing was changed — run the job again, or raise max-attempts`);
-                }
-                const wait = backoff(attempt);
-                log.info(`Push rejected: ${target} moved. Re-applying on the new tip in ${wait} ms (attempt ${attempt + 1}/${options.maxAttempts})`);
-                await new Promise((r) => setTimeout(r, wait));
-                await git.resetToRemote(branch);
-            }
-        }
-    }
-    finally {
-        await git?.dispose();
-        await external_node_fs_namespaceObject.promises.rm(work, { recursive: true, force: true });
-    }
-}
-async function currentBranch(git) {
-    return (await git.run(['rev-parse', '--abbrev-ref', 'HEAD'], 'read the branch')).trim();
-}
-
-;// CONCATENATED MODULE: ./src/lib/gitops/version.ts
-/**
- * Release versions: SemVer 2.0 after stripping a leading `v` (pre-releases order before their release,
- * build metadata is ignored). A version that is not SemVer (a commit SHA, a date) compares by the time of
- * its source commit.
- */
-const SEMVER = /^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+[0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*)?$/;
-function parseSemVer(version) {
-    const m = SEMVER.exec(version);
-    if (!m)
-        return undefined;
-    return { major: +m[1], minor: +m[2], patch: +m[3], pre: m[4] ? m[4].split('.') : [] };
-}
-function compareSemVer(a, b) {
-    for (const key of ['major', 'minor', 'patch']) {
-        if (a[key] !== b[key])
-            return a[key] < b[key] ? -1 : 1;
-    }
-    if (a.pre.length === 0 || b.pre.length === 0)
-        return b.pre.length - a.pre.length;
-    for (let i = 0; i < Math.max(a.pre.length, b.pre.length); i++) {
-        if (i >= a.pre.length)
-            return -1;
-        if (i >= b.pre.length)
-            return 1;
-        const x = a.pre[i];
-        const y = b.pre[i];
-        if (x === y)
-            continue;
-        const xn = /^\d+$/.test(x);
-        const yn = /^\d+$/.test(y);
-        if (xn && yn)
-            return +x < +y ? -1 : 1;
-        if (xn !== yn)
-            return xn ? -1 : 1;
-        return x < y ? -1 : 1;
-    }
-    return 0;
-}
-/**
- * Orders two releases: negative when `a` is older, positive when newer, 0 when they are the same version.
- * Two SemVer versions compare as SemVer; otherwise the source commit times decide (a missing time is
- * oldest), and equal strings are the same version.
- */
-function compareReleases(a, b) {
-    if (a.version === b.version)
-        return 0;
-    const sa = parseSemVer(a.version);
-    const sb = parseSemVer(b.version);
-    if (sa && sb) {
-        const c = compareSemVer(sa, sb);
-        if (c !== 0)
-            return c;
-        return 0; // same precedence (differs only in a leading v or build metadata)
-    }
-    const ta = a.sourceCommitTime ? Date.parse(a.sourceCommitTime) : NaN;
-    const tb = b.sourceCommitTime ? Date.parse(b.sourceCommitTime) : NaN;
-    if (Number.isNaN(ta) && Number.isNaN(tb))
-        return 0;
-    if (Number.isNaN(ta))
-        return -1;
-    if (Number.isNaN(tb))
-        return 1;
-    return ta === tb ? 0 : ta < tb ? -1 : 1;
-}
-
 ;// CONCATENATED MODULE: ./src/lib/gitops/pull-request.ts
 /**
  * Opening or updating the one pull request (GitHub) or merge request (GitLab) of a gitops branch. A newer
@@ -7879,13 +7718,198 @@ async function gitlabMergeRequest(api, spec, log) {
     return mr.web_url;
 }
 
+;// CONCATENATED MODULE: ./src/lib/gitops/transaction.ts
+/**
+ * One change to the gitops repo, made safely when many pipelines push at once: clone shallowly, let the
+ * caller stage its change, commit, push. A push rejected because the branch moved fetches the new tip,
+ * resets to it and asks the caller to apply the change again there (a shallow clone is never rebased:
+ * git would replay the shallow boundary and report false conflicts), with bounded, jittered backoff.
+ * Nothing is ever force-pushed to the target branch; in pull-request mode the change goes to the tool's
+ * own branch with a lease instead.
+ */
+
+
+
+
+
+
+
+const BACKOFF_BASE_MS = 250;
+const BACKOFF_CAP_MS = 4000;
+/** Full jitter: a random wait up to an exponentially growing, capped bound. */
+function backoff(attempt) {
+    const bound = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** Math.min(attempt, 10));
+    return Math.floor(Math.random() * bound);
+}
+/**
+ * Runs `apply` on a fresh clone of the target branch and pushes what it staged; on a rejected push, again
+ * on the new tip. `apply` must stage the full change from the work tree's current state every time it is
+ * called (it may be called once per attempt) and may throw to refuse (e.g. a downgrade).
+ */
+async function commitToGitops(options, log, apply) {
+    if (options.maxAttempts < 1)
+        throw new ConfigurationError('max-attempts must be at least 1');
+    const work = await external_node_fs_namespaceObject.promises.mkdtemp((0,external_node_path_namespaceObject.join)(process.env.RUNNER_TEMP || (0,external_node_os_namespaceObject.tmpdir)(), 'gitops-repo-'));
+    let git;
+    try {
+        git = await GitClient.clone({
+            url: options.url,
+            dir: work,
+            branch: options.branch,
+            depth: options.depth ?? 1,
+            auth: options.auth,
+        }, log);
+        const branch = options.branch ?? (await currentBranch(git));
+        const target = options.mode === 'pull-request' ? options.prBranch : branch;
+        for (let attempt = 1;; attempt++) {
+            const planned = await apply(git, attempt);
+            if (!planned.commit) {
+                return { result: planned.result, changed: false, branch, attempts: attempt };
+            }
+            const commit = await git.commit(planned.message, options.author);
+            log.info(`Committed ${commit.slice(0, 12)}: ${planned.message.split('\n')[0]}`);
+            if (options.dryRun) {
+                log.info(`dry-run: not pushing to ${redactUrl(options.url)} ${target}`);
+                return { result: planned.result, changed: true, commit, branch, attempts: attempt };
+            }
+            try {
+                if (options.mode === 'pull-request') {
+                    // Our own branch: replace it, but only if nobody moved it since we looked.
+                    const lease = (await git.remoteBranchCommit(target)) ?? '';
+                    await git.push(target, { lease });
+                }
+                else {
+                    await git.push(target);
+                }
+                log.info(`Pushed ${commit.slice(0, 12)} to ${target} (attempt ${attempt})`);
+                return {
+                    result: planned.result,
+                    changed: true,
+                    commit,
+                    pushedTo: target,
+                    branch,
+                    attempts: attempt,
+                };
+            }
+            catch (error) {
+                if (!(error instanceof PushRejectedError))
+                    throw error;
+                if (attempt >= options.maxAttempts) {
+                    throw new Error(`push to ${target} was rejected ${attempt} times (others kept pushing first); ` +
+                        `nothing was changed — run the job again, or raise max-attempts`);
+                }
+                const wait = backoff(attempt);
+                log.info(`Push rejected: ${target} moved. Re-applying on the new tip in ${wait} ms (attempt ${attempt + 1}/${options.maxAttempts})`);
+                await new Promise((r) => setTimeout(r, wait));
+                await git.resetToRemote(branch);
+            }
+        }
+    }
+    finally {
+        await git?.dispose();
+        await external_node_fs_namespaceObject.promises.rm(work, { recursive: true, force: true });
+    }
+}
+async function currentBranch(git) {
+    return (await git.run(['rev-parse', '--abbrev-ref', 'HEAD'], 'read the branch')).trim();
+}
+/**
+ * A change to one env/app: `commitToGitops`, then in pull-request mode the one pull (or merge) request
+ * of the tool's branch `gitops/<env>/<app>` opened or updated, titled by `describe`.
+ */
+async function commitReleaseChange(options, target, log, apply, describe) {
+    const prBranch = `gitops/${target.env}/${target.app}`;
+    const tx = await commitToGitops({
+        url: options.repository,
+        branch: options.branch,
+        auth: options.auth,
+        author: options.author,
+        mode: options.mode,
+        prBranch,
+        maxAttempts: options.maxAttempts,
+        dryRun: options.dryRun,
+    }, log, apply);
+    if (!tx.changed || options.mode !== 'pull-request' || options.dryRun)
+        return tx;
+    if (!options.pullRequest) {
+        throw new ConfigurationError('pull-request mode needs the git host API (token and repository)');
+    }
+    const pullRequestUrl = await openPullRequest(options.pullRequest, { head: prBranch, base: tx.branch, ...describe(tx.result) }, log);
+    return { ...tx, pullRequestUrl };
+}
+
+;// CONCATENATED MODULE: ./src/lib/gitops/version.ts
+/**
+ * Release versions: SemVer 2.0 after stripping a leading `v` (pre-releases order before their release,
+ * build metadata is ignored). A version that is not SemVer (a commit SHA, a date) compares by the time of
+ * its source commit.
+ */
+const SEMVER = /^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+[0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*)?$/;
+function parseSemVer(version) {
+    const m = SEMVER.exec(version);
+    if (!m)
+        return undefined;
+    return { major: +m[1], minor: +m[2], patch: +m[3], pre: m[4] ? m[4].split('.') : [] };
+}
+function compareSemVer(a, b) {
+    for (const key of ['major', 'minor', 'patch']) {
+        if (a[key] !== b[key])
+            return a[key] < b[key] ? -1 : 1;
+    }
+    if (a.pre.length === 0 || b.pre.length === 0)
+        return b.pre.length - a.pre.length;
+    for (let i = 0; i < Math.max(a.pre.length, b.pre.length); i++) {
+        if (i >= a.pre.length)
+            return -1;
+        if (i >= b.pre.length)
+            return 1;
+        const x = a.pre[i];
+        const y = b.pre[i];
+        if (x === y)
+            continue;
+        const xn = /^\d+$/.test(x);
+        const yn = /^\d+$/.test(y);
+        if (xn && yn)
+            return +x < +y ? -1 : 1;
+        if (xn !== yn)
+            return xn ? -1 : 1;
+        return x < y ? -1 : 1;
+    }
+    return 0;
+}
+/**
+ * Orders two releases: negative when `a` is older, positive when newer, 0 when they are the same version.
+ * Two SemVer versions compare as SemVer; otherwise the source commit times decide (a missing time is
+ * oldest), and equal strings are the same version.
+ */
+function compareReleases(a, b) {
+    if (a.version === b.version)
+        return 0;
+    const sa = parseSemVer(a.version);
+    const sb = parseSemVer(b.version);
+    if (sa && sb) {
+        const c = compareSemVer(sa, sb);
+        if (c !== 0)
+            return c;
+        return 0; // same precedence (differs only in a leading v or build metadata)
+    }
+    const ta = a.sourceCommitTime ? Date.parse(a.sourceCommitTime) : NaN;
+    const tb = b.sourceCommitTime ? Date.parse(b.sourceCommitTime) : NaN;
+    if (Number.isNaN(ta) && Number.isNaN(tb))
+        return 0;
+    if (Number.isNaN(ta))
+        return -1;
+    if (Number.isNaN(tb))
+        return 1;
+    return ta === tb ? 0 : ta < tb ? -1 : 1;
+}
+
 ;// CONCATENATED MODULE: ./src/lib/gitops/publish.ts
 /**
  * `publish-release`: put an app's rendered manifests into the gitops repo under `releases/<env>/<app>/`
  * with `release.json`, commit with trailers and push; or promote the exact release of another env; or
  * retire the app.
  */
-
 
 
 
@@ -7928,16 +7952,7 @@ async function publishRelease(options, log) {
     }
     const path = releasePath(env, app);
     const now = new Date().toISOString();
-    const tx = await commitToGitops({
-        url: options.repository,
-        branch: options.branch,
-        auth: options.auth,
-        author: options.author,
-        mode: options.mode,
-        prBranch: `gitops/${env}/${app}`,
-        maxAttempts: options.maxAttempts,
-        dryRun: options.dryRun,
-    }, log, async (git) => {
+    const tx = await commitReleaseChange(options, { env, app }, log, async (git) => {
         const dir = (0,external_node_path_namespaceObject.join)(git.dir, path);
         const current = await readRelease(dir);
         const content = await contentFor(options, git, rendered, current, now);
@@ -7961,24 +7976,16 @@ async function publishRelease(options, log) {
         if (!(await git.hasStagedChanges(path)))
             return { commit: false, result };
         return { commit: true, message: messageFor(options, content, notes), result };
-    });
-    let pullRequestUrl;
-    if (tx.changed && options.mode === 'pull-request' && !options.dryRun) {
-        if (!options.pullRequest)
-            throw new ConfigurationError('pull-request mode needs the git host API (token and repository)');
-        pullRequestUrl = await openPullRequest(options.pullRequest, {
-            head: `gitops/${env}/${app}`,
-            base: tx.branch,
-            title: `${options.fromEnv ? 'promote' : options.retire ? 'retire' : 'release'}(${env}/${app}): ${tx.result.version}`,
-            body: `Release of \`${app}\` to \`${env}\`, version \`${tx.result.version}\`.\n\nOpened by gitops-actions; a newer release updates this pull request.`,
-        }, log);
-    }
+    }, (result) => ({
+        title: `${options.fromEnv ? 'promote' : options.retire ? 'retire' : 'release'}(${env}/${app}): ${result.version}`,
+        body: `Release of \`${app}\` to \`${env}\`, version \`${result.version}\`.\n\nOpened by gitops-actions; a newer release updates this pull request.`,
+    }));
     return {
         ...tx.result,
         commit: tx.commit,
         changed: tx.changed,
         attempts: tx.attempts,
-        pullRequestUrl,
+        pullRequestUrl: tx.pullRequestUrl,
     };
 }
 async function contentFor(options, git, rendered, current, now) {
@@ -8564,7 +8571,6 @@ const renderCommand = {
 
 
 
-
 const sameVersion = (a, b) => a.replace(/^v/, '') === b.replace(/^v/, '');
 /** The release commit whose content is in place now: the newest release, or what a later rollback restored. */
 function currentRelease(commits) {
@@ -8621,16 +8627,7 @@ async function rollback(options, log) {
     if (!options.to.trim())
         throw new ConfigurationError("input 'to' is required (a commit, a version, or previous)");
     const path = releasePath(env, app);
-    const tx = await commitToGitops({
-        url: options.repository,
-        branch: options.branch,
-        auth: options.auth,
-        author: options.author,
-        mode: options.mode,
-        prBranch: `gitops/${env}/${app}`,
-        maxAttempts: options.maxAttempts,
-        dryRun: options.dryRun,
-    }, log, async (git) => {
+    const tx = await commitReleaseChange(options, { env, app }, log, async (git) => {
         const dir = (0,external_node_path_namespaceObject.join)(git.dir, path);
         const current = await readRelease(dir);
         if (!current) {
@@ -8691,24 +8688,16 @@ async function rollback(options, log) {
             message: commitMessage(`rollback(${env}/${app}): ${restored.version}`, body, trailers),
             result,
         };
-    });
-    let pullRequestUrl;
-    if (tx.changed && options.mode === 'pull-request' && !options.dryRun) {
-        if (!options.pullRequest)
-            throw new ConfigurationError('pull-request mode needs the git host API (token and repository)');
-        pullRequestUrl = await openPullRequest(options.pullRequest, {
-            head: `gitops/${env}/${app}`,
-            base: tx.branch,
-            title: `rollback(${env}/${app}): ${tx.result.version}`,
-            body: `Rolls \`${app}\` in \`${env}\` back from \`${tx.result.from}\` to \`${tx.result.version}\`.${options.reason ? `\n\nReason: ${options.reason}` : ''}`,
-        }, log);
-    }
+    }, (result) => ({
+        title: `rollback(${env}/${app}): ${result.version}`,
+        body: `Rolls \`${app}\` in \`${env}\` back from \`${result.from}\` to \`${result.version}\`.${options.reason ? `\n\nReason: ${options.reason}` : ''}`,
+    }));
     return {
         ...tx.result,
         commit: tx.commit,
         changed: tx.changed,
         attempts: tx.attempts,
-        pullRequestUrl,
+        pullRequestUrl: tx.pullRequestUrl,
     };
 }
 

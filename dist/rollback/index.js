@@ -33754,102 +33754,6 @@ function rollbackTarget(c) {
     return trailers_commitKind(c.message) === 'rollback' ? trailer(c.message, 'Rollback-To') : undefined;
 }
 
-;// CONCATENATED MODULE: ./src/lib/gitops/pull-request.ts
-/**
- * Opening or updating the one pull request (GitHub) or merge request (GitLab) of a gitops branch. A newer
- * release force-updates the same branch and so the same request: an old one can never be merged over a
- * newer release.
- */
-
-/** The `owner/name` part of a repository URL or `owner/name` string. */
-function projectOf(repository) {
-    const path = repository
-        .replace(/^file:\/\//i, '')
-        .replace(/^[a-z+]+:\/\/[^/]+\//i, '')
-        .replace(/^[^@/]+@[^:/]+:/, '')
-        .replace(/\.git$/, '')
-        .replace(/^\/+|\/+$/g, '');
-    if (!/^[\w.-]+(\/[\w.-]+)+$/.test(path)) {
-        throw new errors_ConfigurationError(`cannot tell the project of '${repository}' for the pull request API`);
-    }
-    return path;
-}
-/** Opens the request, or updates the open one from the same branch; returns its web URL. */
-async function openPullRequest(api, spec, log) {
-    return api.host === 'gitlab'
-        ? gitlabMergeRequest(api, spec, log)
-        : githubPullRequest(api, spec, log);
-}
-async function githubPullRequest(api, spec, log) {
-    const [owner, repo] = api.project.split('/').slice(-2);
-    // Loaded on demand: Octokit is most of the bundle and only pull-request mode needs it.
-    const { getOctokit } = await __nccwpck_require__.e(/* import() */ 413).then(__nccwpck_require__.bind(__nccwpck_require__, 2413));
-    const octokit = getOctokit(api.token, { baseUrl: api.apiUrl });
-    const open = await octokit.rest.pulls.list({
-        owner,
-        repo,
-        head: `${owner}:${spec.head}`,
-        base: spec.base,
-        state: 'open',
-    });
-    const existing = open.data[0];
-    if (existing) {
-        await octokit.rest.pulls.update({
-            owner,
-            repo,
-            pull_number: existing.number,
-            title: spec.title,
-            body: spec.body,
-        });
-        log.info(`Updated pull request #${existing.number}: ${existing.html_url}`);
-        return existing.html_url;
-    }
-    const created = await octokit.rest.pulls.create({
-        owner,
-        repo,
-        head: spec.head,
-        base: spec.base,
-        title: spec.title,
-        body: spec.body,
-    });
-    log.info(`Opened pull request #${created.data.number}: ${created.data.html_url}`);
-    return created.data.html_url;
-}
-async function gitlabMergeRequest(api, spec, log) {
-    const base = `${api.apiUrl.replace(/\/$/, '')}/projects/${encodeURIComponent(api.project)}/merge_requests`;
-    const call = async (method, url, body) => {
-        const response = await fetch(url, {
-            method,
-            headers: { 'PRIVATE-TOKEN': api.token, 'Content-Type': 'application/json' },
-            body: body ? JSON.stringify(body) : undefined,
-        });
-        if (!response.ok) {
-            throw new Error(`GitLab API ${method} ${url.replace(/\?.*/, '')}: ${response.status} ${(await response.text()).slice(0, 300)}`);
-        }
-        return (await response.json());
-    };
-    const query = new URLSearchParams({
-        source_branch: spec.head,
-        target_branch: spec.base,
-        state: 'opened',
-    });
-    const open = await call('GET', `${base}?${query}`);
-    const fields = { title: spec.title, description: spec.body };
-    if (open.length > 0) {
-        const mr = await call('PUT', `${base}/${open[0].iid}`, fields);
-        log.info(`Updated merge request !${mr.iid}: ${mr.web_url}`);
-        return mr.web_url;
-    }
-    const mr = await call('POST', base, {
-        ...fields,
-        source_branch: spec.head,
-        target_branch: spec.base,
-        remove_source_branch: true,
-    });
-    log.info(`Opened merge request !${mr.iid}: ${mr.web_url}`);
-    return mr.web_url;
-}
-
 ;// CONCATENATED MODULE: ./src/lib/gitops/release.ts
 /** `release.json`: what a release folder holds, read by publish, rollback and the agent. */
 
@@ -39493,6 +39397,102 @@ function redact(message) {
         .replace(/(AUTHORIZATION: basic )\S+/gi, '$1***');
 }
 
+;// CONCATENATED MODULE: ./src/lib/gitops/pull-request.ts
+/**
+ * Opening or updating the one pull request (GitHub) or merge request (GitLab) of a gitops branch. A newer
+ * release force-updates the same branch and so the same request: an old one can never be merged over a
+ * newer release.
+ */
+
+/** The `owner/name` part of a repository URL or `owner/name` string. */
+function projectOf(repository) {
+    const path = repository
+        .replace(/^file:\/\//i, '')
+        .replace(/^[a-z+]+:\/\/[^/]+\//i, '')
+        .replace(/^[^@/]+@[^:/]+:/, '')
+        .replace(/\.git$/, '')
+        .replace(/^\/+|\/+$/g, '');
+    if (!/^[\w.-]+(\/[\w.-]+)+$/.test(path)) {
+        throw new errors_ConfigurationError(`cannot tell the project of '${repository}' for the pull request API`);
+    }
+    return path;
+}
+/** Opens the request, or updates the open one from the same branch; returns its web URL. */
+async function openPullRequest(api, spec, log) {
+    return api.host === 'gitlab'
+        ? gitlabMergeRequest(api, spec, log)
+        : githubPullRequest(api, spec, log);
+}
+async function githubPullRequest(api, spec, log) {
+    const [owner, repo] = api.project.split('/').slice(-2);
+    // Loaded on demand: Octokit is most of the bundle and only pull-request mode needs it.
+    const { getOctokit } = await __nccwpck_require__.e(/* import() */ 413).then(__nccwpck_require__.bind(__nccwpck_require__, 2413));
+    const octokit = getOctokit(api.token, { baseUrl: api.apiUrl });
+    const open = await octokit.rest.pulls.list({
+        owner,
+        repo,
+        head: `${owner}:${spec.head}`,
+        base: spec.base,
+        state: 'open',
+    });
+    const existing = open.data[0];
+    if (existing) {
+        await octokit.rest.pulls.update({
+            owner,
+            repo,
+            pull_number: existing.number,
+            title: spec.title,
+            body: spec.body,
+        });
+        log.info(`Updated pull request #${existing.number}: ${existing.html_url}`);
+        return existing.html_url;
+    }
+    const created = await octokit.rest.pulls.create({
+        owner,
+        repo,
+        head: spec.head,
+        base: spec.base,
+        title: spec.title,
+        body: spec.body,
+    });
+    log.info(`Opened pull request #${created.data.number}: ${created.data.html_url}`);
+    return created.data.html_url;
+}
+async function gitlabMergeRequest(api, spec, log) {
+    const base = `${api.apiUrl.replace(/\/$/, '')}/projects/${encodeURIComponent(api.project)}/merge_requests`;
+    const call = async (method, url, body) => {
+        const response = await fetch(url, {
+            method,
+            headers: { 'PRIVATE-TOKEN': api.token, 'Content-Type': 'application/json' },
+            body: body ? JSON.stringify(body) : undefined,
+        });
+        if (!response.ok) {
+            throw new Error(`GitLab API ${method} ${url.replace(/\?.*/, '')}: ${response.status} ${(await response.text()).slice(0, 300)}`);
+        }
+        return (await response.json());
+    };
+    const query = new URLSearchParams({
+        source_branch: spec.head,
+        target_branch: spec.base,
+        state: 'opened',
+    });
+    const open = await call('GET', `${base}?${query}`);
+    const fields = { title: spec.title, description: spec.body };
+    if (open.length > 0) {
+        const mr = await call('PUT', `${base}/${open[0].iid}`, fields);
+        log.info(`Updated merge request !${mr.iid}: ${mr.web_url}`);
+        return mr.web_url;
+    }
+    const mr = await call('POST', base, {
+        ...fields,
+        source_branch: spec.head,
+        target_branch: spec.base,
+        remove_source_branch: true,
+    });
+    log.info(`Opened merge request !${mr.iid}: ${mr.web_url}`);
+    return mr.web_url;
+}
+
 ;// CONCATENATED MODULE: ./src/lib/gitops/transaction.ts
 /**
  * One change to the gitops repo, made safely when many pipelines push at once: clone shallowly, let the
@@ -39502,6 +39502,7 @@ function redact(message) {
  * Nothing is ever force-pushed to the target branch; in pull-request mode the change goes to the tool's
  * own branch with a lease instead.
  */
+
 
 
 
@@ -39587,6 +39588,30 @@ async function commitToGitops(options, log, apply) {
 async function currentBranch(git) {
     return (await git.run(['rev-parse', '--abbrev-ref', 'HEAD'], 'read the branch')).trim();
 }
+/**
+ * A change to one env/app: `commitToGitops`, then in pull-request mode the one pull (or merge) request
+ * of the tool's branch `gitops/<env>/<app>` opened or updated, titled by `describe`.
+ */
+async function commitReleaseChange(options, target, log, apply, describe) {
+    const prBranch = `gitops/${target.env}/${target.app}`;
+    const tx = await commitToGitops({
+        url: options.repository,
+        branch: options.branch,
+        auth: options.auth,
+        author: options.author,
+        mode: options.mode,
+        prBranch,
+        maxAttempts: options.maxAttempts,
+        dryRun: options.dryRun,
+    }, log, apply);
+    if (!tx.changed || options.mode !== 'pull-request' || options.dryRun)
+        return tx;
+    if (!options.pullRequest) {
+        throw new errors_ConfigurationError('pull-request mode needs the git host API (token and repository)');
+    }
+    const pullRequestUrl = await openPullRequest(options.pullRequest, { head: prBranch, base: tx.branch, ...describe(tx.result) }, log);
+    return { ...tx, pullRequestUrl };
+}
 
 ;// CONCATENATED MODULE: ./src/lib/gitops/rollback.ts
 /**
@@ -39595,7 +39620,6 @@ async function currentBranch(git) {
  * result as `git revert` of each of them, newest first, without touching other apps and without needing
  * whole-commit reverts. The app is pinned so the next CI publish does not silently undo it.
  */
-
 
 
 
@@ -39662,16 +39686,7 @@ async function rollback(options, log) {
     if (!options.to.trim())
         throw new errors_ConfigurationError("input 'to' is required (a commit, a version, or previous)");
     const path = releasePath(env, app);
-    const tx = await commitToGitops({
-        url: options.repository,
-        branch: options.branch,
-        auth: options.auth,
-        author: options.author,
-        mode: options.mode,
-        prBranch: `gitops/${env}/${app}`,
-        maxAttempts: options.maxAttempts,
-        dryRun: options.dryRun,
-    }, log, async (git) => {
+    const tx = await commitReleaseChange(options, { env, app }, log, async (git) => {
         const dir = (0,external_node_path_namespaceObject.join)(git.dir, path);
         const current = await readRelease(dir);
         if (!current) {
@@ -39732,24 +39747,16 @@ async function rollback(options, log) {
             message: commitMessage(`rollback(${env}/${app}): ${restored.version}`, body, trailers),
             result,
         };
-    });
-    let pullRequestUrl;
-    if (tx.changed && options.mode === 'pull-request' && !options.dryRun) {
-        if (!options.pullRequest)
-            throw new errors_ConfigurationError('pull-request mode needs the git host API (token and repository)');
-        pullRequestUrl = await openPullRequest(options.pullRequest, {
-            head: `gitops/${env}/${app}`,
-            base: tx.branch,
-            title: `rollback(${env}/${app}): ${tx.result.version}`,
-            body: `Rolls \`${app}\` in \`${env}\` back from \`${tx.result.from}\` to \`${tx.result.version}\`.${options.reason ? `\n\nReason: ${options.reason}` : ''}`,
-        }, log);
-    }
+    }, (result) => ({
+        title: `rollback(${env}/${app}): ${result.version}`,
+        body: `Rolls \`${app}\` in \`${env}\` back from \`${result.from}\` to \`${result.version}\`.${options.reason ? `\n\nReason: ${options.reason}` : ''}`,
+    }));
     return {
         ...tx.result,
         commit: tx.commit,
         changed: tx.changed,
         attempts: tx.attempts,
-        pullRequestUrl,
+        pullRequestUrl: tx.pullRequestUrl,
     };
 }
 

@@ -32671,7 +32671,7 @@ function getIDToken(aud) {
  * A mistake in what the user gave (an input, a file, a remote): reported as a plain message, without a
  * stack trace, and kept apart from bugs in this tool.
  */
-class ConfigurationError extends Error {
+class errors_ConfigurationError extends Error {
     constructor(message) {
         super(message);
         this.name = 'ConfigurationError';
@@ -32707,7 +32707,7 @@ class Inputs {
     required(name) {
         const value = this.raw(name);
         if (value === undefined)
-            throw new ConfigurationError(`input '${name}' is required`);
+            throw new errors_ConfigurationError(`input '${name}' is required`);
         return value;
     }
     /** A value, or undefined when empty. */
@@ -32737,7 +32737,7 @@ class Inputs {
             return true;
         if (['false', 'False', 'FALSE'].includes(value))
             return false;
-        throw new ConfigurationError(`input '${name}' must be true or false, got '${value}'`);
+        throw new errors_ConfigurationError(`input '${name}' must be true or false, got '${value}'`);
     }
     /** A list: one item a line, or comma-separated; blank items and `#` comments dropped. */
     list(name) {
@@ -32760,7 +32760,7 @@ class Inputs {
         if (value === undefined)
             return undefined;
         if (!allowed.includes(value)) {
-            throw new ConfigurationError(`input '${name}' must be one of ${allowed.join(', ')}, got '${value}'`);
+            throw new errors_ConfigurationError(`input '${name}' must be one of ${allowed.join(', ')}, got '${value}'`);
         }
         return value;
     }
@@ -33178,7 +33178,7 @@ async function runAction(command) {
         }
     }
     catch (error) {
-        if (!(error instanceof ConfigurationError) && error instanceof Error && error.stack) {
+        if (!(error instanceof errors_ConfigurationError) && error instanceof Error && error.stack) {
             core_debug(error.stack);
         }
         setFailed(`${command.name}: ${errorMessage(error)}`);
@@ -33202,7 +33202,7 @@ const NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 /** Checks an env or app name; `input` names the input in the error. */
 function validateName(input, value) {
     if (!NAME.test(value)) {
-        throw new ConfigurationError(`input '${input}': '${value}' is not a valid name (lower-case letters, digits and '-', at most 63, ` +
+        throw new errors_ConfigurationError(`input '${input}': '${value}' is not a valid name (lower-case letters, digits and '-', at most 63, ` +
             `starting and ending with a letter or digit)`);
     }
     return value;
@@ -33231,7 +33231,7 @@ async function readRelease(dir) {
         return value;
     }
     catch (error) {
-        throw new ConfigurationError(`${file} is not a valid release file: ${error.message}`);
+        throw new errors_ConfigurationError(`${file} is not a valid release file: ${error.message}`);
     }
 }
 /** The file's text: keys in a fixed order, two-space indent, a final newline. */
@@ -38590,7 +38590,7 @@ async function prepareCredentials(url, auth, log) {
     if (transport === 'ssh') {
         const knownHosts = auth.knownHosts?.trim() || (isGithubSsh(url) ? GITHUB_KNOWN_HOSTS.join('\n') : '');
         if (!knownHosts) {
-            throw new ConfigurationError(`known-hosts is required for the SSH remote ${url} (only GitHub's host keys are built in); ` +
+            throw new errors_ConfigurationError(`known-hosts is required for the SSH remote ${url} (only GitHub's host keys are built in); ` +
                 `give the host's public key line(s), e.g. from 'ssh-keyscan -p PORT host' checked out of band`);
         }
         dir = await external_node_fs_namespaceObject.promises.mkdtemp((0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.tmpdir)(), 'gitops-ssh-'));
@@ -38705,7 +38705,7 @@ class GitClient {
                 '.',
             ], `clone ${what}`);
             if (!options.branch && !(await client.resolveCommit('HEAD'))) {
-                throw new ConfigurationError(`${redactUrl(options.url)} is empty (no default branch); set the branch input`);
+                throw new errors_ConfigurationError(`${redactUrl(options.url)} is empty (no default branch); set the branch input`);
             }
             return client;
         }
@@ -38901,173 +38901,6 @@ function redact(message) {
         .replace(/(AUTHORIZATION: basic )\S+/gi, '$1***');
 }
 
-;// CONCATENATED MODULE: ./src/lib/gitops/transaction.ts
-/**
- * One change to the gitops repo, made safely when many pipelines push at once: clone shallowly, let the
- * caller stage its change, commit, push. A push rejected because the branch moved fetches the new tip,
- * resets to it and asks the caller to apply the change again there (a shallow clone is never rebased:
- * git would replay the shallow boundary and report false conflicts), with bounded, jittered backoff.
- * Nothing is ever force-pushed to the target branch; in pull-request mode the change goes to the tool's
- * own branch with a lease instead.
- */
-
-
-
-
-
-
-const BACKOFF_BASE_MS = 250;
-const BACKOFF_CAP_MS = 4000;
-/** Full jitter: a random wait up to an exponentially growing, capped bound. */
-function backoff(attempt) {
-    const bound = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** Math.min(attempt, 10));
-    return Math.floor(Math.random() * bound);
-}
-/**
- * Runs `apply` on a fresh clone of the target branch and pushes what it staged; on a rejected push, again
- * on the new tip. `apply` must stage the full change from the work tree's current state every time it is
- * called (it may be called once per attempt) and may throw to refuse (e.g. a downgrade).
- */
-async function commitToGitops(options, log, apply) {
-    if (options.maxAttempts < 1)
-        throw new ConfigurationError('max-attempts must be at least 1');
-    const work = await external_node_fs_namespaceObject.promises.mkdtemp((0,external_node_path_namespaceObject.join)(process.env.RUNNER_TEMP || (0,external_node_os_namespaceObject.tmpdir)(), 'gitops-repo-'));
-    let git;
-    try {
-        git = await GitClient.clone({
-            url: options.url,
-            dir: work,
-            branch: options.branch,
-            depth: options.depth ?? 1,
-            auth: options.auth,
-        }, log);
-        const branch = options.branch ?? (await currentBranch(git));
-        const target = options.mode === 'pull-request' ? options.prBranch : branch;
-        for (let attempt = 1;; attempt++) {
-            const planned = await apply(git, attempt);
-            if (!planned.commit) {
-                return { result: planned.result, changed: false, branch, attempts: attempt };
-            }
-            const commit = await git.commit(planned.message, options.author);
-            log.info(`Committed ${commit.slice(0, 12)}: ${planned.message.split('\n')[0]}`);
-            if (options.dryRun) {
-                log.info(`dry-run: not pushing to ${redactUrl(options.url)} ${target}`);
-                return { result: planned.result, changed: true, commit, branch, attempts: attempt };
-            }
-            try {
-                if (options.mode === 'pull-request') {
-                    // Our own branch: replace it, but only if nobody moved it since we looked.
-                    const lease = (await git.remoteBranchCommit(target)) ?? '';
-                    await git.push(target, { lease });
-                }
-                else {
-                    await git.push(target);
-                }
-                log.info(`Pushed ${commit.slice(0, 12)} to ${target} (attempt ${attempt})`);
-                return {
-                    result: planned.result,
-                    changed: true,
-                    commit,
-                    pushedTo: target,
-                    branch,
-                    attempts: attempt,
-                };
-            }
-            catch (error) {
-                if (!(error instanceof PushRejectedError))
-                    throw error;
-                if (attempt >= options.maxAttempts) {
-                    throw new Error(`push to ${target} was rejected ${attempt} times (others kept pushing first); ` +
-                        `nothing was changed — run the job again, or raise max-attempts`);
-                }
-                const wait = backoff(attempt);
-                log.info(`Push rejected: ${target} moved. Re-applying on the new tip in ${wait} ms (attempt ${attempt + 1}/${options.maxAttempts})`);
-                await new Promise((r) => setTimeout(r, wait));
-                await git.resetToRemote(branch);
-            }
-        }
-    }
-    finally {
-        await git?.dispose();
-        await external_node_fs_namespaceObject.promises.rm(work, { recursive: true, force: true });
-    }
-}
-async function currentBranch(git) {
-    return (await git.run(['rev-parse', '--abbrev-ref', 'HEAD'], 'read the branch')).trim();
-}
-
-;// CONCATENATED MODULE: ./src/lib/gitops/unpin.ts
-/** `unpin`: clear the pin a rollback set, in a commit of its own, so publishes go through again. */
-
-
-
-
-
-
-
-async function unpin(options, log) {
-    const env = validateName('env', options.env);
-    const app = validateName('app', options.app);
-    const path = releasePath(env, app);
-    const tx = await commitToGitops({ ...options, url: options.repository, mode: 'push' }, log, async (git) => {
-        const dir = (0,external_node_path_namespaceObject.join)(git.dir, path);
-        const current = await readRelease(dir);
-        if (!current)
-            throw new ConfigurationError(`${app} was never released to ${env} (no ${path}/${RELEASE_FILE})`);
-        if (!current.pinned) {
-            log.info(`${path} is not pinned: nothing to do`);
-            return { commit: false, result: { version: current.version } };
-        }
-        const { pinned, ...info } = current;
-        await external_node_fs_namespaceObject.promises.writeFile((0,external_node_path_namespaceObject.join)(dir, RELEASE_FILE), releaseText(info));
-        await git.addAll(path);
-        const message = commitMessage(`unpin(${env}/${app}): ${current.version}`, `Lifts the pin of the rollback from ${pinned.from} (${pinned.reason}); the next publish goes through.`, [
-            { key: 'Gitops-App', value: app },
-            { key: 'Gitops-Env', value: env },
-            { key: 'Gitops-Version', value: current.version },
-        ]);
-        return { commit: true, message, result: { version: current.version } };
-    });
-    return { ...tx.result, commit: tx.commit, changed: tx.changed, attempts: tx.attempts };
-}
-
-;// CONCATENATED MODULE: ./src/lib/gitops/ci-env.ts
-function ciContext(env = process.env) {
-    if (env.GITLAB_CI === 'true' || env.CI_SERVER_URL) {
-        return {
-            host: 'gitlab',
-            sourceRepo: env.CI_PROJECT_URL,
-            sourceCommit: env.CI_COMMIT_SHA,
-            sourceRun: env.CI_PIPELINE_URL ?? env.CI_JOB_URL,
-            actor: env.GITLAB_USER_LOGIN,
-            serverUrl: env.CI_SERVER_URL,
-        };
-    }
-    const server = env.GITHUB_SERVER_URL ?? (env.GITHUB_ACTIONS ? 'https://github.com' : undefined);
-    const repo = env.GITHUB_REPOSITORY;
-    return {
-        host: 'github',
-        sourceRepo: server && repo ? `${server}/${repo}` : repo,
-        sourceCommit: env.GITHUB_SHA,
-        sourceRun: server && repo && env.GITHUB_RUN_ID
-            ? `${server}/${repo}/actions/runs/${env.GITHUB_RUN_ID}`
-            : undefined,
-        actor: env.GITHUB_ACTOR,
-        serverUrl: server,
-    };
-}
-/**
- * The clone URL of `repository`: a URL or local path as given, or `owner/name` on the current git host
- * (over SSH when an SSH key is used, else HTTPS).
- */
-function repositoryUrl(repository, useSsh, ci = ciContext()) {
-    if (!/^[\w.-]+\/[\w.-]+(\/[\w.-]+)*$/.test(repository) || repository.startsWith('.'))
-        return repository;
-    const server = ci.serverUrl ?? 'https://github.com';
-    const host = new URL(server).host;
-    return useSsh ? `git@${host}:${repository}.git` : `${server.replace(/\/$/, '')}/${repository}.git`;
-}
-
 ;// CONCATENATED MODULE: ./src/lib/gitops/pull-request.ts
 /**
  * Opening or updating the one pull request (GitHub) or merge request (GitLab) of a gitops branch. A newer
@@ -39084,12 +38917,12 @@ function projectOf(repository) {
         .replace(/\.git$/, '')
         .replace(/^\/+|\/+$/g, '');
     if (!/^[\w.-]+(\/[\w.-]+)+$/.test(path)) {
-        throw new ConfigurationError(`cannot tell the project of '${repository}' for the pull request API`);
+        throw new errors_ConfigurationError(`cannot tell the project of '${repository}' for the pull request API`);
     }
     return path;
 }
 /** Opens the request, or updates the open one from the same branch; returns its web URL. */
-async function openPullRequest(api, spec, log) {
+async function pull_request_openPullRequest(api, spec, log) {
     return api.host === 'gitlab'
         ? gitlabMergeRequest(api, spec, log)
         : githubPullRequest(api, spec, log);
@@ -39164,6 +38997,198 @@ async function gitlabMergeRequest(api, spec, log) {
     return mr.web_url;
 }
 
+;// CONCATENATED MODULE: ./src/lib/gitops/transaction.ts
+/**
+ * One change to the gitops repo, made safely when many pipelines push at once: clone shallowly, let the
+ * caller stage its change, commit, push. A push rejected because the branch moved fetches the new tip,
+ * resets to it and asks the caller to apply the change again there (a shallow clone is never rebased:
+ * git would replay the shallow boundary and report false conflicts), with bounded, jittered backoff.
+ * Nothing is ever force-pushed to the target branch; in pull-request mode the change goes to the tool's
+ * own branch with a lease instead.
+ */
+
+
+
+
+
+
+
+const BACKOFF_BASE_MS = 250;
+const BACKOFF_CAP_MS = 4000;
+/** Full jitter: a random wait up to an exponentially growing, capped bound. */
+function backoff(attempt) {
+    const bound = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** Math.min(attempt, 10));
+    return Math.floor(Math.random() * bound);
+}
+/**
+ * Runs `apply` on a fresh clone of the target branch and pushes what it staged; on a rejected push, again
+ * on the new tip. `apply` must stage the full change from the work tree's current state every time it is
+ * called (it may be called once per attempt) and may throw to refuse (e.g. a downgrade).
+ */
+async function commitToGitops(options, log, apply) {
+    if (options.maxAttempts < 1)
+        throw new errors_ConfigurationError('max-attempts must be at least 1');
+    const work = await external_node_fs_namespaceObject.promises.mkdtemp((0,external_node_path_namespaceObject.join)(process.env.RUNNER_TEMP || (0,external_node_os_namespaceObject.tmpdir)(), 'gitops-repo-'));
+    let git;
+    try {
+        git = await GitClient.clone({
+            url: options.url,
+            dir: work,
+            branch: options.branch,
+            depth: options.depth ?? 1,
+            auth: options.auth,
+        }, log);
+        const branch = options.branch ?? (await currentBranch(git));
+        const target = options.mode === 'pull-request' ? options.prBranch : branch;
+        for (let attempt = 1;; attempt++) {
+            const planned = await apply(git, attempt);
+            if (!planned.commit) {
+                return { result: planned.result, changed: false, branch, attempts: attempt };
+            }
+            const commit = await git.commit(planned.message, options.author);
+            log.info(`Committed ${commit.slice(0, 12)}: ${planned.message.split('\n')[0]}`);
+            if (options.dryRun) {
+                log.info(`dry-run: not pushing to ${redactUrl(options.url)} ${target}`);
+                return { result: planned.result, changed: true, commit, branch, attempts: attempt };
+            }
+            try {
+                if (options.mode === 'pull-request') {
+                    // Our own branch: replace it, but only if nobody moved it since we looked.
+                    const lease = (await git.remoteBranchCommit(target)) ?? '';
+                    await git.push(target, { lease });
+                }
+                else {
+                    await git.push(target);
+                }
+                log.info(`Pushed ${commit.slice(0, 12)} to ${target} (attempt ${attempt})`);
+                return {
+                    result: planned.result,
+                    changed: true,
+                    commit,
+                    pushedTo: target,
+                    branch,
+                    attempts: attempt,
+                };
+            }
+            catch (error) {
+                if (!(error instanceof PushRejectedError))
+                    throw error;
+                if (attempt >= options.maxAttempts) {
+                    throw new Error(`push to ${target} was rejected ${attempt} times (others kept pushing first); ` +
+                        `nothing was changed — run the job again, or raise max-attempts`);
+                }
+                const wait = backoff(attempt);
+                log.info(`Push rejected: ${target} moved. Re-applying on the new tip in ${wait} ms (attempt ${attempt + 1}/${options.maxAttempts})`);
+                await new Promise((r) => setTimeout(r, wait));
+                await git.resetToRemote(branch);
+            }
+        }
+    }
+    finally {
+        await git?.dispose();
+        await external_node_fs_namespaceObject.promises.rm(work, { recursive: true, force: true });
+    }
+}
+async function currentBranch(git) {
+    return (await git.run(['rev-parse', '--abbrev-ref', 'HEAD'], 'read the branch')).trim();
+}
+/**
+ * A change to one env/app: `commitToGitops`, then in pull-request mode the one pull (or merge) request
+ * of the tool's branch `gitops/<env>/<app>` opened or updated, titled by `describe`.
+ */
+async function commitReleaseChange(options, target, log, apply, describe) {
+    const prBranch = `gitops/${target.env}/${target.app}`;
+    const tx = await commitToGitops({
+        url: options.repository,
+        branch: options.branch,
+        auth: options.auth,
+        author: options.author,
+        mode: options.mode,
+        prBranch,
+        maxAttempts: options.maxAttempts,
+        dryRun: options.dryRun,
+    }, log, apply);
+    if (!tx.changed || options.mode !== 'pull-request' || options.dryRun)
+        return tx;
+    if (!options.pullRequest) {
+        throw new ConfigurationError('pull-request mode needs the git host API (token and repository)');
+    }
+    const pullRequestUrl = await openPullRequest(options.pullRequest, { head: prBranch, base: tx.branch, ...describe(tx.result) }, log);
+    return { ...tx, pullRequestUrl };
+}
+
+;// CONCATENATED MODULE: ./src/lib/gitops/unpin.ts
+/** `unpin`: clear the pin a rollback set, in a commit of its own, so publishes go through again. */
+
+
+
+
+
+
+
+async function unpin(options, log) {
+    const env = validateName('env', options.env);
+    const app = validateName('app', options.app);
+    const path = releasePath(env, app);
+    const tx = await commitToGitops({ ...options, url: options.repository, mode: 'push' }, log, async (git) => {
+        const dir = (0,external_node_path_namespaceObject.join)(git.dir, path);
+        const current = await readRelease(dir);
+        if (!current)
+            throw new errors_ConfigurationError(`${app} was never released to ${env} (no ${path}/${RELEASE_FILE})`);
+        if (!current.pinned) {
+            log.info(`${path} is not pinned: nothing to do`);
+            return { commit: false, result: { version: current.version } };
+        }
+        const { pinned, ...info } = current;
+        await external_node_fs_namespaceObject.promises.writeFile((0,external_node_path_namespaceObject.join)(dir, RELEASE_FILE), releaseText(info));
+        await git.addAll(path);
+        const message = commitMessage(`unpin(${env}/${app}): ${current.version}`, `Lifts the pin of the rollback from ${pinned.from} (${pinned.reason}); the next publish goes through.`, [
+            { key: 'Gitops-App', value: app },
+            { key: 'Gitops-Env', value: env },
+            { key: 'Gitops-Version', value: current.version },
+        ]);
+        return { commit: true, message, result: { version: current.version } };
+    });
+    return { ...tx.result, commit: tx.commit, changed: tx.changed, attempts: tx.attempts };
+}
+
+;// CONCATENATED MODULE: ./src/lib/gitops/ci-env.ts
+function ciContext(env = process.env) {
+    if (env.GITLAB_CI === 'true' || env.CI_SERVER_URL) {
+        return {
+            host: 'gitlab',
+            sourceRepo: env.CI_PROJECT_URL,
+            sourceCommit: env.CI_COMMIT_SHA,
+            sourceRun: env.CI_PIPELINE_URL ?? env.CI_JOB_URL,
+            actor: env.GITLAB_USER_LOGIN,
+            serverUrl: env.CI_SERVER_URL,
+        };
+    }
+    const server = env.GITHUB_SERVER_URL ?? (env.GITHUB_ACTIONS ? 'https://github.com' : undefined);
+    const repo = env.GITHUB_REPOSITORY;
+    return {
+        host: 'github',
+        sourceRepo: server && repo ? `${server}/${repo}` : repo,
+        sourceCommit: env.GITHUB_SHA,
+        sourceRun: server && repo && env.GITHUB_RUN_ID
+            ? `${server}/${repo}/actions/runs/${env.GITHUB_RUN_ID}`
+            : undefined,
+        actor: env.GITHUB_ACTOR,
+        serverUrl: server,
+    };
+}
+/**
+ * The clone URL of `repository`: a URL or local path as given, or `owner/name` on the current git host
+ * (over SSH when an SSH key is used, else HTTPS).
+ */
+function repositoryUrl(repository, useSsh, ci = ciContext()) {
+    if (!/^[\w.-]+\/[\w.-]+(\/[\w.-]+)*$/.test(repository) || repository.startsWith('.'))
+        return repository;
+    const server = ci.serverUrl ?? 'https://github.com';
+    const host = new URL(server).host;
+    return useSsh ? `git@${host}:${repository}.git` : `${server.replace(/\/$/, '')}/${repository}.git`;
+}
+
 ;// CONCATENATED MODULE: ./src/actions/repo-inputs.ts
 /** The inputs every command that writes to the gitops repo shares: where, how to log in, how to commit. */
 
@@ -39178,12 +39203,12 @@ function readRepoInputs(inputs, env = process.env) {
     const mode = inputs.choice('mode', ['push', 'pull-request']) ?? 'push';
     const maxAttempts = Number(inputs.optional('max-attempts') ?? '30');
     if (!Number.isInteger(maxAttempts) || maxAttempts < 1) {
-        throw new ConfigurationError(`input 'max-attempts' must be a whole number of at least 1`);
+        throw new errors_ConfigurationError(`input 'max-attempts' must be a whole number of at least 1`);
     }
     let pullRequest;
     if (mode === 'pull-request') {
         if (!token)
-            throw new ConfigurationError("input 'token' is required in pull-request mode (for the git host's API)");
+            throw new errors_ConfigurationError("input 'token' is required in pull-request mode (for the git host's API)");
         const apiUrl = inputs.optional('api-url') ??
             (host === 'gitlab' ? env.CI_API_V4_URL : env.GITHUB_API_URL) ??
             (host === 'gitlab' ? 'https://gitlab.com/api/v4' : 'https://api.github.com');

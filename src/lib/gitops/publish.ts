@@ -6,7 +6,7 @@
 import { promises as fs } from 'node:fs'
 import { join } from 'node:path'
 import { ConfigurationError } from '../errors.js'
-import type { GitAuth, GitClient, Identity } from '../git/git.js'
+import type { GitClient } from '../git/git.js'
 import type { Logger } from '../log.js'
 import {
   readManifestFolder,
@@ -20,9 +20,8 @@ import { findPinCommit } from './history.js'
 import { RELEASE_FILE, releasePath, validateName } from './layout.js'
 import { describeRelease, readRelease, releaseText, type ReleaseInfo } from './release.js'
 import { commitMessage, type Trailer } from './trailers.js'
-import { commitToGitops, type Planned } from './transaction.js'
+import { commitReleaseChange, type Planned, type ReleaseRepoOptions } from './transaction.js'
 import { compareReleases } from './version.js'
-import { openPullRequest, type PullRequestApi } from './pull-request.js'
 
 export interface SourceInfo {
   repo?: string
@@ -32,10 +31,7 @@ export interface SourceInfo {
   run?: string
 }
 
-export interface PublishOptions {
-  repository: string
-  branch?: string
-  auth: GitAuth
+export interface PublishOptions extends ReleaseRepoOptions {
   env: string
   app: string
   /** The per-object folder that render wrote (not with `fromEnv` or `retire`). */
@@ -46,17 +42,12 @@ export interface PublishOptions {
   kustomizeVersion?: string
   /** Extra text for the commit body. */
   message?: string
-  author: Identity
-  mode: 'push' | 'pull-request'
   /** Promote: copy the release of this env. */
   fromEnv?: string
   /** Override the downgrade, same-version and pin refusals. */
   force: boolean
   allowSecrets: boolean
   retire: boolean
-  dryRun: boolean
-  maxAttempts: number
-  pullRequest?: PullRequestApi
 }
 
 export interface PublishResult {
@@ -115,17 +106,9 @@ export async function publishRelease(options: PublishOptions, log: Logger): Prom
   const path = releasePath(env, app)
   const now = new Date().toISOString()
 
-  const tx = await commitToGitops(
-    {
-      url: options.repository,
-      branch: options.branch,
-      auth: options.auth,
-      author: options.author,
-      mode: options.mode,
-      prBranch: `gitops/${env}/${app}`,
-      maxAttempts: options.maxAttempts,
-      dryRun: options.dryRun,
-    },
+  const tx = await commitReleaseChange(
+    options,
+    { env, app },
     log,
     async (git): Promise<Planned<Omit<PublishResult, 'commit' | 'changed' | 'attempts'>>> => {
       const dir = join(git.dir, path)
@@ -150,31 +133,18 @@ export async function publishRelease(options: PublishOptions, log: Logger): Prom
       if (!(await git.hasStagedChanges(path))) return { commit: false, result }
       return { commit: true, message: messageFor(options, content, notes), result }
     },
+    (result) => ({
+      title: `${options.fromEnv ? 'promote' : options.retire ? 'retire' : 'release'}(${env}/${app}): ${result.version}`,
+      body: `Release of \`${app}\` to \`${env}\`, version \`${result.version}\`.\n\nOpened by gitops-actions; a newer release updates this pull request.`,
+    }),
   )
 
-  let pullRequestUrl: string | undefined
-  if (tx.changed && options.mode === 'pull-request' && !options.dryRun) {
-    if (!options.pullRequest)
-      throw new ConfigurationError(
-        'pull-request mode needs the git host API (token and repository)',
-      )
-    pullRequestUrl = await openPullRequest(
-      options.pullRequest,
-      {
-        head: `gitops/${env}/${app}`,
-        base: tx.branch,
-        title: `${options.fromEnv ? 'promote' : options.retire ? 'retire' : 'release'}(${env}/${app}): ${tx.result.version}`,
-        body: `Release of \`${app}\` to \`${env}\`, version \`${tx.result.version}\`.\n\nOpened by gitops-actions; a newer release updates this pull request.`,
-      },
-      log,
-    )
-  }
   return {
     ...tx.result,
     commit: tx.commit,
     changed: tx.changed,
     attempts: tx.attempts,
-    pullRequestUrl,
+    pullRequestUrl: tx.pullRequestUrl,
   }
 }
 

@@ -7,32 +7,23 @@
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { ConfigurationError } from '../errors.js'
-import type { CommitInfo, GitAuth, GitClient, Identity } from '../git/git.js'
+import type { CommitInfo, GitClient } from '../git/git.js'
 import type { Logger } from '../log.js'
 import { diffObjects, folderObjects, type ObjectDiff } from './diff.js'
 import { isReleaseCommit, pathHistory, rollbackTarget } from './history.js'
 import { RELEASES_DIR, RELEASE_FILE, releasePath, validateName } from './layout.js'
-import { openPullRequest, type PullRequestApi } from './pull-request.js'
 import { readRelease, releaseText } from './release.js'
 import { commitMessage, trailer, type Trailer } from './trailers.js'
-import { commitToGitops } from './transaction.js'
+import { commitReleaseChange, type ReleaseRepoOptions } from './transaction.js'
 import { promises as fs } from 'node:fs'
 
-export interface RollbackOptions {
-  repository: string
-  branch?: string
-  auth: GitAuth
+export interface RollbackOptions extends ReleaseRepoOptions {
   env: string
   app: string
   /** A commit, a version, or `previous`. */
   to: string
   reason?: string
   pin: boolean
-  mode: 'push' | 'pull-request'
-  author: Identity
-  dryRun: boolean
-  maxAttempts: number
-  pullRequest?: PullRequestApi
 }
 
 export interface RollbackResult {
@@ -114,17 +105,9 @@ export async function rollback(options: RollbackOptions, log: Logger): Promise<R
     throw new ConfigurationError("input 'to' is required (a commit, a version, or previous)")
   const path = releasePath(env, app)
 
-  const tx = await commitToGitops(
-    {
-      url: options.repository,
-      branch: options.branch,
-      auth: options.auth,
-      author: options.author,
-      mode: options.mode,
-      prBranch: `gitops/${env}/${app}`,
-      maxAttempts: options.maxAttempts,
-      dryRun: options.dryRun,
-    },
+  const tx = await commitReleaseChange(
+    options,
+    { env, app },
     log,
     async (git) => {
       const dir = join(git.dir, path)
@@ -193,30 +176,17 @@ export async function rollback(options: RollbackOptions, log: Logger): Promise<R
         result,
       }
     },
+    (result) => ({
+      title: `rollback(${env}/${app}): ${result.version}`,
+      body: `Rolls \`${app}\` in \`${env}\` back from \`${result.from}\` to \`${result.version}\`.${options.reason ? `\n\nReason: ${options.reason}` : ''}`,
+    }),
   )
 
-  let pullRequestUrl: string | undefined
-  if (tx.changed && options.mode === 'pull-request' && !options.dryRun) {
-    if (!options.pullRequest)
-      throw new ConfigurationError(
-        'pull-request mode needs the git host API (token and repository)',
-      )
-    pullRequestUrl = await openPullRequest(
-      options.pullRequest,
-      {
-        head: `gitops/${env}/${app}`,
-        base: tx.branch,
-        title: `rollback(${env}/${app}): ${tx.result.version}`,
-        body: `Rolls \`${app}\` in \`${env}\` back from \`${tx.result.from}\` to \`${tx.result.version}\`.${options.reason ? `\n\nReason: ${options.reason}` : ''}`,
-      },
-      log,
-    )
-  }
   return {
     ...tx.result,
     commit: tx.commit,
     changed: tx.changed,
     attempts: tx.attempts,
-    pullRequestUrl,
+    pullRequestUrl: tx.pullRequestUrl,
   }
 }

@@ -13,6 +13,7 @@ import { ConfigurationError } from '../errors.js'
 import { GitClient, PushRejectedError, type GitAuth, type Identity } from '../git/git.js'
 import { redactUrl } from '../git/remote.js'
 import type { Logger } from '../log.js'
+import { openPullRequest, type PullRequestApi } from './pull-request.js'
 
 export interface RepoOptions {
   /** The gitops repo's URL. */
@@ -134,4 +135,54 @@ export async function commitToGitops<T>(
 
 async function currentBranch(git: GitClient): Promise<string> {
   return (await git.run(['rev-parse', '--abbrev-ref', 'HEAD'], 'read the branch')).trim()
+}
+
+/** What publish and rollback share: the repository, how to log in and commit, push or pull request. */
+export interface ReleaseRepoOptions {
+  repository: string
+  branch?: string
+  auth: GitAuth
+  author: Identity
+  mode: 'push' | 'pull-request'
+  maxAttempts: number
+  dryRun: boolean
+  pullRequest?: PullRequestApi
+}
+
+/**
+ * A change to one env/app: `commitToGitops`, then in pull-request mode the one pull (or merge) request
+ * of the tool's branch `gitops/<env>/<app>` opened or updated, titled by `describe`.
+ */
+export async function commitReleaseChange<T>(
+  options: ReleaseRepoOptions,
+  target: { env: string; app: string },
+  log: Logger,
+  apply: (git: GitClient, attempt: number) => Promise<Planned<T>>,
+  describe: (result: T) => { title: string; body: string },
+): Promise<TransactionResult<T> & { pullRequestUrl?: string }> {
+  const prBranch = `gitops/${target.env}/${target.app}`
+  const tx = await commitToGitops(
+    {
+      url: options.repository,
+      branch: options.branch,
+      auth: options.auth,
+      author: options.author,
+      mode: options.mode,
+      prBranch,
+      maxAttempts: options.maxAttempts,
+      dryRun: options.dryRun,
+    },
+    log,
+    apply,
+  )
+  if (!tx.changed || options.mode !== 'pull-request' || options.dryRun) return tx
+  if (!options.pullRequest) {
+    throw new ConfigurationError('pull-request mode needs the git host API (token and repository)')
+  }
+  const pullRequestUrl = await openPullRequest(
+    options.pullRequest,
+    { head: prBranch, base: tx.branch, ...describe(tx.result) },
+    log,
+  )
+  return { ...tx, pullRequestUrl }
 }
