@@ -39061,7 +39061,7 @@ function redactUrl(url) {
 /**
  * The one git wrapper. Everything that touches git goes through `GitClient` (simple-git underneath,
  * arguments as arrays, never a shell). Credentials are never written into `.git/config`: a token rides on
- * each command as an `http.extraheader` (`-c`), and an SSH key lives in a private temp folder with a
+ * each command as an `http.extraheader` passed in the environment, and an SSH key lives in a private temp folder with a
  * pinned known_hosts file, both removed by `dispose()`.
  */
 
@@ -39081,7 +39081,6 @@ class PushRejectedError extends Error {
 async function prepareCredentials(url, auth, log) {
     const transport = transportOf(url);
     const env = { GIT_TERMINAL_PROMPT: '0' };
-    const config = [];
     let dir;
     if (transport === 'ssh') {
         const knownHosts = auth.knownHosts?.trim() || (isGithubSsh(url) ? GITHUB_KNOWN_HOSTS.join('\n') : '');
@@ -39114,7 +39113,11 @@ async function prepareCredentials(url, auth, log) {
     }
     else if (auth.token && (transport === 'https' || transport === 'http')) {
         const basic = Buffer.from(`${auth.tokenUser ?? 'x-access-token'}:${auth.token}`).toString('base64');
-        config.push(`http.extraheader=AUTHORIZATION: basic ${basic}`);
+        // Through the environment, not `-c` on the command line, where other users of the machine could
+        // read it with ps; and never into .git/config.
+        env.GIT_CONFIG_COUNT = '1';
+        env.GIT_CONFIG_KEY_0 = 'http.extraheader';
+        env.GIT_CONFIG_VALUE_0 = `AUTHORIZATION: basic ${basic}`;
     }
     else if (auth.token) {
         log.debug(`a token is not used for the ${transport} remote ${redactUrl(url)}`);
@@ -39122,7 +39125,6 @@ async function prepareCredentials(url, auth, log) {
     const created = dir;
     return {
         env,
-        config,
         dispose: async () => {
             if (created)
                 await external_node_fs_namespaceObject.promises.rm(created, { recursive: true, force: true });
@@ -39170,10 +39172,10 @@ class GitClient {
         const git = simpleGit({
             baseDir: dir,
             ...(timeoutMs ? { timeout: { block: timeoutMs } } : {}),
-            config: credentials.config,
             maxConcurrentProcesses: 1,
-            // GIT_SSH_COMMAND is built here from a temp key file and pinned known_hosts, never from user input.
-            unsafe: { allowUnsafeSshCommand: true },
+            // GIT_SSH_COMMAND and the GIT_CONFIG_* header are built here (a temp key file and pinned
+            // known_hosts; the token's header), never taken from user input as they are.
+            unsafe: { allowUnsafeSshCommand: true, allowUnsafeConfigEnvCount: true },
         }).env({ ...gitEnvironment(), ...credentials.env });
         return new GitClient(dir, url, git, credentials, log);
     }
@@ -39232,7 +39234,7 @@ class GitClient {
     }
     /** Runs git; a failure becomes an error that says what was being done. */
     async run(args, what) {
-        this.log.debug(`git ${args.join(' ')}`);
+        this.log.debug(redact(`git ${args.join(' ')}`));
         try {
             return await this.git.raw(args);
         }

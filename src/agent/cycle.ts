@@ -13,6 +13,7 @@ import { existsSync, promises as fs } from 'node:fs'
 import { join } from 'node:path'
 import { errorMessage } from '../lib/errors.js'
 import { GitClient, type GitAuth } from '../lib/git/git.js'
+import { redactUrl } from '../lib/git/remote.js'
 import type { Logger } from '../lib/log.js'
 import { applyObjects, pruneObjects, stages, type ChangeEntry } from '../lib/kube/apply.js'
 import { describeRef, refOf, type KubeClient, type ObjectRef } from '../lib/kube/client.js'
@@ -62,6 +63,8 @@ export class Agent {
   private git?: GitClient
   private readonly retries = new Map<string, UnitState>()
   private readonly unitCache = new Map<string, { hash: string; unit: Unit }>()
+  /** Why nothing may be pruned in this cycle (a unit failed to load: it may still declare what others dropped). */
+  private pruneHeld?: string
 
   constructor(
     private readonly config: AgentConfig,
@@ -91,7 +94,7 @@ export class Agent {
             (await existing.run(['rev-parse', '--abbrev-ref', 'HEAD'], 'read the branch')).trim()
           const head = await existing.resetToRemote(branch, { clean: false })
           this.git = existing
-          this.log.info(`event=refreshed url=${this.config.gitUrl} HEAD=${head}`)
+          this.log.info(`event=refreshed url=${redactUrl(this.config.gitUrl)} HEAD=${head}`)
           return head
         } catch (error) {
           await existing.dispose()
@@ -114,7 +117,7 @@ export class Agent {
         this.log,
       )
       const head = await this.git.head()
-      this.log.info(`event=refreshed url=${this.config.gitUrl} HEAD=${head}`)
+      this.log.info(`event=refreshed url=${redactUrl(this.config.gitUrl)} HEAD=${head}`)
       return head
     }
     const branch =
@@ -122,10 +125,10 @@ export class Agent {
       (await this.git.run(['rev-parse', '--abbrev-ref', 'HEAD'], 'read the branch')).trim()
     const remote = await this.git.remoteBranchCommit(branch)
     const local = await this.git.head()
-    if (!remote) throw new Error(`branch ${branch} is gone from ${this.config.gitUrl}`)
+    if (!remote) throw new Error(`branch ${branch} is gone from ${redactUrl(this.config.gitUrl)}`)
     if (remote === local) return local
     const head = await this.git.resetToRemote(branch, { clean: false })
-    this.log.info(`event=refreshed url=${this.config.gitUrl} HEAD=${head}`)
+    this.log.info(`event=refreshed url=${redactUrl(this.config.gitUrl)} HEAD=${head}`)
     return head
   }
 
@@ -154,7 +157,7 @@ export class Agent {
     } catch (error) {
       const message = errorMessage(error)
       this.log.error(
-        `event=git-error url=${this.config.gitUrl}: ${message}; nothing is changed in the cluster`,
+        `event=git-error url=${redactUrl(this.config.gitUrl)}: ${message}; nothing is changed in the cluster`,
       )
       return { gitError: message, units: [] }
     }
@@ -189,6 +192,9 @@ export class Agent {
         }
       }
     }
+    // An object one unit dropped may be declared by a unit that failed to load: no pruning this cycle.
+    const broken = units.find((u) => u.error)
+    this.pruneHeld = broken ? `unit ${broken.path} failed to load` : undefined
     // Identical declarations are applied once, by the first unit that has them.
     const appliedBy = new Map<string, string>()
     for (const [key, list] of owners) appliedBy.set(key, list[0].unit.path)
@@ -409,11 +415,20 @@ export class Agent {
     const gone = (inventory?.objects ?? []).filter((e) => !mine.has(keyOf(e)) && !declared(e))
     let pruneEntries: ChangeEntry[] = []
     const dry = this.config.dryRun || (this.config.gcDry && !unit.retired)
-    if (gone.length > 0 && pruneWanted) {
-      pruneEntries = await pruneObjects(this.client, gone, hash, {
-        dryRun: dry,
-        concurrency: this.config.concurrency,
-      })
+    if (gone.length > 0 && pruneWanted && this.pruneHeld) {
+      this.log.warn(
+        `event=prune-held unit=${unit.path}: ${gone.length} objects wait to be pruned (${this.pruneHeld})`,
+      )
+    } else if (gone.length > 0 && pruneWanted) {
+      pruneEntries = await pruneObjects(
+        this.client,
+        gone,
+        { agent: this.agentName, unit: hash },
+        {
+          dryRun: dry,
+          concurrency: this.config.concurrency,
+        },
+      )
       for (const p of pruneEntries) {
         if (p.action === 'deleted')
           this.log.info(

@@ -10,6 +10,7 @@ import type { GitAuth } from '../lib/git/git.js'
 import { sleep } from '../lib/concurrency.js'
 import { KubeClient } from '../lib/kube/client.js'
 import { acquire, release } from '../lib/kube/lease.js'
+import { redactUrl } from '../lib/git/remote.js'
 import type { Logger } from '../lib/log.js'
 import { parseConfig, usage, type AgentConfig } from './config.js'
 import { Agent, type CycleResult } from './cycle.js'
@@ -91,7 +92,7 @@ export async function main(
     durationSeconds: Math.max(30, Math.ceil((config.gitPollIntervalMs * 3) / 1000)),
   }
   log.info(
-    `event=started url=${config.gitUrl} paths=${config.gitPaths.join(',') || '.'} namespace=${config.namespace} gc=${config.gc}${config.dryRun ? ' dry-run=true' : ''}`,
+    `event=started url=${redactUrl(config.gitUrl)} paths=${config.gitPaths.join(',') || '.'} namespace=${config.namespace} gc=${config.gc}${config.dryRun ? ' dry-run=true' : ''}`,
   )
   try {
     let lastFull = 0

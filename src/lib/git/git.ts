@@ -1,7 +1,7 @@
 /**
  * The one git wrapper. Everything that touches git goes through `GitClient` (simple-git underneath,
  * arguments as arrays, never a shell). Credentials are never written into `.git/config`: a token rides on
- * each command as an `http.extraheader` (`-c`), and an SSH key lives in a private temp folder with a
+ * each command as an `http.extraheader` passed in the environment, and an SSH key lives in a private temp folder with a
  * pinned known_hosts file, both removed by `dispose()`.
  */
 import { existsSync, promises as fs } from 'node:fs'
@@ -41,14 +41,12 @@ export class PushRejectedError extends Error {
 /** Prepared credentials: environment and `-c` options for every git command, and files to remove. */
 interface Credentials {
   env: Record<string, string>
-  config: string[]
   dispose(): Promise<void>
 }
 
 async function prepareCredentials(url: string, auth: GitAuth, log: Logger): Promise<Credentials> {
   const transport = transportOf(url)
   const env: Record<string, string> = { GIT_TERMINAL_PROMPT: '0' }
-  const config: string[] = []
   let dir: string | undefined
   if (transport === 'ssh') {
     const knownHosts =
@@ -85,14 +83,17 @@ async function prepareCredentials(url: string, auth: GitAuth, log: Logger): Prom
     const basic = Buffer.from(`${auth.tokenUser ?? 'x-access-token'}:${auth.token}`).toString(
       'base64',
     )
-    config.push(`http.extraheader=AUTHORIZATION: basic ${basic}`)
+    // Through the environment, not `-c` on the command line, where other users of the machine could
+    // read it with ps; and never into .git/config.
+    env.GIT_CONFIG_COUNT = '1'
+    env.GIT_CONFIG_KEY_0 = 'http.extraheader'
+    env.GIT_CONFIG_VALUE_0 = `AUTHORIZATION: basic ${basic}`
   } else if (auth.token) {
     log.debug(`a token is not used for the ${transport} remote ${redactUrl(url)}`)
   }
   const created = dir
   return {
     env,
-    config,
     dispose: async () => {
       if (created) await fs.rm(created, { recursive: true, force: true })
     },
@@ -148,10 +149,10 @@ export class GitClient {
     const git = simpleGit({
       baseDir: dir,
       ...(timeoutMs ? { timeout: { block: timeoutMs } } : {}),
-      config: credentials.config,
       maxConcurrentProcesses: 1,
-      // GIT_SSH_COMMAND is built here from a temp key file and pinned known_hosts, never from user input.
-      unsafe: { allowUnsafeSshCommand: true },
+      // GIT_SSH_COMMAND and the GIT_CONFIG_* header are built here (a temp key file and pinned
+      // known_hosts; the token's header), never taken from user input as they are.
+      unsafe: { allowUnsafeSshCommand: true, allowUnsafeConfigEnvCount: true },
     }).env({ ...gitEnvironment(), ...credentials.env })
     return new GitClient(dir, url, git, credentials, log)
   }
@@ -227,7 +228,7 @@ export class GitClient {
 
   /** Runs git; a failure becomes an error that says what was being done. */
   async run(args: string[], what: string): Promise<string> {
-    this.log.debug(`git ${args.join(' ')}`)
+    this.log.debug(redact(`git ${args.join(' ')}`))
     try {
       return await this.git.raw(args)
     } catch (error) {

@@ -7,7 +7,13 @@ import { mapLimit } from '../concurrency.js'
 import { canonicalJson } from '../manifests/objects.js'
 import type { KubeObject } from '../manifests/yaml.js'
 import { describeRef, KubeError, refOf, type KubeClient, type ObjectRef } from './client.js'
-import { FIELD_MANAGER, PROTECTED_KINDS, PRUNE_ANNOTATION, UNIT_LABEL } from './labels.js'
+import {
+  AGENT_LABEL,
+  FIELD_MANAGER,
+  PROTECTED_KINDS,
+  PRUNE_ANNOTATION,
+  UNIT_LABEL,
+} from './labels.js'
 
 export type Action =
   'created' | 'configured' | 'unchanged' | 'applied' | 'deleted' | 'failed' | 'skipped'
@@ -98,7 +104,7 @@ export async function applyObjects(
 export async function pruneObjects(
   client: KubeClient,
   candidates: ObjectRef[],
-  unitHashValue: string,
+  owner: { agent: string; unit: string },
   options: { dryRun: boolean; concurrency: number },
 ): Promise<ChangeEntry[]> {
   const results = await mapLimit(
@@ -110,7 +116,7 @@ export async function pruneObjects(
         if (!live) return { ref, action: 'skipped', error: 'already gone' }
         const labels = (live.metadata.labels ?? {}) as Record<string, string>
         const annotations = (live.metadata.annotations ?? {}) as Record<string, string>
-        if (labels[UNIT_LABEL] !== unitHashValue)
+        if (labels[UNIT_LABEL] !== owner.unit || labels[AGENT_LABEL] !== owner.agent)
           return { ref, action: 'skipped', error: 'now belongs to another unit or to nobody' }
         if (annotations[PRUNE_ANNOTATION] === 'disabled')
           return { ref, action: 'skipped', error: `annotated ${PRUNE_ANNOTATION}: disabled` }

@@ -12,6 +12,14 @@ export interface LeaseOptions {
   durationSeconds: number
 }
 
+/**
+ * A Kubernetes MicroTime: the API server parses Lease times with six fractional digits
+ * (`2006-01-02T15:04:05.000000Z07:00`) and refuses JavaScript's three.
+ */
+export function microTime(date: Date): string {
+  return date.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z')
+}
+
 /** Takes or renews the lease; false when another holder's lease has not expired. */
 export async function tryAcquire(client: KubeClient, options: LeaseOptions): Promise<boolean> {
   const now = new Date()
@@ -45,9 +53,9 @@ export async function tryAcquire(client: KubeClient, options: LeaseOptions): Pro
       leaseDurationSeconds: options.durationSeconds,
       acquireTime:
         spec.holderIdentity === options.identity && existing
-          ? ((existing.spec as { acquireTime?: string }).acquireTime ?? now.toISOString())
-          : now.toISOString(),
-      renewTime: now.toISOString(),
+          ? ((existing.spec as { acquireTime?: string }).acquireTime ?? microTime(now))
+          : microTime(now),
+      renewTime: microTime(now),
       leaseTransitions:
         (spec.leaseTransitions ?? 0) +
         (spec.holderIdentity && spec.holderIdentity !== options.identity ? 1 : 0),
