@@ -33767,7 +33767,8 @@ function trailers_commitKind(message) {
 async function pathHistory(git, path, enough) {
     let depth = 50;
     for (;;) {
-        const commits = await git.history(path);
+        const boundary = await git.shallowBoundary();
+        const commits = (await git.history(path)).filter((c) => !boundary.has(c.hash));
         if (enough(commits))
             return commits;
         if (!(await git.deepen(depth)))
@@ -39307,6 +39308,20 @@ class GitClient {
             : ['fetch', '--quiet', '--no-tags', `--deepen=${depth}`, 'origin'];
         await this.run(args, 'fetch more history');
         return true;
+    }
+    /**
+     * The commits at the shallow boundary. `git log -- <path>` lists a boundary commit whatever it changed
+     * (its parent is missing, so everything looks added): a history read from a shallow clone must leave
+     * them out until more history is fetched.
+     */
+    async shallowBoundary() {
+        try {
+            const text = await external_node_fs_namespaceObject.promises.readFile((0,external_node_path_namespaceObject.join)(this.dir, '.git', 'shallow'), 'utf8');
+            return new Set(text.split('\n').filter(Boolean));
+        }
+        catch {
+            return new Set();
+        }
     }
     async isShallow() {
         return ((await this.run(['rev-parse', '--is-shallow-repository'], 'inspect the clone')).trim() ===

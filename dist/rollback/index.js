@@ -33730,7 +33730,8 @@ function trailers_commitKind(message) {
 async function pathHistory(git, path, enough) {
     let depth = 50;
     for (;;) {
-        const commits = await git.history(path);
+        const boundary = await git.shallowBoundary();
+        const commits = (await git.history(path)).filter((c) => !boundary.has(c.hash));
         if (enough(commits))
             return commits;
         if (!(await git.deepen(depth)))
@@ -39271,6 +39272,20 @@ class GitClient {
         await this.run(args, 'fetch more history');
         return true;
     }
+    /**
+     * The commits at the shallow boundary. `git log -- <path>` lists a boundary commit whatever it changed
+     * (its parent is missing, so everything looks added): a history read from a shallow clone must leave
+     * them out until more history is fetched.
+     */
+    async shallowBoundary() {
+        try {
+            const text = await external_node_fs_namespaceObject.promises.readFile((0,external_node_path_namespaceObject.join)(this.dir, '.git', 'shallow'), 'utf8');
+            return new Set(text.split('\n').filter(Boolean));
+        }
+        catch {
+            return new Set();
+        }
+    }
     async isShallow() {
         return ((await this.run(['rev-parse', '--is-shallow-repository'], 'inspect the clone')).trim() ===
             'true');
@@ -39688,6 +39703,7 @@ async function rollback(options, log) {
     if (!options.to.trim())
         throw new errors_ConfigurationError("input 'to' is required (a commit, a version, or previous)");
     const path = releasePath(env, app);
+    let chosen;
     const tx = await commitReleaseChange(options, { env, app }, log, async (git) => {
         const dir = (0,external_node_path_namespaceObject.join)(git.dir, path);
         const current = await readRelease(dir);
@@ -39697,7 +39713,14 @@ async function rollback(options, log) {
             }
             throw new errors_ConfigurationError(`${app} was never released to ${env} (no ${path}/${layout_RELEASE_FILE})`);
         }
-        const target = await findTarget(git, path, options.to.trim());
+        // A retry (someone pushed first) keeps the target chosen on the first attempt, and only if the
+        // release it rolls back from is still the one in place: `previous` must not move under it.
+        if (chosen &&
+            (chosen.from.version !== current.version || chosen.from.digest !== current.digest)) {
+            throw new errors_ConfigurationError(`${path} changed while rolling back: it now holds ${describeRelease(current)}; nothing was rolled back — look again and rerun the rollback`);
+        }
+        const target = chosen?.target ?? (await findTarget(git, path, options.to.trim()));
+        chosen = { target, from: { version: current.version, digest: current.digest } };
         const reverted = (await git.history(path, `${target}..HEAD`)).map((c) => c.hash);
         const before = await folderObjects(dir, log);
         await git.restorePath(target, path);

@@ -38775,6 +38775,20 @@ class GitClient {
         await this.run(args, 'fetch more history');
         return true;
     }
+    /**
+     * The commits at the shallow boundary. `git log -- <path>` lists a boundary commit whatever it changed
+     * (its parent is missing, so everything looks added): a history read from a shallow clone must leave
+     * them out until more history is fetched.
+     */
+    async shallowBoundary() {
+        try {
+            const text = await external_node_fs_namespaceObject.promises.readFile((0,external_node_path_namespaceObject.join)(this.dir, '.git', 'shallow'), 'utf8');
+            return new Set(text.split('\n').filter(Boolean));
+        }
+        catch {
+            return new Set();
+        }
+    }
     async isShallow() {
         return ((await this.run(['rev-parse', '--is-shallow-repository'], 'inspect the clone')).trim() ===
             'true');

@@ -148,6 +148,17 @@ describe('rollback on a real bare remote', () => {
     expect(files(remote, 'main')).toEqual(files(remote, commits['shop@1.2.0']))
   })
 
+  test("a shallow clone never takes another app's commit at its boundary for this app's release", async () => {
+    // shop 1.0.0, shop 1.1.0, then cart 1.0.0 at the tip: in a depth-1 clone, `git log` of shop's folder
+    // lists the tip (the boundary) too, and its version trailer says 1.0.0.
+    const fresh = bareRemote()
+    const shop10 = (await publish(fresh, 'shop', '1.0.0')).commit!
+    await publish(fresh, 'shop', '1.1.0')
+    await publish(fresh, 'cart', '1.0.0')
+    const r = await rollback(rollbackOptions(fresh, '1.0.0'), silentLogger)
+    expect(r).toMatchObject({ changed: true, target: shop10, version: '1.0.0', from: '1.1.0' })
+  })
+
   test('a pinned app refuses publish, naming the rollback; unpin lets it through', async () => {
     const rb = await rollback(rollbackOptions(remote, 'previous'), silentLogger)
     await expect(publish(remote, 'shop', '1.3.0')).rejects.toThrow(

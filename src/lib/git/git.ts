@@ -272,6 +272,20 @@ export class GitClient {
     return true
   }
 
+  /**
+   * The commits at the shallow boundary. `git log -- <path>` lists a boundary commit whatever it changed
+   * (its parent is missing, so everything looks added): a history read from a shallow clone must leave
+   * them out until more history is fetched.
+   */
+  async shallowBoundary(): Promise<Set<string>> {
+    try {
+      const text = await fs.readFile(join(this.dir, '.git', 'shallow'), 'utf8')
+      return new Set(text.split('\n').filter(Boolean))
+    } catch {
+      return new Set()
+    }
+  }
+
   async isShallow(): Promise<boolean> {
     return (
       (await this.run(['rev-parse', '--is-shallow-repository'], 'inspect the clone')).trim() ===

@@ -14,7 +14,8 @@ export async function pathHistory(
 ): Promise<CommitInfo[]> {
   let depth = 50
   for (;;) {
-    const commits = await git.history(path)
+    const boundary = await git.shallowBoundary()
+    const commits = (await git.history(path)).filter((c) => !boundary.has(c.hash))
     if (enough(commits)) return commits
     if (!(await git.deepen(depth))) return commits
     depth *= 2

@@ -12,7 +12,7 @@ import type { Logger } from '../log.js'
 import { diffObjects, folderObjects, type ObjectDiff } from './diff.js'
 import { isReleaseCommit, pathHistory, rollbackTarget } from './history.js'
 import { RELEASES_DIR, RELEASE_FILE, releasePath, validateName } from './layout.js'
-import { readRelease, releaseText } from './release.js'
+import { describeRelease, readRelease, releaseText } from './release.js'
 import { commitMessage, trailer, type Trailer } from './trailers.js'
 import { commitReleaseChange, type ReleaseRepoOptions } from './transaction.js'
 import { promises as fs } from 'node:fs'
@@ -105,6 +105,7 @@ export async function rollback(options: RollbackOptions, log: Logger): Promise<R
     throw new ConfigurationError("input 'to' is required (a commit, a version, or previous)")
   const path = releasePath(env, app)
 
+  let chosen: { target: string; from: { version: string; digest: string } } | undefined
   const tx = await commitReleaseChange(
     options,
     { env, app },
@@ -122,7 +123,18 @@ export async function rollback(options: RollbackOptions, log: Logger): Promise<R
           `${app} was never released to ${env} (no ${path}/${RELEASE_FILE})`,
         )
       }
-      const target = await findTarget(git, path, options.to.trim())
+      // A retry (someone pushed first) keeps the target chosen on the first attempt, and only if the
+      // release it rolls back from is still the one in place: `previous` must not move under it.
+      if (
+        chosen &&
+        (chosen.from.version !== current.version || chosen.from.digest !== current.digest)
+      ) {
+        throw new ConfigurationError(
+          `${path} changed while rolling back: it now holds ${describeRelease(current)}; nothing was rolled back — look again and rerun the rollback`,
+        )
+      }
+      const target = chosen?.target ?? (await findTarget(git, path, options.to.trim()))
+      chosen = { target, from: { version: current.version, digest: current.digest } }
       const reverted = (await git.history(path, `${target}..HEAD`)).map((c) => c.hash)
       const before = await folderObjects(dir, log)
       await git.restorePath(target, path)
