@@ -57,7 +57,12 @@ export interface CycleResult {
 interface UnitState {
   failures: number
   retryAt: number
+  /** The content that failed: a new commit of the unit is tried at once. */
+  digest: string
 }
+
+/** `Kind/namespace/name`, as inventories and prune candidates are compared. */
+const keyOf = (e: ObjectRef): string => `${e.kind}/${e.namespace ?? ''}/${e.name}`
 
 export class Agent {
   private git?: GitClient
@@ -325,7 +330,7 @@ export class Agent {
     full: boolean,
   ): Promise<UnitOutcome> {
     if (unit.error) {
-      this.retries.set(unit.path, this.nextRetry(unit.path))
+      this.retries.set(unit.path, this.nextRetry(unit))
       return this.outcome(unit, 'failed', commit, { error: unit.error })
     }
     const now = Date.now()
@@ -342,7 +347,7 @@ export class Agent {
     // An unchanged unit with leftovers is not applied again, only pruned.
     const applyWanted = !upToDate
     const retry = this.retries.get(unit.path)
-    if (retry && inventory?.digest === unit.digest && now < retry.retryAt && !full) {
+    if (retry && retry.digest === unit.digest && now < retry.retryAt && !full) {
       return this.outcome(unit, 'failed', commit, {
         error: `retrying after ${new Date(retry.retryAt).toISOString()}`,
       })
@@ -373,7 +378,7 @@ export class Agent {
         })
       }
     } catch (error) {
-      this.retries.set(unit.path, this.nextRetry(unit.path))
+      this.retries.set(unit.path, this.nextRetry(unit))
       return this.outcome(unit, 'failed', commit, { error: errorMessage(error) })
     }
     const prepared = resolved.filter((r) => r.ours)
@@ -389,7 +394,30 @@ export class Agent {
       : []
     const failures = changes.filter((c) => c.action === 'failed')
     if (failures.length > 0) {
-      this.retries.set(unit.path, this.nextRetry(unit.path))
+      this.retries.set(unit.path, this.nextRetry(unit))
+      // What did apply is recorded (so it can be pruned later), and the empty digest makes the next
+      // cycle apply the unit again, whatever git then says.
+      if (!this.config.dryRun && changes.some((c) => c.action === 'applied')) {
+        const applied = new Set(
+          changes.filter((c) => c.action === 'applied').map((c) => keyOf(c.ref)),
+        )
+        const objects = [
+          ...(inventory?.objects ?? []).filter((e) => !applied.has(keyOf(e))),
+          ...resolved
+            .filter(({ object }) => applied.has(keyOf(refOf(object))))
+            .map(({ object }) => ({ ...refOf(object), digest: objectDigest(object) })),
+        ]
+        await writeInventory(this.client, this.config.namespace, this.agentName, {
+          unit: unit.path,
+          commit,
+          digest: '',
+          lastApplied: inventory?.lastApplied ?? '',
+          objects,
+          resourceVersion: inventory?.resourceVersion,
+        }).catch((error: unknown) =>
+          this.log.warn(`event=inventory-error unit=${unit.path}: ${errorMessage(error)}`),
+        )
+      }
       return this.outcome(unit, 'failed', commit, {
         changes,
         applied: changes.length - failures.length,
@@ -398,7 +426,6 @@ export class Agent {
     }
 
     // Step 4: prune what the unit had and nobody declares now (only after it applied cleanly).
-    const keyOf = (e: ObjectRef) => `${e.kind}/${e.namespace ?? ''}/${e.name}`
     // Declared by any unit now: as written in git, where a namespaced object may name no namespace and a
     // cluster-scoped one may name one.
     const declared = (e: ObjectRef): boolean =>
@@ -466,7 +493,7 @@ export class Agent {
           resourceVersion: inventory?.resourceVersion,
         })
       } catch (error) {
-        this.retries.set(unit.path, this.nextRetry(unit.path))
+        this.retries.set(unit.path, this.nextRetry(unit))
         return this.outcome(unit, 'failed', commit, {
           changes,
           applied: changes.length,
@@ -488,13 +515,14 @@ export class Agent {
     })
   }
 
-  private nextRetry(unit: string): UnitState {
-    const failures = (this.retries.get(unit)?.failures ?? 0) + 1
+  private nextRetry(unit: Unit): UnitState {
+    const previous = this.retries.get(unit.path)
+    const failures = (previous?.digest === unit.digest ? previous.failures : 0) + 1
     const delay = Math.min(
       this.config.syncIntervalMs,
       this.config.gitPollIntervalMs * 2 ** (failures - 1),
     )
-    return { failures, retryAt: Date.now() + delay }
+    return { failures, retryAt: Date.now() + delay, digest: unit.digest }
   }
 
   /** Fields another controller owns (an HPA's replicas) belong out of git: say so. */

@@ -442,6 +442,50 @@ describe('failures that must change nothing', () => {
     expect(get('apps/v1', 'Deployment', 'shop', 'apps')).toBeDefined()
   })
 
+  test('a half-applied release is recorded: reverting git re-applies the unit and prunes what it added', async () => {
+    const remote = twoApps()
+    const work = tempDir()
+    await agent(remote, ['--sync-garbage-collection'], work)
+    pushFiles(remote, {
+      'releases/staging/shop/configmap-added.yaml': cm('added', { a: '1' }, 'apps'),
+      'releases/staging/shop/deployment-shop.yaml': deployment('shop', 'acme/shop:2.0.0'),
+    })
+    const remove = server.faults.add({ method: 'PATCH', path: /deployments/, errorRate: 1 })
+    const bad = await agent(remote, ['--sync-garbage-collection'], work)
+    remove()
+    expect(bad.code).toBe(1)
+    expect(get('v1', 'ConfigMap', 'added', 'apps')).toBeDefined()
+    // Back to the release before: same content as the last good inventory, yet applied and pruned.
+    pushFiles(remote, {
+      'releases/staging/shop/configmap-added.yaml': null,
+      'releases/staging/shop/deployment-shop.yaml': deployment('shop', 'acme/shop:1.0.0'),
+    })
+    const reverted = await agent(remote, ['--sync-garbage-collection'], work)
+    expect(reverted.code).toBe(0)
+    expect(reverted.stdout).toMatch(/unit=releases\/staging\/shop status=synced/)
+    expect(reverted.stdout).toMatch(
+      /event=pruned unit=releases\/staging\/shop ConfigMap\/apps\/added/,
+    )
+    expect(get('v1', 'ConfigMap', 'added', 'apps')).toBeUndefined()
+  })
+
+  test('a unit that fails to load holds back all pruning: an object moving into it is not deleted', async () => {
+    const remote = twoApps()
+    const work = tempDir()
+    await agent(remote, ['--sync-garbage-collection'], work)
+    pushFiles(remote, {
+      'releases/staging/shop/configmap-shop.yaml': null,
+      'releases/staging/cart/configmap-shop.yaml': cm('shop', { color: 'blue' }, 'apps'),
+      'releases/staging/cart/broken.yaml': 'kind: [',
+    })
+    const r = await agent(remote, ['--sync-garbage-collection'], work)
+    expect(r.code).toBe(1)
+    expect(r.stdout).toMatch(
+      /event=prune-held unit=releases\/staging\/shop: 1 objects wait to be pruned \(unit releases\/staging\/cart failed to load\)/,
+    )
+    expect(get('v1', 'ConfigMap', 'shop', 'apps')).toBeDefined()
+  })
+
   test('killed mid-apply and restarted: nothing pruned wrongly, the next cycle converges', async () => {
     const remote = twoApps()
     const work = tempDir()
