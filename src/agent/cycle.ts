@@ -137,6 +137,12 @@ export class Agent {
     return head
   }
 
+  /** From now until the next cycle, nothing is pruned (e.g. another agent took the lease). */
+  holdPruning(reason: string): void {
+    this.pruneHeld = reason
+    this.log.warn(`event=prune-held: ${reason}`)
+  }
+
   /**
    * Git's hash of every unit's content: a folder unit's tree hash, and for the loose files of a git path
    * the hashes of those files together. Reading them is one `git ls-tree` per git path.

@@ -9,7 +9,7 @@ import { ConfigurationError, errorMessage } from '../lib/errors.js'
 import type { GitAuth } from '../lib/git/git.js'
 import { sleep } from '../lib/concurrency.js'
 import { KubeClient } from '../lib/kube/client.js'
-import { acquire, release } from '../lib/kube/lease.js'
+import { acquire, release, tryAcquire } from '../lib/kube/lease.js'
 import { redactUrl } from '../lib/git/remote.js'
 import type { Logger } from '../lib/log.js'
 import { parseConfig, usage, type AgentConfig } from './config.js'
@@ -101,7 +101,26 @@ export async function main(
       if (!config.dryRun && !(await acquire(client, lease, log, signal))) return 0
       const full = Date.now() - lastFull >= config.syncIntervalMs
       const started = Date.now()
-      const result: CycleResult = await agent.cycle({ full: full && lastFull !== 0 })
+      // A cycle can outlast the lease (health waits): renew it meanwhile, and if another agent took
+      // it, this one prunes nothing more.
+      const renew = config.dryRun
+        ? undefined
+        : setInterval(
+            () => {
+              tryAcquire(client, lease)
+                .then((held) => {
+                  if (!held) agent.holdPruning('another agent took the lease')
+                })
+                .catch((e: unknown) => log.warn(`could not renew the lease: ${errorMessage(e)}`))
+            },
+            (lease.durationSeconds * 1000) / 3,
+          )
+      let result: CycleResult
+      try {
+        result = await agent.cycle({ full: full && lastFull !== 0 })
+      } finally {
+        clearInterval(renew)
+      }
       const quiet = result.units.every((u) => u.status === 'unchanged')
       const p = result.phases
       const phases = p
