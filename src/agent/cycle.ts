@@ -232,6 +232,25 @@ export class Agent {
         (m) => m.object.kind === 'Namespace' || m.object.kind === 'CustomResourceDefinition',
       )
     const ordered = [...units.filter(provides), ...units.filter((u) => !provides(u))]
+    // An object a unit dropped while another unit still declares it is now that unit's to apply (and
+    // label): that unit is applied in this cycle even if its own content did not change.
+    const inherits = new Set<string>()
+    for (const unit of units) {
+      const declaredHere = new Set(unit.objects.map((m) => objectKey(m.object)))
+      for (const e of inventories.get(unit.path)?.objects ?? []) {
+        const heir = [`${e.kind}/${e.namespace ?? ''}/${e.name}`, `${e.kind}//${e.name}`]
+          .map((k) => appliedBy.get(k))
+          .find((u) => u !== undefined && u !== unit.path)
+        if (
+          heir &&
+          ![`${e.kind}/${e.namespace ?? ''}/${e.name}`, `${e.kind}//${e.name}`].some((k) =>
+            declaredHere.has(k),
+          )
+        ) {
+          inherits.add(heir)
+        }
+      }
+    }
     for (const unit of ordered) {
       const outcome = await this.syncUnit(
         unit,
@@ -239,7 +258,7 @@ export class Agent {
         inventories.get(unit.path),
         appliedBy,
         owners,
-        options.full === true,
+        options.full === true || inherits.has(unit.path),
       )
       outcomes.push(outcome)
       if (outcome.status === 'synced')

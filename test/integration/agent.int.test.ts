@@ -221,6 +221,29 @@ describe('pruning', () => {
     )
   })
 
+  test('a shared object passes to the unit that still declares it, and goes when none does', async () => {
+    const remote = twoApps()
+    const common = cm('common', { a: '1' }, 'apps')
+    pushFiles(remote, {
+      'releases/staging/cart/configmap-common.yaml': common,
+      'releases/staging/shop/configmap-common.yaml': common,
+    })
+    await agent(remote, ['--sync-garbage-collection'])
+    const unitOf = () =>
+      get('v1', 'ConfigMap', 'common', 'apps')?.metadata?.annotations?.[
+        'gitops-actions.dev/unit-path'
+      ]
+    expect(unitOf()).toBe('releases/staging/cart') // applied once, by the first unit
+    pushFiles(remote, { 'releases/staging/cart/configmap-common.yaml': null })
+    const moved = await agent(remote, ['--sync-garbage-collection'])
+    expect(moved.code).toBe(0)
+    expect(unitOf()).toBe('releases/staging/shop')
+    pushFiles(remote, { 'releases/staging/shop/configmap-common.yaml': null })
+    const gone = await agent(remote, ['--sync-garbage-collection'])
+    expect(gone.stdout).toMatch(/event=pruned unit=releases\/staging\/shop ConfigMap\/apps\/common/)
+    expect(get('v1', 'ConfigMap', 'common', 'apps')).toBeUndefined()
+  })
+
   test('a vanished unit is orphaned (its objects stay); a retired one is pruned on purpose', async () => {
     const remote = twoApps()
     await agent(remote)
