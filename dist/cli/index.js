@@ -7515,6 +7515,10 @@ class GitClient {
         return ((await this.run(['rev-parse', '--is-shallow-repository'], 'inspect the clone')).trim() ===
             'true');
     }
+    /** The branch checked out. */
+    async branch() {
+        return (await this.run(['rev-parse', '--abbrev-ref', 'HEAD'], 'read the branch')).trim();
+    }
     async head() {
         return (await this.run(['rev-parse', 'HEAD'], 'read HEAD')).trim();
     }
@@ -7776,7 +7780,7 @@ async function commitToGitops(options, log, apply) {
             depth: options.depth ?? 1,
             auth: options.auth,
         }, log);
-        const branch = options.branch ?? (await currentBranch(git));
+        const branch = options.branch ?? (await git.branch());
         const target = options.mode === 'pull-request' ? options.prBranch : branch;
         for (let attempt = 1;; attempt++) {
             const planned = await apply(git, attempt);
@@ -7826,9 +7830,6 @@ async function commitToGitops(options, log, apply) {
         await git?.dispose();
         await external_node_fs_namespaceObject.promises.rm(work, { recursive: true, force: true });
     }
-}
-async function currentBranch(git) {
-    return (await git.run(['rev-parse', '--abbrev-ref', 'HEAD'], 'read the branch')).trim();
 }
 /**
  * A change to one env/app: `commitToGitops`, then in pull-request mode the one pull (or merge) request

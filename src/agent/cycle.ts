@@ -83,58 +83,40 @@ export class Agent {
   /** Step 1: the checkout at the remote's head. */
   private async refresh(): Promise<string> {
     const dir = join(this.config.workDir, 'repo')
+    const options = {
+      url: this.config.gitUrl,
+      dir,
+      auth: this.auth,
+      timeoutMs: this.config.gitTimeoutMs,
+    }
+    // A checkout left by an earlier run (a restart, or --once again) is brought up to date, not cloned.
+    this.git ??= await GitClient.open(options, this.log)
     if (!this.git) {
-      // A checkout left by an earlier run (a restart, or --once again) is brought up to date instead.
-      const options = {
-        url: this.config.gitUrl,
-        dir,
-        auth: this.auth,
-        timeoutMs: this.config.gitTimeoutMs,
-      }
-      const existing = await GitClient.open(options, this.log)
-      if (existing) {
-        try {
-          const branch =
-            this.config.gitBranch ??
-            (await existing.run(['rev-parse', '--abbrev-ref', 'HEAD'], 'read the branch')).trim()
-          const head = await existing.resetToRemote(branch, { clean: false })
-          this.git = existing
-          this.log.info(`event=refreshed url=${redactUrl(this.config.gitUrl)} HEAD=${head}`)
-          return head
-        } catch (error) {
-          await existing.dispose()
-          this.log.warn(
-            `the checkout in ${dir} could not be updated (${errorMessage(error)}); cloning again`,
-          )
-        }
-      }
       await fs.rm(dir, { recursive: true, force: true })
       await fs.mkdir(this.config.workDir, { recursive: true })
       this.git = await GitClient.clone(
-        {
-          url: this.config.gitUrl,
-          dir,
-          branch: this.config.gitBranch,
-          depth: 1,
-          auth: this.auth,
-          timeoutMs: this.config.gitTimeoutMs,
-        },
+        { ...options, branch: this.config.gitBranch, depth: 1 },
         this.log,
       )
       const head = await this.git.head()
       this.log.info(`event=refreshed url=${redactUrl(this.config.gitUrl)} HEAD=${head}`)
       return head
     }
-    const branch =
-      this.config.gitBranch ??
-      (await this.git.run(['rev-parse', '--abbrev-ref', 'HEAD'], 'read the branch')).trim()
+    const branch = this.config.gitBranch ?? (await this.git.branch())
     const remote = await this.git.remoteBranchCommit(branch)
     const local = await this.git.head()
     if (!remote) throw new Error(`branch ${branch} is gone from ${redactUrl(this.config.gitUrl)}`)
     if (remote === local) return local
-    const head = await this.git.resetToRemote(branch, { clean: false })
-    this.log.info(`event=refreshed url=${redactUrl(this.config.gitUrl)} HEAD=${head}`)
-    return head
+    try {
+      const head = await this.git.resetToRemote(branch, { clean: false })
+      this.log.info(`event=refreshed url=${redactUrl(this.config.gitUrl)} HEAD=${head}`)
+      return head
+    } catch (error) {
+      // The remote answered but the checkout could not follow it: clone afresh next time.
+      await this.git.dispose()
+      this.git = undefined
+      throw error
+    }
   }
 
   /** From now until the next cycle, nothing is pruned (e.g. another agent took the lease). */

@@ -293,6 +293,11 @@ export class GitClient {
     )
   }
 
+  /** The branch checked out. */
+  async branch(): Promise<string> {
+    return (await this.run(['rev-parse', '--abbrev-ref', 'HEAD'], 'read the branch')).trim()
+  }
+
   async head(): Promise<string> {
     return (await this.run(['rev-parse', 'HEAD'], 'read HEAD')).trim()
   }

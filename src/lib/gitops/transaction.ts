@@ -81,7 +81,7 @@ export async function commitToGitops<T>(
       },
       log,
     )
-    const branch = options.branch ?? (await currentBranch(git))
+    const branch = options.branch ?? (await git.branch())
     const target = options.mode === 'pull-request' ? options.prBranch! : branch
     for (let attempt = 1; ; attempt++) {
       const planned = await apply(git, attempt)
@@ -131,10 +131,6 @@ export async function commitToGitops<T>(
     await git?.dispose()
     await fs.rm(work, { recursive: true, force: true })
   }
-}
-
-async function currentBranch(git: GitClient): Promise<string> {
-  return (await git.run(['rev-parse', '--abbrev-ref', 'HEAD'], 'read the branch')).trim()
 }
 
 /** What publish and rollback share: the repository, how to log in and commit, push or pull request. */
