@@ -29703,7 +29703,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3180);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4776);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -29712,7 +29712,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 3180:
+/***/ 4776:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -33092,6 +33092,7 @@ async function writeFileAtomic(file, text) {
     await external_node_fs_namespaceObject.promises.writeFile(tmp, text);
     await external_node_fs_namespaceObject.promises.rename(tmp, file);
 }
+/** Refuses an output folder that is a file, or holds anything but manifests (it is replaced wholly). */
 async function checkReplaceableFolder(dir) {
     if (!(0,external_node_fs_namespaceObject.existsSync)(dir))
         return;
@@ -33183,163 +33184,6 @@ function diffTable(diff) {
     if (rows.length === 0)
         return 'No object changed.\n';
     return ['| change | object |', '| --- | --- |', ...rows, ''].join('\n');
-}
-
-;// CONCATENATED MODULE: ./src/lib/gitops/layout.ts
-/**
- * The gitops repo convention: `releases/<env>/<app>/` holds one app's rendered objects in one environment,
- * with `release.json` beside them.
- */
-
-const RELEASES_DIR = 'releases';
-const RELEASE_FILE = 'release.json';
-// DNS-label-like: what can be a folder name, a label value and part of a branch name safely.
-const layout_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
-/** Checks an env or app name; `input` names the input in the error. */
-function validateName(input, value) {
-    if (!layout_NAME.test(value)) {
-        throw new ConfigurationError(`input '${input}': '${value}' is not a valid name (lower-case letters, digits and '-', at most 63, ` +
-            `starting and ending with a letter or digit)`);
-    }
-    return value;
-}
-/** `releases/<env>/<app>` (relative to the repo root, always with `/`). */
-function releasePath(env, app) {
-    return `${RELEASES_DIR}/${env}/${app}`;
-}
-
-;// CONCATENATED MODULE: ./src/lib/gitops/trailers.ts
-/**
- * Commit messages of the gitops repo: a subject that says what happened (`release(staging/shop): 1.4.2`)
- * and git trailers, so that plain `git log` answers "what was released where, from which commit".
- */
-/** Builds a message: subject, optional body, a blank line, then the trailers. */
-function commitMessage(subject, body, trailers) {
-    const lines = [subject];
-    if (body && body.trim())
-        lines.push('', body.trim());
-    const present = trailers.filter((t) => t.value !== '');
-    if (present.length > 0) {
-        lines.push('', ...present.map((t) => `${t.key}: ${t.value.replace(/\s*\n\s*/g, ' ')}`));
-    }
-    return `${lines.join('\n')}\n`;
-}
-/** Every trailer of a message (the last paragraph's `Key: value` lines), in order. */
-function parseTrailers(message) {
-    const paragraphs = message.trim().split(/\n\s*\n/);
-    if (paragraphs.length < 2)
-        return [];
-    const last = paragraphs[paragraphs.length - 1].split('\n');
-    const trailers = [];
-    for (const line of last) {
-        const m = /^([A-Za-z][A-Za-z0-9-]*): (.*)$/.exec(line);
-        if (!m)
-            return [];
-        trailers.push({ key: m[1], value: m[2].trim() });
-    }
-    return trailers;
-}
-/** The first value of a trailer, or undefined. */
-function trailer(message, key) {
-    return parseTrailers(message).find((t) => t.key.toLowerCase() === key.toLowerCase())?.value;
-}
-/** All values of a trailer (e.g. every `Reverts:`). */
-function trailerValues(message, key) {
-    return parseTrailers(message)
-        .filter((t) => t.key.toLowerCase() === key.toLowerCase())
-        .map((t) => t.value);
-}
-/** The kind of gitops commit from its subject: `release`, `promote`, `rollback`, `unpin`, `retire`. */
-function commitKind(message) {
-    return /^(release|promote|rollback|unpin|retire)\(/.exec(message)?.[1];
-}
-
-;// CONCATENATED MODULE: ./src/lib/gitops/history.ts
-
-
-/**
- * The history of `path`, newest first, fetching more of a shallow clone until `enough` says it has what
- * it needs or the whole history is here.
- */
-async function pathHistory(git, path, enough) {
-    let depth = 50;
-    for (;;) {
-        const boundary = await git.shallowBoundary();
-        const commits = (await git.history(path)).filter((c) => !boundary.has(c.hash));
-        if (enough(commits))
-            return commits;
-        if (!(await git.deepen(depth)))
-            return commits;
-        depth *= 2;
-    }
-}
-/** The newest rollback commit of `path`: the one that pinned it. */
-async function findPinCommit(git, path) {
-    const isPin = (c) => commitKind(c.message) === 'rollback';
-    const commits = await pathHistory(git, `${path}/${RELEASE_FILE}`, (cs) => cs.some(isPin));
-    return commits.find(isPin);
-}
-/** True for commits that put a new release in place (not rollbacks, unpins or retirements). */
-function isReleaseCommit(c) {
-    const kind = commitKind(c.message);
-    return kind === 'release' || kind === 'promote';
-}
-/** The release commit a rollback restored (its `Rollback-To:` trailer). */
-function rollbackTarget(c) {
-    return commitKind(c.message) === 'rollback' ? trailer(c.message, 'Rollback-To') : undefined;
-}
-
-;// CONCATENATED MODULE: ./src/lib/gitops/release.ts
-/** `release.json`: what a release folder holds, read by publish, rollback and the agent. */
-
-
-
-
-/** Reads `<dir>/release.json`; undefined when there is none. */
-async function readRelease(dir) {
-    const file = (0,external_node_path_namespaceObject.join)(dir, RELEASE_FILE);
-    if (!(0,external_node_fs_namespaceObject.existsSync)(file))
-        return undefined;
-    try {
-        const value = JSON.parse(await external_node_fs_namespaceObject.promises.readFile(file, 'utf8'));
-        if (typeof value.version !== 'string' || typeof value.digest !== 'string') {
-            throw new Error('version or digest missing');
-        }
-        return value;
-    }
-    catch (error) {
-        throw new ConfigurationError(`${file} is not a valid release file: ${error.message}`);
-    }
-}
-/** The file's text: keys in a fixed order, two-space indent, a final newline. */
-function releaseText(info) {
-    const ordered = [
-        'app',
-        'env',
-        'version',
-        'digest',
-        'objects',
-        'sourceRepo',
-        'sourceCommit',
-        'sourceCommitTime',
-        'sourceRun',
-        'releasedBy',
-        'kustomizeVersion',
-        'releasedAt',
-        'promotedFrom',
-        'pinned',
-        'retired',
-    ];
-    const out = {};
-    for (const key of ordered)
-        if (info[key] !== undefined)
-            out[key] = info[key];
-    return `${JSON.stringify(out, null, 2)}\n`;
-}
-/** A short description for messages: `1.4.2 (source abc1234, released 2026-…)`. */
-function describeRelease(info) {
-    const source = info.sourceCommit ? `source ${info.sourceCommit.slice(0, 12)}, ` : '';
-    return `${info.version} (${source}released ${info.releasedAt}${info.releasedBy ? ` by ${info.releasedBy}` : ''})`;
 }
 
 ;// CONCATENATED MODULE: external "node:os"
@@ -38938,6 +38782,21 @@ class GitClient {
         await this.credentials.dispose();
     }
 }
+/**
+ * The committer time (ISO 8601) of a commit in the repository at `dir` (the checkout a CI step runs in),
+ * or undefined when it is not there.
+ */
+async function localCommitTime(commit, dir = process.cwd()) {
+    if (!/^[0-9a-f]{7,64}$/i.test(commit))
+        return undefined;
+    try {
+        const git = simpleGit({ baseDir: dir }).env(gitEnvironment());
+        return (await git.raw(['show', '-s', '--format=%cI', commit])).trim() || undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
 /** A git command that failed; its message says what was being done and what git said. */
 class GitCommandError extends Error {
     constructor(message) {
@@ -38950,6 +38809,163 @@ function redact(message) {
     return message
         .replace(/(https?:\/\/)[^@\s/]+@/gi, '$1')
         .replace(/(AUTHORIZATION: basic )\S+/gi, '$1***');
+}
+
+;// CONCATENATED MODULE: ./src/lib/gitops/layout.ts
+/**
+ * The gitops repo convention: `releases/<env>/<app>/` holds one app's rendered objects in one environment,
+ * with `release.json` beside them.
+ */
+
+const RELEASES_DIR = 'releases';
+const RELEASE_FILE = 'release.json';
+// DNS-label-like: what can be a folder name, a label value and part of a branch name safely.
+const layout_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+/** Checks an env or app name; `input` names the input in the error. */
+function validateName(input, value) {
+    if (!layout_NAME.test(value)) {
+        throw new ConfigurationError(`input '${input}': '${value}' is not a valid name (lower-case letters, digits and '-', at most 63, ` +
+            `starting and ending with a letter or digit)`);
+    }
+    return value;
+}
+/** `releases/<env>/<app>` (relative to the repo root, always with `/`). */
+function releasePath(env, app) {
+    return `${RELEASES_DIR}/${env}/${app}`;
+}
+
+;// CONCATENATED MODULE: ./src/lib/gitops/trailers.ts
+/**
+ * Commit messages of the gitops repo: a subject that says what happened (`release(staging/shop): 1.4.2`)
+ * and git trailers, so that plain `git log` answers "what was released where, from which commit".
+ */
+/** Builds a message: subject, optional body, a blank line, then the trailers. */
+function commitMessage(subject, body, trailers) {
+    const lines = [subject];
+    if (body && body.trim())
+        lines.push('', body.trim());
+    const present = trailers.filter((t) => t.value !== '');
+    if (present.length > 0) {
+        lines.push('', ...present.map((t) => `${t.key}: ${t.value.replace(/\s*\n\s*/g, ' ')}`));
+    }
+    return `${lines.join('\n')}\n`;
+}
+/** Every trailer of a message (the last paragraph's `Key: value` lines), in order. */
+function parseTrailers(message) {
+    const paragraphs = message.trim().split(/\n\s*\n/);
+    if (paragraphs.length < 2)
+        return [];
+    const last = paragraphs[paragraphs.length - 1].split('\n');
+    const trailers = [];
+    for (const line of last) {
+        const m = /^([A-Za-z][A-Za-z0-9-]*): (.*)$/.exec(line);
+        if (!m)
+            return [];
+        trailers.push({ key: m[1], value: m[2].trim() });
+    }
+    return trailers;
+}
+/** The first value of a trailer, or undefined. */
+function trailer(message, key) {
+    return parseTrailers(message).find((t) => t.key.toLowerCase() === key.toLowerCase())?.value;
+}
+/** All values of a trailer (e.g. every `Reverts:`). */
+function trailerValues(message, key) {
+    return parseTrailers(message)
+        .filter((t) => t.key.toLowerCase() === key.toLowerCase())
+        .map((t) => t.value);
+}
+/** The kind of gitops commit from its subject: `release`, `promote`, `rollback`, `unpin`, `retire`. */
+function commitKind(message) {
+    return /^(release|promote|rollback|unpin|retire)\(/.exec(message)?.[1];
+}
+
+;// CONCATENATED MODULE: ./src/lib/gitops/history.ts
+
+
+/**
+ * The history of `path`, newest first, fetching more of a shallow clone until `enough` says it has what
+ * it needs or the whole history is here.
+ */
+async function pathHistory(git, path, enough) {
+    let depth = 50;
+    for (;;) {
+        const boundary = await git.shallowBoundary();
+        const commits = (await git.history(path)).filter((c) => !boundary.has(c.hash));
+        if (enough(commits))
+            return commits;
+        if (!(await git.deepen(depth)))
+            return commits;
+        depth *= 2;
+    }
+}
+/** The newest rollback commit of `path`: the one that pinned it. */
+async function findPinCommit(git, path) {
+    const isPin = (c) => commitKind(c.message) === 'rollback';
+    const commits = await pathHistory(git, `${path}/${RELEASE_FILE}`, (cs) => cs.some(isPin));
+    return commits.find(isPin);
+}
+/** True for commits that put a new release in place (not rollbacks, unpins or retirements). */
+function isReleaseCommit(c) {
+    const kind = commitKind(c.message);
+    return kind === 'release' || kind === 'promote';
+}
+/** The release commit a rollback restored (its `Rollback-To:` trailer). */
+function rollbackTarget(c) {
+    return commitKind(c.message) === 'rollback' ? trailer(c.message, 'Rollback-To') : undefined;
+}
+
+;// CONCATENATED MODULE: ./src/lib/gitops/release.ts
+/** `release.json`: what a release folder holds, read by publish, rollback and the agent. */
+
+
+
+
+/** Reads `<dir>/release.json`; undefined when there is none. */
+async function readRelease(dir) {
+    const file = (0,external_node_path_namespaceObject.join)(dir, RELEASE_FILE);
+    if (!(0,external_node_fs_namespaceObject.existsSync)(file))
+        return undefined;
+    try {
+        const value = JSON.parse(await external_node_fs_namespaceObject.promises.readFile(file, 'utf8'));
+        if (typeof value.version !== 'string' || typeof value.digest !== 'string') {
+            throw new Error('version or digest missing');
+        }
+        return value;
+    }
+    catch (error) {
+        throw new ConfigurationError(`${file} is not a valid release file: ${error.message}`);
+    }
+}
+/** The file's text: keys in a fixed order, two-space indent, a final newline. */
+function releaseText(info) {
+    const ordered = [
+        'app',
+        'env',
+        'version',
+        'digest',
+        'objects',
+        'sourceRepo',
+        'sourceCommit',
+        'sourceCommitTime',
+        'sourceRun',
+        'releasedBy',
+        'kustomizeVersion',
+        'releasedAt',
+        'promotedFrom',
+        'pinned',
+        'retired',
+    ];
+    const out = {};
+    for (const key of ordered)
+        if (info[key] !== undefined)
+            out[key] = info[key];
+    return `${JSON.stringify(out, null, 2)}\n`;
+}
+/** A short description for messages: `1.4.2 (source abc1234, released 2026-…)`. */
+function describeRelease(info) {
+    const source = info.sourceCommit ? `source ${info.sourceCommit.slice(0, 12)}, ` : '';
+    return `${info.version} (${source}released ${info.releasedAt}${info.releasedBy ? ` by ${info.releasedBy}` : ''})`;
 }
 
 ;// CONCATENATED MODULE: ./src/lib/gitops/pull-request.ts
@@ -39249,6 +39265,7 @@ function compareReleases(a, b) {
 
 
 
+
 /** Checks every input, then publishes. */
 async function publishRelease(options, log) {
     const env = validateName('env', options.env);
@@ -39276,6 +39293,13 @@ async function publishRelease(options, log) {
         }
         const manifests = validateManifests(docs, { allowSecrets: options.allowSecrets });
         rendered = serializeManifests(manifests.map((m) => m.object));
+    }
+    // Without a given time, the source commit's own, from the checkout the step runs in.
+    if (options.source.commit && !options.source.commitTime) {
+        options = {
+            ...options,
+            source: { ...options.source, commitTime: await localCommitTime(options.source.commit) },
+        };
     }
     const path = releasePath(env, app);
     const now = new Date().toISOString();
@@ -39512,28 +39536,7 @@ function readRepoInputs(inputs, env = process.env) {
     };
 }
 
-;// CONCATENATED MODULE: external "node:child_process"
-const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
-;// CONCATENATED MODULE: ./src/actions/source-time.ts
-/** The commit time of the source commit, read from the checkout the step runs in, when it is there. */
-
-function sourceCommitTime(commit) {
-    if (!commit || !/^[0-9a-f]{7,64}$/i.test(commit))
-        return undefined;
-    try {
-        const out = (0,external_node_child_process_namespaceObject.execFileSync)('git', ['show', '-s', '--format=%cI', commit], {
-            stdio: ['ignore', 'pipe', 'ignore'],
-            env: { ...process.env, GIT_TERMINAL_PROMPT: '0' },
-        });
-        return out.toString().trim() || undefined;
-    }
-    catch {
-        return undefined;
-    }
-}
-
 ;// CONCATENATED MODULE: ./src/actions/publish-release/command.ts
-
 
 
 
@@ -39552,7 +39555,7 @@ const publishReleaseCommand = {
             source: {
                 repo: inputs.optional('source-repo') ?? ci.sourceRepo,
                 commit: sourceCommit,
-                commitTime: inputs.optional('source-commit-time') ?? sourceCommitTime(sourceCommit),
+                commitTime: inputs.optional('source-commit-time'),
                 run: inputs.optional('source-run') ?? ci.sourceRun,
             },
             releasedBy: inputs.optional('released-by') ?? ci.actor,
@@ -39588,6 +39591,8 @@ const publishReleaseCommand = {
     ].join('\n'),
 };
 
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
 ;// CONCATENATED MODULE: ./src/lib/process/run.ts
 /** Runs a command without a shell, collecting its output: the one way library code starts programs. */
 
@@ -39812,9 +39817,7 @@ async function render(options, log) {
     if ((0,external_node_fs_namespaceObject.existsSync)(outputFile) && (0,external_node_fs_namespaceObject.statSync)(outputFile).isDirectory()) {
         throw new ConfigurationError(`output-file ${outputFile} is a folder`);
     }
-    if ((0,external_node_fs_namespaceObject.existsSync)(outputDir) && !(0,external_node_fs_namespaceObject.statSync)(outputDir).isDirectory()) {
-        throw new ConfigurationError(`output-dir ${outputDir} exists and is not a folder`);
-    }
+    await checkReplaceableFolder(outputDir);
     if (isInside(outputDir, options.path) || isInside(options.path, outputDir)) {
         throw new ConfigurationError(`output-dir ${outputDir} overlaps the kustomization at ${options.path}`);
     }

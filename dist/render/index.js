@@ -32436,6 +32436,7 @@ async function writeFileAtomic(file, text) {
     await external_node_fs_namespaceObject.promises.writeFile(tmp, text);
     await external_node_fs_namespaceObject.promises.rename(tmp, file);
 }
+/** Refuses an output folder that is a file, or holds anything but manifests (it is replaced wholly). */
 async function checkReplaceableFolder(dir) {
     if (!(0,external_node_fs_namespaceObject.existsSync)(dir))
         return;
@@ -32503,9 +32504,7 @@ async function render(options, log) {
     if ((0,external_node_fs_namespaceObject.existsSync)(outputFile) && (0,external_node_fs_namespaceObject.statSync)(outputFile).isDirectory()) {
         throw new errors_ConfigurationError(`output-file ${outputFile} is a folder`);
     }
-    if ((0,external_node_fs_namespaceObject.existsSync)(outputDir) && !(0,external_node_fs_namespaceObject.statSync)(outputDir).isDirectory()) {
-        throw new errors_ConfigurationError(`output-dir ${outputDir} exists and is not a folder`);
-    }
+    await checkReplaceableFolder(outputDir);
     if (isInside(outputDir, options.path) || isInside(options.path, outputDir)) {
         throw new errors_ConfigurationError(`output-dir ${outputDir} overlaps the kustomization at ${options.path}`);
     }

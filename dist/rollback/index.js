@@ -33558,6 +33558,7 @@ async function writeFileAtomic(file, text) {
     await fs.writeFile(tmp, text);
     await fs.rename(tmp, file);
 }
+/** Refuses an output folder that is a file, or holds anything but manifests (it is replaced wholly). */
 async function checkReplaceableFolder(dir) {
     if (!existsSync(dir))
         return;
@@ -39020,7 +39021,7 @@ function toError(error) {
 }
 
 // src/esm.mjs
-var simpleGit = gitInstanceFactory;
+var esm_simpleGit = gitInstanceFactory;
 var esm_default = (/* unused pure expression or super */ null && (gitInstanceFactory));
 
 //# sourceMappingURL=index.js.map
@@ -39170,7 +39171,7 @@ class GitClient {
     }
     /** A client on `dir` whose every git command carries the credentials. */
     static make(dir, url, credentials, log, timeoutMs) {
-        const git = simpleGit({
+        const git = esm_simpleGit({
             baseDir: dir,
             ...(timeoutMs ? { timeout: { block: timeoutMs } } : {}),
             maxConcurrentProcesses: 1,
@@ -39402,6 +39403,21 @@ class GitClient {
     /** Removes credentials files; the clone itself is the caller's to remove. */
     async dispose() {
         await this.credentials.dispose();
+    }
+}
+/**
+ * The committer time (ISO 8601) of a commit in the repository at `dir` (the checkout a CI step runs in),
+ * or undefined when it is not there.
+ */
+async function localCommitTime(commit, dir = process.cwd()) {
+    if (!/^[0-9a-f]{7,64}$/i.test(commit))
+        return undefined;
+    try {
+        const git = simpleGit({ baseDir: dir }).env(gitEnvironment());
+        return (await git.raw(['show', '-s', '--format=%cI', commit])).trim() || undefined;
+    }
+    catch {
+        return undefined;
     }
 }
 /** A git command that failed; its message says what was being done and what git said. */

@@ -435,11 +435,11 @@ export class Agent {
     // Step 4: prune what the unit had and nobody declares now (only after it applied cleanly).
     // Declared by any unit now: as written in git, where a namespaced object may name no namespace and a
     // cluster-scoped one may name one.
+    const kindAndName = new Set([...owners.keys()].map((k) => k.replace(/\/[^/]*\//, '/')))
     const declared = (e: ObjectRef): boolean =>
       owners.has(keyOf(e)) ||
       (e.namespace === this.config.defaultNamespace && owners.has(`${e.kind}//${e.name}`)) ||
-      (e.namespace === undefined &&
-        [...owners.keys()].some((k) => k.startsWith(`${e.kind}/`) && k.endsWith(`/${e.name}`)))
+      (e.namespace === undefined && kindAndName.has(`${e.kind}/${e.name}`))
     // The inventory holds every object the unit declares, the ones another unit applies for it too.
     const current: InventoryEntry[] = resolved.map(({ object }) => ({
       ...refOf(object),

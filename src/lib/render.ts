@@ -10,6 +10,7 @@ import {
 } from './kustomize/kustomize.js'
 import type { Logger } from './log.js'
 import {
+  checkReplaceableFolder,
   isInside,
   manifestStream,
   serializeManifests,
@@ -59,9 +60,7 @@ export async function render(options: RenderOptions, log: Logger): Promise<Rende
   if (existsSync(outputFile) && statSync(outputFile).isDirectory()) {
     throw new ConfigurationError(`output-file ${outputFile} is a folder`)
   }
-  if (existsSync(outputDir) && !statSync(outputDir).isDirectory()) {
-    throw new ConfigurationError(`output-dir ${outputDir} exists and is not a folder`)
-  }
+  await checkReplaceableFolder(outputDir)
   if (isInside(outputDir, options.path) || isInside(options.path, outputDir)) {
     throw new ConfigurationError(
       `output-dir ${outputDir} overlaps the kustomization at ${options.path}`,

@@ -7,7 +7,6 @@ import {
 } from '../../lib/gitops/publish.js'
 import type { Command } from '../command.js'
 import { readRepoInputs } from '../repo-inputs.js'
-import { sourceCommitTime } from '../source-time.js'
 
 export const publishReleaseCommand: Command<PublishOptions, PublishResult> = {
   name: 'publish-release',
@@ -23,7 +22,7 @@ export const publishReleaseCommand: Command<PublishOptions, PublishResult> = {
       source: {
         repo: inputs.optional('source-repo') ?? ci.sourceRepo,
         commit: sourceCommit,
-        commitTime: inputs.optional('source-commit-time') ?? sourceCommitTime(sourceCommit),
+        commitTime: inputs.optional('source-commit-time'),
         run: inputs.optional('source-run') ?? ci.sourceRun,
       },
       releasedBy: inputs.optional('released-by') ?? ci.actor,

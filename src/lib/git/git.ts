@@ -429,6 +429,23 @@ export class GitClient {
   }
 }
 
+/**
+ * The committer time (ISO 8601) of a commit in the repository at `dir` (the checkout a CI step runs in),
+ * or undefined when it is not there.
+ */
+export async function localCommitTime(
+  commit: string,
+  dir = process.cwd(),
+): Promise<string | undefined> {
+  if (!/^[0-9a-f]{7,64}$/i.test(commit)) return undefined
+  try {
+    const git = simpleGit({ baseDir: dir }).env(gitEnvironment())
+    return (await git.raw(['show', '-s', '--format=%cI', commit])).trim() || undefined
+  } catch {
+    return undefined
+  }
+}
+
 export interface CommitInfo {
   hash: string
   /** Committer time, ISO 8601. */

@@ -6,7 +6,7 @@
 import { promises as fs } from 'node:fs'
 import { join } from 'node:path'
 import { ConfigurationError } from '../errors.js'
-import type { GitClient } from '../git/git.js'
+import { localCommitTime, type GitClient } from '../git/git.js'
 import type { Logger } from '../log.js'
 import {
   readManifestFolder,
@@ -102,6 +102,13 @@ export async function publishRelease(options: PublishOptions, log: Logger): Prom
     }
     const manifests = validateManifests(docs, { allowSecrets: options.allowSecrets })
     rendered = serializeManifests(manifests.map((m) => m.object))
+  }
+  // Without a given time, the source commit's own, from the checkout the step runs in.
+  if (options.source.commit && !options.source.commitTime) {
+    options = {
+      ...options,
+      source: { ...options.source, commitTime: await localCommitTime(options.source.commit) },
+    }
   }
   const path = releasePath(env, app)
   const now = new Date().toISOString()

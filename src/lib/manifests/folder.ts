@@ -87,7 +87,8 @@ export async function writeFileAtomic(file: string, text: string): Promise<void>
   await fs.rename(tmp, file)
 }
 
-async function checkReplaceableFolder(dir: string): Promise<void> {
+/** Refuses an output folder that is a file, or holds anything but manifests (it is replaced wholly). */
+export async function checkReplaceableFolder(dir: string): Promise<void> {
   if (!existsSync(dir)) return
   const stat = await fs.stat(dir)
   if (!stat.isDirectory()) {
