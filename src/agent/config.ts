@@ -2,7 +2,8 @@
  * The agent's flags. The names follow Flux v1's read-only set where they mean the same, so that a Flux v1
  * install switches by changing its image.
  */
-import { ConfigurationError } from '../lib/errors.js'
+import { readFileSync } from 'node:fs'
+import { ConfigurationError, errorMessage } from '../lib/errors.js'
 import { checkGitPath } from './units.js'
 
 export interface AgentConfig {
@@ -28,7 +29,20 @@ export interface AgentConfig {
   concurrency: number
   /** Where the agent keeps its clone. */
   workDir: string
+  /** `host:port` of /healthz, /readyz and /metrics; undefined: not served. */
+  listen?: { host?: string; port: number }
+  /** Names this cluster in commit status contexts and chat messages. */
+  clusterName: string
+  /** Where the chat webhook URLs are read from (never the URLs themselves). */
+  notify?: SecretRef
+  /** Commit statuses: where the token is read from, and the API to send them to. */
+  statuses?: { token: SecretRef; provider: 'github' | 'gitlab'; apiUrl: string }
+  /** Kubernetes Events on the agent's own object for each unit outcome that changed. */
+  events: boolean
 }
+
+/** A secret's place: `file:PATH` or `env:NAME`. A pod spec shows flag values, so never the value. */
+export type SecretRef = { file: string } | { env: string }
 
 const FLAGS: Record<string, { help: string; boolean?: boolean; list?: boolean }> = {
   'git-url': { help: 'the gitops repo to sync (SSH or HTTPS; read-only access is enough)' },
@@ -46,7 +60,7 @@ const FLAGS: Record<string, { help: string; boolean?: boolean; list?: boolean }>
     help: 'file holding the read-only deploy key (default /etc/gitops/ssh/identity when it exists)',
   },
   'known-hosts': {
-    help: "file of the git host's known_hosts lines (required for SSH hosts other than github.com)",
+    help: "file of the git host's known_hosts lines (required for SSH hosts other than github.com; default /etc/gitops/ssh/known_hosts when it exists)",
   },
   'manifest-generation': {
     help: 'build units holding a kustomization.yaml with kustomize',
@@ -81,6 +95,28 @@ const FLAGS: Record<string, { help: string; boolean?: boolean; list?: boolean }>
   'health-timeout': { help: 'how long to wait for rollouts to become healthy (default 5m)' },
   concurrency: { help: 'objects applied at once (default 16)' },
   'work-dir': { help: 'where the agent keeps its clone (default $TMPDIR/gitops-agent)' },
+  listen: {
+    help: "address of /healthz, /readyz and /metrics (default :8080; with --once only when given; 'off' serves none)",
+  },
+  'cluster-name': {
+    help: 'this cluster in commit status contexts and chat messages (default default)',
+  },
+  notify: {
+    help: 'chat webhook URLs (Slack, Teams, JSON), one per line, read from file:PATH or env:NAME',
+  },
+  'status-token': {
+    help: 'token for commit statuses on the gitops and source commits, read from file:PATH or env:NAME',
+  },
+  'status-provider': {
+    help: 'github or gitlab (default: gitlab when the git URL names a gitlab host, else github)',
+  },
+  'status-api-url': {
+    help: 'the git host API (default https://api.github.com, or https://<host>/api/v4 for GitLab)',
+  },
+  events: {
+    help: "record a Kubernetes Event on the agent's pod for each unit outcome that changed (default true)",
+    boolean: true,
+  },
 }
 
 export function usage(): string {
@@ -109,7 +145,7 @@ export function parseDuration(flag: string, value: string): number {
 export function parseConfig(
   argv: string[],
   env: NodeJS.ProcessEnv,
-  defaults: { namespace: string; workDir: string; sshKey?: string },
+  defaults: { namespace: string; workDir: string; sshKey?: string; knownHosts?: string },
 ): AgentConfig | 'help' {
   const values = new Map<string, string[]>()
   for (let i = 0; i < argv.length; i++) {
@@ -161,6 +197,9 @@ export function parseConfig(
     if (!dns.test(value))
       throw new ConfigurationError(`--${flag}: '${value}' is not a namespace name`)
   }
+  const once = bool('once')
+  const listenValue = get('listen') ?? (once ? undefined : ':8080')
+  const statusToken = secretRef('status-token', get('status-token'))
   return {
     gitUrl,
     gitBranch: get('git-branch'),
@@ -169,18 +208,101 @@ export function parseConfig(
     syncIntervalMs: parseDuration('sync-interval', get('sync-interval') ?? '5m'),
     gitTimeoutMs: parseDuration('git-timeout', get('git-timeout') ?? '20s'),
     sshKeyFile: get('ssh-key') ?? defaults.sshKey,
-    knownHostsFile: get('known-hosts'),
+    knownHostsFile: get('known-hosts') ?? defaults.knownHosts,
     manifestGeneration: bool('manifest-generation'),
     gc: bool('sync-garbage-collection'),
     gcDry: bool('sync-garbage-collection-dry'),
     namespace,
     defaultNamespace,
-    once: bool('once'),
+    once,
     dryRun: bool('dry-run'),
     logFormat,
     kubeconfig: get('kubeconfig'),
     healthTimeoutMs: parseDuration('health-timeout', get('health-timeout') ?? '5m'),
     concurrency,
     workDir: get('work-dir') ?? defaults.workDir,
+    listen:
+      listenValue === undefined || listenValue === 'off' ? undefined : parseListen(listenValue),
+    clusterName: checkName('cluster-name', get('cluster-name') ?? 'default'),
+    notify: secretRef('notify', get('notify')),
+    statuses: statusToken && { token: statusToken, ...statusApi(gitUrl, get) },
+    events: get('events') === undefined ? true : bool('events'),
+  }
+}
+
+/** `:8080`, `127.0.0.1:9090`, `[::1]:8080`. */
+function parseListen(value: string): { host?: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(value.trim())
+  const port = Number(m?.[3])
+  if (!m || port > 65535)
+    throw new ConfigurationError(
+      `--listen: '${value}' is not an address (e.g. :8080, 127.0.0.1:9090)`,
+    )
+  return { host: m[1] ?? (m[2] || undefined), port }
+}
+
+function checkName(flag: string, value: string): string {
+  if (!/^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/.test(value))
+    throw new ConfigurationError(`--${flag}: '${value}' must be letters, digits, '-', '_' or '.'`)
+  return value
+}
+
+function secretRef(flag: string, value: string | undefined): SecretRef | undefined {
+  if (value === undefined) return undefined
+  const m = /^(file|env):(.+)$/.exec(value)
+  if (!m) {
+    throw new ConfigurationError(
+      `--${flag} takes file:PATH or env:NAME (the place of a Secret), never the secret itself: a pod spec shows every flag`,
+    )
+  }
+  return m[1] === 'file' ? { file: m[2] } : { env: m[2] }
+}
+
+/** The commit status API, from the flags or the git URL's host. */
+function statusApi(
+  gitUrl: string,
+  get: (name: string) => string | undefined,
+): { provider: 'github' | 'gitlab'; apiUrl: string } {
+  const host = hostOf(gitUrl)
+  const provider = get('status-provider') ?? (host?.includes('gitlab') ? 'gitlab' : 'github')
+  if (provider !== 'github' && provider !== 'gitlab')
+    throw new ConfigurationError(`--status-provider must be github or gitlab, got '${provider}'`)
+  const fallback =
+    provider === 'gitlab'
+      ? `https://${host ?? 'gitlab.com'}/api/v4`
+      : !host || host === 'github.com'
+        ? 'https://api.github.com'
+        : `https://${host}/api/v3`
+  return { provider, apiUrl: (get('status-api-url') ?? fallback).replace(/\/+$/, '') }
+}
+
+/** The host of an SSH (`git@host:path`, `ssh://…`) or HTTPS URL; undefined for a local path. */
+function hostOf(url: string): string | undefined {
+  const scp = /^[^@/]+@([^:/]+):/.exec(url)
+  if (scp) return scp[1]
+  try {
+    const parsed = new URL(url)
+    return parsed.protocol === 'file:' ? undefined : parsed.hostname
+  } catch {
+    return undefined
+  }
+}
+
+/** The secret a `file:`/`env:` flag points at, trimmed; a clear error when it is not there. */
+export function readSecretRef(flag: string, ref: SecretRef, env: NodeJS.ProcessEnv): string {
+  if ('env' in ref) {
+    const value = env[ref.env]?.trim()
+    if (!value)
+      throw new ConfigurationError(
+        `--${flag}: the environment variable ${ref.env} is empty or unset`,
+      )
+    return value
+  }
+  try {
+    const value = readFileSync(ref.file, 'utf8').trim()
+    if (!value) throw new Error('the file is empty')
+    return value
+  } catch (error) {
+    throw new ConfigurationError(`--${flag}: cannot read ${ref.file}: ${errorMessage(error)}`)
   }
 }

@@ -38,6 +38,10 @@ export interface UnitOutcome {
   commit: string
   applied: number
   pruned: number
+  /** Objects the unit declares. */
+  objects: number
+  /** The unit's content digest (the same content gives the same digest). */
+  digest?: string
   /** The plan, per object (dry-run and logs). */
   changes: ChangeEntry[]
   healthy?: boolean
@@ -78,6 +82,8 @@ export class Agent {
     private readonly auth: GitAuth,
     /** The value of the agent label on everything it applies. */
     private readonly agentName: string,
+    /** Called when a unit's content was applied, before its health is awaited. */
+    private readonly onApplied?: (outcome: UnitOutcome) => Promise<void>,
   ) {}
 
   /** Step 1: the checkout at the remote's head. */
@@ -243,6 +249,7 @@ export class Agent {
         options.full === true || inherits.has(unit.path),
       )
       outcomes.push(outcome)
+      if (outcome.status === 'synced' && !this.config.dryRun) await this.onApplied?.(outcome)
       if (outcome.status === 'synced')
         healthRefs.set(
           unit.path,
@@ -266,6 +273,7 @@ export class Agent {
           commit,
           applied: 0,
           pruned: 0,
+          objects: inv.objects.length,
           changes: [],
         })
       }
@@ -309,6 +317,8 @@ export class Agent {
       commit,
       applied: 0,
       pruned: 0,
+      objects: unit.objects.length,
+      digest: unit.digest,
       changes: [],
       release: unit.release,
       ...extra,

@@ -12,11 +12,18 @@ import { KubeClient } from '../lib/kube/client.js'
 import { acquire, release, tryAcquire } from '../lib/kube/lease.js'
 import { redactUrl } from '../lib/git/remote.js'
 import type { Logger } from '../lib/log.js'
-import { parseConfig, usage, type AgentConfig } from './config.js'
+import { parseConfig, readSecretRef, usage, type AgentConfig } from './config.js'
 import { Agent, type CycleResult } from './cycle.js'
+import { EventRecorder } from './report/events.js'
+import { serveReports } from './report/http.js'
+import { Metrics } from './report/metrics.js'
+import { Notifier, parseWebhooks } from './report/notify.js'
+import { Reporter } from './report/reporter.js'
+import { CommitStatuses } from './report/statuses.js'
 
 const IN_CLUSTER_NAMESPACE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace'
 const DEFAULT_SSH_KEY = '/etc/gitops/ssh/identity'
+const DEFAULT_KNOWN_HOSTS = '/etc/gitops/ssh/known_hosts'
 
 /** JSON lines (default) or plain text, one line per event. */
 export function agentLogger(
@@ -58,6 +65,8 @@ export async function main(
   let log: Logger = agentLogger('text')
   let client: KubeClient
   let auth: GitAuth
+  let notifier: Notifier | undefined
+  let statuses: CommitStatuses | undefined
   try {
     const parsed = parseConfig(argv, env, {
       namespace: existsSync(IN_CLUSTER_NAMESPACE)
@@ -65,6 +74,7 @@ export async function main(
         : 'gitops-system',
       workDir: join(tmpdir(), 'gitops-agent'),
       sshKey: existsSync(DEFAULT_SSH_KEY) ? DEFAULT_SSH_KEY : undefined,
+      knownHosts: existsSync(DEFAULT_KNOWN_HOSTS) ? DEFAULT_KNOWN_HOSTS : undefined,
     })
     if (parsed === 'help') {
       process.stdout.write(`${usage()}\n`)
@@ -77,14 +87,59 @@ export async function main(
       knownHosts: readOptional(config.knownHostsFile, 'known hosts'),
     }
     client = KubeClient.load(config.kubeconfig)
+    if (config.notify && !config.dryRun) {
+      const hooks = parseWebhooks(readSecretRef('notify', config.notify, env))
+      notifier = new Notifier(hooks, config.clusterName, log)
+      log.info(
+        `event=notify webhooks=${hooks.map((h) => `${h.kind}@${new URL(h.url).host}`).join(',')}`,
+      )
+    }
+    if (config.statuses && !config.dryRun) {
+      const token = readSecretRef('status-token', config.statuses.token, env)
+      statuses = new CommitStatuses(
+        { ...config.statuses, token },
+        config.gitUrl,
+        config.clusterName,
+        log,
+      )
+    }
   } catch (error) {
     log.error(`gitops-agent: ${errorMessage(error)}`)
     return 2
   }
   const agentName = config.namespace
-  const agent = new Agent(config, client, log, auth, agentName)
   // The pod's name: a restarted container takes its own lease back at once.
   const identity = env.POD_NAME ?? hostname()
+  const metrics = new Metrics()
+  const reporter = new Reporter({
+    metrics,
+    log,
+    notifier,
+    statuses,
+    events:
+      config.events && !config.dryRun
+        ? new EventRecorder(
+            client,
+            config.namespace,
+            env.POD_NAME,
+            identity,
+            config.clusterName,
+            log,
+          )
+        : undefined,
+  })
+  const agent = new Agent(config, client, log, auth, agentName, (o) => reporter.applied(o))
+  let server: Awaited<ReturnType<typeof serveReports>> | undefined
+  if (config.listen) {
+    try {
+      server = await serveReports(config.listen, metrics, reporter)
+    } catch (error) {
+      log.error(`gitops-agent: cannot listen on --listen: ${errorMessage(error)}`)
+      await agent.dispose()
+      return 2
+    }
+    log.info(`event=listening port=${server.port} paths=/healthz,/readyz,/metrics`)
+  }
   const lease = {
     namespace: config.namespace,
     name: 'gitops-agent',
@@ -121,6 +176,7 @@ export async function main(
       } finally {
         clearInterval(renew)
       }
+      await reporter.cycleDone(result, Date.now() - started)
       const quiet = result.units.every((u) => u.status === 'unchanged')
       const p = result.phases
       const phases = p
@@ -148,5 +204,6 @@ export async function main(
         log.warn(`could not release the lease: ${errorMessage(e)}`),
       )
     await agent.dispose()
+    await server?.close()
   }
 }

@@ -85,8 +85,9 @@ export async function loadUnits(
   return units
 }
 
-function failed(path: string, error: string): Unit {
-  return { path, objects: [], digest: '', retired: false, error }
+/** A unit that cannot be loaded; its release (when readable) and content hash still name what failed. */
+function failed(path: string, error: string, release?: ReleaseInfo, hash = ''): Unit {
+  return { path, objects: [], digest: `unloadable:${hash}`, release, retired: false, error }
 }
 
 function isManifestFile(name: string): boolean {
@@ -111,7 +112,7 @@ async function loadUnit(
   const hash = options.manifestGeneration ? undefined : options.hashes?.get(path)
   const cached = options.cache?.get(path)
   if (hash && cached?.hash === hash) return cached.unit
-  const unit = await readUnit(repo, path, dir, scope, options, log)
+  const unit = await readUnit(repo, path, dir, scope, options, log, hash)
   if (hash && !unit.error) options.cache?.set(path, { hash, unit })
   return unit
 }
@@ -123,9 +124,11 @@ async function readUnit(
   scope: 'files' | 'tree',
   options: LoadOptions,
   log: Logger,
+  hash?: string,
 ): Promise<Unit> {
+  let release: ReleaseInfo | undefined
   try {
-    const release = scope === 'tree' ? await readRelease(dir) : undefined
+    release = scope === 'tree' ? await readRelease(dir) : undefined
     let docs: LoadedDocument[]
     if (scope === 'tree' && options.manifestGeneration && isGenerated(dir)) {
       docs = await generate(repo, dir, log)
@@ -149,7 +152,7 @@ async function readUnit(
       retired,
     }
   } catch (error) {
-    return failed(path, errorMessage(error))
+    return failed(path, errorMessage(error), release, hash ?? release?.digest)
   }
 }
 

@@ -1,6 +1,6 @@
 /**
  * A local HTTP server with the routes of GitHub's and GitLab's REST APIs that the tool calls (pull and
- * merge requests; later deploy keys and commit statuses), keeping what it was sent so tests can check it.
+ * merge requests, commit statuses; later deploy keys), keeping what it was sent so tests can check it.
  * The tool reaches it through its real clients (`@actions/github`'s Octokit, `fetch`).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
@@ -15,11 +15,22 @@ export interface PullRequest {
   state: 'open' | 'closed'
 }
 
+export interface CommitStatus {
+  /** `owner/name` (GitHub) or the decoded project path (GitLab). */
+  project: string
+  sha: string
+  /** As sent: GitHub's `pending|success|failure`, GitLab's `pending|success|failed`. */
+  state: string
+  context: string
+  description: string
+}
+
 export interface GitHostApi {
   url: string
   /** Every request: method, path and query, and the Authorization/PRIVATE-TOKEN header seen. */
   requests: { method: string; path: string; auth?: string }[]
   pulls: PullRequest[]
+  statuses: CommitStatus[]
   close(): Promise<void>
 }
 
@@ -41,7 +52,7 @@ function send(res: ServerResponse, status: number, body: unknown): void {
 
 /** Starts the server on 127.0.0.1; `token` is the only credential it accepts. */
 export async function startGitHostApi(token: string): Promise<GitHostApi> {
-  const api: Omit<GitHostApi, 'url' | 'close'> = { requests: [], pulls: [] }
+  const api: Omit<GitHostApi, 'url' | 'close'> = { requests: [], pulls: [], statuses: [] }
   let base = ''
   const githubPull = (p: PullRequest) => ({
     number: p.number,
@@ -70,6 +81,34 @@ export async function startGitHostApi(token: string): Promise<GitHostApi> {
       const body = await readBody(req)
       if (auth !== `token ${token}` && auth !== `Bearer ${token}` && auth !== token) {
         return send(res, 401, { message: 'Bad credentials' })
+      }
+      // GitHub: POST /repos/:owner/:repo/statuses/:sha
+      let s = /^\/repos\/([^/]+)\/([^/]+)\/statuses\/([0-9a-f]{40})$/.exec(url.pathname)
+      if (s && req.method === 'POST') {
+        if (!['pending', 'success', 'failure', 'error'].includes(String(body.state)))
+          return send(res, 422, { message: 'Validation Failed' })
+        api.statuses.push({
+          project: `${s[1]}/${s[2]}`,
+          sha: s[3],
+          state: String(body.state),
+          context: String(body.context),
+          description: String(body.description ?? ''),
+        })
+        return send(res, 201, { state: body.state, context: body.context })
+      }
+      // GitLab: POST /api/v4/projects/:id/statuses/:sha
+      s = /^\/api\/v4\/projects\/([^/]+)\/statuses\/([0-9a-f]{40})$/.exec(url.pathname)
+      if (s && req.method === 'POST') {
+        if (!['pending', 'running', 'success', 'failed', 'canceled'].includes(String(body.state)))
+          return send(res, 400, { message: 'state is invalid' })
+        api.statuses.push({
+          project: decodeURIComponent(s[1]),
+          sha: s[2],
+          state: String(body.state),
+          context: String(body.name),
+          description: String(body.description ?? ''),
+        })
+        return send(res, 201, { status: body.state, name: body.name })
       }
       // GitHub: /repos/:owner/:repo/pulls[/:number]
       let m = /^\/repos\/([^/]+)\/([^/]+)\/pulls(?:\/(\d+))?$/.exec(url.pathname)
@@ -153,6 +192,9 @@ export async function startGitHostApi(token: string): Promise<GitHostApi> {
     },
     get requests() {
       return api.requests
+    },
+    get statuses() {
+      return api.statuses
     },
     url: base,
     close: () => new Promise((resolve) => server.close(() => resolve())),

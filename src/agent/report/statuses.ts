@@ -1,0 +1,98 @@
+/**
+ * Commit statuses: pending when a unit's new content is applied, then success or failure with its health,
+ * on the gitops commit and on the source commit that `release.json` names. Context
+ * `gitops/<cluster>/<env>/<app>`, so a source repo's commit shows where it runs and whether it is healthy.
+ */
+import { errorMessage } from '../../lib/errors.js'
+import { projectOf } from '../../lib/gitops/pull-request.js'
+import type { Logger } from '../../lib/log.js'
+import type { UnitOutcome } from '../cycle.js'
+import { appOf } from './transitions.js'
+
+export type StatusState = 'pending' | 'success' | 'failure'
+
+export interface StatusApi {
+  provider: 'github' | 'gitlab'
+  apiUrl: string
+  token: string
+}
+
+export class CommitStatuses {
+  constructor(
+    private readonly api: StatusApi,
+    /** The gitops repo's URL. */
+    private readonly gitUrl: string,
+    private readonly cluster: string,
+    private readonly log: Logger,
+  ) {}
+
+  /** Sets the status on both commits; failures are logged and never fail the sync. */
+  async set(o: UnitOutcome, state: StatusState): Promise<void> {
+    const { env, app } = appOf(o)
+    const context = `gitops/${this.cluster}/${env}/${app}`
+    const version = o.release?.version ? ` ${o.release.version}` : ''
+    const description = (
+      state === 'pending'
+        ? `${app}${version}: applied, waiting for health`
+        : state === 'success'
+          ? `${app}${version}: applied and healthy`
+          : `${app}${version}: ${o.error ?? 'failed'}`
+    ).slice(0, 140)
+    const targets: { repo: string; sha: string }[] = [{ repo: this.gitUrl, sha: o.commit }]
+    if (o.release?.sourceRepo && o.release.sourceCommit)
+      targets.push({ repo: o.release.sourceRepo, sha: o.release.sourceCommit })
+    await Promise.all(
+      targets.map(async ({ repo, sha }) => {
+        let project = repo
+        try {
+          project = projectOf(repo)
+          await (this.api.provider === 'gitlab'
+            ? this.gitlab(project, sha, state, context, description)
+            : this.github(project, sha, state, context, description))
+          this.log.debug(`event=status ${project}@${sha.slice(0, 12)} ${context}=${state}`)
+        } catch (error) {
+          this.log.warn(
+            `event=status-error ${project}@${sha.slice(0, 12)} ${context}=${state}: ${errorMessage(error)}`,
+          )
+        }
+      }),
+    )
+  }
+
+  private async github(
+    project: string,
+    sha: string,
+    state: StatusState,
+    context: string,
+    description: string,
+  ): Promise<void> {
+    const [owner, repo] = project.split('/').slice(-2)
+    // Loaded on demand: Octokit is large and only commit statuses need it.
+    const { getOctokit } = await import('@actions/github')
+    const octokit = getOctokit(this.api.token, { baseUrl: this.api.apiUrl })
+    await octokit.rest.repos.createCommitStatus({ owner, repo, sha, state, context, description })
+  }
+
+  private async gitlab(
+    project: string,
+    sha: string,
+    state: StatusState,
+    context: string,
+    description: string,
+  ): Promise<void> {
+    const url = `${this.api.apiUrl}/projects/${encodeURIComponent(project)}/statuses/${sha}`
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { 'PRIVATE-TOKEN': this.api.token, 'Content-Type': 'application/json' },
+      body: JSON.stringify({
+        state: state === 'failure' ? 'failed' : state,
+        name: context,
+        description,
+      }),
+      signal: AbortSignal.timeout(10_000),
+    })
+    const text = await response.text()
+    if (!response.ok)
+      throw new Error(`GitLab API POST ${url}: ${response.status} ${text.slice(0, 300)}`)
+  }
+}

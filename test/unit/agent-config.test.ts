@@ -1,0 +1,120 @@
+// The agent's reporting flags, webhook lines, and the change-of-state rules that decide what is reported.
+import { parseConfig } from '../../src/agent/config.js'
+import type { UnitOutcome } from '../../src/agent/cycle.js'
+import { parseWebhooks } from '../../src/agent/report/notify.js'
+import { Transitions } from '../../src/agent/report/transitions.js'
+
+const defaults = { namespace: 'gitops-system', workDir: '/tmp/w' }
+const parse = (...args: string[]) => {
+  const c = parseConfig(
+    ['--git-url', 'git@gitlab.example.com:ops/gitops.git', ...args],
+    {},
+    defaults,
+  )
+  if (c === 'help') throw new Error('help')
+  return c
+}
+
+test('--listen: :8080 by default, off with --once unless given, and checked', () => {
+  expect(parse().listen).toEqual({ port: 8080, host: undefined })
+  expect(parse('--once').listen).toBeUndefined()
+  expect(parse('--once', '--listen', '127.0.0.1:9090').listen).toEqual({
+    host: '127.0.0.1',
+    port: 9090,
+  })
+  expect(parse('--listen', '[::1]:80').listen).toEqual({ host: '::1', port: 80 })
+  expect(parse('--listen', 'off').listen).toBeUndefined()
+  expect(() => parse('--listen', '8080')).toThrow(/--listen: '8080' is not an address/)
+  expect(() => parse('--listen', ':70000')).toThrow(/is not an address/)
+})
+
+test('secrets are named by place, never given as values; the status API follows the git host', () => {
+  expect(parse('--notify', 'file:/etc/gitops/notify/urls').notify).toEqual({
+    file: '/etc/gitops/notify/urls',
+  })
+  expect(() => parse('--notify', 'https://hooks.slack.com/services/x')).toThrow(
+    /--notify takes file:PATH or env:NAME/,
+  )
+  expect(() => parse('--status-token', 'ghp_abc')).toThrow(/--status-token takes file:PATH/)
+  expect(parse('--status-token', 'env:T').statuses).toEqual({
+    token: { env: 'T' },
+    provider: 'gitlab',
+    apiUrl: 'https://gitlab.example.com/api/v4',
+  })
+  const github = parseConfig(
+    ['--git-url', 'git@github.com:acme/gitops.git', '--status-token', 'env:T'],
+    {},
+    defaults,
+  )
+  expect(github !== 'help' && github.statuses?.apiUrl).toBe('https://api.github.com')
+  expect(parse().statuses).toBeUndefined()
+  expect(() => parse('--status-token', 'env:T', '--status-provider', 'bitbucket')).toThrow(
+    /must be github or gitlab/,
+  )
+  expect(() => parse('--cluster-name', 'a b')).toThrow(/--cluster-name/)
+})
+
+test('webhook lines: kind by prefix or host, comments skipped, bad lines refused without echoing them', () => {
+  expect(
+    parseWebhooks(
+      [
+        '# team chat',
+        'https://hooks.slack.com/services/T/B/x',
+        'https://acme.webhook.office.com/webhookb2/y',
+        'https://prod-1.westeurope.logic.azure.com/workflows/z',
+        'teams:https://proxy.internal/teams',
+        'https://example.com/hook',
+        '',
+      ].join('\n'),
+    ).map((h) => h.kind),
+  ).toEqual(['slack', 'teams', 'teams', 'teams', 'webhook'])
+  let message = ''
+  try {
+    parseWebhooks('https://ok.example.com/a\nnot-a-url-s3cret\n')
+  } catch (error) {
+    message = (error as Error).message
+  }
+  expect(message).toMatch(/line 2/)
+  expect(message).not.toContain('s3cret')
+})
+
+const outcome = (status: UnitOutcome['status'], digest: string): UnitOutcome => ({
+  unit: 'releases/staging/shop',
+  status,
+  commit: 'c'.repeat(40),
+  applied: 0,
+  pruned: 0,
+  objects: 1,
+  digest,
+  changes: [],
+})
+
+test('a change of state is reported once: released, failed (repeated: once), recovered; unchanged says nothing', () => {
+  const t = new Transitions()
+  const seen = [
+    outcome('unchanged', 'a'), // the first cycle after a start: nothing to say
+    outcome('synced', 'a'), // a drift re-apply of the same release
+    outcome('synced', 'b'),
+    outcome('failed', 'c'),
+    outcome('failed', 'c'),
+    outcome('unchanged', 'c'),
+    outcome('failed', 'd'), // another release, failing too
+    outcome('synced', 'd'),
+    outcome('pruned', 'd:retired'),
+    outcome('pruned', 'd:retired'),
+  ].map((o) => t.record(o))
+  expect(seen).toEqual([
+    undefined,
+    undefined,
+    'released',
+    'failed',
+    undefined,
+    undefined,
+    'failed',
+    'recovered',
+    'pruned',
+    undefined,
+  ])
+  expect(t.peek(outcome('synced', 'e'))).toBe('released')
+  expect(t.peek(outcome('synced', 'e'))).toBe('released') // peeking records nothing
+})
