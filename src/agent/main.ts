@@ -205,5 +205,6 @@ export async function main(
       )
     await agent.dispose()
     await server?.close()
+    client.close()
   }
 }

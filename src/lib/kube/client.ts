@@ -1,18 +1,15 @@
 /**
- * The one Kubernetes client module: every API call of the agent goes through `KubeClient`
- * (@kubernetes/client-node underneath). Errors come back as `KubeError`s that say what was being done,
- * the status code and the server's own message.
+ * The one Kubernetes client module: every API call of the agent goes through `KubeClient`, plain HTTPS on
+ * one pool of kept-alive connections, with discovery cached per apiVersion. Errors come back as
+ * `KubeError`s that say what was being done, the status code and the server's own message.
+ *
+ * Why not @kubernetes/client-node: loading it alone takes ~80 MB of memory (its generated models) and adds
+ * work to every request; the agent needs a dozen REST calls, and a small pod.
  */
-import {
-  ApiException,
-  KubeConfig,
-  KubernetesObjectApi,
-  PatchStrategy,
-  type V1APIResource,
-} from '@kubernetes/client-node'
-import { createHash } from 'node:crypto'
-import type { Agent } from 'node:http'
+import { Agent, request } from 'node:https'
+import { request as httpRequest, Agent as HttpAgent } from 'node:http'
 import type { KubeObject } from '../manifests/yaml.js'
+import { loadConnection, type Connection } from './kubeconfig.js'
 
 /** The identity of an object. */
 export interface ObjectRef {
@@ -48,68 +45,15 @@ export class KubeError extends Error {
 }
 
 interface StatusBody {
+  kind?: string
   message?: string
   reason?: string
 }
 
-function toKubeError(what: string, error: unknown, server: string): KubeError {
-  if (error instanceof ApiException) {
-    const raw = error.body as StatusBody | string | undefined
-    let body: StatusBody = {}
-    if (typeof raw === 'string') {
-      try {
-        body = JSON.parse(raw) as StatusBody
-      } catch {
-        body = { message: raw }
-      }
-    } else if (raw) {
-      body = raw
-    }
-    const status = body
-    return new KubeError(
-      `${what}: ${status.message ?? `HTTP ${error.code}`} (${error.code}${status.reason ? ` ${status.reason}` : ''})`,
-      error.code,
-      status.reason,
-    )
-  }
-  const message = error instanceof Error ? error.message : String(error)
-  return new KubeError(`${what}: cannot reach the API server at ${server}: ${message}`, 0)
-}
-
-/**
- * client-node 1.x makes a new HTTPS agent (a new TLS connection, the CA read again) for every request.
- * Keeping one agent per set of TLS options lets connections be reused: for 2,000 objects that is the
- * difference between seconds of handshakes and none.
- */
-function poolConnections(kc: KubeConfig, maxSockets: number): void {
-  type CreateAgent = (cluster: unknown, options: Record<string, unknown>) => Agent
-  const target = kc as unknown as { createAgent: CreateAgent }
-  const create = target.createAgent.bind(kc)
-  const agents = new Map<string, Agent>()
-  target.createAgent = (cluster, options) => {
-    const key = createHash('sha256').update(JSON.stringify(options)).digest('hex')
-    let agent = agents.get(key)
-    if (!agent) {
-      agent = create(cluster, { ...options, keepAlive: true, maxSockets })
-      agents.set(key, agent)
-    }
-    return agent
-  }
-}
-
-/** Exposes the discovery that KubernetesObjectApi does for itself (cached per apiVersion). */
-class ObjectApi extends KubernetesObjectApi {
-  static make(kc: KubeConfig): ObjectApi {
-    const api = kc.makeApiClient(ObjectApi)
-    api.setDefaultNamespace(kc)
-    return api
-  }
-  findResource(apiVersion: string, kind: string): Promise<V1APIResource | undefined> {
-    return this.resource(apiVersion, kind)
-  }
-  forget(apiVersion: string): void {
-    delete this.apiVersionResourceCache[apiVersion]
-  }
+interface ApiResource {
+  name: string
+  kind: string
+  namespaced: boolean
 }
 
 export interface ApplyOptions {
@@ -118,126 +62,238 @@ export interface ApplyOptions {
   dryRun?: boolean
 }
 
+interface Response {
+  status: number
+  text: string
+}
+
 export class KubeClient {
+  /** Discovery per apiVersion: the resources it serves. */
+  private readonly discovery = new Map<string, Promise<ApiResource[]>>()
+  private readonly agent: Agent | HttpAgent
+
   private constructor(
-    private readonly api: ObjectApi,
-    /** The server's URL, for messages. */
-    readonly server: string,
-  ) {}
+    private readonly connection: Connection,
+    maxSockets: number,
+  ) {
+    const options = { keepAlive: true, maxSockets }
+    this.agent = connection.server.startsWith('http:')
+      ? new HttpAgent(options)
+      : new Agent({
+          ...options,
+          ca: connection.ca,
+          cert: connection.cert,
+          key: connection.key,
+          rejectUnauthorized: !connection.insecure,
+          servername: connection.serverName,
+        })
+  }
+
+  /** The server's URL, for messages. */
+  get server(): string {
+    return this.connection.server
+  }
 
   /** From a kubeconfig file, else `KUBECONFIG`, `~/.kube/config` or the in-cluster service account. */
   static load(kubeconfig?: string, maxSockets = 32): KubeClient {
-    const kc = new KubeConfig()
-    if (kubeconfig) kc.loadFromFile(kubeconfig)
-    else kc.loadFromDefault()
-    poolConnections(kc, maxSockets)
-    const cluster = kc.getCurrentCluster()
-    if (!cluster)
-      throw new KubeError(
-        'no Kubernetes cluster is configured (kubeconfig or in-cluster service account)',
-        0,
+    return new KubeClient(loadConnection(kubeconfig), maxSockets)
+  }
+
+  /** Closes kept-alive connections (the process can then exit at once). */
+  close(): void {
+    this.agent.destroy()
+  }
+
+  /** One request; JSON in and out. A 401 gets one retry with a fresh credential (a rotated token). */
+  private async call(
+    what: string,
+    method: string,
+    path: string,
+    body?: unknown,
+    contentType = 'application/json',
+  ): Promise<Response> {
+    for (let attempt = 0; ; attempt++) {
+      let response: Response
+      try {
+        response = await this.send(method, path, body, contentType)
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error)
+        throw new KubeError(`${what}: cannot reach the API server at ${this.server}: ${message}`, 0)
+      }
+      if (response.status === 401 && attempt === 0) {
+        this.connection.refresh()
+        continue
+      }
+      return response
+    }
+  }
+
+  private async send(
+    method: string,
+    path: string,
+    body: unknown,
+    contentType: string,
+  ): Promise<Response> {
+    const authorization = await this.connection.authorization()
+    const payload = body === undefined ? undefined : JSON.stringify(body)
+    const url = new URL(path, this.connection.server)
+    const send = url.protocol === 'http:' ? httpRequest : request
+    return new Promise((resolve, reject) => {
+      const req = send(
+        url,
+        {
+          method,
+          agent: this.agent,
+          headers: {
+            Accept: 'application/json',
+            'User-Agent': 'gitops-agent',
+            ...(authorization ? { Authorization: authorization } : {}),
+            ...(payload !== undefined
+              ? { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(payload) }
+              : {}),
+          },
+          timeout: 60_000,
+        },
+        (res) => {
+          const chunks: Buffer[] = []
+          res.on('data', (c: Buffer) => chunks.push(c))
+          res.on('end', () =>
+            resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
+          )
+          res.on('error', reject)
+        },
       )
-    return new KubeClient(ObjectApi.make(kc), cluster.server)
+      req.on('socket', (socket) => socket.setNoDelay(true))
+      req.on('timeout', () => req.destroy(new Error('no answer within 60 s')))
+      req.on('error', reject)
+      req.end(payload)
+    })
+  }
+
+  /** The parsed body of a 2xx answer; a `KubeError` with the server's Status message otherwise. */
+  private parse<T>(what: string, response: Response): T {
+    let json: unknown
+    try {
+      json = response.text ? JSON.parse(response.text) : undefined
+    } catch {
+      json = undefined
+    }
+    if (response.status >= 200 && response.status < 300) return json as T
+    const status = (json ?? {}) as StatusBody
+    const message = status.message ?? (response.text.slice(0, 300) || `HTTP ${response.status}`)
+    throw new KubeError(
+      `${what}: ${message} (${response.status}${status.reason ? ` ${status.reason}` : ''})`,
+      response.status,
+      status.reason,
+    )
+  }
+
+  private resources(apiVersion: string): Promise<ApiResource[]> {
+    let found = this.discovery.get(apiVersion)
+    if (!found) {
+      const path = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`
+      const what = `discover ${apiVersion}`
+      found = this.call(what, 'GET', path).then((response) => {
+        if (response.status === 404) return []
+        return this.parse<{ resources?: ApiResource[] }>(what, response).resources ?? []
+      })
+      // A failed discovery is asked again next time.
+      found.catch(() => this.discovery.delete(apiVersion))
+      this.discovery.set(apiVersion, found)
+    }
+    return found
+  }
+
+  private async resource(apiVersion: string, kind: string): Promise<ApiResource> {
+    const find = async () =>
+      (await this.resources(apiVersion)).find((r) => r.kind === kind && !r.name.includes('/'))
+    let found = await find()
+    if (!found) {
+      // A kind new since discovery was read (a CRD just applied): ask once more.
+      this.discovery.delete(apiVersion)
+      found = await find()
+    }
+    if (!found) {
+      const served = (await this.resources(apiVersion)).length > 0
+      throw new KubeError(
+        served
+          ? `discover ${kind} in ${apiVersion}: the server does not serve ${kind} in ${apiVersion} (is its CRD installed?)`
+          : `discover ${kind} in ${apiVersion}: the server does not serve ${apiVersion} (a removed or not yet installed API?)`,
+        404,
+        'NotFound',
+      )
+    }
+    return found
   }
 
   /** Whether a kind is namespaced, asking discovery again once when the kind is new (a CRD just applied). */
   async isNamespaced(apiVersion: string, kind: string): Promise<boolean> {
-    const what = `discover ${kind} in ${apiVersion}`
-    try {
-      let resource = await this.api.findResource(apiVersion, kind)
-      if (!resource) {
-        this.api.forget(apiVersion)
-        resource = await this.api.findResource(apiVersion, kind)
-      }
-      if (!resource)
-        throw new KubeError(
-          `${what}: the server does not serve ${kind} in ${apiVersion} (is its CRD installed?)`,
-          404,
-          'NotFound',
-        )
-      return resource.namespaced
-    } catch (error) {
-      if (error instanceof KubeError) throw error
-      this.api.forget(apiVersion)
-      if (error instanceof ApiException && error.code === 404) {
-        throw new KubeError(
-          `${what}: the server does not serve ${apiVersion} (a removed or not yet installed API?)`,
-          404,
-          'NotFound',
-        )
-      }
-      throw toKubeError(what, error, this.server)
-    }
+    return (await this.resource(apiVersion, kind)).namespaced
+  }
+
+  /** The collection's path (in `namespace`, or across all for a namespaced kind without one). */
+  private async collection(apiVersion: string, kind: string, namespace?: string): Promise<string> {
+    const r = await this.resource(apiVersion, kind)
+    const base = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`
+    const ns = r.namespaced && namespace ? `/namespaces/${encodeURIComponent(namespace)}` : ''
+    return `${base}${ns}/${r.name}`
+  }
+
+  private async objectPath(ref: ObjectRef): Promise<string> {
+    const r = await this.resource(ref.apiVersion, ref.kind)
+    if (r.namespaced && !ref.namespace)
+      throw new KubeError(
+        `${describeRef(ref)}: a namespaced object needs a namespace`,
+        422,
+        'Invalid',
+      )
+    return `${await this.collection(ref.apiVersion, ref.kind, ref.namespace)}/${encodeURIComponent(ref.name)}`
   }
 
   /** Server-side apply. */
   async apply(object: KubeObject, options: ApplyOptions): Promise<KubeObject> {
     const what = `apply ${describeRef(refOf(object))}`
-    try {
-      return await this.api.patch<KubeObject>(
-        object,
-        undefined,
-        options.dryRun ? 'All' : undefined,
-        options.fieldManager,
-        options.force,
-        PatchStrategy.ServerSideApply,
-      )
-    } catch (error) {
-      throw toKubeError(what, error, this.server)
-    }
+    const query = new URLSearchParams({ fieldManager: options.fieldManager })
+    if (options.force) query.set('force', 'true')
+    if (options.dryRun) query.set('dryRun', 'All')
+    const path = `${await this.objectPath(refOf(object))}?${query}`
+    const response = await this.call(what, 'PATCH', path, object, 'application/apply-patch+yaml')
+    return this.parse(what, response)
   }
 
   /** The live object, or undefined when it does not exist. */
   async get(ref: ObjectRef): Promise<KubeObject | undefined> {
-    try {
-      return await this.api.read<KubeObject>({
-        apiVersion: ref.apiVersion,
-        kind: ref.kind,
-        metadata: { name: ref.name, namespace: ref.namespace },
-      })
-    } catch (error) {
-      if (error instanceof ApiException && error.code === 404) return undefined
-      throw toKubeError(`read ${describeRef(ref)}`, error, this.server)
-    }
+    const what = `read ${describeRef(ref)}`
+    const response = await this.call(what, 'GET', await this.objectPath(ref))
+    if (response.status === 404) return undefined
+    return this.parse(what, response)
   }
 
   async create(object: KubeObject): Promise<KubeObject> {
-    try {
-      return await this.api.create<KubeObject>(object)
-    } catch (error) {
-      throw toKubeError(`create ${describeRef(refOf(object))}`, error, this.server)
-    }
+    const what = `create ${describeRef(refOf(object))}`
+    const ref = refOf(object)
+    const path = await this.collection(ref.apiVersion, ref.kind, ref.namespace)
+    return this.parse(what, await this.call(what, 'POST', path, object))
   }
 
   /** Replaces an object; fails with 409 when its `resourceVersion` is stale. */
   async replace(object: KubeObject): Promise<KubeObject> {
-    try {
-      return await this.api.replace<KubeObject>(object)
-    } catch (error) {
-      throw toKubeError(`update ${describeRef(refOf(object))}`, error, this.server)
-    }
+    const what = `update ${describeRef(refOf(object))}`
+    const path = await this.objectPath(refOf(object))
+    return this.parse(what, await this.call(what, 'PUT', path, object))
   }
 
   /** Deletes an object (dependents in the background); false when it was already gone. */
   async delete(ref: ObjectRef): Promise<boolean> {
-    try {
-      await this.api.delete(
-        {
-          apiVersion: ref.apiVersion,
-          kind: ref.kind,
-          metadata: { name: ref.name, namespace: ref.namespace },
-        },
-        undefined,
-        undefined,
-        undefined,
-        undefined,
-        'Background',
-      )
-      return true
-    } catch (error) {
-      if (error instanceof ApiException && error.code === 404) return false
-      throw toKubeError(`delete ${describeRef(ref)}`, error, this.server)
-    }
+    const what = `delete ${describeRef(ref)}`
+    const response = await this.call(what, 'DELETE', await this.objectPath(ref), {
+      kind: 'DeleteOptions',
+      apiVersion: 'v1',
+      propagationPolicy: 'Background',
+    })
+    if (response.status === 404) return false
+    this.parse(what, response)
+    return true
   }
 
   /** Objects of a kind, in one namespace or all, matching a label selector. */
@@ -246,20 +302,23 @@ export class KubeClient {
     kind: string,
     options: { namespace?: string; labelSelector?: string } = {},
   ): Promise<KubeObject[]> {
-    try {
-      const list = await this.api.list(
-        apiVersion,
-        kind,
-        options.namespace,
-        undefined,
-        undefined,
-        undefined,
-        undefined,
-        options.labelSelector,
+    const what = `list ${kind}`
+    const path = await this.collection(apiVersion, kind, options.namespace)
+    const items: KubeObject[] = []
+    let next: string | undefined
+    do {
+      // Pages of 500, as kubectl reads: a large list never has to fit in one answer.
+      const query = new URLSearchParams({ limit: '500' })
+      if (options.labelSelector) query.set('labelSelector', options.labelSelector)
+      if (next) query.set('continue', next)
+      const page = this.parse<{ items?: KubeObject[]; metadata?: { continue?: string } }>(
+        what,
+        await this.call(what, 'GET', `${path}?${query}`),
       )
-      return list.items as KubeObject[]
-    } catch (error) {
-      throw toKubeError(`list ${kind}`, error, this.server)
-    }
+      // A list's items carry no kind or apiVersion: give them theirs.
+      for (const item of page.items ?? []) items.push({ ...item, apiVersion, kind })
+      next = page.metadata?.continue || undefined
+    } while (next)
+    return items
   }
 }

@@ -1,0 +1,150 @@
+// The agent's Kubernetes client against the test API server: kubeconfig forms (token, token file, exec
+// plugin, merged KUBECONFIG), errors that say what failed, and lists read in pages.
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { load } from 'js-yaml'
+import { stringify } from 'yaml'
+import { KubeClient, KubeError } from '../../src/lib/kube/client.js'
+import { loadConnection } from '../../src/lib/kube/kubeconfig.js'
+import { startKubeApiServer, type KubeApiServer } from '../support/kube-api/index.js'
+import { cleanupTempDirs, tempDir } from '../support/tmp.js'
+
+let server: KubeApiServer
+beforeAll(async () => {
+  server = await startKubeApiServer({ requireToken: true, namespaces: ['default', 'apps'] })
+})
+afterAll(async () => {
+  await server.stop()
+  cleanupTempDirs()
+})
+
+interface Kubeconfig {
+  clusters: { name: string; cluster: Record<string, unknown> }[]
+  users: { name: string; user: Record<string, unknown> }[]
+  contexts: unknown[]
+  'current-context': string
+}
+
+/** The test server's kubeconfig with its user replaced, written to a new file. */
+function kubeconfigWith(user: Record<string, unknown>, dir = tempDir('kubeconfig-')): string {
+  const config = load(readFileSync(server.kubeconfigPath, 'utf8')) as Kubeconfig
+  config.users[0].user = user
+  const path = join(dir, 'config')
+  writeFileSync(path, stringify(config))
+  return path
+}
+
+const cm = (name: string) => ({
+  apiVersion: 'v1',
+  kind: 'ConfigMap',
+  metadata: { name, namespace: 'apps', labels: { batch: 'x' } },
+  data: { a: '1' },
+})
+
+test('token, token file (relative to the kubeconfig) and a wrong token', async () => {
+  const withToken = KubeClient.load(kubeconfigWith({ token: server.token }))
+  await withToken.apply(cm('one'), { fieldManager: 't', force: true })
+  expect(
+    await withToken.get({ apiVersion: 'v1', kind: 'ConfigMap', name: 'one', namespace: 'apps' }),
+  ).toMatchObject({ data: { a: '1' } })
+
+  const dir = tempDir('kubeconfig-')
+  writeFileSync(join(dir, 'token'), `${server.token}\n`)
+  const withFile = KubeClient.load(kubeconfigWith({ tokenFile: 'token' }, dir))
+  expect(await withFile.isNamespaced('v1', 'ConfigMap')).toBe(true)
+
+  const wrong = KubeClient.load(kubeconfigWith({ token: 'nope' }))
+  const error = await wrong.isNamespaced('apps/v1', 'Deployment').catch((e: unknown) => e)
+  expect(error).toBeInstanceOf(KubeError)
+  expect((error as KubeError).code).toBe(401)
+  expect((error as KubeError).message).toMatch(/^discover apps\/v1: .*\(401 Unauthorized\)$/)
+  for (const c of [withToken, withFile, wrong]) c.close()
+})
+
+test('an exec credential plugin: run once, its token kept until it expires, and again after a 401', async () => {
+  const dir = tempDir('kubeconfig-')
+  const count = join(dir, 'count')
+  writeFileSync(count, '')
+  const plugin = join(dir, 'plugin.sh')
+  // The first token it hands out is stale (the server refuses it); later ones are good.
+  writeFileSync(
+    plugin,
+    `#!/bin/sh\necho x >> "${count}"\nif [ "$(wc -l < "${count}")" -eq 1 ]; then t=stale; else t="$TOKEN"; fi\n` +
+      `printf '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"%s","expirationTimestamp":"2099-01-01T00:00:00Z"}}' "$t"\n`,
+  )
+  chmodSync(plugin, 0o755)
+  const client = KubeClient.load(
+    kubeconfigWith({
+      exec: {
+        apiVersion: 'client.authentication.k8s.io/v1',
+        command: plugin,
+        env: [{ name: 'TOKEN', value: server.token }],
+      },
+    }),
+  )
+  for (let i = 0; i < 5; i++)
+    await client.apply(cm(`exec-${i}`), { fieldManager: 't', force: true })
+  expect(readFileSync(count, 'utf8').trim().split('\n')).toHaveLength(2)
+  client.close()
+
+  writeFileSync(plugin, '#!/bin/sh\necho "no credentials for you" >&2\nexit 3\n')
+  const failing = KubeClient.load(kubeconfigWith({ exec: { command: plugin } }))
+  await expect(failing.isNamespaced('v1', 'Secret')).rejects.toThrow(
+    /cannot reach the API server .*exec credential plugin .*plugin\.sh failed: no credentials for you/,
+  )
+})
+
+test('KUBECONFIG merges files (the first to set a value wins); an auth-provider is refused', () => {
+  const dir = tempDir('kubeconfig-')
+  const empty = join(dir, 'empty')
+  writeFileSync(
+    empty,
+    stringify({ apiVersion: 'v1', kind: 'Config', 'current-context': 'kube-api-test' }),
+  )
+  const merged = loadConnection(undefined, {
+    KUBECONFIG: [join(dir, 'missing'), empty, server.kubeconfigPath].join(':'),
+  })
+  expect(merged.server).toBe(server.url)
+  expect(merged.ca?.toString()).toBe(server.ca)
+
+  expect(() => loadConnection(kubeconfigWith({ 'auth-provider': { name: 'gcp' } }))).toThrow(
+    /auth-provider.*use an exec credential plugin/,
+  )
+  expect(() => loadConnection(undefined, { KUBECONFIG: join(dir, 'missing') })).toThrow(
+    /KUBECONFIG names no file that exists/,
+  )
+})
+
+test('lists are read in pages; errors carry the server Status; an unknown kind says so', async () => {
+  const client = KubeClient.load(server.kubeconfigPath)
+  for (let i = 0; i < 620; i++) server.objects.apply(cm(`page-${i}`))
+  server.requests.reset()
+  const items = await client.list('v1', 'ConfigMap', {
+    namespace: 'apps',
+    labelSelector: 'batch=x',
+  })
+  expect(items.filter((i) => i.metadata.name.startsWith('page-'))).toHaveLength(620)
+  expect(items[0]).toMatchObject({ apiVersion: 'v1', kind: 'ConfigMap' })
+  expect(server.requests.count('GET', /configmaps\?.*limit=500/)).toBe(2)
+
+  const bad = await client
+    .apply(
+      { ...cm('bad'), metadata: { name: 'bad', namespace: 'nowhere' } },
+      { fieldManager: 't', force: true },
+    )
+    .catch((e: unknown) => e as KubeError)
+  expect(bad.code).toBe(404)
+  expect(bad.message).toMatch(
+    /^apply ConfigMap\/nowhere\/bad: namespaces "nowhere" not found \(404 NotFound\)$/,
+  )
+  await expect(client.isNamespaced('example.com/v1', 'Widget')).rejects.toThrow(
+    /does not serve example\.com\/v1 \(a removed or not yet installed API\?\)/,
+  )
+  await expect(client.isNamespaced('apps/v1', 'Widget')).rejects.toThrow(
+    /does not serve Widget in apps\/v1 \(is its CRD installed\?\)/,
+  )
+  expect(
+    await client.delete({ apiVersion: 'v1', kind: 'ConfigMap', name: 'gone', namespace: 'apps' }),
+  ).toBe(false)
+  client.close()
+}, 60_000)
