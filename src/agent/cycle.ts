@@ -11,6 +11,7 @@
  */
 import { existsSync, promises as fs } from 'node:fs'
 import { join } from 'node:path'
+import { Limiter, mapLimit } from '../lib/concurrency.js'
 import { errorMessage } from '../lib/errors.js'
 import { GitClient, type GitAuth } from '../lib/git/git.js'
 import { redactUrl } from '../lib/git/remote.js'
@@ -65,6 +66,9 @@ interface UnitState {
   digest: string
 }
 
+/** Units applied at the same time (their requests share `--concurrency`). */
+const UNITS_AT_ONCE = 4
+
 /** `Kind/namespace/name`, as inventories and prune candidates are compared. */
 const keyOf = (e: ObjectRef): string => `${e.kind}/${e.namespace ?? ''}/${e.name}`
 
@@ -74,6 +78,8 @@ export class Agent {
   private readonly unitCache = new Map<string, { hash: string; unit: Unit }>()
   /** Why nothing may be pruned in this cycle (a unit failed to load: it may still declare what others dropped). */
   private pruneHeld?: string
+  /** One budget of API requests in flight (`--concurrency`), shared by the units applied together. */
+  private readonly limiter: Limiter
 
   constructor(
     private readonly config: AgentConfig,
@@ -84,7 +90,9 @@ export class Agent {
     private readonly agentName: string,
     /** Called when a unit's content was applied, before its health is awaited. */
     private readonly onApplied?: (outcome: UnitOutcome) => Promise<void>,
-  ) {}
+  ) {
+    this.limiter = new Limiter(config.concurrency)
+  }
 
   /** Step 1: the checkout at the remote's head. */
   private async refresh(): Promise<string> {
@@ -239,7 +247,8 @@ export class Agent {
         }
       }
     }
-    for (const unit of ordered) {
+    // A few units at a time, sharing one request budget: no unit waits for another's slowest object.
+    const sync = async (unit: Unit): Promise<UnitOutcome> => {
       const outcome = await this.syncUnit(
         unit,
         commit,
@@ -248,14 +257,18 @@ export class Agent {
         owners,
         options.full === true || inherits.has(unit.path),
       )
-      outcomes.push(outcome)
       if (outcome.status === 'synced' && !this.config.dryRun) await this.onApplied?.(outcome)
       if (outcome.status === 'synced')
         healthRefs.set(
           unit.path,
           outcome.changes.filter((c) => c.action === 'applied').map((c) => c.ref),
         )
+      return outcome
     }
+    // Units bringing Namespaces or CRDs go one by one: a shared one is applied by the first that declares it.
+    const first = ordered.filter(provides)
+    outcomes.push(...(await mapLimit(first, 1, sync)))
+    outcomes.push(...(await mapLimit(ordered.slice(first.length), UNITS_AT_ONCE, sync)))
 
     // Step 4 (vanished units): their objects stay; a warning says so.
     const present = new Set(units.map((u) => u.path))
@@ -329,6 +342,8 @@ export class Agent {
     const version = o.release?.version ? ` version=${o.release.version}` : ''
     const line = `event=sync unit=${o.unit} status=${o.status} commit=${o.commit.slice(0, 12)}${version} applied=${o.applied} pruned=${o.pruned}`
     if (o.status === 'failed') this.log.error(`${line} error=${JSON.stringify(o.error)}`)
+    // A running agent says nothing of units that did not change; one run (--once) tells every unit.
+    else if (o.status === 'unchanged' && !this.config.once) this.log.debug(line)
     else if (o.status !== 'orphaned') this.log.info(line)
     if (this.config.dryRun) {
       for (const c of o.changes)
@@ -405,7 +420,7 @@ export class Agent {
     )
     const changes = applyWanted
       ? await applyObjects(this.client, stages(prepared), {
-          concurrency: this.config.concurrency,
+          limiter: this.limiter,
           dryRun: this.config.dryRun,
         })
       : []
@@ -470,7 +485,7 @@ export class Agent {
         { agent: this.agentName, unit: hash },
         {
           dryRun: dry,
-          concurrency: this.config.concurrency,
+          limiter: this.limiter,
         },
       )
       for (const p of pruneEntries) {

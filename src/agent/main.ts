@@ -151,6 +151,7 @@ export async function main(
   )
   try {
     let lastFull = 0
+    let cycles = 0
     for (;;) {
       // Writing anything (even the lease) is left out of a dry run.
       if (!config.dryRun && !(await acquire(client, lease, log, signal))) return 0
@@ -183,7 +184,9 @@ export async function main(
         ? ` gitMs=${p.gitMs} loadMs=${p.loadMs} applyMs=${p.applyMs} healthMs=${p.healthMs}`
         : ''
       const line = `event=cycle durationMs=${Date.now() - started}${phases} units=${result.units.length}`
-      if (quiet) log.debug(line)
+      cycles++
+      // A quiet cycle is worth a line only as the first after a start (the agent is up and in sync).
+      if (quiet && cycles > 1) log.debug(line)
       else log.info(line)
       if (full) lastFull = Date.now()
       if (config.once) {

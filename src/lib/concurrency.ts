@@ -26,3 +26,24 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     })
   })
 }
+
+/** At most `limit` tasks at a time, shared by every caller: one budget of requests for all units. */
+export class Limiter {
+  private active = 0
+  private readonly waiting: (() => void)[] = []
+
+  constructor(private readonly limit: number) {}
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.active < this.limit) this.active++
+    else await new Promise<void>((resolve) => this.waiting.push(resolve))
+    try {
+      return await task()
+    } finally {
+      // The slot passes straight to the next task waiting, if any.
+      const next = this.waiting.shift()
+      if (next) next()
+      else this.active--
+    }
+  }
+}

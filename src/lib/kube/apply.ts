@@ -3,7 +3,7 @@
  * cluster-scoped objects, then the rest) with bounded concurrency, one change-set entry per object; prune
  * by inventory, only what still carries the unit's label and is not protected.
  */
-import { mapLimit } from '../concurrency.js'
+import type { Limiter } from '../concurrency.js'
 import { canonicalJson } from '../manifests/objects.js'
 import type { KubeObject } from '../manifests/yaml.js'
 import { describeRef, KubeError, refOf, type KubeClient, type ObjectRef } from './client.js'
@@ -55,39 +55,39 @@ function comparable(object: KubeObject): string {
 export async function applyObjects(
   client: KubeClient,
   objectStages: KubeObject[][],
-  options: { concurrency: number; dryRun: boolean },
+  options: { limiter: Limiter; dryRun: boolean },
 ): Promise<ChangeEntry[]> {
   const entries: ChangeEntry[] = []
   for (const stage of objectStages) {
-    const results = await mapLimit(
-      stage,
-      options.concurrency,
-      async (object): Promise<ChangeEntry> => {
-        const ref = refOf(object)
-        try {
-          if (!options.dryRun) {
-            await client.apply(object, { fieldManager: FIELD_MANAGER, force: true })
-            return { ref, action: 'applied' }
+    const results = await Promise.all(
+      stage.map((object) =>
+        options.limiter.run(async (): Promise<ChangeEntry> => {
+          const ref = refOf(object)
+          try {
+            if (!options.dryRun) {
+              await client.apply(object, { fieldManager: FIELD_MANAGER, force: true })
+              return { ref, action: 'applied' }
+            }
+            const live = await client.get(ref)
+            if (!live) return { ref, action: 'created' }
+            const planned = await client.apply(object, {
+              fieldManager: FIELD_MANAGER,
+              force: true,
+              dryRun: true,
+            })
+            return {
+              ref,
+              action: comparable(planned) === comparable(live) ? 'unchanged' : 'configured',
+            }
+          } catch (error) {
+            return {
+              ref,
+              action: 'failed',
+              error: error instanceof Error ? error.message : String(error),
+            }
           }
-          const live = await client.get(ref)
-          if (!live) return { ref, action: 'created' }
-          const planned = await client.apply(object, {
-            fieldManager: FIELD_MANAGER,
-            force: true,
-            dryRun: true,
-          })
-          return {
-            ref,
-            action: comparable(planned) === comparable(live) ? 'unchanged' : 'configured',
-          }
-        } catch (error) {
-          return {
-            ref,
-            action: 'failed',
-            error: error instanceof Error ? error.message : String(error),
-          }
-        }
-      },
+        }),
+      ),
     )
     entries.push(...results)
     // A failed CRD or Namespace would fail everything after it: stop here.
@@ -105,42 +105,41 @@ export async function pruneObjects(
   client: KubeClient,
   candidates: ObjectRef[],
   owner: { agent: string; unit: string },
-  options: { dryRun: boolean; concurrency: number },
+  options: { dryRun: boolean; limiter: Limiter },
 ): Promise<ChangeEntry[]> {
-  const results = await mapLimit(
-    candidates,
-    options.concurrency,
-    async (ref): Promise<ChangeEntry> => {
-      try {
-        const live = await client.get(ref)
-        if (!live) return { ref, action: 'skipped', error: 'already gone' }
-        const labels = (live.metadata.labels ?? {}) as Record<string, string>
-        const annotations = (live.metadata.annotations ?? {}) as Record<string, string>
-        if (labels[UNIT_LABEL] !== owner.unit || labels[AGENT_LABEL] !== owner.agent)
-          return { ref, action: 'skipped', error: 'now belongs to another unit or to nobody' }
-        if (annotations[PRUNE_ANNOTATION] === 'disabled')
-          return { ref, action: 'skipped', error: `annotated ${PRUNE_ANNOTATION}: disabled` }
-        if (PROTECTED_KINDS.has(ref.kind) && annotations[PRUNE_ANNOTATION] !== 'allow') {
+  return Promise.all(
+    candidates.map((ref) =>
+      options.limiter.run(async (): Promise<ChangeEntry> => {
+        try {
+          const live = await client.get(ref)
+          if (!live) return { ref, action: 'skipped', error: 'already gone' }
+          const labels = (live.metadata.labels ?? {}) as Record<string, string>
+          const annotations = (live.metadata.annotations ?? {}) as Record<string, string>
+          if (labels[UNIT_LABEL] !== owner.unit || labels[AGENT_LABEL] !== owner.agent)
+            return { ref, action: 'skipped', error: 'now belongs to another unit or to nobody' }
+          if (annotations[PRUNE_ANNOTATION] === 'disabled')
+            return { ref, action: 'skipped', error: `annotated ${PRUNE_ANNOTATION}: disabled` }
+          if (PROTECTED_KINDS.has(ref.kind) && annotations[PRUNE_ANNOTATION] !== 'allow') {
+            return {
+              ref,
+              action: 'skipped',
+              error: `a ${ref.kind} is pruned only when annotated ${PRUNE_ANNOTATION}: allow`,
+            }
+          }
+          if (options.dryRun) return { ref, action: 'deleted' }
+          await client.delete(ref)
+          return { ref, action: 'deleted' }
+        } catch (error) {
           return {
             ref,
-            action: 'skipped',
-            error: `a ${ref.kind} is pruned only when annotated ${PRUNE_ANNOTATION}: allow`,
+            action: 'failed',
+            error:
+              error instanceof KubeError
+                ? error.message
+                : `delete ${describeRef(ref)}: ${String(error)}`,
           }
         }
-        if (options.dryRun) return { ref, action: 'deleted' }
-        await client.delete(ref)
-        return { ref, action: 'deleted' }
-      } catch (error) {
-        return {
-          ref,
-          action: 'failed',
-          error:
-            error instanceof KubeError
-              ? error.message
-              : `delete ${describeRef(ref)}: ${String(error)}`,
-        }
-      }
-    },
+      }),
+    ),
   )
-  return results
 }
