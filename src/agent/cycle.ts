@@ -74,6 +74,10 @@ const keyOf = (e: ObjectRef): string => `${e.kind}/${e.namespace ?? ''}/${e.name
 
 export class Agent {
   private git?: GitClient
+  /** The branch and commit checked out, while `git` is open. */
+  private checkout?: { branch: string; head: string }
+  /** The unit hashes of the last commit read. */
+  private hashes?: { commit: string; units: Map<string, string> }
   private readonly retries = new Map<string, UnitState>()
   private readonly unitCache = new Map<string, { hash: string; unit: Unit }>()
   /** Why nothing may be pruned in this cycle (a unit failed to load: it may still declare what others dropped). */
@@ -104,7 +108,10 @@ export class Agent {
       timeoutMs: this.config.gitTimeoutMs,
     }
     // A checkout left by an earlier run (a restart, or --once again) is brought up to date, not cloned.
-    this.git ??= await GitClient.open(options, this.log)
+    if (!this.git) {
+      this.git = await GitClient.open(options, this.log)
+      this.checkout = undefined
+    }
     if (!this.git) {
       await fs.rm(dir, { recursive: true, force: true })
       await fs.mkdir(this.config.workDir, { recursive: true })
@@ -113,22 +120,29 @@ export class Agent {
         this.log,
       )
       const head = await this.git.head()
+      this.checkout = { branch: this.config.gitBranch ?? (await this.git.branch()), head }
       this.log.info(`event=refreshed url=${redactUrl(this.config.gitUrl)} HEAD=${head}`)
       return head
     }
-    const branch = this.config.gitBranch ?? (await this.git.branch())
+    // What is checked out is remembered between cycles: a quiet poll is one `git ls-remote`.
+    this.checkout ??= {
+      branch: this.config.gitBranch ?? (await this.git.branch()),
+      head: await this.git.head(),
+    }
+    const { branch } = this.checkout
     const remote = await this.git.remoteBranchCommit(branch)
-    const local = await this.git.head()
     if (!remote) throw new Error(`branch ${branch} is gone from ${redactUrl(this.config.gitUrl)}`)
-    if (remote === local) return local
+    if (remote === this.checkout.head) return remote
     try {
       const head = await this.git.resetToRemote(branch, { clean: false })
+      this.checkout = { branch, head }
       this.log.info(`event=refreshed url=${redactUrl(this.config.gitUrl)} HEAD=${head}`)
       return head
     } catch (error) {
       // The remote answered but the checkout could not follow it: clone afresh next time.
       await this.git.dispose()
       this.git = undefined
+      this.checkout = undefined
       throw error
     }
   }
@@ -143,7 +157,8 @@ export class Agent {
    * Git's hash of every unit's content: a folder unit's tree hash, and for the loose files of a git path
    * the hashes of those files together. Reading them is one `git ls-tree` per git path.
    */
-  private async unitHashes(): Promise<Map<string, string>> {
+  private async unitHashes(commit: string): Promise<Map<string, string>> {
+    if (this.hashes?.commit === commit) return this.hashes.units
     const hashes = new Map<string, string>()
     if (!this.git) return hashes
     for (const gitPath of this.config.gitPaths) {
@@ -152,6 +167,7 @@ export class Agent {
       if (files.length > 0) hashes.set(gitPath || '.', files.join(','))
       for (const e of entries.filter((e) => e.type === 'tree')) hashes.set(e.path, e.hash)
     }
+    this.hashes = { commit, units: hashes }
     return hashes
   }
 
@@ -177,7 +193,7 @@ export class Agent {
       this.config.gitPaths,
       {
         manifestGeneration: this.config.manifestGeneration,
-        hashes: await this.unitHashes(),
+        hashes: await this.unitHashes(commit),
         cache: this.unitCache,
       },
       this.log,
