@@ -167,12 +167,18 @@ function nameCauses(def: ResourceDef, name: string | undefined): StatusCause[] {
   ) {
     return []
   }
-  const what = def.kind === 'Namespace' ? 'RFC 1123 label' : 'RFC 1123 subdomain'
+  // The real server's wording (apimachinery's validation.IsDNS1123Label/Subdomain and RegexError).
+  const rule =
+    def.kind === 'Namespace' && !LABEL.test(name) && SUBDOMAIN.test(name)
+      ? 'must not contain dots'
+      : def.kind === 'Namespace'
+        ? "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
+        : "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
   return [
     {
       reason: 'FieldValueInvalid',
       field: 'metadata.name',
-      message: `Invalid value: "${name}": a lowercase ${what} must consist of lower case alphanumeric characters, '-'${def.kind === 'Namespace' ? '' : " or '.'"}, and must start and end with an alphanumeric character`,
+      message: `Invalid value: "${name}": ${rule}`,
     },
   ]
 }

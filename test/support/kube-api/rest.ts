@@ -70,7 +70,10 @@ function invalidPatchOptions(field: string, message: string): ApiError {
     {
       group: 'meta.k8s.io',
       kind: 'PatchOptions',
-      causes: [{ reason: message.split(':')[0].replace(/ /g, ''), message, field }],
+      // The reason is the field error's type, as the real server names it (FieldValueRequired, …).
+      causes: [
+        { reason: `FieldValue${message.split(':')[0].replace(/ value$/, '')}`, message, field },
+      ],
     },
   )
 }
