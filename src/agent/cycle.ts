@@ -16,7 +16,14 @@ import { errorMessage } from '../lib/errors.js'
 import { GitClient, type GitAuth } from '../lib/git/git.js'
 import { redactUrl } from '../lib/git/remote.js'
 import type { Logger } from '../lib/log.js'
-import { applyObjects, pruneObjects, stages, type ChangeEntry } from '../lib/kube/apply.js'
+import {
+  applyObjects,
+  crdScopes,
+  groupKind,
+  pruneObjects,
+  stages,
+  type ChangeEntry,
+} from '../lib/kube/apply.js'
 import { describeRef, refOf, type KubeClient, type ObjectRef } from '../lib/kube/client.js'
 import { waitHealthy } from '../lib/kube/health.js'
 import {
@@ -82,6 +89,8 @@ export class Agent {
   private readonly unitCache = new Map<string, { hash: string; unit: Unit }>()
   /** Why nothing may be pruned in this cycle (a unit failed to load: it may still declare what others dropped). */
   private pruneHeld?: string
+  /** Kinds the CRDs in git define (`group/Kind` → namespaced), for this cycle. */
+  private crdKinds = new Map<string, boolean>()
   /** One budget of API requests in flight (`--concurrency`), shared by the units applied together. */
   private readonly limiter: Limiter
 
@@ -215,6 +224,7 @@ export class Agent {
         }
       }
     }
+    this.crdKinds = crdScopes(units.flatMap((u) => u.objects.map((m) => m.object)))
     // An object one unit dropped may be declared by a unit that failed to load: no pruning this cycle.
     const broken = units.find((u) => u.error)
     this.pruneHeld = broken ? `unit ${broken.path} failed to load` : undefined
@@ -406,7 +416,9 @@ export class Agent {
     const resolved: { object: KubeObject; namespaced: boolean; ours: boolean }[] = []
     try {
       for (const { object } of unit.retired ? [] : unit.objects) {
-        const namespaced = await this.client.isNamespaced(object.apiVersion, object.kind)
+        const namespaced =
+          this.crdKinds.get(groupKind(object.apiVersion, object.kind)) ??
+          (await this.client.isNamespaced(object.apiVersion, object.kind))
         const metadata = { ...object.metadata }
         if (namespaced && !metadata.namespace) metadata.namespace = this.config.defaultNamespace
         if (!namespaced) delete metadata.namespace
@@ -437,6 +449,7 @@ export class Agent {
     const changes = applyWanted
       ? await applyObjects(this.client, stages(prepared), {
           limiter: this.limiter,
+          newKinds: this.crdKinds,
           dryRun: this.config.dryRun,
         })
       : []

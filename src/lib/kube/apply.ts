@@ -3,7 +3,7 @@
  * cluster-scoped objects, then the rest) with bounded concurrency, one change-set entry per object; prune
  * by inventory, only what still carries the unit's label and is not protected.
  */
-import type { Limiter } from '../concurrency.js'
+import { sleep, type Limiter } from '../concurrency.js'
 import { canonicalJson } from '../manifests/objects.js'
 import type { KubeObject } from '../manifests/yaml.js'
 import { describeRef, KubeError, refOf, type KubeClient, type ObjectRef } from './client.js'
@@ -22,6 +22,55 @@ export interface ChangeEntry {
   ref: ObjectRef
   action: Action
   error?: string
+}
+
+/** `group/Kind` of an object's type (`/Kind` for the core group). */
+export function groupKind(apiVersion: string, kind: string): string {
+  return `${apiVersion.includes('/') ? apiVersion.split('/')[0] : ''}/${kind}`
+}
+
+/**
+ * Whether each kind the given CRDs define is namespaced, from the CRDs themselves: a kind whose CRD is
+ * applied in the same sync is not served yet, so discovery cannot tell.
+ */
+export function crdScopes(objects: KubeObject[]): Map<string, boolean> {
+  const scopes = new Map<string, boolean>()
+  for (const o of objects) {
+    if (o.kind !== 'CustomResourceDefinition') continue
+    const spec = o.spec as { group?: string; scope?: string; names?: { kind?: string } } | undefined
+    if (spec?.group && spec.names?.kind)
+      scopes.set(`${spec.group}/${spec.names.kind}`, spec.scope !== 'Cluster')
+  }
+  return scopes
+}
+
+/** How long a CRD may take to be Established (names accepted, its kind served). */
+const ESTABLISH_TIMEOUT_MS = 60_000
+
+/** Waits until every CRD is Established; the problems of those that are not, by the timeout. */
+async function waitEstablished(
+  client: KubeClient,
+  crds: KubeObject[],
+  timeoutMs = ESTABLISH_TIMEOUT_MS,
+): Promise<Map<string, string>> {
+  const deadline = Date.now() + timeoutMs
+  const pending = new Map(crds.map((c) => [c.metadata.name, 'not Established yet']))
+  for (;;) {
+    for (const crd of crds.filter((c) => pending.has(c.metadata.name))) {
+      const live = await client.get(refOf(crd))
+      const conditions =
+        (live?.status as { conditions?: { type: string; status: string; message?: string }[] })
+          ?.conditions ?? []
+      if (conditions.some((c) => c.type === 'Established' && c.status === 'True'))
+        pending.delete(crd.metadata.name)
+      else {
+        const problem = conditions.find((c) => c.status === 'False' && c.message)
+        if (problem) pending.set(crd.metadata.name, `${problem.type}: ${problem.message}`)
+      }
+    }
+    if (pending.size === 0 || Date.now() >= deadline) return pending
+    await sleep(200)
+  }
 }
 
 /** Puts CRDs and Namespaces first, then cluster-scoped objects, then namespaced ones. */
@@ -55,9 +104,15 @@ function comparable(object: KubeObject): string {
 export async function applyObjects(
   client: KubeClient,
   objectStages: KubeObject[][],
-  options: { limiter: Limiter; dryRun: boolean },
+  options: {
+    limiter: Limiter
+    dryRun: boolean
+    /** Kinds defined by CRDs of this sync (`group/Kind`): served only once their CRD is Established. */
+    newKinds?: Map<string, boolean>
+  },
 ): Promise<ChangeEntry[]> {
   const entries: ChangeEntry[] = []
+  const isNew = (o: KubeObject) => options.newKinds?.has(groupKind(o.apiVersion, o.kind)) === true
   for (const stage of objectStages) {
     const results = await Promise.all(
       stage.map((object) =>
@@ -65,7 +120,7 @@ export async function applyObjects(
           const ref = refOf(object)
           try {
             if (!options.dryRun) {
-              await client.apply(object, { fieldManager: FIELD_MANAGER, force: true })
+              await applyOnce(client, object, isNew(object))
               return { ref, action: 'applied' }
             }
             const live = await client.get(ref)
@@ -80,6 +135,9 @@ export async function applyObjects(
               action: comparable(planned) === comparable(live) ? 'unchanged' : 'configured',
             }
           } catch (error) {
+            // A dry run cannot apply objects of a kind whose CRD it would create: they would be created.
+            if (options.dryRun && isNew(object) && isUnserved(error))
+              return { ref, action: 'created' }
             return {
               ref,
               action: 'failed',
@@ -92,8 +150,41 @@ export async function applyObjects(
     entries.push(...results)
     // A failed CRD or Namespace would fail everything after it: stop here.
     if (results.some((r) => r.action === 'failed')) break
+    // Custom resources need their CRD Established first.
+    const crds = stage.filter((o) => o.kind === 'CustomResourceDefinition')
+    if (!options.dryRun && crds.length > 0) {
+      const pending = await waitEstablished(client, crds)
+      if (pending.size > 0) {
+        for (const entry of results.filter((r) => pending.has(r.ref.name))) {
+          entry.action = 'failed'
+          entry.error = `CustomResourceDefinition/${entry.ref.name} is not Established after ${ESTABLISH_TIMEOUT_MS / 1000} s: ${pending.get(entry.ref.name)}`
+        }
+        break
+      }
+    }
   }
   return entries
+}
+
+/** The kind is not served (yet): discovery found nothing. */
+function isUnserved(error: unknown): boolean {
+  return error instanceof KubeError && error.code === 404 && error.message.startsWith('discover ')
+}
+
+/**
+ * Server-side apply. An object of a kind whose CRD was just Established is tried again for a few seconds
+ * while the server's discovery catches up.
+ */
+async function applyOnce(client: KubeClient, object: KubeObject, newKind: boolean): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await client.apply(object, { fieldManager: FIELD_MANAGER, force: true })
+      return
+    } catch (error) {
+      if (!newKind || !isUnserved(error) || attempt >= 20) throw error
+      await sleep(250)
+    }
+  }
 }
 
 /**
