@@ -336,7 +336,7 @@ describe('on a change of state', () => {
       // Events on the agent's pod, one per change, in order.
       const events = server.objects
         .list('v1', 'Event', NS)
-        .sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1)) as any[]
+        .sort((a, b) => ((a.metadata?.name ?? '') < (b.metadata?.name ?? '') ? -1 : 1)) as any[]
       expect(events.map((e) => e.reason)).toEqual([
         'Synced',
         'SyncFailed',
