@@ -1,7 +1,9 @@
 // The agent through a fault-injecting proxy in front of the real API server: errors, dropped connections
 // and latency in the middle of an apply fail the unit without pruning anything wrongly, and the next
 // --once, with the API healthy again, converges.
+import { spawn } from 'node:child_process'
 import { bareRemote, pushFiles } from '../support/git.js'
+import { dist } from '../support/paths.js'
 import { runNode } from '../support/run-bundle.js'
 import { cleanupTempDirs, tempDir } from '../support/tmp.js'
 import { startFaultProxy, type FaultProxy } from './fault-proxy.js'
@@ -89,5 +91,61 @@ describeCluster('API faults in the middle of a sync', () => {
     expect(live.spec.template.spec.containers[0].image).toBe('acme/shop:2.0.0')
     expect(live.status.availableReplicas).toBe(1)
     proxy.faults.clear()
+  }, 240_000)
+
+  test('killed mid-apply and restarted: nothing pruned wrongly, the next cycle converges', async () => {
+    const agentNs = uniqueName('gitops')
+    const apps = uniqueName('apps')
+    await kubectl('create', 'namespace', agentNs)
+    const remote = bareRemote()
+    const work = tempDir('gitops-agent-')
+    const args = [
+      '--once',
+      `--git-url=${remote.url}`,
+      '--git-path=releases/staging',
+      `--kubeconfig=${proxy.kubeconfigPath}`,
+      `--namespace=${agentNs}`,
+      '--log-format=text',
+      `--work-dir=${work}`,
+      '--sync-garbage-collection',
+      '--concurrency=2',
+    ]
+    const release = (names: string[], value: string): Record<string, string> => ({
+      'releases/staging/shop/namespace.yaml': ns(apps),
+      ...Object.fromEntries(
+        names.map((n) => [`releases/staging/shop/configmap-${n}.yaml`, cm(n, apps, value)]),
+      ),
+    })
+    pushFiles(remote, release(['a', 'b', 'c'], 'v1'))
+    expectExit(await runNode('agent', args), 0)
+
+    // The next release drops c and adds forty; the agent is killed while they are applied, slowly.
+    const next = Array.from({ length: 40 }, (_, i) => `n${i}`)
+    pushFiles(remote, {
+      ...release(['a', 'b', ...next], 'v2'),
+      'releases/staging/shop/configmap-c.yaml': null,
+    })
+    proxy.faults.add({ method: 'PATCH', path: /\/configmaps\//, latencyMs: 150 })
+    const seen = proxy.log.length
+    const child = spawn(process.execPath, [dist('agent'), ...args], { stdio: 'ignore' })
+    const exited = new Promise((resolve) => child.on('exit', resolve))
+    const patched = () =>
+      proxy.log.slice(seen).filter((r) => r.method === 'PATCH' && r.url.includes('/configmaps/'))
+        .length
+    while (patched() < 6) await new Promise((r) => setTimeout(r, 20))
+    child.kill('SIGKILL')
+    await exited
+    proxy.faults.clear()
+    // Half a release is in the cluster; c, which git dropped, is not pruned yet, a and b are kept.
+    expect(await getObject('configmap', 'c', apps)).toBeDefined()
+    expect(await getObject('configmap', 'a', apps)).toBeDefined()
+    expect(await getObject('configmap', 'n39', apps)).toBeUndefined()
+
+    // Restarted (its lease, held by the killed process, is its own: same identity): it converges.
+    const again = await runNode('agent', args)
+    expectExit(again, 0)
+    expect(await getObject('configmap', 'c', apps)).toBeUndefined()
+    for (const name of ['a', 'b', ...next])
+      expect((await getObject('configmap', name, apps))?.data.value).toBe('v2')
   }, 240_000)
 })
