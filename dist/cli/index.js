@@ -7685,11 +7685,15 @@ async function openPullRequest(api, spec, log) {
         ? gitlabMergeRequest(api, spec, log)
         : githubPullRequest(api, spec, log);
 }
-async function githubPullRequest(api, spec, log) {
-    const [owner, repo] = api.project.split('/').slice(-2);
-    // Loaded on demand: Octokit is most of the bundle and only pull-request mode needs it.
+/** Octokit for one GitHub repository (`owner/name`, the last two parts of `project`). */
+async function githubRepository(apiUrl, token, project) {
+    const [owner, repo] = project.split('/').slice(-2);
+    // Loaded on demand: Octokit is most of a bundle and only pull requests and commit statuses need it.
     const { getOctokit } = await __nccwpck_require__.e(/* import() */ 413).then(__nccwpck_require__.bind(__nccwpck_require__, 2413));
-    const octokit = getOctokit(api.token, { baseUrl: api.apiUrl });
+    return { octokit: getOctokit(token, { baseUrl: apiUrl }), owner, repo };
+}
+async function githubPullRequest(api, spec, log) {
+    const { octokit, owner, repo } = await githubRepository(api.apiUrl, api.token, api.project);
     const open = await octokit.rest.pulls.list({
         owner,
         repo,

@@ -4,7 +4,7 @@
  * `gitops/<cluster>/<env>/<app>`, so a source repo's commit shows where it runs and whether it is healthy.
  */
 import { errorMessage } from '../../lib/errors.js'
-import { projectOf } from '../../lib/gitops/pull-request.js'
+import { githubRepository, projectOf } from '../../lib/gitops/pull-request.js'
 import type { Logger } from '../../lib/log.js'
 import type { UnitOutcome } from '../cycle.js'
 import { appOf } from './transitions.js'
@@ -66,10 +66,11 @@ export class CommitStatuses {
     context: string,
     description: string,
   ): Promise<void> {
-    const [owner, repo] = project.split('/').slice(-2)
-    // Loaded on demand: Octokit is large and only commit statuses need it.
-    const { getOctokit } = await import('@actions/github')
-    const octokit = getOctokit(this.api.token, { baseUrl: this.api.apiUrl })
+    const { octokit, owner, repo } = await githubRepository(
+      this.api.apiUrl,
+      this.api.token,
+      project,
+    )
     await octokit.rest.repos.createCommitStatus({ owner, repo, sha, state, context, description })
   }
 

@@ -49,15 +49,20 @@ export async function openPullRequest(
     : githubPullRequest(api, spec, log)
 }
 
+/** Octokit for one GitHub repository (`owner/name`, the last two parts of `project`). */
+export async function githubRepository(apiUrl: string, token: string, project: string) {
+  const [owner, repo] = project.split('/').slice(-2)
+  // Loaded on demand: Octokit is most of a bundle and only pull requests and commit statuses need it.
+  const { getOctokit } = await import('@actions/github')
+  return { octokit: getOctokit(token, { baseUrl: apiUrl }), owner, repo }
+}
+
 async function githubPullRequest(
   api: PullRequestApi,
   spec: PullRequestSpec,
   log: Logger,
 ): Promise<string> {
-  const [owner, repo] = api.project.split('/').slice(-2)
-  // Loaded on demand: Octokit is most of the bundle and only pull-request mode needs it.
-  const { getOctokit } = await import('@actions/github')
-  const octokit = getOctokit(api.token, { baseUrl: api.apiUrl })
+  const { octokit, owner, repo } = await githubRepository(api.apiUrl, api.token, api.project)
   const open = await octokit.rest.pulls.list({
     owner,
     repo,
