@@ -163,8 +163,12 @@ export function request(
         key,
         headers: {
           accept: 'application/json',
+          // Node sends a DELETE's body unframed unless told its length: the server would read past it.
           ...(payload !== undefined
-            ? { 'content-type': init.contentType ?? 'application/json' }
+            ? {
+                'content-type': init.contentType ?? 'application/json',
+                'content-length': String(Buffer.byteLength(payload)),
+              }
             : {}),
           ...init.headers,
         },

@@ -273,8 +273,10 @@ describe('test API server, driven by the real kubectl', () => {
       scaled,
     )
     expect(refused.code).not.toBe(0)
+    // kubectl is an Apply manager: the real server names it alone (only an Update manager is named
+    // with the apiVersion it wrote, `conflict with "kubectl-edit" using apps/v1`).
     expect(refused.stderr).toContain(
-      'Apply failed with 1 conflict: conflict with "kubectl" using apps/v1: .spec.replicas',
+      'Apply failed with 1 conflict: conflict with "kubectl": .spec.replicas',
     )
     expect(server.objects.get(WEB)?.spec.replicas).toBe(2)
 
@@ -768,6 +770,112 @@ describe('HTTP protocol', () => {
     expect((await server.request('GET', '/version')).body.gitVersion).toMatch(/^v1\.32\./)
   })
 
+  test('a new CRD is served once Established, a moment after its create', async () => {
+    const crd = (group: string) => ({
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      metadata: { name: `tools.${group}` },
+      spec: {
+        group,
+        scope: 'Namespaced',
+        names: { plural: 'tools', kind: 'Tool' },
+        versions: [{ name: 'v1', served: true, storage: true }],
+      },
+    })
+    const crds = '/apis/apiextensions.k8s.io/v1/customresourcedefinitions'
+    // A longer delay than the default 100 ms, so a busy machine still sees the steps.
+    const slow = await startKubeApiServer({ crdEstablishDelayMs: 500 })
+    try {
+      const created = await slow.request('POST', crds, { body: crd('late.example.com') })
+      expect(created.status).toBe(201)
+      // As the real server answers the create: no conditions yet, no names accepted yet.
+      expect(created.body.status).toEqual({
+        conditions: null,
+        acceptedNames: { plural: '', kind: '' },
+        storedVersions: ['v1'],
+      })
+      // Not served yet: the group has no route, as on a real server.
+      const early = await slow.request('GET', '/apis/late.example.com/v1/namespaces/default/tools')
+      expect(early.status).toBe(404)
+      expect(early.headers['content-type']).toBe('text/plain; charset=utf-8')
+      expect(early.text).toBe('404 page not found\n')
+      expect((await slow.request('GET', '/apis/late.example.com/v1')).status).toBe(404)
+
+      // The names are accepted at once, Established follows (crdEstablishDelayMs).
+      const conditions = async () =>
+        ((await slow.request('GET', `${crds}/tools.late.example.com`)).body.status.conditions ??
+          []) as { type: string; status: string; reason: string }[]
+      await new Promise((r) => setTimeout(r, 20))
+      expect((await conditions()).map((c) => [c.type, c.status, c.reason])).toEqual([
+        ['NamesAccepted', 'True', 'NoConflicts'],
+        ['Established', 'False', 'Installing'],
+      ])
+      for (const deadline = Date.now() + 5000; Date.now() < deadline;) {
+        if ((await conditions()).some((c) => c.type === 'Established' && c.status === 'True')) break
+        await new Promise((r) => setTimeout(r, 10))
+      }
+      expect((await conditions()).map((c) => [c.type, c.status, c.reason])).toEqual([
+        ['NamesAccepted', 'True', 'NoConflicts'],
+        ['Established', 'True', 'InitialNamesAccepted'],
+      ])
+      const live = await slow.request('GET', '/apis/late.example.com/v1/namespaces/default/tools')
+      expect(live.status).toBe(200)
+      expect(live.body).toMatchObject({ kind: 'ToolList', items: [] })
+      const discovery = await slow.request('GET', '/apis/late.example.com/v1')
+      expect(discovery.body.resources[0]).toMatchObject({ name: 'tools', kind: 'Tool' })
+    } finally {
+      await slow.stop()
+    }
+
+    // crdEstablishDelayMs: 0 establishes it in the create itself.
+    const instant = await startKubeApiServer({ crdEstablishDelayMs: 0 })
+    try {
+      const made = await instant.request('POST', crds, { body: crd('now.example.com') })
+      expect(made.body.status.conditions).toContainEqual(
+        expect.objectContaining({ type: 'Established', status: 'True' }),
+      )
+      expect((await instant.request('GET', '/apis/now.example.com/v1/tools')).status).toBe(200)
+    } finally {
+      await instant.stop()
+    }
+  })
+
+  test('DELETE answers a Status when the object went, the object when it stays', async () => {
+    await server.request('POST', cmPath(), { body: configMap('gone') })
+    const gone = await server.request('DELETE', cmPath('gone'))
+    expect(gone.status).toBe(200)
+    expect(gone.body).toEqual({
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Success',
+      details: { name: 'gone', kind: 'configmaps', uid: expect.any(String) },
+    })
+    // Foreground and Orphan: the garbage collector's finalizer holds it until dependents are dealt
+    // with (here at once), so the answer is the object being deleted.
+    for (const [policy, finalizer] of [
+      ['Foreground', 'foregroundDeletion'],
+      ['Orphan', 'orphan'],
+    ]) {
+      await server.request('POST', cmPath(), { body: configMap('held-by-gc') })
+      const held = await server.request('DELETE', cmPath('held-by-gc'), {
+        body: { propagationPolicy: policy },
+      })
+      expect(held.body.kind).toBe('ConfigMap')
+      expect(held.body.metadata).toMatchObject({
+        deletionTimestamp: expect.any(String),
+        finalizers: [finalizer],
+      })
+      expect((await server.request('GET', cmPath('held-by-gc'))).status).toBe(404)
+    }
+    // A few kinds (Services, Pods, ServiceAccounts…) answer the deleted object itself.
+    await server.request('POST', '/api/v1/namespaces/team/serviceaccounts', {
+      body: { metadata: { name: 'robot' } },
+    })
+    const robot = await server.request('DELETE', '/api/v1/namespaces/team/serviceaccounts/robot')
+    expect(robot.body).toMatchObject({ kind: 'ServiceAccount', metadata: { name: 'robot' } })
+  })
+
   test('finalizers keep a deleted object until they are removed', async () => {
     await server.request('POST', cmPath(), {
       body: { ...configMap('held'), metadata: { name: 'held', finalizers: ['example.com/hold'] } },
@@ -886,7 +994,16 @@ describe('HTTP protocol', () => {
       contentType: 'application/strategic-merge-patch+json',
     })
     expect(smp.body.spec.template.spec.containers).toEqual([
-      { name: 'a', image: 'a:2', ports: [{ containerPort: 80, protocol: 'TCP' }] },
+      {
+        name: 'a',
+        image: 'a:2',
+        ports: [{ containerPort: 80, protocol: 'TCP' }],
+        // The API's container defaults, as the real server fills them in.
+        imagePullPolicy: 'IfNotPresent',
+        resources: {},
+        terminationMessagePath: '/dev/termination-log',
+        terminationMessagePolicy: 'File',
+      },
     ])
     expect(smp.body.spec.replicas).toBe(1) // defaulted, as the real server does
     const wrongType = await server.request('PATCH', path, { body: {}, contentType: 'text/plain' })

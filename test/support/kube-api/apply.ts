@@ -3,21 +3,29 @@
  * against other managers and removal of fields the manager stopped applying.
  *
  * The rules (structured-merge-diff's, without schemas):
- * - maps merge; lists with a merge key (see `mergeKeyFor`) merge by key; other lists and scalars are
- *   replaced;
+ * - maps merge; keyed lists merge by key, sets by value; atomic maps (selectors, references), other
+ *   lists and scalars are replaced (see `FieldType` for which is which);
  * - the manager's new field set is exactly the fields its configuration sets;
  * - a field another manager owns with a different value is a conflict, unless `force` moves it;
  * - a field the manager owned before, no longer applies, and nobody else owns is removed.
  */
 import { ApiError } from './errors.js'
-import { clone, deepEqual, isPlainObject, type KubeObject } from './json.js'
 import {
+  clone,
+  deepEqual,
+  isPlainObject,
+  type KubeObject,
+  type ManagedFieldsEntry,
+} from './json.js'
+import {
+  comparePaths,
   FieldSet,
   fieldPaths,
+  FieldType,
   formatPath,
   getAt,
-  mergeKeyFor,
   removeAt,
+  sameItem,
   type FieldPath,
 } from './field-paths.js'
 import { isWriter, newOwner, readOwners, writeOwners, type Writer } from './managed-fields.js'
@@ -33,25 +41,27 @@ function withoutNulls(value: unknown): unknown {
   return value
 }
 
-/** `applied` merged over `live` (both left untouched). */
-export function mergeApplied(live: unknown, applied: unknown, field?: string): unknown {
-  if (isPlainObject(live) && isPlainObject(applied)) {
+/** `applied` merged over `live` (both left untouched), as fields of `type`. */
+export function mergeApplied(live: unknown, applied: unknown, type = FieldType.builtin()): unknown {
+  if (isPlainObject(live) && isPlainObject(applied) && !type.atomicMap()) {
     const out: Record<string, unknown> = { ...live }
-    for (const [k, v] of Object.entries(applied)) out[k] = mergeApplied(live[k], v, k)
+    for (const [k, v] of Object.entries(applied)) out[k] = mergeApplied(live[k], v, type.child(k))
     return out
   }
   if (Array.isArray(live) && Array.isArray(applied)) {
-    const key = mergeKeyFor(field, live, applied)
-    if (key) {
-      const liveItems = live as Record<string, unknown>[]
-      const appliedItems = applied as Record<string, unknown>[]
+    const list = type.list(live, applied)
+    // A set: the applied values in their order, then values other managers keep.
+    if (list.kind === 'set') {
+      return [...clone(applied), ...live.filter((v) => !applied.some((a) => deepEqual(a, v)))]
+    }
+    if (list.kind === 'keyed') {
       // The applied items in their order, then items other managers keep.
-      const merged = appliedItems.map((item) => {
-        const match = liveItems.find((l) => l[key] === item[key])
-        return match ? mergeApplied(match, item) : clone(item)
+      const merged = applied.map((item) => {
+        const match = live.find((l) => sameItem(list.keys, l, item))
+        return match && !type.atomicItems() ? mergeApplied(match, item, type.item()) : clone(item)
       })
-      for (const item of liveItems) {
-        if (!appliedItems.some((a) => a[key] === item[key])) merged.push(clone(item))
+      for (const item of live) {
+        if (!applied.some((a) => sameItem(list.keys, a, item))) merged.push(clone(item))
       }
       return merged
     }
@@ -60,29 +70,52 @@ export function mergeApplied(live: unknown, applied: unknown, field?: string): u
 }
 
 interface Conflict {
-  manager: string
-  apiVersion: string
+  owner: ManagedFieldsEntry
   path: FieldPath
 }
 
-/** The 409 kubectl shows as "Apply failed with N conflicts: conflict with "m" using apps/v1: .spec.x". */
+/**
+ * How a conflict message names a manager (apimachinery's `printManager`): an Apply manager by its name,
+ * an Update manager with the apiVersion it wrote (`"kubectl-edit" using apps/v1`).
+ */
+function describeManager(entry: ManagedFieldsEntry): string {
+  let who = JSON.stringify(entry.manager)
+  if (entry.subresource) who += ` with subresource ${JSON.stringify(entry.subresource)}`
+  return entry.operation === 'Update' ? `${who} using ${entry.apiVersion}` : who
+}
+
+/**
+ * The 409 kubectl shows as `Apply failed with 1 conflict: conflict with "helm" using apps/v1: .spec.x`;
+ * with more, grouped by manager in the server's order (by manager, then operation).
+ */
 function conflictError(conflicts: Conflict[]): ApiError {
+  const identity = (e: ManagedFieldsEntry) =>
+    JSON.stringify([
+      e.manager,
+      e.operation,
+      e.operation === 'Update' ? e.apiVersion : '',
+      e.subresource ?? '',
+    ])
   const byManager = new Map<string, Conflict[]>()
-  for (const c of conflicts) {
-    const who = `"${c.manager}" using ${c.apiVersion}`
-    byManager.set(who, [...(byManager.get(who) ?? []), c])
-  }
+  for (const c of conflicts)
+    byManager.set(identity(c.owner), [...(byManager.get(identity(c.owner)) ?? []), c])
+  const groups = [...byManager]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([, list]) => list.sort((a, b) => comparePaths(a.path, b.path)))
   const n = conflicts.length
-  const parts = [...byManager].map(([who, list]) =>
-    list.length === 1
-      ? `conflict with ${who}: ${formatPath(list[0].path)}`
-      : `conflicts with ${who}:\n${list.map((c) => `- ${formatPath(c.path)}`).join('\n')}`,
-  )
-  const message = `Apply failed with ${n} conflict${n === 1 ? '' : 's'}: ${parts.join('\n')}`
+  const message =
+    n === 1
+      ? `Apply failed with 1 conflict: conflict with ${describeManager(conflicts[0].owner)}: ${formatPath(conflicts[0].path)}`
+      : `Apply failed with ${n} conflicts: ${groups
+          .map(
+            (list) =>
+              `conflicts with ${describeManager(list[0].owner)}:\n${list.map((c) => `- ${formatPath(c.path)}`).join('\n')}`,
+          )
+          .join('\n')}`
   return new ApiError(409, 'Conflict', message, {
-    causes: conflicts.map((c) => ({
+    causes: groups.flat().map((c) => ({
       reason: 'FieldManagerConflict',
-      message: `conflict with "${c.manager}" using ${c.apiVersion}`,
+      message: `conflict with ${describeManager(c.owner)}`,
       field: formatPath(c.path),
     })),
   })
@@ -99,31 +132,32 @@ export function applyConfiguration(
   config: KubeObject,
   writer: Writer,
   force: boolean,
+  type = FieldType.builtin(),
 ): KubeObject {
   const applied = withoutNulls(config) as KubeObject
   const current = live ?? {}
   const previous = readOwners(live?.metadata?.managedFields)
   const owners = readOwners(live?.metadata?.managedFields)
   const others = owners.filter((o) => !isWriter(o, writer))
-  const newFields = new FieldSet(fieldPaths(applied))
+  const newFields = new FieldSet(fieldPaths(applied, type))
 
   // Conflicts: another manager owns a field this configuration gives another value.
   const conflicts: Conflict[] = []
   for (const path of newFields) {
-    if (path[path.length - 1].startsWith('k:')) continue // the item itself: its fields decide
+    // The item itself, or a set value: its fields, or its being there, decide.
+    if (/^[kv]:/.test(path[path.length - 1])) continue
     const was = getAt(current, path)
     if (!was.found || deepEqual(was.value, getAt(applied, path).value)) continue
     for (const other of others) {
       if (!other.fields.has(path)) continue
       if (force) other.fields.delete(path)
-      else
-        conflicts.push({ manager: other.entry.manager, apiVersion: other.entry.apiVersion, path })
+      else conflicts.push({ owner: other.entry, path })
     }
   }
   if (conflicts.length > 0) throw conflictError(conflicts)
 
   // Merge, then drop what this manager let go of and nobody else holds.
-  const merged = mergeApplied(current, applied) as KubeObject
+  const merged = mergeApplied(current, applied, type) as KubeObject
   let mine = owners.find((o) => isWriter(o, writer))
   const dropped = [...(mine?.fields ?? [])].filter(
     (path) => !newFields.has(path) && !others.some((o) => o.fields.hasAtOrUnder(path)),
@@ -139,7 +173,7 @@ export function applyConfiguration(
   mine.fields = newFields
   merged.metadata = {
     ...merged.metadata,
-    managedFields: writeOwners(owners, merged, previous, writer.now),
+    managedFields: writeOwners(owners, live, merged, previous, writer.now, mine),
   }
   return merged
 }

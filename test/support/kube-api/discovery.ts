@@ -3,9 +3,36 @@
  * (`application/json;g=apidiscovery.k8s.io;v=v2…`) and falls back to these when the answer is plain
  * JSON, so they are all it takes.
  */
+import { createHash } from 'node:crypto'
 import { groupVersion, type ResourceDef, type ResourceRegistry } from './resources.js'
 
 const VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch']
+
+/** The apiextensions server lists a custom resource's verbs in its own order. */
+const CUSTOM_RESOURCE_VERBS = [
+  'delete',
+  'deletecollection',
+  'get',
+  'list',
+  'patch',
+  'create',
+  'update',
+  'watch',
+]
+
+/** The verbs a resource answers: Namespaces have no collection delete. */
+function verbsOf(def: ResourceDef): string[] {
+  if (def.crd) return CUSTOM_RESOURCE_VERBS
+  return def.kind === 'Namespace' && !def.group
+    ? VERBS.filter((v) => v !== 'deletecollection')
+    : VERBS
+}
+
+/** The real server's `storageVersionHash`: 8 bytes of the sha256 of `group/version/Kind`, base64. */
+function storageVersionHash(def: ResourceDef): string {
+  const gvk = `${def.group}/${def.storageVersion ?? def.versions[0]}/${def.kind}`
+  return createHash('sha256').update(gvk).digest().subarray(0, 8).toString('base64')
+}
 
 /** `GET /version`: a v1.32 server, the version the pinned kubectl speaks. */
 export function versionInfo(): Record<string, string> {
@@ -62,10 +89,11 @@ function resourceEntries(def: ResourceDef): Record<string, unknown>[] {
     singularName: def.singular,
     namespaced: def.namespaced,
     kind: def.kind,
-    verbs: VERBS,
+    verbs: verbsOf(def),
   }
   if (def.shortNames?.length) main.shortNames = def.shortNames
   if (def.categories?.length) main.categories = def.categories
+  main.storageVersionHash = storageVersionHash(def)
   const entries = [main]
   if (def.status) {
     entries.push({
@@ -100,7 +128,8 @@ export function resourceList(
   if (defs.length === 0 && group !== '') return undefined
   return {
     kind: 'APIResourceList',
-    apiVersion: 'v1',
+    // The core group's list has no apiVersion (as the real server writes it).
+    ...(group ? { apiVersion: 'v1' } : {}),
     groupVersion: groupVersion(group, version),
     resources: defs.flatMap(resourceEntries),
   }

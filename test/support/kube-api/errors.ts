@@ -128,10 +128,32 @@ export function methodNotAllowed(): ApiError {
     405,
     'MethodNotAllowed',
     'the server does not allow this method on the requested resource',
+    {},
   )
 }
 
-/** The answer to a path that names no resource (the real server's wording). */
+/**
+ * The answer to a path that names no resource in a built-in group (the real server's wording). In
+ * other groups the real server answers plain text instead (see `PageNotFound`).
+ */
 export function noSuchResource(): ApiError {
-  return new ApiError(404, 'NotFound', 'the server could not find the requested resource')
+  return new ApiError(404, 'NotFound', 'the server could not find the requested resource', {})
+}
+
+/** A path the real server has no route for at all: a plain-text `404 page not found`. */
+export class PageNotFound extends Error {
+  constructor() {
+    super('404 page not found')
+  }
+}
+
+/** What a DELETE that removed an object at once answers (the object went without waiting). */
+export function deletedStatus(def: ResourceDef, name: string, uid: string | undefined) {
+  return {
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Success',
+    details: { name, ...(def.group ? { group: def.group } : {}), kind: def.plural, uid },
+  }
 }

@@ -1,7 +1,7 @@
 /** The non-apply PATCH types: JSON merge patch, strategic merge patch (approximated) and JSON patch. */
 import { badRequest } from './errors.js'
 import { clone, deepEqual, isPlainObject } from './json.js'
-import { mergeKeyFor } from './field-paths.js'
+import { patchMergeKey } from './field-paths.js'
 
 /** RFC 7386: maps merge, `null` deletes, everything else (lists too) replaces. */
 export function mergePatch(target: unknown, patch: unknown): unknown {
@@ -16,14 +16,14 @@ export function mergePatch(target: unknown, patch: unknown): unknown {
 
 /**
  * Strategic merge patch without schemas: like a merge patch, but lists with a merge key (containers,
- * env, ports, volumes… see `mergeKeyFor`) merge item by item, and an item `{"$patch": "delete"}` removes
+ * env, ports, volumes… see `patchMergeKey`) merge item by item, and an item `{"$patch": "delete"}` removes
  * its match. Other `$` directives (`$setElementOrder`, `$retainKeys`…) are ignored. What `kubectl
  * set image`, `rollout restart` and `scale` send behaves as on a real server.
  */
 export function strategicMergePatch(target: unknown, patch: unknown, field?: string): unknown {
   if (Array.isArray(patch) && Array.isArray(target)) {
     const items = patch.filter((p) => !(isPlainObject(p) && p.$patch === 'delete'))
-    const key = mergeKeyFor(field, target, patch)
+    const key = patchMergeKey(field, target, patch)
     if (key) {
       const out = (clone(target) as Record<string, unknown>[]).filter(
         (t) => !patch.some((p) => isPlainObject(p) && p.$patch === 'delete' && p[key] === t[key]),

@@ -22,8 +22,12 @@ export interface ResourceDef {
   scale?: boolean
   /** `metadata.generation` is kept and bumped on spec changes. */
   generation?: boolean
+  /** A DELETE that removes it at once answers the object (as Pods, Services…), not a Status. */
+  returnsDeleted?: boolean
   /** The name of the CustomResourceDefinition that declared it. */
   crd?: string
+  /** The version objects are stored in (default: the first of `versions`). */
+  storageVersion?: string
 }
 
 /** The store and event key of a resource: `apps/deployments`, `/configmaps`. */
@@ -54,12 +58,19 @@ export function splitApiVersion(apiVersion: string): { group: string; version: s
 
 /**
  * `[kind, plural, flags, shortNames]`; flags: `n` namespaced, `s` has /status, `c` has /scale,
- * `g` keeps metadata.generation, `a` in the `all` category (what `kubectl get all` expands).
+ * `g` keeps metadata.generation, `a` in the `all` category (what `kubectl get all` expands), `r` a
+ * DELETE answers the deleted object rather than a Status.
  */
-type Builtin = [kind: string, plural: string, flags: string, shortNames?: string[]]
+type Builtin = [
+  kind: string,
+  plural: string,
+  flags: string,
+  shortNames?: string[],
+  categories?: string[],
+]
 
 function builtins(group: string, version: string, defs: Builtin[]): ResourceDef[] {
-  return defs.map(([kind, plural, flags, shortNames]) => ({
+  return defs.map(([kind, plural, flags, shortNames, categories]) => ({
     group,
     versions: [version],
     plural,
@@ -67,26 +78,27 @@ function builtins(group: string, version: string, defs: Builtin[]): ResourceDef[
     kind,
     namespaced: flags.includes('n'),
     shortNames,
-    categories: flags.includes('a') ? ['all'] : undefined,
+    categories: flags.includes('a') ? ['all'] : categories,
     status: flags.includes('s'),
     scale: flags.includes('c'),
     generation: flags.includes('g'),
+    returnsDeleted: flags.includes('r'),
   }))
 }
 
 const BUILTIN: ResourceDef[] = [
   ...builtins('', 'v1', [
-    ['Namespace', 'namespaces', 's', ['ns']],
+    ['Namespace', 'namespaces', 'sr', ['ns']],
     ['ConfigMap', 'configmaps', 'n', ['cm']],
     ['Secret', 'secrets', 'n'],
-    ['Service', 'services', 'nsa', ['svc']],
-    ['ServiceAccount', 'serviceaccounts', 'n', ['sa']],
+    ['Service', 'services', 'nsar', ['svc']],
+    ['ServiceAccount', 'serviceaccounts', 'nr', ['sa']],
     ['Event', 'events', 'n', ['ev']],
-    ['Pod', 'pods', 'nsa', ['po']],
-    ['PersistentVolumeClaim', 'persistentvolumeclaims', 'ns', ['pvc']],
-    ['PersistentVolume', 'persistentvolumes', 's', ['pv']],
+    ['Pod', 'pods', 'nsar', ['po']],
+    ['PersistentVolumeClaim', 'persistentvolumeclaims', 'nsr', ['pvc']],
+    ['PersistentVolume', 'persistentvolumes', 'sr', ['pv']],
     ['Endpoints', 'endpoints', 'n', ['ep']],
-    ['ResourceQuota', 'resourcequotas', 'ns', ['quota']],
+    ['ResourceQuota', 'resourcequotas', 'nsr', ['quota']],
     ['LimitRange', 'limitranges', 'n', ['limits']],
     ['Node', 'nodes', 's', ['no']],
   ]),
@@ -117,11 +129,28 @@ const BUILTIN: ResourceDef[] = [
   ]),
   ...builtins('policy', 'v1', [['PodDisruptionBudget', 'poddisruptionbudgets', 'nsg', ['pdb']]]),
   ...builtins('coordination.k8s.io', 'v1', [['Lease', 'leases', 'n']]),
-  ...builtins('storage.k8s.io', 'v1', [['StorageClass', 'storageclasses', '', ['sc']]]),
+  ...builtins('storage.k8s.io', 'v1', [['StorageClass', 'storageclasses', 'r', ['sc']]]),
   ...builtins('apiextensions.k8s.io', 'v1', [
-    ['CustomResourceDefinition', 'customresourcedefinitions', 'sg', ['crd', 'crds']],
+    [
+      'CustomResourceDefinition',
+      'customresourcedefinitions',
+      'sg',
+      ['crd', 'crds'],
+      ['api-extensions'],
+    ],
   ]),
 ]
+
+/** The groups the server itself serves (core is `''`); CRDs add groups the apiextensions server serves. */
+const BUILTIN_GROUPS = new Set(BUILTIN.map((d) => d.group))
+
+/**
+ * True for a group of built-in resources. The real server answers a path it has no route for in such a
+ * group with a JSON Status; in any other group (a CRD's, or none) with a plain `404 page not found`.
+ */
+export function isBuiltinGroup(group: string): boolean {
+  return BUILTIN_GROUPS.has(group)
+}
 
 /** A served API group, for `/apis`. */
 export interface ApiGroup {
@@ -200,6 +229,11 @@ export class ResourceRegistry {
       status: served.some((v) => v?.subresources?.status !== undefined),
       generation: true,
       crd: name,
+      storageVersion: String(
+        served.find((v) => v?.storage === true)?.name ??
+          versions.find((v) => v?.storage === true)?.name ??
+          served[0].name,
+      ),
     }
     this.defs = this.defs.filter((d) => d.crd !== name)
     this.defs.push(def)

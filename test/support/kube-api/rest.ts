@@ -6,7 +6,14 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto'
 import { parse as parseYaml } from 'yaml'
-import { applyDefaults, validate } from './admission.js'
+import {
+  applyDefaults,
+  isEstablished,
+  prepareForStorage,
+  typedRoundTrip,
+  validate,
+  zeroValuePaths,
+} from './admission.js'
 import { applyConfiguration } from './apply.js'
 import { Deletion, type Propagation } from './deletion.js'
 import {
@@ -14,11 +21,13 @@ import {
   ApiError,
   badRequest,
   conflict,
+  deletedStatus,
   forbidden,
   notFound,
   staleConflict,
 } from './errors.js'
 import { clone, deepEqual, isPlainObject, timestamp, without, type KubeObject } from './json.js'
+import { FieldType } from './field-paths.js'
 import { ownershipAfterUpdate, type Writer } from './managed-fields.js'
 import { jsonPatch, mergePatch, strategicMergePatch } from './patch.js'
 import {
@@ -52,6 +61,11 @@ export interface Result {
 export interface RestOptions {
   /** How long a deleted Namespace stays `Terminating` before its content and itself go. */
   namespaceDeletionDelayMs: number
+  /**
+   * How long a new CRD takes to be Established (its kind served); 0 establishes it in the create itself.
+   * The delay itself is `CrdController`'s: here it only decides what a create answers.
+   */
+  crdEstablishDelayMs: number
 }
 
 const PATCH_TYPES = [
@@ -60,6 +74,9 @@ const PATCH_TYPES = [
   'application/strategic-merge-patch+json',
   'application/apply-patch+yaml',
 ]
+
+/** The store key of CustomResourceDefinitions. */
+const CRDS_KEY = 'apiextensions.k8s.io/customresourcedefinitions'
 
 /** The 422 the real server answers for bad PatchOptions. */
 function invalidPatchOptions(field: string, message: string): ApiError {
@@ -103,6 +120,16 @@ function updateManager(query: URLSearchParams, userAgent: string | undefined): s
   return query.get('fieldManager') || userAgent?.split('/')[0] || 'unknown'
 }
 
+/**
+ * An item as a list answers it: built-in kinds' items leave out kind and apiVersion (the list says
+ * them); custom resources, served unstructured, keep them.
+ */
+export function typeless(def: ResourceDef, object: KubeObject): KubeObject {
+  if (def.crd) return object
+  const { kind: _kind, apiVersion: _apiVersion, ...rest } = object
+  return rest
+}
+
 /** `a=b,c=d` from a label selector, as Scale's `status.selector`. */
 function selectorString(selector: any): string {
   const labels: Record<string, string> = isPlainObject(selector?.matchLabels)
@@ -119,7 +146,7 @@ export class Rest {
   constructor(
     readonly registry: ResourceRegistry,
     readonly store: Store,
-    options: RestOptions,
+    private readonly options: RestOptions,
   ) {
     this.deletion = new Deletion(registry, store, options.namespaceDeletionDelayMs)
   }
@@ -307,7 +334,7 @@ export class Rest {
         delete applied.metadata?.[key]
       }
     }
-    const merged = applyConfiguration(old, applied, writer, force)
+    const merged = applyConfiguration(old, applied, writer, force, this.fieldType(scope))
     const object = this.write(scope, old, merged, writer, dryRun, true)
     return {
       code: old ? 200 : 201,
@@ -363,15 +390,31 @@ export class Rest {
         `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${old.metadata?.resourceVersion}`,
       )
     }
-    if (isDryRun(query, options)) return { code: 200, object: this.present(scope, old) }
     const orphan = options.orphanDependents === true || query.get('orphanDependents') === 'true'
     const policy = (options.propagationPolicy ??
       query.get('propagationPolicy') ??
       (orphan ? 'Orphan' : 'Background')) as Propagation
-    return {
-      code: 200,
-      object: this.present(scope, this.deletion.deleteObject(scope.def, old, policy)),
+    let result: { object: KubeObject; removed: boolean }
+    if (isDryRun(query, options)) {
+      // What would happen, stored nowhere: with finalizers, a collector's finalizer (Foreground,
+      // Orphan), or as a Namespace or CRD, it would stay.
+      const stays =
+        resourceKey(scope.def) === NAMESPACES_KEY ||
+        isCrd(scope.def) ||
+        policy !== 'Background' ||
+        (old.metadata?.finalizers?.length ?? 0) > 0
+      result = { object: old, removed: !stays }
+    } else {
+      result = this.deletion.deleteObject(scope.def, old, policy)
     }
+    // Gone at once: a Status saying so (a few kinds answer the object); else the object as marked.
+    const object =
+      result.removed && !scope.def.returnsDeleted
+        ? deletedStatus(scope.def, scope.name ?? '', old.metadata?.uid)
+        : this.present(scope, result.object)
+    // 202 when the object stays and the caller asked for its dependents to go first (the real rule).
+    const code = !result.removed && options.orphanDependents === false ? 202 : 200
+    return { code, object }
   }
 
   /** `DELETE` on a collection: deletes what the selectors match, answers the List of them. */
@@ -384,7 +427,10 @@ export class Rest {
       query.get('propagationPolicy') ??
       'Background') as Propagation
     const items = victims.map((o) =>
-      this.present(scope, dryRun ? o : this.deletion.deleteObject(scope.def, o, policy)),
+      typeless(
+        scope.def,
+        this.present(scope, dryRun ? o : this.deletion.deleteObject(scope.def, o, policy).object),
+      ),
     )
     return {
       code: 200,
@@ -398,6 +444,17 @@ export class Rest {
   }
 
   // Internals
+
+  /** The field type of a resource's objects: guessed for built-in kinds, from the CRD's schema else. */
+  private fieldType(scope: Pick<Scope, 'def' | 'version'>): FieldType {
+    const { def } = scope
+    if (!def.crd) return FieldType.builtin()
+    const crd = this.store.get(CRDS_KEY, undefined, def.crd)
+    const versions: unknown[] = Array.isArray(crd?.spec?.versions) ? crd.spec.versions : []
+    const version = versions.find((v) => isPlainObject(v) && v.name === scope.version) as
+      { schema?: { openAPIV3Schema?: unknown } } | undefined
+    return FieldType.customResource(version?.schema?.openAPIV3Schema)
+  }
 
   private stored(scope: Scope): KubeObject | undefined {
     return scope.name === undefined
@@ -541,13 +598,28 @@ export class Rest {
     delete meta.resourceVersion
     delete meta.selfLink
     applyDefaults(def, object, old)
-    validate(def, object, old)
+    typedRoundTrip(def, object)
     if (!ownershipDone) {
       const base = Array.isArray(meta.managedFields)
         ? meta.managedFields
         : old?.metadata?.managedFields
-      meta.managedFields = ownershipAfterUpdate(base, old, object, writer)
+      // A write tracks only what its endpoint may change: status on /status, the rest elsewhere.
+      const ignored = (path: string[]) =>
+        def.status === true && (scope.subresource === 'status') !== (path[0] === 'f:status')
+      meta.managedFields = ownershipAfterUpdate(
+        base,
+        old,
+        object,
+        writer,
+        zeroValuePaths(def),
+        ignored,
+        this.fieldType(scope),
+      )
     }
+    prepareForStorage(def, object, old, {
+      establishCrdsAtOnce: this.options.crdEstablishDelayMs <= 0,
+    })
+    validate(def, object, old)
     if (meta.managedFields?.length === 0) delete meta.managedFields
     if (def.generation) {
       const specChanged =
@@ -564,18 +636,21 @@ export class Rest {
       if (deepEqual(sameAs, old)) return this.present(scope, old)
     }
     // The last finalizer removed from an object being deleted: it goes now.
+    // The answer is the object as written (at the deletion's resourceVersion).
     if (old?.metadata?.deletionTimestamp && !meta.finalizers?.length && def.kind !== 'Namespace') {
       if (dryRun) return this.present(scope, object)
       const gone = this.store.remove(resourceKey(def), meta.namespace, meta.name ?? '')
       if (gone) this.deletion.afterRemoval(def, gone, 'Background')
-      return this.present(scope, gone ?? object)
+      meta.resourceVersion = gone?.metadata?.resourceVersion
+      return this.present(scope, object)
     }
     if (dryRun) {
       if (old) meta.resourceVersion = old.metadata?.resourceVersion
       return this.present(scope, object)
     }
     const stored = this.store.put(resourceKey(def), object)
-    if (isCrd(def)) this.registry.registerCrd(stored)
+    // A CRD's kind is served once it is Established (see CrdController), and follows its changes then.
+    if (isCrd(def) && isEstablished(stored)) this.registry.registerCrd(stored)
     return this.present(scope, stored)
   }
 

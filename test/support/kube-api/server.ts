@@ -10,14 +10,15 @@ import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { WorkloadController } from './controller.js'
+import { CrdController } from './crds.js'
 import * as discovery from './discovery.js'
-import { ApiError, methodNotAllowed, noSuchResource, statusBody } from './errors.js'
+import { ApiError, methodNotAllowed, noSuchResource, PageNotFound, statusBody } from './errors.js'
 import { Faults } from './faults.js'
 import { decodeProtobufObject } from './protobuf.js'
 import type { KubeObject } from './json.js'
 import { writeKubeconfig } from './kubeconfig.js'
-import { ResourceRegistry, splitApiVersion } from './resources.js'
-import { parseBody, Rest, type Scope } from './rest.js'
+import { isBuiltinGroup, ResourceRegistry, splitApiVersion } from './resources.js'
+import { parseBody, Rest, typeless, type Scope } from './rest.js'
 import { Store } from './store.js'
 import { partialMetadata, requestedForm, toTable } from './table.js'
 import { testCertificates } from './tls.js'
@@ -38,6 +39,11 @@ export interface KubeApiServerOptions {
   progressDeadlineMs?: number
   /** How long a deleted Namespace stays Terminating (default 50 ms). */
   namespaceDeletionDelayMs?: number
+  /**
+   * How long a new CRD takes to be Established, its kind served (REST routes and discovery) only then
+   * (default 100 ms; a real API server takes a few ms to a few seconds). 0 establishes it at once.
+   */
+  crdEstablishDelayMs?: number
   /** Nodes DaemonSets schedule onto (default 1). */
   nodes?: number
   /** Randomness for fault rates (default Math.random). */
@@ -132,7 +138,19 @@ function sendJson(res: http.ServerResponse, code: number, body: unknown): void {
   res.end(text)
 }
 
+/** The real server's answer to a path it has no route for: plain text, not a Status. */
+function sendPageNotFound(res: http.ServerResponse): void {
+  const text = '404 page not found\n'
+  res.writeHead(404, {
+    'Content-Type': 'text/plain; charset=utf-8',
+    'X-Content-Type-Options': 'nosniff',
+    'Content-Length': Buffer.byteLength(text),
+  })
+  res.end(text)
+}
+
 function sendError(res: http.ServerResponse, error: unknown): void {
+  if (error instanceof PageNotFound) return sendPageNotFound(res)
   const apiError =
     error instanceof ApiError
       ? error
@@ -199,9 +217,12 @@ export async function startKubeApiServer(
   const token = randomBytes(16).toString('hex')
   const registry = new ResourceRegistry()
   const store = new Store()
+  const crdEstablishDelayMs = options.crdEstablishDelayMs ?? 100
   const rest = new Rest(registry, store, {
     namespaceDeletionDelayMs: options.namespaceDeletionDelayMs ?? 50,
+    crdEstablishDelayMs,
   })
+  const crds = new CrdController(rest, crdEstablishDelayMs)
   const controller = new WorkloadController(rest, {
     rolloutDelayMs: options.rolloutDelayMs ?? 50,
     failingImageMarker: options.failingImageMarker ?? 'fail',
@@ -221,6 +242,7 @@ export async function startKubeApiServer(
     )
   }
   controller.start()
+  crds.start()
 
   /** Resource requests: `/api/v1/...` and `/apis/<group>/<version>/...`. */
   function serveResource(
@@ -230,13 +252,15 @@ export async function startKubeApiServer(
     body: string,
   ): void {
     const path = resourcePath(url.pathname)
-    if (!path) throw noSuchResource()
+    if (!path) throw new PageNotFound()
+    // Nothing here: a built-in group answers a Status, any other group has no route at all.
+    const missing = () => (isBuiltinGroup(path.group) ? noSuchResource() : new PageNotFound())
     const method = req.method ?? 'GET'
     let segments = path.rest
     if (segments.length === 0) {
-      if (method !== 'GET') throw methodNotAllowed()
       const list = discovery.resourceList(registry, path.group, path.version)
-      if (!list) throw noSuchResource()
+      if (!list) throw missing()
+      if (method !== 'GET') throw methodNotAllowed()
       return sendJson(res, 200, list)
     }
     // `/namespaces/<ns>/<resource>…` is namespaced, but `/namespaces/<ns>/status` is the namespace's own.
@@ -251,14 +275,14 @@ export async function startKubeApiServer(
     }
     const [plural, name, sub, ...extra] = segments
     const def = registry.find(path.group, path.version, plural)
-    if (!def || extra.length > 0) throw noSuchResource()
-    if (namespace !== undefined && !def.namespaced) throw noSuchResource()
-    if (def.namespaced && namespace === undefined && name !== undefined) throw noSuchResource()
+    if (!def || extra.length > 0) throw missing()
+    if (namespace !== undefined && !def.namespaced) throw missing()
+    if (def.namespaced && namespace === undefined && name !== undefined) throw missing()
     if (
       sub !== undefined &&
       !((sub === 'status' && def.status) || (sub === 'scale' && def.scale))
     ) {
-      throw noSuchResource()
+      throw missing()
     }
     const scope: Scope = {
       def,
@@ -297,7 +321,12 @@ export async function startKubeApiServer(
             items: items.map(partialMetadata),
           })
         }
-        return sendJson(res, 200, list)
+        // Items of built-in kinds leave out kind and apiVersion; custom resource lists say `continue`.
+        return sendJson(res, 200, {
+          ...list,
+          metadata: def.crd ? { continue: '', ...list.metadata } : list.metadata,
+          items: items.map((o) => typeless(def, o)),
+        })
       }
       case 'POST': {
         if (name !== undefined) throw methodNotAllowed()
@@ -346,8 +375,10 @@ export async function startKubeApiServer(
     if (p === '/api') return get(() => discovery.coreVersions(address))
     if (p === '/apis') return get(() => discovery.groupList(registry))
     const segs = p.split('/').filter(Boolean)
-    if (segs[0] === 'apis' && segs.length === 2)
+    if (segs[0] === 'apis' && segs.length === 2) {
+      if (!discovery.group(registry, segs[1])) throw new PageNotFound()
       return get(() => discovery.group(registry, segs[1]))
+    }
     // Everything else, `/openapi/v2` and `/openapi/v3` included, is a resource or a 404
     // (clients are expected to run with --validate=false).
     serveResource(req, res, url, body)
@@ -467,6 +498,7 @@ export async function startKubeApiServer(
     request: (method, path, init = {}) => request(url, certs?.ca, token, method, path, init),
     async stop() {
       controller.stop()
+      crds.stop()
       rest.dispose()
       server.closeAllConnections()
       await new Promise<void>((resolve) => server.close(() => resolve()))
