@@ -272,14 +272,12 @@ describeCluster('what only a real cluster does', () => {
 
   // A real API server serves a CRD's kind only once the CRD is Established: the agent takes the kind's
   // scope from the CRD in git and waits for Established before applying its custom resources.
-  test(
-    'a CRD and its custom resources in one sync',
-    async () => {
-      const t = await setup()
-      const group = `${uniqueName('w')}.example.com`
-      pushFiles(t.remote, {
-        'releases/staging/widgets/namespace.yaml': ns(t.apps),
-        'releases/staging/widgets/crd.yaml': `apiVersion: apiextensions.k8s.io/v1
+  test('a CRD and its custom resources in one sync', async () => {
+    const t = await setup()
+    const group = `${uniqueName('w')}.example.com`
+    pushFiles(t.remote, {
+      'releases/staging/widgets/namespace.yaml': ns(t.apps),
+      'releases/staging/widgets/crd.yaml': `apiVersion: apiextensions.k8s.io/v1
 kind: CustomResourceDefinition
 metadata:
   name: widgets.${group}
@@ -304,7 +302,7 @@ spec:
                 size:
                   type: integer
 `,
-        'releases/staging/widgets/widget.yaml': `apiVersion: ${group}/v1
+      'releases/staging/widgets/widget.yaml': `apiVersion: ${group}/v1
 kind: Widget
 metadata:
   name: first
@@ -312,16 +310,14 @@ metadata:
 spec:
   size: 3
 `,
-      })
-      const r = await agent(t)
-      expect(r.stdout).toMatch(/unit=releases\/staging\/widgets status=synced/)
-      expectExit(r, 0)
-      const widget = await getObject(`widgets.${group}`, 'first', t.apps)
-      expect(widget.spec.size).toBe(3)
-      expect(widget.metadata.labels).toMatchObject({ 'gitops-actions.dev/agent': t.agentNs })
-    },
-    180_000,
-  )
+    })
+    const r = await agent(t)
+    expect(r.stdout).toMatch(/unit=releases\/staging\/widgets status=synced/)
+    expectExit(r, 0)
+    const widget = await getObject(`widgets.${group}`, 'first', t.apps)
+    expect(widget.spec.size).toBe(3)
+    expect(widget.metadata.labels).toMatchObject({ 'gitops-actions.dev/agent': t.agentNs })
+  }, 180_000)
 
   test('health from real status: a Deployment and a Job that finish pass; an image that cannot be pulled fails the unit', async () => {
     const t = await setup()
