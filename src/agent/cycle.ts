@@ -25,7 +25,7 @@ import {
   type ChangeEntry,
 } from '../lib/kube/apply.js'
 import { describeRef, refOf, type KubeClient, type ObjectRef } from '../lib/kube/client.js'
-import { waitHealthy } from '../lib/kube/health.js'
+import { needsWait, waitHealthy } from '../lib/kube/health.js'
 import {
   listInventories,
   writeInventory,
@@ -319,18 +319,37 @@ export class Agent {
     }
 
     const applyDone = Date.now()
-    // Step 6: health of what was rolled out.
+    // Step 6: health of what was rolled out, and of what earlier cycles rolled out.
     if (!this.config.dryRun) {
-      for (const outcome of outcomes.filter((o) => o.status === 'synced')) {
-        const health = await waitHealthy(
-          this.client,
-          healthRefs.get(outcome.unit) ?? [],
-          this.config.healthTimeoutMs,
-        )
-        outcome.healthy = health.healthy
-        if (!health.healthy) {
-          outcome.status = 'failed'
-          outcome.error = `unhealthy: ${health.problems.join('; ')}`
+      const unitOf = new Map(units.map((u) => [u.path, u]))
+      for (const outcome of outcomes) {
+        if (outcome.status === 'synced') {
+          const health = await waitHealthy(
+            this.client,
+            healthRefs.get(outcome.unit) ?? [],
+            this.config.healthTimeoutMs,
+          )
+          outcome.healthy = health.healthy
+          if (!health.healthy) {
+            outcome.status = 'failed'
+            outcome.error = `unhealthy: ${health.problems.join('; ')}`
+          }
+        } else if (outcome.status === 'unchanged') {
+          // Nothing applied now, but a rollout an earlier cycle began may still fail or recover: --once
+          // waits for it as for its own; a running agent looks once and reports only a failure.
+          const refs = this.workloads(unitOf.get(outcome.unit))
+          if (refs.length === 0) continue
+          const health = await waitHealthy(
+            this.client,
+            refs,
+            this.config.once ? this.config.healthTimeoutMs : 0,
+          )
+          if (health.healthy) outcome.healthy = true
+          else if (health.failed || this.config.once) {
+            outcome.healthy = false
+            outcome.status = 'failed'
+            outcome.error = `unhealthy: ${health.problems.join('; ')}`
+          }
         }
       }
     }
@@ -584,6 +603,14 @@ export class Agent {
       this.config.gitPollIntervalMs * 2 ** (failures - 1),
     )
     return { failures, retryAt: Date.now() + delay, digest: unit.digest }
+  }
+
+  /** The unit's objects whose health is waited for (workloads), where they live. */
+  private workloads(unit: Unit | undefined): ObjectRef[] {
+    return (unit?.objects ?? [])
+      .map((m) => refOf(m.object))
+      .filter(needsWait)
+      .map((ref) => ({ ...ref, namespace: ref.namespace ?? this.config.defaultNamespace }))
   }
 
   /** Fields another controller owns (an HPA's replicas) belong out of git: say so. */

@@ -346,17 +346,35 @@ test('--manifest-generation builds kustomizations; a .flux.yaml may name nothing
   expect(r.code).toBe(1)
 })
 
-test('health: a Deployment that never becomes available fails the unit', async () => {
+test('health: a Deployment that never becomes available fails the unit, on later runs too, until it recovers', async () => {
   const remote = twoApps()
   pushFiles(remote, {
     'releases/staging/shop/deployment-shop.yaml': deployment('shop', 'acme/shop:fail'),
   })
-  const r = await agent(remote)
+  const work = tempDir('gitops-agent-')
+  const r = await agent(remote, [], work)
   expect(r.code).toBe(1)
   expect(r.stdout).toMatch(
     /unit=releases\/staging\/shop status=failed .*unhealthy: Deployment\/apps\/shop/,
   )
   expect(r.stdout).toMatch(/unit=releases\/staging\/cart status=synced/)
+  // Nothing changed in git: nothing is applied again, but the rollout is still unhealthy.
+  server.requests.reset()
+  const again = await agent(remote, [], work)
+  expect(again.code).toBe(1)
+  expect(again.stdout).toMatch(/unit=releases\/staging\/shop status=failed .*unhealthy/)
+  expect(server.requests.count('PATCH', /deployments\/shop/)).toBe(0)
+  // Someone fixes the live object: the unchanged unit is healthy again.
+  const live = get('apps/v1', 'Deployment', 'shop', 'apps')!
+  const spec = live.spec
+  spec.template.spec.containers[0].image = 'acme/shop:1.0.1'
+  server.objects.apply(
+    { apiVersion: 'apps/v1', kind: 'Deployment', metadata: live.metadata, spec },
+    'human',
+  )
+  const healed = await agent(remote, [], work)
+  expect(healed.code).toBe(0)
+  expect(healed.stdout).toMatch(/unit=releases\/staging\/shop status=unchanged/)
 })
 
 test('--dry-run writes nothing at all and prints the plan', async () => {

@@ -117,4 +117,11 @@ test('a change of state is reported once: released, failed (repeated: once), rec
   ])
   expect(t.peek(outcome('synced', 'e'))).toBe('released')
   expect(t.peek(outcome('synced', 'e'))).toBe('released') // peeking records nothing
+
+  // A rollout that failed its health check recovers without a new release: an unchanged unit, healthy.
+  const u = new Transitions()
+  const healthy = { ...outcome('unchanged', 'f'), healthy: true }
+  expect(
+    [outcome('synced', 'f'), outcome('failed', 'f'), healthy, healthy].map((o) => u.record(o)),
+  ).toEqual(['released', 'failed', 'recovered', undefined])
 })

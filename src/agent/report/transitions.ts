@@ -37,8 +37,12 @@ export class Transitions {
         return { state, change: previous?.startsWith('failed:') ? 'recovered' : 'released' }
       }
       case 'unchanged':
-        // Nothing was applied or checked: it tells nothing new, except on the first cycle after a start.
-        return previous === undefined ? { state: `ok:${digest}` } : {}
+        // Nothing was applied: news only on the first cycle after a start, or when the rollout that
+        // failed its health check has become healthy since.
+        if (previous === undefined) return { state: `ok:${digest}` }
+        if (o.healthy === true && previous === `failed:${digest}`)
+          return { state: `ok:${digest}`, change: 'recovered' }
+        return {}
       case 'pruned':
       case 'orphaned':
         return { state: o.status, change: previous === o.status ? undefined : o.status }

@@ -107,6 +107,8 @@ export function healthOf(object: KubeObject): Health {
 
 export interface HealthResult {
   healthy: boolean
+  /** An object failed (not merely still progressing when the time was up). */
+  failed: boolean
   /** `Kind/ns/name: why` for each object that is not healthy. */
   problems: string[]
 }
@@ -129,10 +131,11 @@ export async function waitHealthy(
       if (health.state === 'failed') failed = true
       if (health.state !== 'healthy') problems.push(`${describeRef(ref)}: ${health.message}`)
     }
-    if (problems.length === 0) return { healthy: true, problems }
+    if (problems.length === 0) return { healthy: true, failed: false, problems }
     if (failed || Date.now() >= deadline) {
       return {
         healthy: false,
+        failed,
         problems: failed
           ? problems
           : problems.map((p) => `${p} (timed out after ${Math.round(timeoutMs / 1000)}s)`),
