@@ -1,13 +1,13 @@
 /**
- * The one git wrapper. Everything that touches git goes through `GitClient` (simple-git underneath,
- * arguments as arrays, never a shell). Credentials are never written into `.git/config`: a token rides on
+ * The one git wrapper. Everything that touches git goes through `GitClient` (the git binary run directly,
+ * arguments as arrays, never a shell, one command at a time per clone). Credentials are never written into `.git/config`: a token rides on
  * each command as an `http.extraheader` passed in the environment, and an SSH key lives in a private temp folder with a
  * pinned known_hosts file, both removed by `dispose()`.
  */
+import { spawn } from 'node:child_process'
 import { existsSync, promises as fs } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { simpleGit, type SimpleGit } from 'simple-git'
 import { ConfigurationError, errorMessage } from '../errors.js'
 import type { Logger } from '../log.js'
 import { GITHUB_KNOWN_HOSTS, isGithubSsh } from './known-hosts.js'
@@ -106,8 +106,8 @@ function shellQuote(s: string): string {
 
 /**
  * The caller's environment without what must not reach git: the identity comes from commit(), the
- * repository from the clone, and editors, pagers, prompts and extra config (which simple-git refuses
- * anyway) would make runs differ by machine. Proxy and TLS settings for HTTPS remotes are kept.
+ * repository from the clone, and editors, pagers, prompts and extra config would make runs differ by
+ * machine. Proxy and TLS settings for HTTPS remotes are kept.
  */
 function gitEnvironment(): Record<string, string> {
   const keep =
@@ -129,14 +129,71 @@ const REJECTED =
   /\[rejected\]|non-fast-forward|fetch first|failed to update ref|cannot lock ref|stale info|incorrect old value/i
 
 /** A working clone of one remote branch, and the git commands run on it. */
+/**
+ * Runs git in `cwd`; resolves with its stdout, rejects with what it said on stderr. Never reads stdin (no
+ * prompt can hang a job); killed after `timeoutMs`.
+ */
+function execGit(
+  args: string[],
+  options: { cwd: string; env: Record<string, string>; timeoutMs?: number },
+): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('git', args, {
+      cwd: options.cwd,
+      env: options.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    const out: Buffer[] = []
+    const err: Buffer[] = []
+    child.stdout.on('data', (d: Buffer) => out.push(d))
+    child.stderr.on('data', (d: Buffer) => err.push(d))
+    const timer = options.timeoutMs
+      ? setTimeout(() => child.kill('SIGKILL'), options.timeoutMs)
+      : undefined
+    child.on('error', (error) => {
+      clearTimeout(timer)
+      reject(error)
+    })
+    child.on('close', (code, signal) => {
+      clearTimeout(timer)
+      const stdout = Buffer.concat(out).toString('utf8')
+      if (code === 0) return resolve(stdout)
+      // Both streams: `push --porcelain` tells a rejection on stdout, the reason on stderr.
+      const said = [Buffer.concat(err).toString('utf8').trim(), stdout.trim()]
+        .filter(Boolean)
+        .join('\n')
+      reject(
+        new Error(
+          signal === 'SIGKILL' && options.timeoutMs
+            ? `git did not finish within ${Math.round(options.timeoutMs / 1000)} s${said ? `: ${said}` : ''}`
+            : said || `git exited with code ${code ?? signal}`,
+        ),
+      )
+    })
+  })
+}
+
 export class GitClient {
+  /** The command running now: commands on one clone run one after another. */
+  private queue: Promise<unknown> = Promise.resolve()
+
   private constructor(
     readonly dir: string,
     readonly url: string,
-    private readonly git: SimpleGit,
+    private readonly env: Record<string, string>,
+    private readonly timeoutMs: number | undefined,
     private readonly credentials: Credentials,
     private readonly log: Logger,
   ) {}
+
+  /** Runs one git command in the clone, after those already started. */
+  private raw(args: string[]): Promise<string> {
+    const run = this.queue.then(() =>
+      execGit(args, { cwd: this.dir, env: this.env, timeoutMs: this.timeoutMs }),
+    )
+    this.queue = run.catch(() => undefined)
+    return run
+  }
 
   /** A client on `dir` whose every git command carries the credentials. */
   private static make(
@@ -146,15 +203,10 @@ export class GitClient {
     log: Logger,
     timeoutMs?: number,
   ): GitClient {
-    const git = simpleGit({
-      baseDir: dir,
-      ...(timeoutMs ? { timeout: { block: timeoutMs } } : {}),
-      maxConcurrentProcesses: 1,
-      // GIT_SSH_COMMAND and the GIT_CONFIG_* header are built here (a temp key file and pinned
-      // known_hosts; the token's header), never taken from user input as they are.
-      unsafe: { allowUnsafeSshCommand: true, allowUnsafeConfigEnvCount: true },
-    }).env({ ...gitEnvironment(), ...credentials.env })
-    return new GitClient(dir, url, git, credentials, log)
+    // GIT_SSH_COMMAND and the GIT_CONFIG_* header are built here (a temp key file and pinned known_hosts;
+    // the token's header), never taken from user input as they are.
+    const env = { ...gitEnvironment(), ...credentials.env }
+    return new GitClient(dir, url, env, timeoutMs, credentials, log)
   }
 
   /**
@@ -230,7 +282,7 @@ export class GitClient {
   async run(args: string[], what: string): Promise<string> {
     this.log.debug(redact(`git ${args.join(' ')}`))
     try {
-      return await this.git.raw(args)
+      return await this.raw(args)
     } catch (error) {
       const message = redact(errorMessage(error)).trim()
       const hint = AUTH_FAILED.test(message)
@@ -367,7 +419,7 @@ export class GitClient {
       `fetch ${branch}`,
     )
     try {
-      return await this.git.raw(['show', `${ref}:${path}`])
+      return await this.raw(['show', `${ref}:${path}`])
     } catch {
       return undefined
     }
@@ -409,7 +461,7 @@ export class GitClient {
   async resolveCommit(name: string): Promise<string | undefined> {
     try {
       return (
-        (await this.git.raw(['rev-parse', '--verify', '--quiet', `${name}^{commit}`])).trim() ||
+        (await this.raw(['rev-parse', '--verify', '--quiet', `${name}^{commit}`])).trim() ||
         undefined
       )
     } catch {
@@ -439,8 +491,11 @@ export async function localCommitTime(
 ): Promise<string | undefined> {
   if (!/^[0-9a-f]{7,64}$/i.test(commit)) return undefined
   try {
-    const git = simpleGit({ baseDir: dir }).env(gitEnvironment())
-    return (await git.raw(['show', '-s', '--format=%cI', commit])).trim() || undefined
+    const out = await execGit(['show', '-s', '--format=%cI', commit], {
+      cwd: dir,
+      env: gitEnvironment(),
+    })
+    return out.trim() || undefined
   } catch {
     return undefined
   }
