@@ -8,20 +8,13 @@
 //   - the agent's peak RSS at 5,000 objects.
 import { execFileSync, spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { request } from 'node:https'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { parse } from 'yaml'
+import { changeApp, git, makeRepo, run } from './bench-repo.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const kubectl = join(root, '.tools', 'bin', 'kubectl')
@@ -52,65 +45,6 @@ function apiServerBundle() {
 
 const { startKubeApiServer } = await import(pathToFileURL(apiServerBundle()).href)
 const work = mkdtempSync(join(tmpdir(), 'gitops-bench-agent-'))
-const gitEnv = {
-  ...process.env,
-  GIT_AUTHOR_NAME: 'b',
-  GIT_AUTHOR_EMAIL: 'b@x',
-  GIT_COMMITTER_NAME: 'b',
-  GIT_COMMITTER_EMAIL: 'b@x',
-}
-const git = (cwd, ...args) =>
-  execFileSync('git', args, { cwd, env: gitEnv, stdio: ['ignore', 'pipe', 'pipe'] }).toString()
-
-function configMap(app, i, round) {
-  return `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${app}-${i}\n  namespace: bench\n  labels:\n    app: ${app}\ndata:\n  round: "${round}"\n  index: "${i}"\n  payload: "${'x'.repeat(200)}"\n`
-}
-
-/** A gitops repo with `apps` apps of `per` objects each under releases/bench/. */
-function makeRepo(name, apps, per) {
-  const bare = join(work, `${name}.git`)
-  const tree = join(work, name)
-  git(work, 'init', '-q', '--bare', '--initial-branch=main', bare)
-  git(work, 'init', '-q', '--initial-branch=main', tree)
-  mkdirSync(join(tree, 'releases', 'bench', 'namespace'), { recursive: true })
-  writeFileSync(
-    join(tree, 'releases', 'bench', 'namespace', 'namespace-bench.yaml'),
-    'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: bench\n',
-  )
-  for (let a = 0; a < apps; a++) {
-    const app = `app-${String(a).padStart(2, '0')}`
-    const dir = join(tree, 'releases', 'bench', app)
-    mkdirSync(dir, { recursive: true })
-    for (let i = 0; i < per; i++)
-      writeFileSync(join(dir, `configmap-${app}-${i}.yaml`), configMap(app, i, 1))
-  }
-  git(tree, 'add', '.')
-  git(tree, 'commit', '-qm', 'bench')
-  git(tree, 'push', '-q', bare, 'main')
-  return { bare, tree }
-}
-
-function run(command, args) {
-  return new Promise((resolve, reject) => {
-    const start = process.hrtime.bigint()
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] })
-    let out = ''
-    let err = ''
-    child.stdout.on('data', (d) => (out += d))
-    child.stderr.on('data', (d) => (err += d))
-    child.on('close', (code) => {
-      const ms = Number(process.hrtime.bigint() - start) / 1e6
-      code === 0
-        ? resolve({ ms, out })
-        : reject(
-            new Error(
-              `${command} ${args.slice(0, 3).join(' ')} exited ${code}: ${err || out.slice(-2000)}`,
-            ),
-          )
-    })
-  })
-}
-
 const agent = (server, repo, workDir) =>
   run(process.execPath, [
     join(root, 'dist', 'agent', 'index.js'),
@@ -217,7 +151,7 @@ async function ceiling(server, repo) {
 
 try {
   const ns = ['default', NS]
-  const repo = makeRepo('r2000', 20, 100)
+  const repo = makeRepo(work, 'r2000', { apps: 20, per: 100 })
 
   let server = await startKubeApiServer({ namespaces: ns })
   const first = await agent(server, repo, join(work, 'agent-a'))
@@ -225,13 +159,7 @@ try {
   const rerun = await agent(server, repo, join(work, 'agent-a'))
   const rerunWrites = writesOutside(server)
   // One app of twenty changes.
-  for (let i = 0; i < 100; i++)
-    writeFileSync(
-      join(repo.tree, 'releases', 'bench', 'app-07', `configmap-app-07-${i}.yaml`),
-      configMap('app-07', i, 2),
-    )
-  git(repo.tree, 'commit', '-qam', 'app-07 round 2')
-  git(repo.tree, 'push', '-q', repo.bare, 'main')
+  changeApp(repo, 2)
   const oneApp = await agent(server, repo, join(work, 'agent-a'))
   // The same change met by a running agent (as in a cluster): from the push to the app applied.
   const running = spawn(
@@ -255,12 +183,7 @@ try {
     while (!re.test(log)) await new Promise((r) => setTimeout(r, 10))
   }
   await waitFor(/event=cycle durationMs=/)
-  for (let i = 0; i < 100; i++)
-    writeFileSync(
-      join(repo.tree, 'releases', 'bench', 'app-07', `configmap-app-07-${i}.yaml`),
-      configMap('app-07', i, 3),
-    )
-  git(repo.tree, 'commit', '-qam', 'app-07 round 3')
+  changeApp(repo, 3, { push: false })
   log = ''
   const pushed = process.hrtime.bigint()
   git(repo.tree, 'push', '-q', repo.bare, 'main')
@@ -282,12 +205,12 @@ try {
   const raw = await ceiling(server, repo)
   await server.stop()
 
-  const big = makeRepo('r5000', 50, 100)
+  const big = makeRepo(work, 'r5000', { apps: 50, per: 100 })
   server = await startKubeApiServer({ namespaces: ns })
   const large = await agent(server, big, join(work, 'agent-b'))
   await server.stop()
   const rss = Number(/maxRssMB=(\d+)/.exec(large.out)?.[1])
-  const small = makeRepo('r100', 1, 100)
+  const small = makeRepo(work, 'r100', { apps: 1, per: 100 })
   server = await startKubeApiServer({ namespaces: ns })
   const smallRss = Number(
     /maxRssMB=(\d+)/.exec((await agent(server, small, join(work, 'agent-c'))).out)?.[1],

@@ -11,22 +11,15 @@
 // Without Go (and no cached binary to run) it prints why it skips and exits 0.
 import { execFileSync, spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import { Agent, request } from 'node:https'
 import { loadavg, tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parse } from 'yaml'
-import { buildCluster, clusterBinaryPath, startClusterProcess } from './cluster.mjs'
+import { changeApp, git, makeRepo, run } from './bench-repo.mjs'
+import { buildCluster, clusterBinaryPath, goCommand, startClusterProcess } from './cluster.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const kubectl = join(root, '.tools', 'bin', 'kubectl')
@@ -34,14 +27,6 @@ const NS = 'gitops-system'
 const CONCURRENCY = 16
 /** A namespace per contender, so that each creates its 2,000 objects. */
 const TARGETS = ['bench-agent', 'bench-kubectl', 'bench-kubectl-strict', 'bench-raw', 'bench-raw-2']
-
-/** The go command as scripts/cluster.mjs finds it: on PATH, or where the Go tarball installs it. */
-function goCommand() {
-  for (const dir of (process.env.PATH ?? '').split(':')) {
-    if (dir && existsSync(join(dir, 'go'))) return join(dir, 'go')
-  }
-  return existsSync('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : undefined
-}
 
 // The cached binary needs no Go; building it does.
 if (!existsSync(clusterBinaryPath()) && !goCommand()) {
@@ -52,77 +37,6 @@ if (!existsSync(clusterBinaryPath()) && !goCommand()) {
 }
 
 const work = mkdtempSync(join(tmpdir(), 'gitops-bench-cluster-'))
-const gitEnv = {
-  ...process.env,
-  GIT_AUTHOR_NAME: 'b',
-  GIT_AUTHOR_EMAIL: 'b@x',
-  GIT_COMMITTER_NAME: 'b',
-  GIT_COMMITTER_EMAIL: 'b@x',
-}
-const git = (cwd, ...args) =>
-  execFileSync('git', args, { cwd, env: gitEnv, stdio: ['ignore', 'pipe', 'pipe'] }).toString()
-
-/** As bench-agent.mjs makes them, in the contender's namespace `ns`. */
-function configMap(app, i, round, ns) {
-  return `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${app}-${i}\n  namespace: ${ns}\n  labels:\n    app: ${app}\ndata:\n  round: "${round}"\n  index: "${i}"\n  payload: "${'x'.repeat(200)}"\n`
-}
-
-/** A gitops repo with `apps` apps of `per` objects each under releases/bench/, all in namespace `ns`. */
-function makeRepo(name, ns, apps, per) {
-  const bare = join(work, `${name}.git`)
-  const tree = join(work, name)
-  git(work, 'init', '-q', '--bare', '--initial-branch=main', bare)
-  git(work, 'init', '-q', '--initial-branch=main', tree)
-  mkdirSync(join(tree, 'releases', 'bench', 'namespace'), { recursive: true })
-  writeFileSync(
-    join(tree, 'releases', 'bench', 'namespace', `namespace-${ns}.yaml`),
-    `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${ns}\n`,
-  )
-  for (let a = 0; a < apps; a++) {
-    const app = `app-${String(a).padStart(2, '0')}`
-    const dir = join(tree, 'releases', 'bench', app)
-    mkdirSync(dir, { recursive: true })
-    for (let i = 0; i < per; i++)
-      writeFileSync(join(dir, `configmap-${app}-${i}.yaml`), configMap(app, i, 1, ns))
-  }
-  git(tree, 'add', '.')
-  git(tree, 'commit', '-qm', 'bench')
-  git(tree, 'push', '-q', bare, 'main')
-  return { bare, tree, ns }
-}
-
-/** Rewrites app-07's 100 ConfigMaps with `round` and pushes. */
-function changeApp(repo, round) {
-  for (let i = 0; i < 100; i++)
-    writeFileSync(
-      join(repo.tree, 'releases', 'bench', 'app-07', `configmap-app-07-${i}.yaml`),
-      configMap('app-07', i, round, repo.ns),
-    )
-  git(repo.tree, 'commit', '-qam', `app-07 round ${round}`)
-  git(repo.tree, 'push', '-q', repo.bare, 'main')
-}
-
-function run(command, args) {
-  return new Promise((resolve, reject) => {
-    const start = process.hrtime.bigint()
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] })
-    let out = ''
-    let err = ''
-    child.stdout.on('data', (d) => (out += d))
-    child.stderr.on('data', (d) => (err += d))
-    child.on('close', (code) => {
-      const ms = Number(process.hrtime.bigint() - start) / 1e6
-      code === 0
-        ? resolve({ ms, out, err })
-        : reject(
-            new Error(
-              `${command} ${args.slice(0, 3).join(' ')} exited ${code}: ${err || out.slice(-2000)}`,
-            ),
-          )
-    })
-  })
-}
-
 /** The admin's credentials from the cluster's kubeconfig (a client certificate). */
 function credentials(kubeconfigPath) {
   const config = parse(readFileSync(kubeconfigPath, 'utf8'))
@@ -365,12 +279,18 @@ try {
     )
   admin.destroy()
 
-  const repo = makeRepo('r-agent', 'bench-agent', 20, 100)
-  const kTree = makeRepo('r-kubectl', 'bench-kubectl', 20, 100)
-  const kStrictTree = makeRepo('r-kubectl-strict', 'bench-kubectl-strict', 20, 100)
-  const rawTrees = ['bench-raw', 'bench-raw-2'].map((ns) => makeRepo(`r-${ns}`, ns, 20, 100))
+  const repo = makeRepo(work, 'r-agent', { ns: 'bench-agent', apps: 20, per: 100 })
+  const kTree = makeRepo(work, 'r-kubectl', { ns: 'bench-kubectl', apps: 20, per: 100 })
+  const kStrictTree = makeRepo(work, 'r-kubectl-strict', {
+    ns: 'bench-kubectl-strict',
+    apps: 20,
+    per: 100,
+  })
+  const rawTrees = ['bench-raw', 'bench-raw-2'].map((ns) =>
+    makeRepo(work, `r-${ns}`, { ns: ns, apps: 20, per: 100 }),
+  )
   // A fresh API server (and etcd) is slower on its first thousand writes: warm it up unmeasured.
-  await ceiling(creds, makeRepo('r-warmup', 'bench-warmup', 10, 100))
+  await ceiling(creds, makeRepo(work, 'r-warmup', { ns: 'bench-warmup', apps: 10, per: 100 }))
 
   // The ceiling right before and right after the agent's first sync, the better of the two: the load of
   // the machine (and the controllers' work on new objects) drifts over the run.

@@ -26,7 +26,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const source = join(root, 'test', 'cluster')
 
 /** The go command: on PATH, or where the Go tarball installs it. */
-function goCommand() {
+export function goCommand() {
   for (const dir of (process.env.PATH ?? '').split(':')) {
     if (dir && existsSync(join(dir, 'go'))) return join(dir, 'go')
   }
