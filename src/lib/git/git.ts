@@ -128,10 +128,10 @@ const AUTH_FAILED =
 const REJECTED =
   /\[rejected\]|non-fast-forward|fetch first|failed to update ref|cannot lock ref|stale info|incorrect old value/i
 
-/** A working clone of one remote branch, and the git commands run on it. */
 /**
- * Runs git in `cwd`; resolves with its stdout, rejects with what it said on stderr. Never reads stdin (no
- * prompt can hang a job); killed after `timeoutMs`.
+ * Runs git in `cwd`; resolves with its stdout, rejects with what it said. Never reads stdin (no prompt can
+ * hang a job). After `timeoutMs` its whole process group is killed: ssh or a remote helper holding the
+ * pipes would otherwise keep the command, and every later one on the clone, waiting.
  */
 function execGit(
   args: string[],
@@ -142,13 +142,22 @@ function execGit(
       cwd: options.cwd,
       env: options.env,
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
     })
     const out: Buffer[] = []
     const err: Buffer[] = []
     child.stdout.on('data', (d: Buffer) => out.push(d))
     child.stderr.on('data', (d: Buffer) => err.push(d))
+    let timedOut = false
     const timer = options.timeoutMs
-      ? setTimeout(() => child.kill('SIGKILL'), options.timeoutMs)
+      ? setTimeout(() => {
+          timedOut = true
+          try {
+            process.kill(-child.pid!, 'SIGKILL')
+          } catch {
+            child.kill('SIGKILL')
+          }
+        }, options.timeoutMs)
       : undefined
     child.on('error', (error) => {
       clearTimeout(timer)
@@ -157,15 +166,16 @@ function execGit(
     child.on('close', (code, signal) => {
       clearTimeout(timer)
       const stdout = Buffer.concat(out).toString('utf8')
-      if (code === 0) return resolve(stdout)
-      // Both streams: `push --porcelain` tells a rejection on stdout, the reason on stderr.
-      const said = [Buffer.concat(err).toString('utf8').trim(), stdout.trim()]
+      if (code === 0 && !timedOut) return resolve(stdout)
+      // Both streams: `push --porcelain` tells a rejection on stdout, the reason on stderr; only the
+      // tail of a long output.
+      const said = [Buffer.concat(err).toString('utf8').trim(), stdout.trim().slice(-2000)]
         .filter(Boolean)
         .join('\n')
       reject(
         new Error(
-          signal === 'SIGKILL' && options.timeoutMs
-            ? `git did not finish within ${Math.round(options.timeoutMs / 1000)} s${said ? `: ${said}` : ''}`
+          timedOut
+            ? `git did not finish within ${Math.round(options.timeoutMs! / 1000)} s${said ? `: ${said}` : ''}`
             : said || `git exited with code ${code ?? signal}`,
         ),
       )
@@ -173,6 +183,7 @@ function execGit(
   })
 }
 
+/** A working clone of one remote branch, and the git commands run on it. */
 export class GitClient {
   /** The command running now: commands on one clone run one after another. */
   private queue: Promise<unknown> = Promise.resolve()
