@@ -113,9 +113,16 @@ export class KubeClient {
     contentType = 'application/json',
   ): Promise<Response> {
     for (let attempt = 0; ; attempt++) {
+      let authorization: string | undefined
+      try {
+        authorization = await this.connection.authorization()
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error)
+        throw new KubeError(`${what}: no credentials for ${this.server}: ${message}`, 0)
+      }
       let response: Response
       try {
-        response = await this.send(method, path, body, contentType)
+        response = await this.send(method, path, body, contentType, authorization)
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error)
         throw new KubeError(`${what}: cannot reach the API server at ${this.server}: ${message}`, 0)
@@ -133,10 +140,11 @@ export class KubeClient {
     path: string,
     body: unknown,
     contentType: string,
+    authorization: string | undefined,
   ): Promise<Response> {
-    const authorization = await this.connection.authorization()
     const payload = body === undefined ? undefined : JSON.stringify(body)
-    const url = new URL(path, this.connection.server)
+    // Appended, not resolved: a server URL may carry a path (a proxy's `/k8s/clusters/<id>`).
+    const url = new URL(this.connection.server + path)
     const send = url.protocol === 'http:' ? httpRequest : request
     return new Promise((resolve, reject) => {
       const req = send(
@@ -198,7 +206,10 @@ export class KubeClient {
         return this.parse<{ resources?: ApiResource[] }>(what, response).resources ?? []
       })
       // A failed discovery is asked again next time.
-      found.catch(() => this.discovery.delete(apiVersion))
+      const mine = found
+      found.catch(() => {
+        if (this.discovery.get(apiVersion) === mine) this.discovery.delete(apiVersion)
+      })
       this.discovery.set(apiVersion, found)
     }
     return found

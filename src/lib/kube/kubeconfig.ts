@@ -202,21 +202,27 @@ function execCredentials(exec: ExecConfig): Pick<Connection, 'authorization' | '
             : resolve(stdout),
       )
     })
+  // One run at a time: concurrent requests share the plugin's answer.
+  let running: Promise<string> | undefined
+  const fetchToken = async (): Promise<string> => {
+    const out = JSON.parse(await run()) as {
+      status?: { token?: string; expirationTimestamp?: string }
+    }
+    if (!out.status?.token)
+      throw new Error(
+        `the exec credential plugin ${exec.command} returned no token (client certificates from plugins are not supported)`,
+      )
+    const expires = out.status.expirationTimestamp
+      ? Date.parse(out.status.expirationTimestamp) - 30_000
+      : Number.POSITIVE_INFINITY
+    cached = { header: `Bearer ${out.status.token}`, expires }
+    return cached.header
+  }
   return {
-    authorization: async () => {
-      if (cached && Date.now() < cached.expires) return cached.header
-      const out = JSON.parse(await run()) as {
-        status?: { token?: string; expirationTimestamp?: string }
-      }
-      if (!out.status?.token)
-        throw new Error(
-          `the exec credential plugin ${exec.command} returned no token (client certificates from plugins are not supported)`,
-        )
-      const expires = out.status.expirationTimestamp
-        ? Date.parse(out.status.expirationTimestamp) - 30_000
-        : Number.POSITIVE_INFINITY
-      cached = { header: `Bearer ${out.status.token}`, expires }
-      return cached.header
+    authorization: () => {
+      if (cached && Date.now() < cached.expires) return Promise.resolve(cached.header)
+      running ??= fetchToken().finally(() => (running = undefined))
+      return running
     },
     refresh: () => (cached = undefined),
   }
