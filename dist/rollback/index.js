@@ -32611,10 +32611,10 @@ function gitEnvironment() {
 const AUTH_FAILED = /could not read Username|Authentication failed|HTTP Basic: Access denied|Permission denied \(publickey|returned error: 40[13]/i;
 /** Messages of a rejected, non-fast-forward push, in the words of git and of the common hosts. */
 const REJECTED = /\[rejected\]|non-fast-forward|fetch first|failed to update ref|cannot lock ref|stale info|incorrect old value/i;
-/** A working clone of one remote branch, and the git commands run on it. */
 /**
- * Runs git in `cwd`; resolves with its stdout, rejects with what it said on stderr. Never reads stdin (no
- * prompt can hang a job); killed after `timeoutMs`.
+ * Runs git in `cwd`; resolves with its stdout, rejects with what it said. Never reads stdin (no prompt can
+ * hang a job). After `timeoutMs` its whole process group is killed: ssh or a remote helper holding the
+ * pipes would otherwise keep the command, and every later one on the clone, waiting.
  */
 function execGit(args, options) {
     return new Promise((resolve, reject) => {
@@ -32622,13 +32622,23 @@ function execGit(args, options) {
             cwd: options.cwd,
             env: options.env,
             stdio: ['ignore', 'pipe', 'pipe'],
+            detached: true,
         });
         const out = [];
         const err = [];
         child.stdout.on('data', (d) => out.push(d));
         child.stderr.on('data', (d) => err.push(d));
+        let timedOut = false;
         const timer = options.timeoutMs
-            ? setTimeout(() => child.kill('SIGKILL'), options.timeoutMs)
+            ? setTimeout(() => {
+                timedOut = true;
+                try {
+                    process.kill(-child.pid, 'SIGKILL');
+                }
+                catch {
+                    child.kill('SIGKILL');
+                }
+            }, options.timeoutMs)
             : undefined;
         child.on('error', (error) => {
             clearTimeout(timer);
@@ -32637,18 +32647,20 @@ function execGit(args, options) {
         child.on('close', (code, signal) => {
             clearTimeout(timer);
             const stdout = Buffer.concat(out).toString('utf8');
-            if (code === 0)
+            if (code === 0 && !timedOut)
                 return resolve(stdout);
-            // Both streams: `push --porcelain` tells a rejection on stdout, the reason on stderr.
-            const said = [Buffer.concat(err).toString('utf8').trim(), stdout.trim()]
+            // Both streams: `push --porcelain` tells a rejection on stdout, the reason on stderr; only the
+            // tail of a long output.
+            const said = [Buffer.concat(err).toString('utf8').trim(), stdout.trim().slice(-2000)]
                 .filter(Boolean)
                 .join('\n');
-            reject(new Error(signal === 'SIGKILL' && options.timeoutMs
+            reject(new Error(timedOut
                 ? `git did not finish within ${Math.round(options.timeoutMs / 1000)} s${said ? `: ${said}` : ''}`
                 : said || `git exited with code ${code ?? signal}`));
         });
     });
 }
+/** A working clone of one remote branch, and the git commands run on it. */
 class GitClient {
     dir;
     url;

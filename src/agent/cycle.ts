@@ -50,6 +50,8 @@ export interface UnitOutcome {
   objects: number
   /** The unit's content digest (the same content gives the same digest). */
   digest?: string
+  /** Its content differs from what was last applied (false: a re-apply of the same release). */
+  changed?: boolean
   /** The plan, per object (dry-run and logs). */
   changes: ChangeEntry[]
   healthy?: boolean
@@ -63,6 +65,8 @@ export interface CycleResult {
   commit?: string
   /** The remote could not be reached: nothing was done. */
   gitError?: string
+  /** The API server could not be read: nothing was done (every unit says so, none is to blame). */
+  apiError?: string
   units: UnitOutcome[]
 }
 
@@ -241,6 +245,7 @@ export class Agent {
       this.log.error(`event=api-error: ${message}; nothing is changed in the cluster`)
       return {
         commit,
+        apiError: message,
         units: units.map((u) => this.outcome(u, 'failed', commit, { error: message })),
       }
     }
@@ -323,32 +328,15 @@ export class Agent {
     if (!this.config.dryRun) {
       const unitOf = new Map(units.map((u) => [u.path, u]))
       for (const outcome of outcomes) {
-        if (outcome.status === 'synced') {
-          const health = await waitHealthy(
-            this.client,
-            healthRefs.get(outcome.unit) ?? [],
-            this.config.healthTimeoutMs,
-          )
-          outcome.healthy = health.healthy
-          if (!health.healthy) {
+        try {
+          await this.checkHealth(outcome, healthRefs.get(outcome.unit), unitOf.get(outcome.unit))
+        } catch (error) {
+          // The API server failing mid-check: the unit's health is unknown, never the agent's end.
+          if (outcome.status === 'synced') {
             outcome.status = 'failed'
-            outcome.error = `unhealthy: ${health.problems.join('; ')}`
-          }
-        } else if (outcome.status === 'unchanged') {
-          // Nothing applied now, but a rollout an earlier cycle began may still fail or recover: --once
-          // waits for it as for its own; a running agent looks once and reports only a failure.
-          const refs = this.workloads(unitOf.get(outcome.unit))
-          if (refs.length === 0) continue
-          const health = await waitHealthy(
-            this.client,
-            refs,
-            this.config.once ? this.config.healthTimeoutMs : 0,
-          )
-          if (health.healthy) outcome.healthy = true
-          else if (health.failed || this.config.once) {
-            outcome.healthy = false
-            outcome.status = 'failed'
-            outcome.error = `unhealthy: ${health.problems.join('; ')}`
+            outcome.error = `health unknown: ${errorMessage(error)}`
+          } else {
+            this.log.warn(`event=health-unknown unit=${outcome.unit}: ${errorMessage(error)}`)
           }
         }
       }
@@ -589,6 +577,7 @@ export class Agent {
         ? 'synced'
         : 'unchanged'
     return this.outcome(unit, status, commit, {
+      changed: inventory?.digest !== unit.digest,
       changes: [...changes, ...pruneEntries],
       applied: changes.length,
       pruned,
@@ -603,6 +592,38 @@ export class Agent {
       this.config.gitPollIntervalMs * 2 ** (failures - 1),
     )
     return { failures, retryAt: Date.now() + delay, digest: unit.digest }
+  }
+
+  /** Step 6 for one unit: waits for what it applied; looks at what an earlier cycle applied. */
+  private async checkHealth(
+    outcome: UnitOutcome,
+    applied: ObjectRef[] | undefined,
+    unit: Unit | undefined,
+  ): Promise<void> {
+    if (outcome.status === 'synced') {
+      const health = await waitHealthy(this.client, applied ?? [], this.config.healthTimeoutMs)
+      outcome.healthy = health.healthy
+      if (!health.healthy) {
+        outcome.status = 'failed'
+        outcome.error = `unhealthy: ${health.problems.join('; ')}`
+      }
+    } else if (outcome.status === 'unchanged') {
+      // Nothing applied now, but a rollout an earlier cycle began may still fail or recover: --once
+      // waits for it as for its own; a running agent looks once and reports only a failure.
+      const refs = this.workloads(unit)
+      if (refs.length === 0) return
+      const health = await waitHealthy(
+        this.client,
+        refs,
+        this.config.once ? this.config.healthTimeoutMs : 0,
+      )
+      if (health.healthy) outcome.healthy = true
+      else if (health.failed || this.config.once) {
+        outcome.healthy = false
+        outcome.status = 'failed'
+        outcome.error = `unhealthy: ${health.problems.join('; ')}`
+      }
+    }
   }
 
   /** The unit's objects whose health is waited for (workloads), where they live. */

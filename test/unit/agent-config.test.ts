@@ -118,6 +118,15 @@ test('a change of state is reported once: released, failed (repeated: once), rec
   expect(t.peek(outcome('synced', 'e'))).toBe('released')
   expect(t.peek(outcome('synced', 'e'))).toBe('released') // peeking records nothing
 
+  // After a restart: the same release re-applied (its sync interval passed) and a unit long gone from git
+  // are no news; a new release is.
+  const restarted = new Transitions()
+  expect(restarted.record({ ...outcome('synced', 'g'), changed: false })).toBeUndefined()
+  expect(
+    restarted.record({ ...outcome('orphaned', ''), unit: 'releases/staging/gone' }),
+  ).toBeUndefined()
+  expect(restarted.record({ ...outcome('synced', 'h'), changed: true })).toBe('released')
+
   // A rollout that failed its health check recovers without a new release: an unchanged unit, healthy.
   const u = new Transitions()
   const healthy = { ...outcome('unchanged', 'f'), healthy: true }

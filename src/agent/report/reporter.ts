@@ -42,6 +42,8 @@ export class Reporter {
     this.remoteError = result.gitError
     if (result.gitError !== undefined) return
     this.synced = true
+    // The API server failing fails every unit alike: no unit changed state, nothing to announce.
+    if (result.apiError !== undefined) return
     const sends: Promise<void>[] = []
     for (const o of result.units) {
       const change = this.transitions.record(o)

@@ -71,7 +71,16 @@ export class CommitStatuses {
       this.api.token,
       project,
     )
-    await octokit.rest.repos.createCommitStatus({ owner, repo, sha, state, context, description })
+    // A git host that does not answer must not hold up the sync.
+    await octokit.rest.repos.createCommitStatus({
+      owner,
+      repo,
+      sha,
+      state,
+      context,
+      description,
+      request: { signal: AbortSignal.timeout(10_000) },
+    })
   }
 
   private async gitlab(

@@ -33,7 +33,8 @@ export class Transitions {
       }
       case 'synced': {
         const state = `ok:${digest}`
-        if (previous === state) return { state }
+        // The same release applied again (a drift re-apply, the first cycle after a restart) is no news.
+        if (previous === state || (previous === undefined && o.changed === false)) return { state }
         return { state, change: previous?.startsWith('failed:') ? 'recovered' : 'released' }
       }
       case 'unchanged':
@@ -43,8 +44,13 @@ export class Transitions {
         if (o.healthy === true && previous === `failed:${digest}`)
           return { state: `ok:${digest}`, change: 'recovered' }
         return {}
-      case 'pruned':
       case 'orphaned':
+        // Told once when it happens; a restart does not tell it again.
+        return {
+          state: o.status,
+          change: previous === undefined || previous === o.status ? undefined : o.status,
+        }
+      case 'pruned':
         return { state: o.status, change: previous === o.status ? undefined : o.status }
     }
   }

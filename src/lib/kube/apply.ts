@@ -153,7 +153,10 @@ export async function applyObjects(
     // Custom resources need their CRD Established first.
     const crds = stage.filter((o) => o.kind === 'CustomResourceDefinition')
     if (!options.dryRun && crds.length > 0) {
-      const pending = await waitEstablished(client, crds)
+      const pending = await waitEstablished(client, crds).catch(
+        (error: unknown) =>
+          new Map(crds.map((c) => [c.metadata.name, `cannot read it: ${String(error)}`])),
+      )
       if (pending.size > 0) {
         for (const entry of results.filter((r) => pending.has(r.ref.name))) {
           entry.action = 'failed'
