@@ -121,10 +121,7 @@ export class Agent {
       timeoutMs: this.config.gitTimeoutMs,
     }
     // A checkout left by an earlier run (a restart, or --once again) is brought up to date, not cloned.
-    if (!this.git) {
-      this.git = await GitClient.open(options, this.log)
-      this.checkout = undefined
-    }
+    this.git ??= await GitClient.open(options, this.log)
     if (!this.git) {
       await fs.rm(dir, { recursive: true, force: true })
       await fs.mkdir(this.config.workDir, { recursive: true })

@@ -136,7 +136,7 @@ function fromKubeconfig(files: string[]): Connection {
       `the kubeconfig cluster ${context.cluster} sets proxy-url, which is not supported`,
     )
 
-  let credentials: Pick<Connection, 'authorization' | 'refresh'> & { cert?: Buffer; key?: Buffer }
+  let credentials: Pick<Connection, 'authorization' | 'refresh'>
   if (typeof user.token === 'string') {
     const header = `Bearer ${user.token}`
     credentials = { authorization: () => Promise.resolve(header), refresh: () => undefined }
@@ -161,12 +161,8 @@ function fromKubeconfig(files: string[]): Connection {
     insecure: cluster['insecure-skip-tls-verify'] === true,
     serverName:
       typeof cluster['tls-server-name'] === 'string' ? cluster['tls-server-name'] : undefined,
-    cert:
-      credentials.cert ??
-      data(user['client-certificate-data']) ??
-      readPath(userEntry, user['client-certificate']),
-    key:
-      credentials.key ?? data(user['client-key-data']) ?? readPath(userEntry, user['client-key']),
+    cert: data(user['client-certificate-data']) ?? readPath(userEntry, user['client-certificate']),
+    key: data(user['client-key-data']) ?? readPath(userEntry, user['client-key']),
     authorization: credentials.authorization,
     refresh: credentials.refresh,
   }
