@@ -67,6 +67,13 @@ interface Response {
   text: string
 }
 
+/** `/api/v1[/namespaces/NS]/plural` or `/apis/group/version[/namespaces/NS]/plural`. */
+function collectionPath(apiVersion: string, r: ApiResource, namespace?: string): string {
+  const base = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`
+  const ns = r.namespaced && namespace ? `/namespaces/${encodeURIComponent(namespace)}` : ''
+  return `${base}${ns}/${r.name}`
+}
+
 export class KubeClient {
   /** Discovery per apiVersion: the resources it serves. */
   private readonly discovery = new Map<string, Promise<ApiResource[]>>()
@@ -244,10 +251,7 @@ export class KubeClient {
 
   /** The collection's path (in `namespace`, or across all for a namespaced kind without one). */
   private async collection(apiVersion: string, kind: string, namespace?: string): Promise<string> {
-    const r = await this.resource(apiVersion, kind)
-    const base = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`
-    const ns = r.namespaced && namespace ? `/namespaces/${encodeURIComponent(namespace)}` : ''
-    return `${base}${ns}/${r.name}`
+    return collectionPath(apiVersion, await this.resource(apiVersion, kind), namespace)
   }
 
   private async objectPath(ref: ObjectRef): Promise<string> {
@@ -258,7 +262,8 @@ export class KubeClient {
         422,
         'Invalid',
       )
-    return `${await this.collection(ref.apiVersion, ref.kind, ref.namespace)}/${encodeURIComponent(ref.name)}`
+    // The resource found once serves both the check and the path: this runs for every object applied.
+    return `${collectionPath(ref.apiVersion, r, ref.namespace)}/${encodeURIComponent(ref.name)}`
   }
 
   /** Server-side apply. */
