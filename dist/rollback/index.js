@@ -32436,8 +32436,12 @@ async function readRelease(dir) {
     const file = (0,external_node_path_namespaceObject.join)(dir, layout_RELEASE_FILE);
     if (!(0,external_node_fs_namespaceObject.existsSync)(file))
         return undefined;
+    return parseRelease(await external_node_fs_namespaceObject.promises.readFile(file, 'utf8'), file);
+}
+/** Checks and reads the text of a release file; `file` names it in the error. */
+function parseRelease(text, file) {
     try {
-        const value = JSON.parse(await external_node_fs_namespaceObject.promises.readFile(file, 'utf8'));
+        const value = JSON.parse(text);
         if (typeof value.version !== 'string' || typeof value.digest !== 'string') {
             throw new Error('version or digest missing');
         }
@@ -32612,18 +32616,21 @@ const AUTH_FAILED = /could not read Username|Authentication failed|HTTP Basic: A
 /** Messages of a rejected, non-fast-forward push, in the words of git and of the common hosts. */
 const REJECTED = /\[rejected\]|non-fast-forward|fetch first|failed to update ref|cannot lock ref|stale info|incorrect old value/i;
 /**
- * Runs git in `cwd`; resolves with its stdout, rejects with what it said. Never reads stdin (no prompt can
- * hang a job). After `timeoutMs` its whole process group is killed: ssh or a remote helper holding the
- * pipes would otherwise keep the command, and every later one on the clone, waiting.
+ * Runs git in `cwd`; resolves with its stdout, rejects with what it said. Stdin is only the given `input`
+ * (no prompt can hang a job). After `timeoutMs` its whole process group is killed: ssh or a remote helper
+ * holding the pipes would otherwise keep the command, and every later one on the clone, waiting.
  */
 function execGit(args, options) {
     return new Promise((resolve, reject) => {
         const child = (0,external_node_child_process_namespaceObject.spawn)('git', args, {
             cwd: options.cwd,
             env: options.env,
-            stdio: ['ignore', 'pipe', 'pipe'],
+            stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
             detached: true,
         });
+        // git stopping early closes the pipe: its exit code says why, not the write's EPIPE.
+        child.stdin?.on('error', () => undefined);
+        child.stdin?.end(options.input);
         const out = [];
         const err = [];
         child.stdout.on('data', (d) => out.push(d));
@@ -32646,9 +32653,10 @@ function execGit(args, options) {
         });
         child.on('close', (code, signal) => {
             clearTimeout(timer);
-            const stdout = Buffer.concat(out).toString('utf8');
+            const bytes = Buffer.concat(out);
             if (code === 0 && !timedOut)
-                return resolve(stdout);
+                return resolve(bytes);
+            const stdout = bytes.toString('utf8');
             // Both streams: `push --porcelain` tells a rejection on stdout, the reason on stderr; only the
             // tail of a long output.
             const said = [Buffer.concat(err).toString('utf8').trim(), stdout.trim().slice(-2000)]
@@ -32679,8 +32687,11 @@ class GitClient {
         this.log = log;
     }
     /** Runs one git command in the clone, after those already started. */
-    raw(args) {
-        const run = this.queue.then(() => execGit(args, { cwd: this.dir, env: this.env, timeoutMs: this.timeoutMs }));
+    async raw(args) {
+        return (await this.rawBytes(args)).toString('utf8');
+    }
+    rawBytes(args, input) {
+        const run = this.queue.then(() => execGit(args, { cwd: this.dir, env: this.env, timeoutMs: this.timeoutMs, input }));
         this.queue = run.catch(() => undefined);
         return run;
     }
@@ -32711,6 +32722,7 @@ class GitClient {
                 '--single-branch',
                 ...(options.branch ? ['--branch', options.branch] : []),
                 ...(depth ? ['--depth', String(depth)] : []),
+                ...(options.checkout === false ? ['--no-checkout'] : []),
                 options.url,
                 '.',
             ], `clone ${what}`);
@@ -32883,17 +32895,66 @@ class GitClient {
             return { hash, time, message: message.trim() };
         });
     }
-    /** The entries directly in a folder of HEAD (`''` for the root): name → object hash and type. */
-    async treeEntries(path) {
-        const out = await this.run(['ls-tree', 'HEAD', ...(path ? ['--', `${path}/`] : [])], `list ${path || 'the root'}`);
+    /**
+     * Every file and folder under `path` at HEAD, recursively, in git's order, with git's modes and
+     * object hashes (`git ls-tree -r -t`). Paths are relative to the repository's root.
+     */
+    async listTree(path) {
+        const out = await this.run(['ls-tree', '-r', '-t', '-z', '--full-tree', 'HEAD', ...(path ? ['--', `${path}/`] : [])], `list ${path || 'the root'}`);
         return out
-            .split('\n')
+            .split('\0')
             .filter((l) => l.includes('\t'))
             .map((l) => {
-            const [meta, name] = l.split('\t');
-            const [, type, hash] = meta.split(' ');
-            return { path: name, hash, type };
+            const tab = l.indexOf('\t');
+            const [mode, type, hash] = l.slice(0, tab).split(' ');
+            return { path: l.slice(tab + 1), mode, type, hash };
         });
+    }
+    /** The content of blobs, by hash: one `git cat-file --batch` for all of them. */
+    async readBlobs(hashes) {
+        const blobs = new Map();
+        const wanted = [...new Set(hashes)];
+        if (wanted.length === 0)
+            return blobs;
+        this.log.debug(`git cat-file --batch (${wanted.length} objects)`);
+        let out;
+        try {
+            out = await this.rawBytes(['cat-file', '--batch'], `${wanted.join('\n')}\n`);
+        }
+        catch (error) {
+            throw new GitCommandError(`git failed to read files: ${redact(errorMessage(error)).trim()}`);
+        }
+        // Each answer: "<hash> <type> <size>\n<size bytes>\n", or "<name> missing\n".
+        let at = 0;
+        while (at < out.length) {
+            const eol = out.indexOf(0x0a, at);
+            const header = out.subarray(at, eol).toString('latin1').split(' ');
+            if (header.length !== 3)
+                throw new GitCommandError(`git cannot read object ${header[0]}`);
+            const size = Number(header[2]);
+            blobs.set(header[0], out.subarray(eol + 1, eol + 1 + size));
+            at = eol + 1 + size + 1;
+        }
+        return blobs;
+    }
+    /**
+     * Fetches `branch` and moves HEAD to it without touching the work tree: for a clone whose files are
+     * read from git's objects. Returns the new HEAD.
+     */
+    async fetchHead(branch) {
+        await this.run([
+            'fetch',
+            '--quiet',
+            '--no-tags',
+            'origin',
+            `+refs/heads/${branch}:refs/remotes/origin/${branch}`,
+        ], `fetch ${branch}`);
+        await this.run(['reset', '--quiet', '--soft', `refs/remotes/origin/${branch}`], `move to ${branch}`);
+        return this.head();
+    }
+    /** Writes HEAD's files into the work tree, for tools that read files (kustomize). */
+    async checkoutHead() {
+        await this.run(['reset', '--quiet', '--hard', 'HEAD'], 'check out HEAD');
     }
     /** Resolves a commit name (full or short hash) to a full hash, or undefined. */
     async resolveCommit(name) {
@@ -32927,7 +32988,7 @@ async function localCommitTime(commit, dir = process.cwd()) {
             cwd: dir,
             env: gitEnvironment(),
         });
-        return out.trim() || undefined;
+        return out.toString('utf8').trim() || undefined;
     }
     catch {
         return undefined;

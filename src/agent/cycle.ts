@@ -13,7 +13,7 @@ import { existsSync, promises as fs } from 'node:fs'
 import { join } from 'node:path'
 import { Limiter, mapLimit } from '../lib/concurrency.js'
 import { errorMessage } from '../lib/errors.js'
-import { GitClient, type GitAuth } from '../lib/git/git.js'
+import { GitClient, type GitAuth, type TreeEntry } from '../lib/git/git.js'
 import { redactUrl } from '../lib/git/remote.js'
 import type { Logger } from '../lib/log.js'
 import {
@@ -36,7 +36,7 @@ import { AGENT_LABEL, UNIT_ANNOTATION, UNIT_LABEL, unitHash } from '../lib/kube/
 import { canonicalJson, objectDigest, objectKey } from '../lib/manifests/objects.js'
 import type { KubeObject } from '../lib/manifests/yaml.js'
 import type { AgentConfig } from './config.js'
-import { loadUnits, type Unit } from './units.js'
+import { loadUnits, type RepoFiles, type Unit } from './units.js'
 
 export type UnitStatus = 'synced' | 'unchanged' | 'failed' | 'pruned' | 'orphaned'
 
@@ -87,8 +87,8 @@ export class Agent {
   private git?: GitClient
   /** The branch and commit checked out, while `git` is open. */
   private checkout?: { branch: string; head: string }
-  /** The unit hashes of the last commit read. */
-  private hashes?: { commit: string; units: Map<string, string> }
+  /** What is under the git paths at the last commit read, and whether its files are on disk. */
+  private listing?: { commit: string; entries: TreeEntry[]; checkedOut: boolean }
   private readonly retries = new Map<string, UnitState>()
   private readonly unitCache = new Map<string, { hash: string; unit: Unit }>()
   /** Why nothing may be pruned in this cycle (a unit failed to load: it may still declare what others dropped). */
@@ -125,8 +125,10 @@ export class Agent {
     if (!this.git) {
       await fs.rm(dir, { recursive: true, force: true })
       await fs.mkdir(this.config.workDir, { recursive: true })
+      // No work tree: units are read from git's objects (writing thousands of files only to read them
+      // back cost more than the whole fetch).
       this.git = await GitClient.clone(
-        { ...options, branch: this.config.gitBranch, depth: 1 },
+        { ...options, branch: this.config.gitBranch, depth: 1, checkout: false },
         this.log,
       )
       const head = await this.git.head()
@@ -144,7 +146,7 @@ export class Agent {
     if (!remote) throw new Error(`branch ${branch} is gone from ${redactUrl(this.config.gitUrl)}`)
     if (remote === this.checkout.head) return remote
     try {
-      const head = await this.git.resetToRemote(branch, { clean: false })
+      const head = await this.git.fetchHead(branch)
       this.checkout = { branch, head }
       this.log.info(`event=refreshed url=${redactUrl(this.config.gitUrl)} HEAD=${head}`)
       return head
@@ -163,22 +165,25 @@ export class Agent {
     this.log.warn(`event=prune-held: ${reason}`)
   }
 
-  /**
-   * Git's hash of every unit's content: a folder unit's tree hash, and for the loose files of a git path
-   * the hashes of those files together. Reading them is one `git ls-tree` per git path.
-   */
-  private async unitHashes(commit: string): Promise<Map<string, string>> {
-    if (this.hashes?.commit === commit) return this.hashes.units
-    const hashes = new Map<string, string>()
-    if (!this.git) return hashes
-    for (const gitPath of this.config.gitPaths) {
-      const entries = await this.git.treeEntries(gitPath)
-      const files = entries.filter((e) => e.type === 'blob').map((e) => e.hash)
-      if (files.length > 0) hashes.set(gitPath || '.', files.join(','))
-      for (const e of entries.filter((e) => e.type === 'tree')) hashes.set(e.path, e.hash)
+  /** The files under the git paths at `commit`, listed once per commit (`git ls-tree`). */
+  private async repoFiles(commit: string): Promise<RepoFiles> {
+    const git = this.git
+    if (!git) throw new Error('no clone to read')
+    if (this.listing?.commit !== commit) {
+      const entries: TreeEntry[] = []
+      for (const gitPath of this.config.gitPaths) entries.push(...(await git.listTree(gitPath)))
+      this.listing = { commit, entries, checkedOut: false }
     }
-    this.hashes = { commit, units: hashes }
-    return hashes
+    const listing = this.listing
+    return {
+      entries: listing.entries,
+      read: (hashes) => git.readBlobs(hashes),
+      checkout: async () => {
+        if (!listing.checkedOut) await git.checkoutHead()
+        listing.checkedOut = true
+        return git.dir
+      },
+    }
   }
 
   /** One cycle. `full` re-applies every unit, changed or not. */
@@ -194,20 +199,23 @@ export class Agent {
       )
       return { gitError: message, units: [] }
     }
-    const repo = join(this.config.workDir, 'repo')
 
     // Step 2: units, and objects declared by two units.
     const gitDone = Date.now()
-    const loaded = await loadUnits(
-      repo,
-      this.config.gitPaths,
-      {
-        manifestGeneration: this.config.manifestGeneration,
-        hashes: await this.unitHashes(commit),
-        cache: this.unitCache,
-      },
-      this.log,
-    )
+    let loaded: Unit[]
+    try {
+      loaded = await loadUnits(
+        await this.repoFiles(commit),
+        this.config.gitPaths,
+        { manifestGeneration: this.config.manifestGeneration, cache: this.unitCache },
+        this.log,
+      )
+    } catch (error) {
+      const message = errorMessage(error)
+      this.listing = undefined
+      this.log.error(`event=git-error: ${message}; nothing is changed in the cluster`)
+      return { gitError: message, units: [] }
+    }
     // A cycle marks its own copies (with a conflict, say), never the cached units.
     const units = loaded.map((u) => ({ ...u }))
     const owners = new Map<string, { unit: Unit; json: string }[]>()

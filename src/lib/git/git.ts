@@ -25,6 +25,15 @@ export interface GitAuth {
   knownHosts?: string
 }
 
+/** One line of `git ls-tree`: a blob (file), tree (folder) or commit (submodule). */
+export interface TreeEntry {
+  path: string
+  /** `100644`, `100755`, `120000` (a symlink), `040000`, `160000`. */
+  mode: string
+  type: string
+  hash: string
+}
+
 export interface Identity {
   name: string
   email: string
@@ -129,25 +138,28 @@ const REJECTED =
   /\[rejected\]|non-fast-forward|fetch first|failed to update ref|cannot lock ref|stale info|incorrect old value/i
 
 /**
- * Runs git in `cwd`; resolves with its stdout, rejects with what it said. Never reads stdin (no prompt can
- * hang a job). After `timeoutMs` its whole process group is killed: ssh or a remote helper holding the
- * pipes would otherwise keep the command, and every later one on the clone, waiting.
+ * Runs git in `cwd`; resolves with its stdout, rejects with what it said. Stdin is only the given `input`
+ * (no prompt can hang a job). After `timeoutMs` its whole process group is killed: ssh or a remote helper
+ * holding the pipes would otherwise keep the command, and every later one on the clone, waiting.
  */
 function execGit(
   args: string[],
-  options: { cwd: string; env: Record<string, string>; timeoutMs?: number },
-): Promise<string> {
+  options: { cwd: string; env: Record<string, string>; timeoutMs?: number; input?: string },
+): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const child = spawn('git', args, {
       cwd: options.cwd,
       env: options.env,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
       detached: true,
     })
+    // git stopping early closes the pipe: its exit code says why, not the write's EPIPE.
+    child.stdin?.on('error', () => undefined)
+    child.stdin?.end(options.input)
     const out: Buffer[] = []
     const err: Buffer[] = []
-    child.stdout.on('data', (d: Buffer) => out.push(d))
-    child.stderr.on('data', (d: Buffer) => err.push(d))
+    child.stdout!.on('data', (d: Buffer) => out.push(d))
+    child.stderr!.on('data', (d: Buffer) => err.push(d))
     let timedOut = false
     const timer = options.timeoutMs
       ? setTimeout(() => {
@@ -165,8 +177,9 @@ function execGit(
     })
     child.on('close', (code, signal) => {
       clearTimeout(timer)
-      const stdout = Buffer.concat(out).toString('utf8')
-      if (code === 0 && !timedOut) return resolve(stdout)
+      const bytes = Buffer.concat(out)
+      if (code === 0 && !timedOut) return resolve(bytes)
+      const stdout = bytes.toString('utf8')
       // Both streams: `push --porcelain` tells a rejection on stdout, the reason on stderr; only the
       // tail of a long output.
       const said = [Buffer.concat(err).toString('utf8').trim(), stdout.trim().slice(-2000)]
@@ -198,9 +211,13 @@ export class GitClient {
   ) {}
 
   /** Runs one git command in the clone, after those already started. */
-  private raw(args: string[]): Promise<string> {
+  private async raw(args: string[]): Promise<string> {
+    return (await this.rawBytes(args)).toString('utf8')
+  }
+
+  private rawBytes(args: string[], input?: string): Promise<Buffer> {
     const run = this.queue.then(() =>
-      execGit(args, { cwd: this.dir, env: this.env, timeoutMs: this.timeoutMs }),
+      execGit(args, { cwd: this.dir, env: this.env, timeoutMs: this.timeoutMs, input }),
     )
     this.queue = run.catch(() => undefined)
     return run
@@ -230,6 +247,8 @@ export class GitClient {
       dir: string
       branch?: string
       depth?: number
+      /** false: the work tree stays empty; files are read from git's objects (see `readBlobs`). */
+      checkout?: boolean
       auth?: GitAuth
       timeoutMs?: number
     },
@@ -251,6 +270,7 @@ export class GitClient {
           '--single-branch',
           ...(options.branch ? ['--branch', options.branch] : []),
           ...(depth ? ['--depth', String(depth)] : []),
+          ...(options.checkout === false ? ['--no-checkout'] : []),
           options.url,
           '.',
         ],
@@ -452,20 +472,75 @@ export class GitClient {
       })
   }
 
-  /** The entries directly in a folder of HEAD (`''` for the root): name → object hash and type. */
-  async treeEntries(path: string): Promise<{ path: string; hash: string; type: string }[]> {
+  /**
+   * Every file and folder under `path` at HEAD, recursively, in git's order, with git's modes and
+   * object hashes (`git ls-tree -r -t`). Paths are relative to the repository's root.
+   */
+  async listTree(path: string): Promise<TreeEntry[]> {
     const out = await this.run(
-      ['ls-tree', 'HEAD', ...(path ? ['--', `${path}/`] : [])],
+      ['ls-tree', '-r', '-t', '-z', '--full-tree', 'HEAD', ...(path ? ['--', `${path}/`] : [])],
       `list ${path || 'the root'}`,
     )
     return out
-      .split('\n')
+      .split('\0')
       .filter((l) => l.includes('\t'))
       .map((l) => {
-        const [meta, name] = l.split('\t')
-        const [, type, hash] = meta.split(' ')
-        return { path: name, hash, type }
+        const tab = l.indexOf('\t')
+        const [mode, type, hash] = l.slice(0, tab).split(' ')
+        return { path: l.slice(tab + 1), mode, type, hash }
       })
+  }
+
+  /** The content of blobs, by hash: one `git cat-file --batch` for all of them. */
+  async readBlobs(hashes: string[]): Promise<Map<string, Buffer>> {
+    const blobs = new Map<string, Buffer>()
+    const wanted = [...new Set(hashes)]
+    if (wanted.length === 0) return blobs
+    this.log.debug(`git cat-file --batch (${wanted.length} objects)`)
+    let out: Buffer
+    try {
+      out = await this.rawBytes(['cat-file', '--batch'], `${wanted.join('\n')}\n`)
+    } catch (error) {
+      throw new GitCommandError(`git failed to read files: ${redact(errorMessage(error)).trim()}`)
+    }
+    // Each answer: "<hash> <type> <size>\n<size bytes>\n", or "<name> missing\n".
+    let at = 0
+    while (at < out.length) {
+      const eol = out.indexOf(0x0a, at)
+      const header = out.subarray(at, eol).toString('latin1').split(' ')
+      if (header.length !== 3) throw new GitCommandError(`git cannot read object ${header[0]}`)
+      const size = Number(header[2])
+      blobs.set(header[0], out.subarray(eol + 1, eol + 1 + size))
+      at = eol + 1 + size + 1
+    }
+    return blobs
+  }
+
+  /**
+   * Fetches `branch` and moves HEAD to it without touching the work tree: for a clone whose files are
+   * read from git's objects. Returns the new HEAD.
+   */
+  async fetchHead(branch: string): Promise<string> {
+    await this.run(
+      [
+        'fetch',
+        '--quiet',
+        '--no-tags',
+        'origin',
+        `+refs/heads/${branch}:refs/remotes/origin/${branch}`,
+      ],
+      `fetch ${branch}`,
+    )
+    await this.run(
+      ['reset', '--quiet', '--soft', `refs/remotes/origin/${branch}`],
+      `move to ${branch}`,
+    )
+    return this.head()
+  }
+
+  /** Writes HEAD's files into the work tree, for tools that read files (kustomize). */
+  async checkoutHead(): Promise<void> {
+    await this.run(['reset', '--quiet', '--hard', 'HEAD'], 'check out HEAD')
   }
 
   /** Resolves a commit name (full or short hash) to a full hash, or undefined. */
@@ -506,7 +581,7 @@ export async function localCommitTime(
       cwd: dir,
       env: gitEnvironment(),
     })
-    return out.trim() || undefined
+    return out.toString('utf8').trim() || undefined
   } catch {
     return undefined
   }

@@ -38,8 +38,13 @@ export interface ReleaseInfo {
 export async function readRelease(dir: string): Promise<ReleaseInfo | undefined> {
   const file = join(dir, RELEASE_FILE)
   if (!existsSync(file)) return undefined
+  return parseRelease(await fs.readFile(file, 'utf8'), file)
+}
+
+/** Checks and reads the text of a release file; `file` names it in the error. */
+export function parseRelease(text: string, file: string): ReleaseInfo {
   try {
-    const value = JSON.parse(await fs.readFile(file, 'utf8')) as ReleaseInfo
+    const value = JSON.parse(text) as ReleaseInfo
     if (typeof value.version !== 'string' || typeof value.digest !== 'string') {
       throw new Error('version or digest missing')
     }
