@@ -32440,18 +32440,18 @@ class GitClient {
         return blobs;
     }
     /**
-     * Fetches `branch` and moves HEAD to it without touching the work tree: for a clone whose files are
-     * read from git's objects. Returns the new HEAD.
+     * Fetches `branch` straight into the local branch HEAD names, without touching the work tree: for a
+     * clone whose files are read from git's objects. Returns the new HEAD.
      */
     async fetchHead(branch) {
         await this.run([
             'fetch',
             '--quiet',
             '--no-tags',
+            '--update-head-ok',
             'origin',
-            `+refs/heads/${branch}:refs/remotes/origin/${branch}`,
+            `+refs/heads/${branch}:refs/heads/${branch}`,
         ], `fetch ${branch}`);
-        await this.run(['reset', '--quiet', '--soft', `refs/remotes/origin/${branch}`], `move to ${branch}`);
         return this.head();
     }
     /** Writes HEAD's files into the work tree, for tools that read files (kustomize). */

@@ -218,16 +218,17 @@ export class Agent {
     }
     // A cycle marks its own copies (with a conflict, say), never the cached units.
     const units = loaded.map((u) => ({ ...u }))
-    const owners = new Map<string, { unit: Unit; json: string }[]>()
+    const owners = new Map<string, { unit: Unit; object: KubeObject }[]>()
     for (const unit of units.filter((u) => !u.error)) {
       for (const { object } of unit.objects) {
-        const list = owners.get(objectKey(object)) ?? []
-        list.push({ unit, json: canonicalJson(object) })
-        owners.set(objectKey(object), list)
+        const key = objectKey(object)
+        const list = owners.get(key)
+        if (list) list.push({ unit, object })
+        else owners.set(key, [{ unit, object }])
       }
     }
     for (const [key, list] of owners) {
-      if (new Set(list.map((o) => o.json)).size > 1) {
+      if (list.length > 1 && new Set(list.map((o) => canonicalJson(o.object))).size > 1) {
         for (const { unit } of list) {
           unit.error ??= `${key.replace(/\/\//, '/')} is declared differently by ${list.map((o) => o.unit.path).join(' and ')}`
         }
@@ -396,7 +397,7 @@ export class Agent {
     commit: string,
     inventory: Inventory | undefined,
     appliedBy: Map<string, string>,
-    owners: Map<string, { unit: Unit; json: string }[]>,
+    owners: Map<string, { unit: Unit; object: KubeObject }[]>,
     full: boolean,
   ): Promise<UnitOutcome> {
     if (unit.error) {

@@ -1,6 +1,9 @@
 // The agent's Kubernetes client against the test API server: kubeconfig forms (token, token file, exec
-// plugin, merged KUBECONFIG), errors that say what failed, and lists read in pages.
+// plugin, merged KUBECONFIG), a server behind a path, errors that say what failed, and lists read in pages.
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:http'
+import { request as httpsRequest } from 'node:https'
+import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { load } from 'js-yaml'
 import { stringify } from 'yaml'
@@ -148,3 +151,54 @@ test('lists are read in pages; errors carry the server Status; an unknown kind s
   ).toBe(false)
   client.close()
 }, 60_000)
+
+test('a server URL with a path (a proxy in front of the API server) and plain HTTP', async () => {
+  // A plain-HTTP proxy serving the API under /k8s/clusters/c1, as Rancher-style proxies do.
+  const ca = Buffer.from(
+    /certificate-authority-data: (\S+)/.exec(readFileSync(server.kubeconfigPath, 'utf8'))![1],
+    'base64',
+  )
+  const upstream = new URL(server.url)
+  const seen: string[] = []
+  const proxy = createServer((req, res) => {
+    seen.push(req.url ?? '')
+    if (!req.url?.startsWith('/k8s/clusters/c1/')) {
+      res.writeHead(404).end('not under the prefix')
+      return
+    }
+    const forward = httpsRequest(
+      {
+        hostname: upstream.hostname,
+        port: upstream.port,
+        path: req.url.slice('/k8s/clusters/c1'.length),
+        method: req.method,
+        headers: req.headers,
+        ca,
+      },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers)
+        answer.pipe(res)
+      },
+    )
+    req.pipe(forward)
+  })
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve))
+  const { port } = proxy.address() as AddressInfo
+  const config = load(readFileSync(server.kubeconfigPath, 'utf8')) as Kubeconfig
+  config.clusters[0].cluster = { server: `http://127.0.0.1:${port}/k8s/clusters/c1/` }
+  config.users[0].user = { token: server.token }
+  const path = join(tempDir('kubeconfig-'), 'config')
+  writeFileSync(path, stringify(config))
+  const client = KubeClient.load(path)
+  try {
+    await client.apply(cm('proxied'), { fieldManager: 't', force: true })
+    expect(
+      await client.get({ apiVersion: 'v1', kind: 'ConfigMap', name: 'proxied', namespace: 'apps' }),
+    ).toMatchObject({ data: { a: '1' } })
+    expect(seen).toContain('/k8s/clusters/c1/api/v1')
+    expect(seen.every((u) => u.startsWith('/k8s/clusters/c1/'))).toBe(true)
+  } finally {
+    client.close()
+    await new Promise((resolve) => proxy.close(resolve))
+  }
+})

@@ -78,12 +78,23 @@ export class KubeClient {
   /** Discovery per apiVersion: the resources it serves. */
   private readonly discovery = new Map<string, Promise<ApiResource[]>>()
   private readonly agent: Agent | HttpAgent
+  /** The server's URL in parts, read once: every request is built from them. */
+  private readonly endpoint: { protocol: string; hostname: string; port: string; path: string }
 
   private constructor(
     private readonly connection: Connection,
     maxSockets: number,
   ) {
-    const options = { keepAlive: true, maxSockets }
+    const url = new URL(connection.server)
+    this.endpoint = {
+      protocol: url.protocol,
+      // An IPv6 address goes to the socket without its brackets.
+      hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+      port: url.port,
+      path: url.pathname.replace(/\/+$/, ''),
+    }
+    // No Nagle delay: a request's headers and body would otherwise wait for the server's ACK.
+    const options = { keepAlive: true, maxSockets, noDelay: true }
     this.agent = connection.server.startsWith('http:')
       ? new HttpAgent(options)
       : new Agent({
@@ -150,13 +161,16 @@ export class KubeClient {
     authorization: string | undefined,
   ): Promise<Response> {
     const payload = body === undefined ? undefined : JSON.stringify(body)
-    // Appended, not resolved: a server URL may carry a path (a proxy's `/k8s/clusters/<id>`).
-    const url = new URL(this.connection.server + path)
-    const send = url.protocol === 'http:' ? httpRequest : request
+    const server = this.endpoint
+    const send = server.protocol === 'http:' ? httpRequest : request
     return new Promise((resolve, reject) => {
       const req = send(
-        url,
         {
+          protocol: server.protocol,
+          hostname: server.hostname,
+          port: server.port,
+          // Appended, not resolved: a server URL may carry a path (a proxy's `/k8s/clusters/<id>`).
+          path: server.path + path,
           method,
           agent: this.agent,
           headers: {
@@ -178,7 +192,6 @@ export class KubeClient {
           res.on('error', reject)
         },
       )
-      req.on('socket', (socket) => socket.setNoDelay(true))
       req.on('timeout', () => req.destroy(new Error('no answer within 60 s')))
       req.on('error', reject)
       req.end(payload)
