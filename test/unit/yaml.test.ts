@@ -37,6 +37,23 @@ const cases: Record<string, string> = {
   version: '1.10',
   ip: '10.0.0.1',
   big: '12345678901234567890',
+  negativeZero: '-0',
+  negativeHex: '-0x1F',
+  upperHex: '0X1F',
+  notOctal: '08',
+  octalUnderscore: '0_644',
+  doubleUnderscore: '1__0',
+  leadingZeroFloat: '012.5',
+  dotExponent: '.5e3',
+  signedDot: '+.5',
+  trailingDot: '1.',
+  dot: '.',
+  plusInf: '+inf',
+  oN: 'oN',
+  TRUE: 'TRUE',
+  localTag: '!foo bar',
+  strTag: '!!str 0644',
+  intTag: '!!int "12"',
 }
 
 function kubectlReading(text: string): Record<string, unknown> {
@@ -90,6 +107,26 @@ describe('manifest loader reads YAML as kubectl does', () => {
   })
 })
 
+test('keys, a key given twice, merge keys and anchors are read as kubectl reads them', () => {
+  const text = [
+    'apiVersion: v1',
+    'kind: ConfigMap',
+    'metadata:',
+    '  name: t',
+    'data:',
+    '  y: "yes as a key"',
+    '  dup: "first"',
+    '  dup: "second"',
+    '  base: &base {a: "1", b: "2"}',
+    '  merged: {<<: *base, b: "3"}',
+    '  list: [&x "one", *x]',
+    '',
+  ].join('\n')
+  const ours = parseManifestText(text, 'keys.yaml')[0].value.data
+  expect(ours).toEqual(kubectlReading(text))
+  expect(ours).toMatchObject({ true: 'yes as a key', dup: 'second', merged: { a: '1', b: '3' } })
+})
+
 describe('manifest loader limits and errors', () => {
   test('a billion-laughs document is refused', () => {
     const lines = ['a: &a [x,x,x,x,x,x,x,x,x,x]']
@@ -110,7 +147,9 @@ describe('manifest loader limits and errors', () => {
   })
 
   test('malformed YAML names the file', () => {
-    expect(() => parseManifestText('a: [b\n', 'bad.yaml')).toThrow(/^bad.yaml: invalid YAML/)
+    expect(() => parseManifestText('a: [b\n', 'bad.yaml')).toThrow(
+      /^bad.yaml: invalid YAML: .* at line \d+, column \d+$/,
+    )
   })
 
   test('a document that is not a mapping is refused, naming the document', () => {
