@@ -284,6 +284,7 @@ export class Agent {
         }
       }
     }
+    const kindAndName = new Set([...owners.keys()].map((k) => k.replace(/\/[^/]*\//, '/')))
     // A few units at a time, sharing one request budget: no unit waits for another's slowest object.
     const sync = async (unit: Unit): Promise<UnitOutcome> => {
       const outcome = await this.syncUnit(
@@ -292,6 +293,7 @@ export class Agent {
         inventories.get(unit.path),
         appliedBy,
         owners,
+        kindAndName,
         options.full === true || inherits.has(unit.path),
       )
       if (outcome.status === 'synced' && !this.config.dryRun) await this.onApplied?.(outcome)
@@ -398,6 +400,8 @@ export class Agent {
     inventory: Inventory | undefined,
     appliedBy: Map<string, string>,
     owners: Map<string, { unit: Unit; object: KubeObject }[]>,
+    /** `Kind/name` of every object declared now, whatever its namespace. */
+    kindAndName: Set<string>,
     full: boolean,
   ): Promise<UnitOutcome> {
     if (unit.error) {
@@ -502,7 +506,6 @@ export class Agent {
     // Step 4: prune what the unit had and nobody declares now (only after it applied cleanly).
     // Declared by any unit now: as written in git, where a namespaced object may name no namespace and a
     // cluster-scoped one may name one.
-    const kindAndName = new Set([...owners.keys()].map((k) => k.replace(/\/[^/]*\//, '/')))
     const declared = (e: ObjectRef): boolean =>
       owners.has(keyOf(e)) ||
       (e.namespace === this.config.defaultNamespace && owners.has(`${e.kind}//${e.name}`)) ||

@@ -181,7 +181,7 @@ function isUnserved(error: unknown): boolean {
 async function applyOnce(client: KubeClient, object: KubeObject, newKind: boolean): Promise<void> {
   for (let attempt = 0; ; attempt++) {
     try {
-      await client.apply(object, { fieldManager: FIELD_MANAGER, force: true })
+      await client.applyOnly(object, { fieldManager: FIELD_MANAGER, force: true })
       return
     } catch (error) {
       if (!newKind || !isUnserved(error) || attempt >= 20) throw error

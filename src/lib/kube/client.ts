@@ -279,15 +279,26 @@ export class KubeClient {
     return `${collectionPath(ref.apiVersion, r, ref.namespace)}/${encodeURIComponent(ref.name)}`
   }
 
-  /** Server-side apply. */
+  /** Server-side apply; the object as the server now has it. */
   async apply(object: KubeObject, options: ApplyOptions): Promise<KubeObject> {
     const what = `apply ${describeRef(refOf(object))}`
+    return this.parse(what, await this.applyCall(what, object, options))
+  }
+
+  /** Server-side apply, when the answer is not needed: it is read only for an error. */
+  async applyOnly(object: KubeObject, options: ApplyOptions): Promise<void> {
+    const what = `apply ${describeRef(refOf(object))}`
+    const response = await this.applyCall(what, object, options)
+    // A large object's answer is not parsed just to be dropped: thousands are applied in a sync.
+    if (response.status < 200 || response.status >= 300) this.parse(what, response)
+  }
+
+  private async applyCall(what: string, object: KubeObject, options: ApplyOptions) {
     const query = new URLSearchParams({ fieldManager: options.fieldManager })
     if (options.force) query.set('force', 'true')
     if (options.dryRun) query.set('dryRun', 'All')
     const path = `${await this.objectPath(refOf(object))}?${query}`
-    const response = await this.call(what, 'PATCH', path, object, 'application/apply-patch+yaml')
-    return this.parse(what, response)
+    return this.call(what, 'PATCH', path, object, 'application/apply-patch+yaml')
   }
 
   /** The live object, or undefined when it does not exist. */
