@@ -200,8 +200,12 @@ export class Agent {
       return { gitError: message, units: [] }
     }
 
-    // Step 2: units, and objects declared by two units.
+    // Step 2: units, and objects declared by two units. What was applied before is asked of the API
+    // server meanwhile (read-only in dry-run).
     const gitDone = Date.now()
+    const listing = listInventories(this.client, this.config.namespace, this.agentName)
+    // Awaited below, after loading; a git error first must not leave it rejected unheard.
+    listing.catch(() => undefined)
     let loaded: Unit[]
     try {
       loaded = await loadUnits(
@@ -242,10 +246,9 @@ export class Agent {
     const appliedBy = new Map<string, string>()
     for (const [key, list] of owners) appliedBy.set(key, list[0].unit.path)
 
-    // What was applied before (read-only in dry-run).
     let inventories: Map<string, Inventory>
     try {
-      inventories = await listInventories(this.client, this.config.namespace, this.agentName)
+      inventories = await listing
     } catch (error) {
       const message = errorMessage(error)
       this.log.error(`event=api-error: ${message}; nothing is changed in the cluster`)
