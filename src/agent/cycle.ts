@@ -338,19 +338,22 @@ export class Agent {
     // Step 6: health of what was rolled out, and of what earlier cycles rolled out.
     if (!this.config.dryRun) {
       const unitOf = new Map(units.map((u) => [u.path, u]))
-      for (const outcome of outcomes) {
-        try {
-          await this.checkHealth(outcome, healthRefs.get(outcome.unit), unitOf.get(outcome.unit))
-        } catch (error) {
-          // The API server failing mid-check: the unit's health is unknown, never the agent's end.
-          if (outcome.status === 'synced') {
-            outcome.status = 'failed'
-            outcome.error = `health unknown: ${errorMessage(error)}`
-          } else {
-            this.log.warn(`event=health-unknown unit=${outcome.unit}: ${errorMessage(error)}`)
+      // Every unit's workloads at once: one slow rollout does not hold back the others' checks.
+      await Promise.all(
+        outcomes.map(async (outcome) => {
+          try {
+            await this.checkHealth(outcome, healthRefs.get(outcome.unit), unitOf.get(outcome.unit))
+          } catch (error) {
+            // The API server failing mid-check: the unit's health is unknown, never the agent's end.
+            if (outcome.status === 'synced') {
+              outcome.status = 'failed'
+              outcome.error = `health unknown: ${errorMessage(error)}`
+            } else {
+              this.log.warn(`event=health-unknown unit=${outcome.unit}: ${errorMessage(error)}`)
+            }
           }
-        }
-      }
+        }),
+      )
     }
     for (const o of outcomes) this.report(o)
     const phases = {
@@ -613,7 +616,9 @@ export class Agent {
     unit: Unit | undefined,
   ): Promise<void> {
     if (outcome.status === 'synced') {
-      const health = await waitHealthy(this.client, applied ?? [], this.config.healthTimeoutMs)
+      const health = await waitHealthy(this.client, applied ?? [], this.config.healthTimeoutMs, {
+        limiter: this.limiter,
+      })
       outcome.healthy = health.healthy
       if (!health.healthy) {
         outcome.status = 'failed'
@@ -628,6 +633,7 @@ export class Agent {
         this.client,
         refs,
         this.config.once ? this.config.healthTimeoutMs : 0,
+        { limiter: this.limiter },
       )
       if (health.healthy) outcome.healthy = true
       else if (health.failed || this.config.once) {

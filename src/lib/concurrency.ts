@@ -19,11 +19,16 @@ export async function mapLimit<T, R>(
 /** Waits `ms` milliseconds, or less if `signal` aborts. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms)
-    signal?.addEventListener('abort', () => {
+    const abort = () => {
       clearTimeout(timer)
       resolve()
-    })
+    }
+    // The listener goes with the sleep: a running agent sleeps on one signal for as long as it runs.
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', abort)
+      resolve()
+    }, ms)
+    signal?.addEventListener('abort', abort, { once: true })
   })
 }
 

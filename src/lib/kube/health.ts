@@ -2,7 +2,7 @@
  * Health of what was rolled out, by the rules of kstatus (Flux's `ssa/manager_wait.go`): Deployments,
  * StatefulSets and DaemonSets roll out, Jobs finish. Other kinds are healthy once applied.
  */
-import { sleep } from '../concurrency.js'
+import { sleep, type Limiter } from '../concurrency.js'
 import type { KubeObject } from '../manifests/yaml.js'
 import { describeRef, type KubeClient, type ObjectRef } from './client.js'
 
@@ -113,24 +113,33 @@ export interface HealthResult {
   problems: string[]
 }
 
-/** Polls the objects until all are healthy, one fails, or the timeout passes. */
+/**
+ * Polls the objects until all are healthy, one fails, or the timeout passes. The objects are read
+ * together, within the caller's request budget.
+ */
 export async function waitHealthy(
   client: KubeClient,
   refs: ObjectRef[],
   timeoutMs: number,
-  intervalMs = 500,
+  options: { limiter: Limiter; intervalMs?: number },
 ): Promise<HealthResult> {
   const pending = refs.filter(needsWait)
   const deadline = Date.now() + timeoutMs
   for (;;) {
+    const healths = await Promise.all(
+      pending.map((ref) =>
+        options.limiter.run(async (): Promise<Health> => {
+          const live = await client.get(ref)
+          return live ? healthOf(live) : { state: 'failed', message: 'not found' }
+        }),
+      ),
+    )
     const problems: string[] = []
     let failed = false
-    for (const ref of pending) {
-      const live = await client.get(ref)
-      const health: Health = live ? healthOf(live) : { state: 'failed', message: 'not found' }
+    healths.forEach((health, i) => {
       if (health.state === 'failed') failed = true
-      if (health.state !== 'healthy') problems.push(`${describeRef(ref)}: ${health.message}`)
-    }
+      if (health.state !== 'healthy') problems.push(`${describeRef(pending[i])}: ${health.message}`)
+    })
     if (problems.length === 0) return { healthy: true, failed: false, problems }
     if (failed || Date.now() >= deadline) {
       return {
@@ -141,6 +150,6 @@ export async function waitHealthy(
           : problems.map((p) => `${p} (timed out after ${Math.round(timeoutMs / 1000)}s)`),
       }
     }
-    await sleep(intervalMs)
+    await sleep(options.intervalMs ?? 500)
   }
 }
