@@ -64,7 +64,7 @@ test('token, token file (relative to the kubeconfig) and a wrong token', async (
   for (const c of [withToken, withFile, wrong]) c.close()
 })
 
-test('an exec credential plugin: run once, its token kept until it expires, and again after a 401', async () => {
+test('an exec credential plugin: run once, its token kept until it expires, and again after a 401; a relative command', async () => {
   const dir = tempDir('kubeconfig-')
   const count = join(dir, 'count')
   writeFileSync(count, '')
@@ -89,6 +89,22 @@ test('an exec credential plugin: run once, its token kept until it expires, and 
     await client.apply(cm(`exec-${i}`), { fieldManager: 't', force: true })
   expect(readFileSync(count, 'utf8').trim().split('\n')).toHaveLength(2)
   client.close()
+
+  // A command with a path in it is relative to the kubeconfig's folder, wherever the agent runs.
+  const relative = KubeClient.load(
+    kubeconfigWith(
+      {
+        exec: {
+          apiVersion: 'client.authentication.k8s.io/v1',
+          command: './plugin.sh',
+          env: [{ name: 'TOKEN', value: server.token }],
+        },
+      },
+      dir,
+    ),
+  )
+  expect(await relative.isNamespaced('v1', 'ConfigMap')).toBe(true)
+  relative.close()
 
   writeFileSync(plugin, '#!/bin/sh\necho "no credentials for you" >&2\nexit 3\n')
   const failing = KubeClient.load(kubeconfigWith({ exec: { command: plugin } }))

@@ -7,7 +7,7 @@
 import { execFile } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
-import { delimiter, dirname, isAbsolute, join } from 'node:path'
+import { delimiter, dirname, isAbsolute, join, sep } from 'node:path'
 import { load } from 'js-yaml'
 import { ConfigurationError, errorMessage } from '../errors.js'
 
@@ -149,7 +149,14 @@ function fromKubeconfig(files: string[]): Connection {
     const header = `Basic ${Buffer.from(`${user.username}:${str(user.password) ?? ''}`).toString('base64')}`
     credentials = { authorization: () => Promise.resolve(header), refresh: () => undefined }
   } else if (user.exec) {
-    credentials = execCredentials(user.exec as ExecConfig)
+    const exec = user.exec as ExecConfig
+    // As kubectl does: a command with a path in it is relative to the kubeconfig's folder; a bare name
+    // is looked up on PATH.
+    const command =
+      exec.command.includes(sep) && !isAbsolute(exec.command)
+        ? join(baseOf.get(userEntry) ?? '.', exec.command)
+        : exec.command
+    credentials = execCredentials({ ...exec, command })
   } else {
     credentials = { authorization: () => Promise.resolve(undefined), refresh: () => undefined }
   }
