@@ -28372,7 +28372,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(611);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4348);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -28381,7 +28381,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 611:
+/***/ 4348:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -36154,12 +36154,34 @@ function redact(message) {
         .replace(/(AUTHORIZATION: basic )\S+/gi, '$1***');
 }
 
+;// CONCATENATED MODULE: ./src/lib/gitlab-api.ts
+/** GitLab's REST API (v4), as publish (merge requests) and the agent (commit statuses) call it. */
+/**
+ * One call with the token in GitLab's own header; the answer's JSON. A failure says which call (without
+ * its query), the status and the start of what GitLab answered.
+ */
+async function gitlabCall(api, method, path, options = {}) {
+    const url = `${api.apiUrl.replace(/\/+$/, '')}${path}`;
+    const response = await fetch(url, {
+        method,
+        headers: { 'PRIVATE-TOKEN': api.token, 'Content-Type': 'application/json' },
+        body: options.body ? JSON.stringify(options.body) : undefined,
+        signal: options.timeoutMs ? AbortSignal.timeout(options.timeoutMs) : undefined,
+    });
+    const text = await response.text();
+    if (!response.ok) {
+        throw new Error(`GitLab API ${method} ${url.replace(/\?.*/, '')}: ${response.status} ${text.slice(0, 300)}`);
+    }
+    return (text ? JSON.parse(text) : undefined);
+}
+
 ;// CONCATENATED MODULE: ./src/lib/gitops/pull-request.ts
 /**
  * Opening or updating the one pull request (GitHub) or merge request (GitLab) of a gitops branch. A newer
  * release force-updates the same branch and so the same request: an old one can never be merged over a
  * newer release.
  */
+
 
 /** The `owner/name` part of a repository URL or `owner/name` string. */
 function projectOf(repository) {
@@ -36220,18 +36242,8 @@ async function githubPullRequest(api, spec, log) {
     return created.data.html_url;
 }
 async function gitlabMergeRequest(api, spec, log) {
-    const base = `${api.apiUrl.replace(/\/$/, '')}/projects/${encodeURIComponent(api.project)}/merge_requests`;
-    const call = async (method, url, body) => {
-        const response = await fetch(url, {
-            method,
-            headers: { 'PRIVATE-TOKEN': api.token, 'Content-Type': 'application/json' },
-            body: body ? JSON.stringify(body) : undefined,
-        });
-        if (!response.ok) {
-            throw new Error(`GitLab API ${method} ${url.replace(/\?.*/, '')}: ${response.status} ${(await response.text()).slice(0, 300)}`);
-        }
-        return (await response.json());
-    };
+    const base = `/projects/${encodeURIComponent(api.project)}/merge_requests`;
+    const call = (method, path, body) => gitlabCall(api, method, path, { body });
     const query = new URLSearchParams({
         source_branch: spec.head,
         target_branch: spec.base,

@@ -32517,6 +32517,7 @@ function redact(message) {
  * newer release.
  */
 
+
 /** The `owner/name` part of a repository URL or `owner/name` string. */
 function projectOf(repository) {
     const path = repository
@@ -32576,18 +32577,8 @@ async function githubPullRequest(api, spec, log) {
     return created.data.html_url;
 }
 async function gitlabMergeRequest(api, spec, log) {
-    const base = `${api.apiUrl.replace(/\/$/, '')}/projects/${encodeURIComponent(api.project)}/merge_requests`;
-    const call = async (method, url, body) => {
-        const response = await fetch(url, {
-            method,
-            headers: { 'PRIVATE-TOKEN': api.token, 'Content-Type': 'application/json' },
-            body: body ? JSON.stringify(body) : undefined,
-        });
-        if (!response.ok) {
-            throw new Error(`GitLab API ${method} ${url.replace(/\?.*/, '')}: ${response.status} ${(await response.text()).slice(0, 300)}`);
-        }
-        return (await response.json());
-    };
+    const base = `/projects/${encodeURIComponent(api.project)}/merge_requests`;
+    const call = (method, path, body) => gitlabCall(api, method, path, { body });
     const query = new URLSearchParams({
         source_branch: spec.head,
         target_branch: spec.base,

@@ -4,6 +4,7 @@
  * `gitops/<cluster>/<env>/<app>`, so a source repo's commit shows where it runs and whether it is healthy.
  */
 import { errorMessage } from '../../lib/errors.js'
+import { gitlabCall } from '../../lib/gitlab-api.js'
 import { githubRepository, projectOf } from '../../lib/gitops/pull-request.js'
 import type { Logger } from '../../lib/log.js'
 import type { UnitOutcome } from '../cycle.js'
@@ -90,19 +91,9 @@ export class CommitStatuses {
     context: string,
     description: string,
   ): Promise<void> {
-    const url = `${this.api.apiUrl}/projects/${encodeURIComponent(project)}/statuses/${sha}`
-    const response = await fetch(url, {
-      method: 'POST',
-      headers: { 'PRIVATE-TOKEN': this.api.token, 'Content-Type': 'application/json' },
-      body: JSON.stringify({
-        state: state === 'failure' ? 'failed' : state,
-        name: context,
-        description,
-      }),
-      signal: AbortSignal.timeout(10_000),
+    await gitlabCall(this.api, 'POST', `/projects/${encodeURIComponent(project)}/statuses/${sha}`, {
+      body: { state: state === 'failure' ? 'failed' : state, name: context, description },
+      timeoutMs: 10_000,
     })
-    const text = await response.text()
-    if (!response.ok)
-      throw new Error(`GitLab API POST ${url}: ${response.status} ${text.slice(0, 300)}`)
   }
 }

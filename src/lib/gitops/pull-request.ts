@@ -4,6 +4,7 @@
  * newer release.
  */
 import { ConfigurationError } from '../errors.js'
+import { gitlabCall } from '../gitlab-api.js'
 import type { Logger } from '../log.js'
 
 export interface PullRequestApi {
@@ -99,37 +100,23 @@ async function gitlabMergeRequest(
   spec: PullRequestSpec,
   log: Logger,
 ): Promise<string> {
-  const base = `${api.apiUrl.replace(/\/$/, '')}/projects/${encodeURIComponent(api.project)}/merge_requests`
-  const call = async (
-    method: string,
-    url: string,
-    body?: object,
-  ): Promise<{ iid: number; web_url: string }[] & { iid: number; web_url: string }> => {
-    const response = await fetch(url, {
-      method,
-      headers: { 'PRIVATE-TOKEN': api.token, 'Content-Type': 'application/json' },
-      body: body ? JSON.stringify(body) : undefined,
-    })
-    if (!response.ok) {
-      throw new Error(
-        `GitLab API ${method} ${url.replace(/\?.*/, '')}: ${response.status} ${(await response.text()).slice(0, 300)}`,
-      )
-    }
-    return (await response.json()) as never
-  }
+  const base = `/projects/${encodeURIComponent(api.project)}/merge_requests`
+  type MergeRequest = { iid: number; web_url: string }
+  const call = <T>(method: string, path: string, body?: object) =>
+    gitlabCall<T>(api, method, path, { body })
   const query = new URLSearchParams({
     source_branch: spec.head,
     target_branch: spec.base,
     state: 'opened',
   })
-  const open = await call('GET', `${base}?${query}`)
+  const open = await call<MergeRequest[]>('GET', `${base}?${query}`)
   const fields = { title: spec.title, description: spec.body }
   if (open.length > 0) {
-    const mr = await call('PUT', `${base}/${open[0].iid}`, fields)
+    const mr = await call<MergeRequest>('PUT', `${base}/${open[0].iid}`, fields)
     log.info(`Updated merge request !${mr.iid}: ${mr.web_url}`)
     return mr.web_url
   }
-  const mr = await call('POST', base, {
+  const mr = await call<MergeRequest>('POST', base, {
     ...fields,
     source_branch: spec.head,
     target_branch: spec.base,
