@@ -32020,6 +32020,19 @@ function transportOf(url) {
 function redactUrl(url) {
     return url.replace(/^(https?:\/\/)[^@/]+@/i, '$1');
 }
+/** The host of a remote (`git@host:path`, `ssh://`, `https://`); undefined for a local or `file://` one. */
+function hostOf(url) {
+    const scp = /^[^@/]+@([^:/]+):/.exec(url);
+    if (scp)
+        return scp[1];
+    try {
+        const parsed = new URL(url);
+        return parsed.protocol === 'file:' ? undefined : parsed.hostname;
+    }
+    catch {
+        return undefined;
+    }
+}
 
 ;// CONCATENATED MODULE: ./src/lib/git/git.ts
 /**

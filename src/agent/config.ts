@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { ConfigurationError, errorMessage } from '../lib/errors.js'
+import { hostOf } from '../lib/git/remote.js'
 import { checkGitPath } from './units.js'
 
 export interface AgentConfig {
@@ -276,18 +277,6 @@ function statusApi(
   return { provider, apiUrl: (get('status-api-url') ?? fallback).replace(/\/+$/, '') }
 }
 
-/** The host of an SSH (`git@host:path`, `ssh://…`) or HTTPS URL; undefined for a local path. */
-function hostOf(url: string): string | undefined {
-  const scp = /^[^@/]+@([^:/]+):/.exec(url)
-  if (scp) return scp[1]
-  try {
-    const parsed = new URL(url)
-    return parsed.protocol === 'file:' ? undefined : parsed.hostname
-  } catch {
-    return undefined
-  }
-}
-
 /** The secret a `file:`/`env:` flag points at, trimmed; a clear error when it is not there. */
 export function readSecretRef(flag: string, ref: SecretRef, env: NodeJS.ProcessEnv): string {
   if ('env' in ref) {
@@ -298,11 +287,16 @@ export function readSecretRef(flag: string, ref: SecretRef, env: NodeJS.ProcessE
       )
     return value
   }
+  const value = readFlagFile(flag, ref.file).trim()
+  if (!value) throw new ConfigurationError(`--${flag}: cannot read ${ref.file}: the file is empty`)
+  return value
+}
+
+/** The content of a file a flag names; a clear error, naming the flag, when it cannot be read. */
+export function readFlagFile(flag: string, path: string): string {
   try {
-    const value = readFileSync(ref.file, 'utf8').trim()
-    if (!value) throw new Error('the file is empty')
-    return value
+    return readFileSync(path, 'utf8')
   } catch (error) {
-    throw new ConfigurationError(`--${flag}: cannot read ${ref.file}: ${errorMessage(error)}`)
+    throw new ConfigurationError(`--${flag}: cannot read ${path}: ${errorMessage(error)}`)
   }
 }

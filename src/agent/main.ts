@@ -5,14 +5,14 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { ConfigurationError, errorMessage } from '../lib/errors.js'
+import { errorMessage } from '../lib/errors.js'
 import type { GitAuth } from '../lib/git/git.js'
 import { sleep } from '../lib/concurrency.js'
 import { KubeClient } from '../lib/kube/client.js'
 import { acquire, release, tryAcquire } from '../lib/kube/lease.js'
 import { redactUrl } from '../lib/git/remote.js'
 import type { Logger } from '../lib/log.js'
-import { parseConfig, readSecretRef, usage, type AgentConfig } from './config.js'
+import { parseConfig, readFlagFile, readSecretRef, usage, type AgentConfig } from './config.js'
 import { Agent, type CycleResult } from './cycle.js'
 import { EventRecorder } from './report/events.js'
 import { serveReports } from './report/http.js'
@@ -46,15 +46,6 @@ export function agentLogger(
   }
 }
 
-function readOptional(path: string | undefined, what: string): string | undefined {
-  if (!path) return undefined
-  try {
-    return readFileSync(path, 'utf8')
-  } catch (error) {
-    throw new ConfigurationError(`cannot read the ${what} file ${path}: ${errorMessage(error)}`)
-  }
-}
-
 /** Runs the agent; resolves with the process exit code. */
 export async function main(
   argv: string[],
@@ -83,8 +74,10 @@ export async function main(
     config = parsed
     log = agentLogger(config.logFormat)
     auth = {
-      sshKey: readOptional(config.sshKeyFile, 'SSH key'),
-      knownHosts: readOptional(config.knownHostsFile, 'known hosts'),
+      sshKey: config.sshKeyFile ? readFlagFile('ssh-key', config.sshKeyFile) : undefined,
+      knownHosts: config.knownHostsFile
+        ? readFlagFile('known-hosts', config.knownHostsFile)
+        : undefined,
     }
     client = KubeClient.load(config.kubeconfig)
     if (config.notify && !config.dryRun) {

@@ -611,6 +611,15 @@ describe('failures that must change nothing', () => {
     expect(
       (await runNode('agent', ['--git-url', 'x', '--git-poll-interval', 'soon'])).stdout,
     ).toContain('is not a duration')
+    const missingKey = await runNode('agent', [
+      '--once',
+      '--git-url',
+      'ssh://git@127.0.0.1/x.git',
+      '--ssh-key',
+      '/nonexistent/identity',
+    ])
+    expect(missingKey.code).toBe(2)
+    expect(missingKey.stdout).toMatch(/--ssh-key: cannot read \/nonexistent\/identity: .*ENOENT/)
     expect((await runNode('agent', ['--help'])).stdout).toContain('--sync-garbage-collection')
   })
 })

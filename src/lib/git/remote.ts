@@ -14,3 +14,15 @@ export function transportOf(url: string): Transport {
 export function redactUrl(url: string): string {
   return url.replace(/^(https?:\/\/)[^@/]+@/i, '$1')
 }
+
+/** The host of a remote (`git@host:path`, `ssh://`, `https://`); undefined for a local or `file://` one. */
+export function hostOf(url: string): string | undefined {
+  const scp = /^[^@/]+@([^:/]+):/.exec(url)
+  if (scp) return scp[1]
+  try {
+    const parsed = new URL(url)
+    return parsed.protocol === 'file:' ? undefined : parsed.hostname
+  } catch {
+    return undefined
+  }
+}
