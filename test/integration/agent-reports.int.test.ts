@@ -1,19 +1,17 @@
 // What the running agent tells the outside (dist/agent against the test API server and real git): health,
 // readiness and Prometheus metrics on --listen; chat messages, Kubernetes Events and commit statuses on a
 // unit's change of state, not on every cycle.
-import { spawn, type ChildProcess } from 'node:child_process'
 import { renameSync, writeFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
+import { AGENT_NS as NS, agentArgs as agentArgsFor, RunningAgent } from '../support/agent.js'
 import { startGitHostApi, type GitHostApi } from '../support/git-host-api.js'
 import { bareRemote, pushFiles, type Remote } from '../support/git.js'
 import { startKubeApiServer, type KubeApiServer } from '../support/kube-api/index.js'
-import { dist } from '../support/paths.js'
 import { runNode } from '../support/run-bundle.js'
 import { cleanupTempDirs, tempDir } from '../support/tmp.js'
 
-const NS = 'gitops-system'
 let server: KubeApiServer
 
 beforeEach(async () => {
@@ -53,65 +51,8 @@ function shopRelease(version: string, sourceCommit: string, image = `acme/shop:$
 }
 const sha = (n: number) => n.toString(16).padStart(40, 'a')
 
-/** A running agent (not --once): its stdout lines, and a way to wait for one. */
-class RunningAgent {
-  readonly lines: string[] = []
-  private readonly child: ChildProcess
-  private exited: Promise<number | null>
-
-  constructor(args: string[], env: NodeJS.ProcessEnv = {}) {
-    this.child = spawn(process.execPath, [dist('agent'), ...args], {
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let rest = ''
-    this.child.stdout!.on('data', (d: Buffer) => {
-      const parts = (rest + d.toString()).split('\n')
-      rest = parts.pop()!
-      this.lines.push(...parts)
-    })
-    this.child.stderr!.on('data', (d: Buffer) => this.lines.push(d.toString()))
-    this.exited = new Promise((resolve) => this.child.on('exit', (code) => resolve(code)))
-  }
-
-  count(pattern: RegExp): number {
-    return this.lines.filter((l) => pattern.test(l)).length
-  }
-
-  async waitFor(pattern: RegExp, times = 1, timeoutMs = 20_000): Promise<RegExpExecArray> {
-    const deadline = Date.now() + timeoutMs
-    while (Date.now() < deadline) {
-      const found = this.lines.filter((l) => pattern.test(l))
-      if (found.length >= times) return pattern.exec(found[times - 1])!
-      await new Promise((r) => setTimeout(r, 50))
-    }
-    throw new Error(`timed out waiting for ${pattern} ×${times}; output:\n${this.lines.join('\n')}`)
-  }
-
-  async stop(): Promise<number | null> {
-    this.child.kill('SIGTERM')
-    return this.exited
-  }
-}
-
 function agentArgs(remote: Remote, extra: string[]): string[] {
-  return [
-    '--git-url',
-    remote.url,
-    '--git-path',
-    'releases/staging',
-    '--kubeconfig',
-    server.kubeconfigPath,
-    '--namespace',
-    NS,
-    '--log-format',
-    'text',
-    '--work-dir',
-    tempDir('gitops-agent-'),
-    '--git-poll-interval',
-    '200ms',
-    ...extra,
-  ]
+  return agentArgsFor(server, remote, ['--git-poll-interval', '200ms', ...extra])
 }
 
 async function until<T>(

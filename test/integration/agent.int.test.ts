@@ -1,14 +1,13 @@
 // The sync agent (dist/agent) against the project's test API server and real git: units, apply,
 // skip-unchanged, prune and its safety rules, health, dry-run, the lease, and failures that must change
 // nothing.
-import { spawn } from 'node:child_process'
 import { startKubeApiServer, type KubeApiServer } from '../support/kube-api/index.js'
+import { AGENT_NS as NS, agentArgs, RunningAgent } from '../support/agent.js'
 import { bareRemote, pushFiles, type Remote } from '../support/git.js'
-import { dist, kubectl } from '../support/paths.js'
+import { kubectl } from '../support/paths.js'
 import { runNode } from '../support/run-bundle.js'
 import { cleanupTempDirs, tempDir } from '../support/tmp.js'
 
-const NS = 'gitops-system'
 let server: KubeApiServer
 
 beforeEach(async () => {
@@ -34,24 +33,10 @@ const deployment = (name: string, image: string, namespace = 'apps') =>
   `apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: ${name}\n  namespace: ${namespace}\nspec:\n  replicas: 2\n  selector:\n    matchLabels:\n      app: ${name}\n  template:\n    metadata:\n      labels:\n        app: ${name}\n    spec:\n      containers:\n        - name: app\n          image: ${image}\n`
 
 async function agent(remote: Remote, extra: string[] = [], workDir = tempDir('gitops-agent-')) {
-  return runNode('agent', [
-    '--once',
-    '--git-url',
-    remote.url,
-    '--git-path',
-    'releases/staging',
-    '--kubeconfig',
-    server.kubeconfigPath,
-    '--namespace',
-    NS,
-    '--log-format',
-    'text',
-    '--work-dir',
-    workDir,
-    '--health-timeout',
-    '10s',
-    ...extra,
-  ])
+  return runNode(
+    'agent',
+    agentArgs(server, remote, ['--once', '--health-timeout', '10s', ...extra], workDir),
+  )
 }
 
 const get = (apiVersion: string, kind: string, name: string, namespace?: string) =>
@@ -349,26 +334,9 @@ test('--manifest-generation builds kustomizations; a .flux.yaml may name nothing
     'releases/staging/evil/configmap.yaml': cm('evil', { x: 'y' }),
   })
   const env = { GITOPS_KUSTOMIZE: kubectl }
-  const r = await runNode(
-    'agent',
-    [
-      '--once',
-      '--manifest-generation',
-      '--git-url',
-      remote.url,
-      '--git-path',
-      'releases/staging',
-      '--kubeconfig',
-      server.kubeconfigPath,
-      '--namespace',
-      NS,
-      '--log-format',
-      'text',
-      '--work-dir',
-      tempDir(),
-    ],
-    { env },
-  )
+  const r = await runNode('agent', agentArgs(server, remote, ['--once', '--manifest-generation']), {
+    env,
+  })
   expect(r.stdout).toMatch(/unit=releases\/staging\/gen status=synced/)
   expect(get('v1', 'ConfigMap', 'plain', 'gen')).toBeDefined()
   expect(
@@ -457,27 +425,10 @@ test('one agent at a time: a second one waits for the lease', async () => {
     },
     'other',
   )
-  const child = spawn(process.execPath, [
-    dist('agent'),
-    '--once',
-    '--git-url',
-    remote.url,
-    '--git-path',
-    'releases/staging',
-    '--kubeconfig',
-    server.kubeconfigPath,
-    '--namespace',
-    NS,
-    '--log-format',
-    'text',
-    '--work-dir',
-    tempDir(),
-  ])
-  let out = ''
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()))
+  const second = new RunningAgent(agentArgs(server, remote, ['--once']))
   await new Promise((r) => setTimeout(r, 2500))
-  child.kill('SIGTERM')
-  await new Promise((r) => child.on('close', r))
+  await second.stop()
+  const out = second.output
   expect(out).toContain('event=waiting-for-lease')
   expect(get('apps/v1', 'Deployment', 'shop', 'apps')).toBeUndefined()
 })
@@ -574,26 +525,11 @@ describe('failures that must change nothing', () => {
       'releases/staging/shop/configmap-extra.yaml': cm('extra', { a: '1' }, 'apps'),
     })
     server.faults.add({ method: 'PATCH', path: /deployments/, latencyMs: 3000 })
-    const child = spawn(process.execPath, [
-      dist('agent'),
-      '--once',
-      '--git-url',
-      remote.url,
-      '--git-path',
-      'releases/staging',
-      '--kubeconfig',
-      server.kubeconfigPath,
-      '--namespace',
-      NS,
-      '--log-format',
-      'text',
-      '--work-dir',
-      work,
-      '--sync-garbage-collection',
-    ])
+    const killed = new RunningAgent(
+      agentArgs(server, remote, ['--once', '--sync-garbage-collection'], work),
+    )
     await new Promise((r) => setTimeout(r, 1500))
-    child.kill('SIGKILL')
-    await new Promise((r) => child.on('close', r))
+    await killed.stop('SIGKILL')
     server.faults.clear()
     expect(get('v1', 'ConfigMap', 'shop', 'apps')).toBeDefined()
     const r = await agent(remote, ['--sync-garbage-collection'], work)
