@@ -14,8 +14,7 @@ import { request } from 'node:https'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { parse } from 'yaml'
-import { changeApp, git, makeRepo, run } from './bench-repo.mjs'
+import { agentBodies, changeApp, git, makeRepo, run } from './bench-repo.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const kubectl = join(root, '.tools', 'bin', 'kubectl')
@@ -84,28 +83,7 @@ async function ceiling(server, repo) {
   const kc = readFileSync(server.kubeconfigPath, 'utf8')
   const ca = Buffer.from(/certificate-authority-data: (\S+)/.exec(kc)[1], 'base64')
   const url = new URL(server.url)
-  // The very objects the agent sends: as in git, with its labels and unit annotation.
-  const bodies = []
-  for (const d of readdirSync(join(repo.tree, 'releases', 'bench'))) {
-    const unit = `releases/bench/${d}`
-    const hash = createHash('sha256').update(unit).digest('hex').slice(0, 16)
-    for (const f of readdirSync(join(repo.tree, 'releases', 'bench', d))) {
-      const object = parse(readFileSync(join(repo.tree, 'releases', 'bench', d, f), 'utf8'))
-      object.metadata.labels = {
-        ...object.metadata.labels,
-        'gitops-actions.dev/agent': NS,
-        'gitops-actions.dev/unit': hash,
-      }
-      object.metadata.annotations = { 'gitops-actions.dev/unit-path': unit }
-      const isNs = object.kind === 'Namespace'
-      const name = object.metadata.name
-      bodies.push({
-        isNs,
-        body: JSON.stringify(object),
-        path: isNs ? `/api/v1/namespaces/${name}` : `/api/v1/namespaces/bench/configmaps/${name}`,
-      })
-    }
-  }
+  const bodies = agentBodies(repo, NS)
   const { Agent } = await import('node:https')
   const httpAgent = new Agent({ keepAlive: true, ca, maxSockets: 16 })
   const patch = (b) =>

@@ -10,15 +10,14 @@
 // creates its 2,000 objects fresh. One cluster for the whole run, stopped at the end (also on errors).
 // Without Go (and no cached binary to run) it prints why it skips and exits 0.
 import { execFileSync, spawn } from 'node:child_process'
-import { createHash } from 'node:crypto'
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import { Agent, request } from 'node:https'
 import { loadavg, tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parse } from 'yaml'
-import { changeApp, git, makeRepo, run } from './bench-repo.mjs'
+import { agentBodies, changeApp, git, makeRepo, run } from './bench-repo.mjs'
 import { buildCluster, clusterBinaryPath, goCommand, startClusterProcess } from './cluster.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
@@ -133,38 +132,9 @@ async function countingProxy(creds) {
   }
 }
 
-/** The very objects the agent sends: as in git, with its labels and unit annotation. */
-function agentBodies(repo) {
-  const bodies = []
-  const base = join(repo.tree, 'releases', 'bench')
-  for (const d of readdirSync(base)) {
-    const unit = `releases/bench/${d}`
-    const hash = createHash('sha256').update(unit).digest('hex').slice(0, 16)
-    for (const f of readdirSync(join(base, d))) {
-      const object = parse(readFileSync(join(base, d, f), 'utf8'))
-      object.metadata.labels = {
-        ...object.metadata.labels,
-        'gitops-actions.dev/agent': NS,
-        'gitops-actions.dev/unit': hash,
-      }
-      object.metadata.annotations = { 'gitops-actions.dev/unit-path': unit }
-      const isNs = object.kind === 'Namespace'
-      const name = object.metadata.name
-      bodies.push({
-        isNs,
-        body: JSON.stringify(object),
-        path: isNs
-          ? `/api/v1/namespaces/${name}`
-          : `/api/v1/namespaces/${repo.ns}/configmaps/${name}`,
-      })
-    }
-  }
-  return bodies
-}
-
 /** The same objects PATCHed straight at the server (SSA, forced), 16 at a time over one kept-alive agent. */
 async function ceiling(creds, repo) {
-  const bodies = agentBodies(repo)
+  const bodies = agentBodies(repo, NS)
   const agent = new Agent({
     keepAlive: true,
     ca: creds.ca,

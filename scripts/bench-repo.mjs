@@ -1,8 +1,10 @@
 // What the agent benchmarks share (bench-agent.mjs on the Node test server, bench-cluster.mjs on the real
 // one): a gitops repo of apps × ConfigMaps in one namespace, a change of one app, and a timed command.
 import { execFileSync, spawn } from 'node:child_process'
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { parse } from 'yaml'
 
 const gitEnv = {
   ...process.env,
@@ -45,6 +47,39 @@ export function makeRepo(work, name, { apps, per, ns = 'bench' }) {
   git(tree, 'commit', '-qm', 'bench')
   git(tree, 'push', '-q', bare, 'main')
   return { bare, tree, ns }
+}
+
+/**
+ * The very requests the agent `agentNs` makes for the repo's objects, for the ceilings (raw PATCHes): the
+ * objects as in git with the agent's labels and unit annotation (as src/lib/kube/labels.ts sets them), as
+ * JSON, with their paths.
+ */
+export function agentBodies(repo, agentNs) {
+  const bodies = []
+  const base = join(repo.tree, 'releases', 'bench')
+  for (const d of readdirSync(base)) {
+    const unit = `releases/bench/${d}`
+    const hash = createHash('sha256').update(unit).digest('hex').slice(0, 16)
+    for (const f of readdirSync(join(base, d))) {
+      const object = parse(readFileSync(join(base, d, f), 'utf8'))
+      object.metadata.labels = {
+        ...object.metadata.labels,
+        'gitops-actions.dev/agent': agentNs,
+        'gitops-actions.dev/unit': hash,
+      }
+      object.metadata.annotations = { 'gitops-actions.dev/unit-path': unit }
+      const isNs = object.kind === 'Namespace'
+      const name = object.metadata.name
+      bodies.push({
+        isNs,
+        body: JSON.stringify(object),
+        path: isNs
+          ? `/api/v1/namespaces/${name}`
+          : `/api/v1/namespaces/${repo.ns}/configmaps/${name}`,
+      })
+    }
+  }
+  return bodies
 }
 
 /** Rewrites app-07's 100 ConfigMaps with `round`, commits, and pushes unless told not to. */
