@@ -56,7 +56,9 @@ const FLAGS: Record<string, { help: string; boolean?: boolean; list?: boolean }>
   'sync-interval': {
     help: 'how often every unit is applied again even if unchanged, correcting drift (default 5m)',
   },
-  'git-timeout': { help: 'timeout of each git operation (default 20s)' },
+  'git-timeout': {
+    help: 'time limit of each git command, the first clone included: raise it for a large repository (default 20s)',
+  },
   'ssh-key': {
     help: 'file holding the read-only deploy key (default /etc/gitops/ssh/identity when it exists)',
   },
