@@ -54,6 +54,18 @@ const cases: Record<string, string> = {
   localTag: '!foo bar',
   strTag: '!!str 0644',
   intTag: '!!int "12"',
+  ethereumAddress: '0x52908400098527886E0F7030069857D2E4169EE7',
+  hexOverUint64: '0x10000000000000000',
+  octalOverInt64: '02000000000000000000000',
+  uint64Max: '18446744073709551615',
+  floatOverflow: '1e400',
+  dotUnderscore: '.5_0',
+  floatTagOnHex: '!!float 0x10',
+  setTag: '!!set {a, b}',
+  timestampTag: '!!timestamp 2001-12-14',
+  binaryTag: '!!binary aGVsbG8=',
+  emptyLocalTag: '!foo',
+  globalTag: '!<tag:example.com,2000:x> y',
 }
 
 function kubectlReading(text: string): Record<string, unknown> {
@@ -138,6 +150,15 @@ describe('manifest loader limits and errors', () => {
       )
     }
     expect(() => parseManifestText(lines.join('\n'), 'bomb.yaml')).toThrow(/bomb.yaml: .*alias/i)
+  })
+
+  test('deep nesting, as in a CRD schema, is read', () => {
+    const depth = 150
+    const text =
+      Array.from({ length: depth }, (_, i) => `${'  '.repeat(i)}k${i}:`).join('\n') + ' x\n'
+    let value: unknown = parseManifestText(text, 'deep.yaml')[0].value
+    for (let i = 0; i < depth; i++) value = (value as Record<string, unknown>)[`k${i}`]
+    expect(value).toBe('x')
   })
 
   test('a text over the size limit is refused before parsing', () => {
