@@ -35108,8 +35108,11 @@ var dist = __nccwpck_require__(8815);
  * - integers as Go's `ParseInt(s, 0, 64)` reads them once `_` is dropped: `0644` and `0o17` octal, `0x1F`,
  *   `0b101`, a sign; floats only in YAML's own form (`1e3`, `.5`, `1_000.5`);
  * - timestamps and sexagesimal numbers (`1:20`) stay strings; duplicate keys: the last one wins;
- * - a local tag (`!foo bar`) is read as if it were not there; `.inf` and `.nan` are refused, as kubectl
- *   refuses them (JSON cannot hold them).
+ * - a tag (`!foo bar`, `!!set`) is read as if it were not there, `!!binary` is decoded; `.inf` and `.nan`
+ *   are refused, as kubectl refuses them (JSON cannot hold them).
+ * Known differences, rare in manifests: a key set before a `<<` merge keeps its value (go-yaml lets the
+ * merge overwrite it); integers beyond 2^53 lose precision, as any JavaScript number does; float keys
+ * are written as JavaScript writes numbers.
  */
 
 
@@ -35127,6 +35130,9 @@ const SPECIAL_FLOATS = new Map([
 const YAML_FLOAT = /^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$/;
 /** What Go's `ParseInt(s, 0, 64)` and `ParseUint` accept: a sign, then a base prefix or a leading 0. */
 const GO_INT = /^([-+]?)(0[xX][0-9a-fA-F]+|0[oO]?[0-7]+|0[bB][01]+|[1-9][0-9]*|0)$/;
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+const UINT64_MAX = 2n ** 64n - 1n;
 /** A plain scalar as an integer, the way go-yaml v2 resolves it; undefined when it is not one. */
 function goInt(plain) {
     const first = plain.charCodeAt(0);
@@ -35136,18 +35142,19 @@ function goInt(plain) {
     const m = GO_INT.exec(plain.replace(/_/g, ''));
     if (!m)
         return undefined;
-    const sign = m[1] === '-' ? -1 : 1;
-    const digits = m[2];
+    const [, sign, digits] = m;
     const prefix = digits.slice(0, 2).toLowerCase();
-    if (prefix === '0x')
-        return sign * parseInt(digits.slice(2), 16);
-    if (prefix === '0b')
-        return sign * parseInt(digits.slice(2), 2);
-    if (prefix === '0o')
-        return sign * parseInt(digits.slice(2), 8);
-    const n = digits.length > 1 && digits.startsWith('0') ? parseInt(digits.slice(1), 8) : Number(digits);
-    // -0 is 0 to Go's integers.
-    return n === 0 ? 0 : sign * n;
+    const magnitude = ['0x', '0o', '0b'].includes(prefix)
+        ? BigInt(`0${prefix[1]}${digits.slice(2)}`)
+        : digits.length > 1 && digits.startsWith('0')
+            ? BigInt(`0o${digits.slice(1)}`)
+            : BigInt(digits);
+    const value = sign === '-' ? -magnitude : magnitude;
+    // Within ParseInt's range, or ParseUint's without a sign; beyond them it is no int to go-yaml (a
+    // long hex string stays a string; a long decimal one may still be a float).
+    if (!((value >= INT64_MIN && value <= INT64_MAX) || (sign === '' && value <= UINT64_MAX)))
+        return undefined;
+    return Number(value);
 }
 /** A plain scalar as a float, the way go-yaml v2 resolves it (after `goInt`); undefined otherwise. */
 function goFloat(plain) {
@@ -35158,10 +35165,11 @@ function goFloat(plain) {
     if (!((first >= 48 && first <= 57) || first === 43 || first === 45 || first === 46))
         return undefined;
     const bare = plain.replace(/_/g, '');
-    // A scalar starting with '.' is any float Go parses; with a digit or sign, only YAML's form.
-    if (first === 46 && !YAML_FLOAT.test(plain))
+    if (!YAML_FLOAT.test(bare))
         return undefined;
-    return YAML_FLOAT.test(bare) ? Number(bare) : undefined;
+    const value = Number(bare);
+    // Out of a float64's range, Go's ParseFloat fails: the text stays a string.
+    return Number.isFinite(value) ? value : undefined;
 }
 /** go-yaml v2's reading of plain scalars, and local tags passed through as kubectl does. */
 const KUBECTL_SCHEMA = FAILSAFE_SCHEMA.extend({
@@ -35183,13 +35191,27 @@ const KUBECTL_SCHEMA = FAILSAFE_SCHEMA.extend({
         }),
         new Type('tag:yaml.org,2002:float', {
             kind: 'scalar',
-            resolve: (s) => s !== null && goFloat(s) !== undefined,
-            construct: (s) => goFloat(s),
+            // An int is a float too when tagged so (`!!float 0x10`); untagged, the int type comes first.
+            resolve: (s) => s !== null && (goFloat(s) ?? goInt(s)) !== undefined,
+            construct: (s) => goFloat(s) ?? goInt(s),
         }),
         // `<<: *base` merges a mapping in (the loader acts on keys of this tag).
         new Type('tag:yaml.org,2002:merge', { kind: 'scalar', resolve: (s) => s === '<<' }),
     ],
-    explicit: ['scalar', 'sequence', 'mapping'].map((kind) => new Type('!', { kind, multi: true, construct: (data) => data })),
+    explicit: [
+        // `!!binary` is decoded to its text, as kubectl does.
+        new Type('tag:yaml.org,2002:binary', {
+            kind: 'scalar',
+            resolve: (s) => s !== null && /^[A-Za-z0-9+/=\s]*$/.test(s),
+            construct: (s) => Buffer.from(s.replace(/\s/g, ''), 'base64').toString('utf8'),
+        }),
+        // Any other tag, local (`!foo`) or not (`!!set`, `!!timestamp`), is read as if it were not there.
+        ...['!', 'tag:'].flatMap((prefix) => ['scalar', 'sequence', 'mapping'].map((kind) => new Type(prefix, {
+            kind,
+            multi: true,
+            construct: (data) => (kind === 'scalar' ? (data ?? '') : data),
+        }))),
+    ],
 });
 /** `0o17`, which go-yaml v2 reads as an octal int: written quoted when it is a string. */
 const octalO = {
@@ -35214,10 +35236,20 @@ function parseManifestText(text, sourceName, limits = {}) {
     if (Buffer.byteLength(text) > maxBytes) {
         throw new errors_ConfigurationError(`${sourceName}: larger than the limit of ${maxBytes} bytes`);
     }
+    const maxValues = limits.maxValues ?? text.length + 10_000;
     let docs;
     try {
         // json: a key given twice keeps its last value, as kubectl does.
-        docs = loadAll(text, undefined, { schema: KUBECTL_SCHEMA, json: true, filename: sourceName });
+        // maxDepth and maxTotalMergeKeys are js-yaml 4.3's, newer than its published types.
+        const options = {
+            schema: KUBECTL_SCHEMA,
+            json: true,
+            filename: sourceName,
+            // kubectl nests up to 10,000 deep; a CRD's schema may need more than js-yaml's default 100.
+            maxDepth: 1000,
+            maxTotalMergeKeys: maxValues,
+        };
+        docs = loadAll(text, undefined, options);
     }
     catch (e) {
         const reason = e instanceof YAMLException ? e.reason : String(e);
@@ -35227,7 +35259,6 @@ function parseManifestText(text, sourceName, limits = {}) {
     }
     const many = docs.length > 1;
     const out = [];
-    const maxValues = limits.maxValues ?? text.length + 10_000;
     docs.forEach((value, index) => {
         const source = many ? `${sourceName} (document ${index + 1})` : sourceName;
         if (value === null || value === undefined)
@@ -36055,11 +36086,21 @@ class GitClient {
         });
     }
     /**
-     * Every file and folder under `path` at HEAD, recursively, in git's order, with git's modes and
+     * Every file and folder under `path` at `commit`, recursively, in git's order, with git's modes and
      * object hashes (`git ls-tree -r -t`). Paths are relative to the repository's root.
      */
-    async listTree(path) {
-        const out = await this.run(['ls-tree', '-r', '-t', '-z', '--full-tree', 'HEAD', ...(path ? ['--', `${path}/`] : [])], `list ${path || 'the root'}`);
+    async listTree(commit, path) {
+        const out = await this.run([
+            // A path is a path, never pathspec magic (`:x`).
+            '--literal-pathspecs',
+            'ls-tree',
+            '-r',
+            '-t',
+            '-z',
+            '--full-tree',
+            commit,
+            ...(path ? ['--', `${path}/`] : []),
+        ], `list ${path || 'the root'}`);
         return out
             .split('\0')
             .filter((l) => l.includes('\t'))
@@ -36111,9 +36152,9 @@ class GitClient {
         ], `fetch ${branch}`);
         return this.head();
     }
-    /** Writes HEAD's files into the work tree, for tools that read files (kustomize). */
-    async checkoutHead() {
-        await this.run(['reset', '--quiet', '--hard', 'HEAD'], 'check out HEAD');
+    /** Writes a commit's files into the work tree, for tools that read files (kustomize). */
+    async checkout(commit) {
+        await this.run(['reset', '--quiet', '--hard', commit], `check out ${commit.slice(0, 12)}`);
     }
     /** Resolves a commit name (full or short hash) to a full hash, or undefined. */
     async resolveCommit(name) {

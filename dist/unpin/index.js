@@ -32411,11 +32411,21 @@ class GitClient {
         });
     }
     /**
-     * Every file and folder under `path` at HEAD, recursively, in git's order, with git's modes and
+     * Every file and folder under `path` at `commit`, recursively, in git's order, with git's modes and
      * object hashes (`git ls-tree -r -t`). Paths are relative to the repository's root.
      */
-    async listTree(path) {
-        const out = await this.run(['ls-tree', '-r', '-t', '-z', '--full-tree', 'HEAD', ...(path ? ['--', `${path}/`] : [])], `list ${path || 'the root'}`);
+    async listTree(commit, path) {
+        const out = await this.run([
+            // A path is a path, never pathspec magic (`:x`).
+            '--literal-pathspecs',
+            'ls-tree',
+            '-r',
+            '-t',
+            '-z',
+            '--full-tree',
+            commit,
+            ...(path ? ['--', `${path}/`] : []),
+        ], `list ${path || 'the root'}`);
         return out
             .split('\0')
             .filter((l) => l.includes('\t'))
@@ -32467,9 +32477,9 @@ class GitClient {
         ], `fetch ${branch}`);
         return this.head();
     }
-    /** Writes HEAD's files into the work tree, for tools that read files (kustomize). */
-    async checkoutHead() {
-        await this.run(['reset', '--quiet', '--hard', 'HEAD'], 'check out HEAD');
+    /** Writes a commit's files into the work tree, for tools that read files (kustomize). */
+    async checkout(commit) {
+        await this.run(['reset', '--quiet', '--hard', commit], `check out ${commit.slice(0, 12)}`);
     }
     /** Resolves a commit name (full or short hash) to a full hash, or undefined. */
     async resolveCommit(name) {

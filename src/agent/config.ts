@@ -203,10 +203,19 @@ export function parseConfig(
   const once = bool('once')
   const listenValue = get('listen') ?? (once ? undefined : ':8080')
   const statusToken = secretRef('status-token', get('status-token'))
+  const gitPaths = [...new Set(paths.map(checkGitPath))]
+  // A path inside another would make its folders units twice, under two names.
+  for (const outer of gitPaths) {
+    const inner = gitPaths.find((p) => p !== outer && (outer === '' || p.startsWith(`${outer}/`)))
+    if (inner !== undefined)
+      throw new ConfigurationError(
+        `--git-path ${inner} is inside --git-path ${outer || '.'}: give one or the other`,
+      )
+  }
   return {
     gitUrl,
     gitBranch: get('git-branch'),
-    gitPaths: [...new Set(paths.map(checkGitPath))],
+    gitPaths,
     gitPollIntervalMs: parseDuration('git-poll-interval', get('git-poll-interval') ?? '1m'),
     syncIntervalMs: parseDuration('sync-interval', get('sync-interval') ?? '5m'),
     gitTimeoutMs: parseDuration('git-timeout', get('git-timeout') ?? '20s'),

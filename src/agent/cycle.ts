@@ -123,6 +123,8 @@ export class Agent {
     // A checkout left by an earlier run (a restart, or --once again) is brought up to date, not cloned.
     this.git ??= await GitClient.open(options, this.log)
     if (!this.git) {
+      // A new clone: nothing known of the old one holds (its files on disk above all).
+      this.listing = undefined
       await fs.rm(dir, { recursive: true, force: true })
       await fs.mkdir(this.config.workDir, { recursive: true })
       // No work tree: units are read from git's objects (writing thousands of files only to read them
@@ -151,10 +153,11 @@ export class Agent {
       this.log.info(`event=refreshed url=${redactUrl(this.config.gitUrl)} HEAD=${head}`)
       return head
     } catch (error) {
-      // The remote answered but the checkout could not follow it: clone afresh next time.
+      // The remote answered but the clone could not follow it: clone afresh next time.
       await this.git.dispose()
       this.git = undefined
       this.checkout = undefined
+      await fs.rm(dir, { recursive: true, force: true })
       throw error
     }
   }
@@ -171,7 +174,8 @@ export class Agent {
     if (!git) throw new Error('no clone to read')
     if (this.listing?.commit !== commit) {
       const entries: TreeEntry[] = []
-      for (const gitPath of this.config.gitPaths) entries.push(...(await git.listTree(gitPath)))
+      for (const gitPath of this.config.gitPaths)
+        entries.push(...(await git.listTree(commit, gitPath)))
       this.listing = { commit, entries, checkedOut: false }
     }
     const listing = this.listing
@@ -179,7 +183,7 @@ export class Agent {
       entries: listing.entries,
       read: (hashes) => git.readBlobs(hashes),
       checkout: async () => {
-        if (!listing.checkedOut) await git.checkoutHead()
+        if (!listing.checkedOut) await git.checkout(commit)
         listing.checkedOut = true
         return git.dir
       },

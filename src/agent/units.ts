@@ -96,7 +96,16 @@ export async function loadUnits(
     .flatMap((p) => [...p.manifests, p.release, p.generated?.flux])
     .filter((e): e is TreeEntry => e !== undefined)
   const blobs = await files.read(wanted.map((e) => e.hash))
-  const text = (e: TreeEntry) => blobs.get(e.hash)?.toString('utf8') ?? ''
+  const text = (e: TreeEntry) => {
+    const blob = blobs.get(e.hash)
+    // Never read as empty (a unit with no objects would have them all pruned).
+    if (!blob) throw new Error(`${e.path}: git did not give its content`)
+    if (e.mode === '120000')
+      throw new ConfigurationError(
+        `${e.path} is a symbolic link: the agent reads regular files from git only`,
+      )
+    return blob.toString('utf8')
+  }
   const units: Unit[] = []
   for (const plan of plans) {
     const unit = cached(plan) ?? (await readUnit(plan, text, files, options, log))
@@ -109,7 +118,7 @@ export async function loadUnits(
 /** The units of one git path: one per folder directly in it, and one for its loose files. */
 function planUnits(entries: TreeEntry[], gitPath: string, options: LoadOptions): UnitPlan[] {
   const prefix = gitPath ? `${gitPath}/` : ''
-  const under = entries.filter((e) => e.path.startsWith(prefix))
+  const under = prefix ? entries.filter((e) => e.path.startsWith(prefix)) : entries
   const unitPath = gitPath || '.'
   if (under.length === 0) {
     return [
@@ -127,17 +136,29 @@ function planUnits(entries: TreeEntry[], gitPath: string, options: LoadOptions):
   const plans: UnitPlan[] = []
   const loose = under.filter((e) => isManifest(e, prefix, false))
   if (loose.length > 0) {
-    plans.push({ path: unitPath, hash: loose.map((e) => e.hash).join(','), manifests: loose })
+    // File names count too: a renamed file is read again, so messages name it as it is now.
+    const hash = loose.map((e) => `${e.path}:${e.hash}`).join(',')
+    plans.push({ path: unitPath, hash, manifests: loose })
   }
-  for (const folder of under) {
-    const name = folder.path.slice(prefix.length)
-    if (folder.type !== 'tree' || name.includes('/') || name.startsWith('.')) continue
-    const inside = `${folder.path}/`
-    const content = under.filter((e) => e.path.startsWith(inside))
+  // Each folder directly in the git path with all that is inside it, sorted out in one pass: a poll
+  // plans every unit, and a repository may hold thousands.
+  const folders = new Map<string, { tree?: TreeEntry; content: TreeEntry[] }>()
+  for (const e of under) {
+    const rest = e.path.slice(prefix.length)
+    const slash = rest.indexOf('/')
+    const name = slash < 0 ? rest : rest.slice(0, slash)
+    const folder = folders.get(name) ?? { content: [] }
+    folders.set(name, folder)
+    if (slash >= 0) folder.content.push(e)
+    else if (e.type === 'tree') folder.tree = e
+  }
+  for (const [name, { tree, content }] of folders) {
+    if (!tree || name.startsWith('.')) continue
+    const inside = `${tree.path}/`
     plans.push(
       planFolder(
-        folder.path,
-        folder.hash,
+        tree.path,
+        tree.hash,
         content,
         inside,
         options.manifestGeneration && isGenerated(content, inside),

@@ -297,6 +297,10 @@ test('units: each folder with its subfolders, and the loose files of a git path;
     'releases/staging/app/notes.txt': 'not a manifest',
     'releases/staging/.tools/configmap.yaml': cm('dot-unit', { a: '1' }),
     'charts/podinfo/configmap.yaml': cm('chart', { a: '1' }),
+    // Links in git are not followed: a linked manifest is skipped, a linked release.json fails its unit.
+    'releases/staging/app/linked.yaml': { symlink: '../../../charts/podinfo/configmap.yaml' },
+    'releases/staging/linked/configmap.yaml': cm('linked', { a: '1' }),
+    'releases/staging/linked/release.json': { symlink: '../release-common.json' },
   })
   const r = await agent(remote, [
     '--git-path',
@@ -308,6 +312,9 @@ test('units: each folder with its subfolders, and the loose files of a git path;
   expect(r.stdout).toMatch(/unit=releases\/staging\/app status=synced .*applied=2/)
   expect(r.stdout).toMatch(
     /unit=releases\/nowhere status=failed .*--git-path releases\/nowhere does not exist/,
+  )
+  expect(r.stdout).toMatch(
+    /unit=releases\/staging\/linked status=failed .*releases\/staging\/linked\/release\.json is a symbolic link/,
   )
   expect(r.code).toBe(1)
   const names = server.objects

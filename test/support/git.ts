@@ -3,7 +3,7 @@
  * helpers to read what landed in it. Fixed identities and dates keep hashes stable where that matters.
  */
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { tempDir } from './tmp.js'
 
@@ -101,7 +101,7 @@ export function manifestsFolder(
 /** Commits files to a branch of the remote (content, or null to delete), as a person pushing would. */
 export function pushFiles(
   remote: Remote,
-  files: Record<string, string | null>,
+  files: Record<string, string | null | { symlink: string }>,
   message = 'change',
   branch = 'main',
 ): string {
@@ -113,7 +113,8 @@ export function pushFiles(
       git(dir, 'rm', '-r', '-q', '--ignore-unmatch', file)
     } else {
       mkdirSync(join(path, '..'), { recursive: true })
-      writeFileSync(path, content)
+      if (typeof content === 'string') writeFileSync(path, content)
+      else symlinkSync(content.symlink, path)
     }
   }
   git(dir, 'add', '--all')

@@ -1,4 +1,4 @@
-// The agent's reporting flags, webhook lines, and the change-of-state rules that decide what is reported.
+// The agent's git paths, reporting flags, webhook lines, and the change-of-state rules that decide what is reported.
 import { parseConfig } from '../../src/agent/config.js'
 import type { UnitOutcome } from '../../src/agent/cycle.js'
 import { parseWebhooks } from '../../src/agent/report/notify.js'
@@ -14,6 +14,19 @@ const parse = (...args: string[]) => {
   if (c === 'help') throw new Error('help')
   return c
 }
+
+test('--git-path: a list, repeated or comma-separated, cleaned; a path inside another is refused', () => {
+  expect(
+    parse('--git-path', 'releases/staging/,releases/prod', '--git-path', './infra').gitPaths,
+  ).toEqual(['releases/staging', 'releases/prod', 'infra'])
+  expect(parse().gitPaths).toEqual([''])
+  expect(() => parse('--git-path', 'apps,apps/web')).toThrow(
+    '--git-path apps/web is inside --git-path apps: give one or the other',
+  )
+  expect(() => parse('--git-path', '.,apps')).toThrow(/--git-path apps is inside --git-path \./)
+  expect(parse('--git-path', 'apps,apps-web').gitPaths).toEqual(['apps', 'apps-web'])
+  expect(() => parse('--git-path', '../outside')).toThrow(/must be a path inside the repository/)
+})
 
 test('--listen: :8080 by default, off with --once unless given, and checked', () => {
   expect(parse().listen).toEqual({ port: 8080, host: undefined })

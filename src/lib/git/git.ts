@@ -473,12 +473,22 @@ export class GitClient {
   }
 
   /**
-   * Every file and folder under `path` at HEAD, recursively, in git's order, with git's modes and
+   * Every file and folder under `path` at `commit`, recursively, in git's order, with git's modes and
    * object hashes (`git ls-tree -r -t`). Paths are relative to the repository's root.
    */
-  async listTree(path: string): Promise<TreeEntry[]> {
+  async listTree(commit: string, path: string): Promise<TreeEntry[]> {
     const out = await this.run(
-      ['ls-tree', '-r', '-t', '-z', '--full-tree', 'HEAD', ...(path ? ['--', `${path}/`] : [])],
+      [
+        // A path is a path, never pathspec magic (`:x`).
+        '--literal-pathspecs',
+        'ls-tree',
+        '-r',
+        '-t',
+        '-z',
+        '--full-tree',
+        commit,
+        ...(path ? ['--', `${path}/`] : []),
+      ],
       `list ${path || 'the root'}`,
     )
     return out
@@ -535,9 +545,9 @@ export class GitClient {
     return this.head()
   }
 
-  /** Writes HEAD's files into the work tree, for tools that read files (kustomize). */
-  async checkoutHead(): Promise<void> {
-    await this.run(['reset', '--quiet', '--hard', 'HEAD'], 'check out HEAD')
+  /** Writes a commit's files into the work tree, for tools that read files (kustomize). */
+  async checkout(commit: string): Promise<void> {
+    await this.run(['reset', '--quiet', '--hard', commit], `check out ${commit.slice(0, 12)}`)
   }
 
   /** Resolves a commit name (full or short hash) to a full hash, or undefined. */
