@@ -7,43 +7,20 @@
 //   - a re-run with nothing changed (API writes outside the agent's namespace);
 //   - one changed app of 20: the agent against kubectl re-applying everything;
 //   - the agent's peak RSS at 5,000 objects.
-import { execFileSync, spawn } from 'node:child_process'
-import { createHash } from 'node:crypto'
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { spawn } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { request } from 'node:https'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
-import { fileURLToPath, pathToFileURL } from 'node:url'
+import { fileURLToPath } from 'node:url'
 import { agentBodies, changeApp, git, makeRepo, run } from './bench-repo.mjs'
+import { loadKubeApiServer } from './kube-api-bundle.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const kubectl = join(root, '.tools', 'bin', 'kubectl')
 const NS = 'gitops-system'
 
-/** Bundles the test API server once per change of its sources. */
-function apiServerBundle() {
-  const src = join(root, 'test', 'support', 'kube-api')
-  const hash = createHash('sha256')
-  for (const f of readdirSync(src).sort()) hash.update(f).update(readFileSync(join(src, f)))
-  const out = join(root, '.tools', 'bench', hash.digest('hex').slice(0, 12))
-  if (!existsSync(join(out, 'index.js'))) {
-    execFileSync(
-      process.execPath,
-      [
-        join(root, 'node_modules/@vercel/ncc/dist/ncc/cli.js'),
-        'build',
-        join(src, 'index.ts'),
-        '-o',
-        out,
-        '-q',
-      ],
-      { cwd: root, stdio: 'inherit' },
-    )
-  }
-  return join(out, 'index.js')
-}
-
-const { startKubeApiServer } = await import(pathToFileURL(apiServerBundle()).href)
+const startKubeApiServer = await loadKubeApiServer()
 const work = mkdtempSync(join(tmpdir(), 'gitops-bench-agent-'))
 const agent = (server, repo, workDir) =>
   run(process.execPath, [
