@@ -87,6 +87,11 @@ export class Agent {
   private git?: GitClient
   /** The branch and commit checked out, while `git` is open. */
   private checkout?: { branch: string; head: string }
+  /**
+   * The inventories as read at the start of a sync interval and kept up to date by this agent's own
+   * writes: while it holds the lease nobody else writes them, so a quiet poll need not list them all.
+   */
+  private inventories?: { byUnit: Map<string, Inventory>; readAt: number }
   /** What is under the git paths at the last commit read, and whether its files are on disk. */
   private listing?: { commit: string; entries: TreeEntry[]; checkedOut: boolean }
   private readonly retries = new Map<string, UnitState>()
@@ -165,7 +170,32 @@ export class Agent {
   /** From now until the next cycle, nothing is pruned (e.g. another agent took the lease). */
   holdPruning(reason: string): void {
     this.pruneHeld = reason
+    this.inventories = undefined
     this.log.warn(`event=prune-held: ${reason}`)
+  }
+
+  /**
+   * The inventories are read again next cycle: another agent may have held the lease, and written
+   * them, since this one last did.
+   */
+  forgetInventories(): void {
+    this.inventories = undefined
+  }
+
+  /** Writes a unit's inventory and keeps what was written; a failed write makes the next cycle read all. */
+  private async recordInventory(inventory: Inventory): Promise<void> {
+    try {
+      const written = await writeInventory(
+        this.client,
+        this.config.namespace,
+        this.agentName,
+        inventory,
+      )
+      this.inventories?.byUnit.set(inventory.unit, written)
+    } catch (error) {
+      this.inventories = undefined
+      throw error
+    }
   }
 
   /** The files under the git paths at `commit`, listed once per commit (`git ls-tree`). */
@@ -207,7 +237,16 @@ export class Agent {
     // Step 2: units, and objects declared by two units. What was applied before is asked of the API
     // server meanwhile (read-only in dry-run).
     const gitDone = Date.now()
-    const listing = listInventories(this.client, this.config.namespace, this.agentName)
+    const known =
+      !this.config.dryRun &&
+      !options.full &&
+      this.inventories &&
+      Date.now() - this.inventories.readAt < this.config.syncIntervalMs
+        ? this.inventories.byUnit
+        : undefined
+    const listing = known
+      ? Promise.resolve(known)
+      : listInventories(this.client, this.config.namespace, this.agentName)
     // Awaited below, after loading; a git error first must not leave it rejected unheard.
     listing.catch(() => undefined)
     let loaded: Unit[]
@@ -253,6 +292,9 @@ export class Agent {
     let inventories: Map<string, Inventory>
     try {
       inventories = await listing
+      // A dry run holds no lease: someone else may be writing them.
+      if (!known && !this.config.dryRun)
+        this.inventories = { byUnit: inventories, readAt: Date.now() }
     } catch (error) {
       const message = errorMessage(error)
       this.log.error(`event=api-error: ${message}; nothing is changed in the cluster`)
@@ -495,7 +537,7 @@ export class Agent {
             .filter(({ object }) => applied.has(keyOf(refOf(object))))
             .map(({ object }) => ({ ...refOf(object), digest: objectDigest(object) })),
         ]
-        await writeInventory(this.client, this.config.namespace, this.agentName, {
+        await this.recordInventory({
           unit: unit.path,
           commit,
           digest: '',
@@ -571,7 +613,7 @@ export class Agent {
     // Step 5: the inventory.
     if (!this.config.dryRun) {
       try {
-        await writeInventory(this.client, this.config.namespace, this.agentName, {
+        await this.recordInventory({
           unit: unit.path,
           commit,
           digest: unit.digest,

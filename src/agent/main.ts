@@ -147,7 +147,11 @@ export async function main(
     let cycles = 0
     for (;;) {
       // Writing anything (even the lease) is left out of a dry run.
-      if (!config.dryRun && !(await acquire(client, lease, log, signal))) return 0
+      if (!config.dryRun) {
+        const held = await acquire(client, lease, log, signal)
+        if (!held) return 0
+        if (held === 'acquired') agent.forgetInventories()
+      }
       const full = Date.now() - lastFull >= config.syncIntervalMs
       const started = Date.now()
       // A cycle can outlast the lease (health waits): renew it meanwhile, and if another agent took

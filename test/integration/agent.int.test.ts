@@ -415,6 +415,51 @@ test('--dry-run writes nothing at all and prints the plan', async () => {
   expect(writes).toEqual([])
 })
 
+test('a running agent reads its inventories once a sync interval, not on every poll; one changed behind its back is read again after the write it fails', async () => {
+  const remote = twoApps()
+  const running = new RunningAgent(
+    agentArgs(server, remote, [
+      '--git-poll-interval',
+      '200ms',
+      '--sync-interval',
+      '1h',
+      '--listen',
+      'off',
+    ]),
+  )
+  const lists = () => server.requests.count('GET', `/api/v1/namespaces/${NS}/configmaps`)
+  try {
+    await running.waitFor(/event=cycle /)
+    server.requests.reset()
+    await new Promise((r) => setTimeout(r, 1500))
+    expect(running.count(/event=refreshed/)).toBe(1)
+    expect(lists()).toBe(0)
+
+    // Someone else writes shop's inventory: the agent's next write of it is refused (409)...
+    const inventory = server.objects
+      .list('v1', 'ConfigMap', NS)
+      .find((c) => c.data?.unit === 'releases/staging/shop')!
+    server.objects.apply(
+      {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: inventory.metadata!.name, namespace: NS, annotations: { by: 'someone' } },
+      },
+      'someone',
+    )
+    pushFiles(remote, {
+      'releases/staging/shop/configmap-shop.yaml': cm('shop', { color: 'green' }, 'apps'),
+    })
+    await running.waitFor(/unit=releases\/staging\/shop status=failed .*recording the inventory/)
+    // ...and the next cycle reads them all again, and converges.
+    await running.waitFor(/unit=releases\/staging\/shop status=synced/, 2)
+    expect(lists()).toBeGreaterThan(0)
+    expect(get('v1', 'ConfigMap', 'shop', 'apps')?.data).toEqual({ color: 'green' })
+  } finally {
+    await running.stop()
+  }
+})
+
 test('one agent at a time: a second one waits for the lease', async () => {
   const remote = twoApps()
   const now = new Date().toISOString()

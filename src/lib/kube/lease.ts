@@ -20,8 +20,15 @@ export function microTime(date: Date): string {
   return date.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z')
 }
 
-/** Takes or renews the lease; false when another holder's lease has not expired. */
-export async function tryAcquire(client: KubeClient, options: LeaseOptions): Promise<boolean> {
+/**
+ * Takes or renews the lease: `renewed` when this agent held it last, `acquired` when it was another's
+ * or nobody's (what was written meanwhile is not this agent's to know); false when another holder's
+ * lease has not expired.
+ */
+export async function tryAcquire(
+  client: KubeClient,
+  options: LeaseOptions,
+): Promise<'renewed' | 'acquired' | false> {
   const now = new Date()
   const existing = await client.get({
     apiVersion: 'coordination.k8s.io/v1',
@@ -64,7 +71,7 @@ export async function tryAcquire(client: KubeClient, options: LeaseOptions): Pro
   try {
     if (existing) await client.replace(lease)
     else await client.create(lease)
-    return true
+    return spec.holderIdentity === options.identity ? 'renewed' : 'acquired'
   } catch (error) {
     // Someone else wrote it between our read and write: theirs wins this round.
     if (error instanceof KubeError && error.code === 409) return false
@@ -72,16 +79,17 @@ export async function tryAcquire(client: KubeClient, options: LeaseOptions): Pro
   }
 }
 
-/** Waits until the lease is ours, saying so while another agent holds it. */
+/** Waits until the lease is ours, saying so while another agent holds it (see `tryAcquire`). */
 export async function acquire(
   client: KubeClient,
   options: LeaseOptions,
   log: Logger,
   signal?: AbortSignal,
-): Promise<boolean> {
+): Promise<'renewed' | 'acquired' | false> {
   let said = false
   while (!signal?.aborted) {
-    if (await tryAcquire(client, options)) return true
+    const held = await tryAcquire(client, options)
+    if (held) return held
     if (!said) {
       log.info(
         `event=waiting-for-lease lease=${options.namespace}/${options.name}: another agent holds it`,
