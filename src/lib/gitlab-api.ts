@@ -29,5 +29,11 @@ export async function gitlabCall<T>(
       `GitLab API ${method} ${url.replace(/\?.*/, '')}: ${response.status} ${text.slice(0, 300)}`,
     )
   }
-  return (text ? JSON.parse(text) : undefined) as T
+  try {
+    return (text ? JSON.parse(text) : undefined) as T
+  } catch {
+    throw new Error(
+      `GitLab API ${method} ${url.replace(/\?.*/, '')}: the answer is not JSON: ${text.slice(0, 120)}`,
+    )
+  }
 }

@@ -168,6 +168,30 @@ test('lists are read in pages; errors carry the server Status; an unknown kind s
   client.close()
 }, 60_000)
 
+test('429 Too Many Requests is waited out a few times, then reported', async () => {
+  const client = KubeClient.load(kubeconfigWith({ token: server.token }))
+  await client.apply(cm('busy'), { fieldManager: 't', force: true })
+  const ref = { apiVersion: 'v1', kind: 'ConfigMap', name: 'busy', namespace: 'apps' }
+  server.faults.add({
+    method: 'GET',
+    path: /configmaps\/busy/,
+    errorRate: 1,
+    errorCode: 429,
+    times: 2,
+  })
+  expect(await client.get(ref)).toMatchObject({ data: { a: '1' } })
+  server.faults.add({
+    method: 'GET',
+    path: /configmaps\/busy/,
+    errorRate: 1,
+    errorCode: 429,
+    times: 4,
+  })
+  await expect(client.get(ref)).rejects.toMatchObject({ code: 429 })
+  server.faults.clear()
+  client.close()
+}, 20_000)
+
 test('a server URL with a path (a proxy in front of the API server) and plain HTTP', async () => {
   // A plain-HTTP proxy serving the API under /k8s/clusters/c1, as Rancher-style proxies do.
   const ca = Buffer.from(

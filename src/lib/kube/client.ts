@@ -8,6 +8,8 @@
  */
 import { Agent, request } from 'node:https'
 import { request as httpRequest, Agent as HttpAgent } from 'node:http'
+import { sleep } from '../concurrency.js'
+import { ConfigurationError } from '../errors.js'
 import type { KubeObject } from '../manifests/yaml.js'
 import { loadConnection, type Connection } from './kubeconfig.js'
 
@@ -65,6 +67,8 @@ export interface ApplyOptions {
 interface Response {
   status: number
   text: string
+  /** The Retry-After header, in seconds. */
+  retryAfter?: string
 }
 
 /** `/api/v1[/namespaces/NS]/plural` or `/apis/group/version[/namespaces/NS]/plural`. */
@@ -85,7 +89,14 @@ export class KubeClient {
     private readonly connection: Connection,
     maxSockets: number,
   ) {
-    const url = new URL(connection.server)
+    let url: URL
+    try {
+      url = new URL(connection.server)
+    } catch {
+      throw new ConfigurationError(
+        `the kubeconfig's server ${connection.server} is not a URL (https://host:port)`,
+      )
+    }
     this.endpoint = {
       protocol: url.protocol,
       // An IPv6 address goes to the socket without its brackets.
@@ -93,18 +104,18 @@ export class KubeClient {
       port: url.port,
       path: url.pathname.replace(/\/+$/, ''),
     }
-    // No Nagle delay: a request's headers and body would otherwise wait for the server's ACK.
-    const options = { keepAlive: true, maxSockets, noDelay: true }
-    this.agent = connection.server.startsWith('http:')
-      ? new HttpAgent(options)
-      : new Agent({
-          ...options,
-          ca: connection.ca,
-          cert: connection.cert,
-          key: connection.key,
-          rejectUnauthorized: !connection.insecure,
-          servername: connection.serverName,
-        })
+    const options = { keepAlive: true, maxSockets }
+    this.agent =
+      url.protocol === 'http:'
+        ? new HttpAgent(options)
+        : new Agent({
+            ...options,
+            ca: connection.ca,
+            cert: connection.cert,
+            key: connection.key,
+            rejectUnauthorized: !connection.insecure,
+            servername: connection.serverName,
+          })
   }
 
   /** The server's URL, for messages. */
@@ -149,6 +160,11 @@ export class KubeClient {
         this.connection.refresh()
         continue
       }
+      // Too many requests (API priority and fairness): wait as told, a few times, as client-go does.
+      if (response.status === 429 && attempt < 3) {
+        await sleep(Math.min(10, Number(response.retryAfter) || 1) * 1000)
+        continue
+      }
       return response
     }
   }
@@ -187,11 +203,18 @@ export class KubeClient {
           const chunks: Buffer[] = []
           res.on('data', (c: Buffer) => chunks.push(c))
           res.on('end', () =>
-            resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
+            resolve({
+              status: res.statusCode ?? 0,
+              text: Buffer.concat(chunks).toString('utf8'),
+              retryAfter: res.headers['retry-after'],
+            }),
           )
           res.on('error', reject)
         },
       )
+      // No Nagle delay: a request's headers and body would otherwise wait for the server's ACK
+      // (set here: an https Agent does not pass `noDelay` on to its TLS sockets).
+      req.on('socket', (socket) => socket.setNoDelay(true))
       req.on('timeout', () => req.destroy(new Error('no answer within 60 s')))
       req.on('error', reject)
       req.end(payload)

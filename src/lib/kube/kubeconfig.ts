@@ -7,7 +7,7 @@
 import { execFile } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
-import { delimiter, dirname, isAbsolute, join, sep } from 'node:path'
+import { delimiter, dirname, isAbsolute, join, resolve, sep } from 'node:path'
 import { load } from 'js-yaml'
 import { ConfigurationError, errorMessage } from '../errors.js'
 
@@ -150,12 +150,15 @@ function fromKubeconfig(files: string[]): Connection {
     credentials = { authorization: () => Promise.resolve(header), refresh: () => undefined }
   } else if (user.exec) {
     const exec = user.exec as ExecConfig
+    if (typeof exec.command !== 'string' || !exec.command)
+      throw new ConfigurationError(
+        `the kubeconfig user ${context.user} has an exec plugin with no command`,
+      )
     // As kubectl does: a command with a path in it is relative to the kubeconfig's folder; a bare name
     // is looked up on PATH.
-    const command =
-      exec.command.includes(sep) && !isAbsolute(exec.command)
-        ? join(baseOf.get(userEntry) ?? '.', exec.command)
-        : exec.command
+    const command = exec.command.includes(sep)
+      ? resolve(baseOf.get(userEntry) ?? '.', exec.command)
+      : exec.command
     credentials = execCredentials({ ...exec, command })
   } else {
     credentials = { authorization: () => Promise.resolve(undefined), refresh: () => undefined }
