@@ -36026,7 +36026,7 @@ class GitClient {
             'origin',
             `+refs/heads/${branch}:refs/heads/${branch}`,
         ], `fetch ${branch}`);
-        return this.head();
+        return (await this.run(['rev-parse', `refs/heads/${branch}`], `read ${branch}`)).trim();
     }
     /** Writes a commit's files into the work tree, for tools that read files (kustomize). */
     async checkout(commit) {
@@ -36263,7 +36263,12 @@ async function gitlabCall(api, method, path, options = {}) {
     if (!response.ok) {
         throw new Error(`GitLab API ${method} ${url.replace(/\?.*/, '')}: ${response.status} ${text.slice(0, 300)}`);
     }
-    return (text ? JSON.parse(text) : undefined);
+    try {
+        return (text ? JSON.parse(text) : undefined);
+    }
+    catch {
+        throw new Error(`GitLab API ${method} ${url.replace(/\?.*/, '')}: the answer is not JSON: ${text.slice(0, 120)}`);
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/lib/gitops/pull-request.ts

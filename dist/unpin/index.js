@@ -32475,7 +32475,7 @@ class GitClient {
             'origin',
             `+refs/heads/${branch}:refs/heads/${branch}`,
         ], `fetch ${branch}`);
-        return this.head();
+        return (await this.run(['rev-parse', `refs/heads/${branch}`], `read ${branch}`)).trim();
     }
     /** Writes a commit's files into the work tree, for tools that read files (kustomize). */
     async checkout(commit) {

@@ -126,7 +126,13 @@ export class Agent {
       timeoutMs: this.config.gitTimeoutMs,
     }
     // A checkout left by an earlier run (a restart, or --once again) is brought up to date, not cloned.
-    this.git ??= await GitClient.open(options, this.log)
+    if (!this.git) {
+      const opened = await GitClient.open(options, this.log)
+      // A clone of another branch (the flag changed) is not this one's.
+      if (opened && this.config.gitBranch && (await opened.branch()) !== this.config.gitBranch)
+        await opened.dispose()
+      else this.git = opened
+    }
     if (!this.git) {
       // A new clone: nothing known of the old one holds (its files on disk above all).
       this.listing = undefined
@@ -162,13 +168,14 @@ export class Agent {
       await this.git.dispose()
       this.git = undefined
       this.checkout = undefined
-      await fs.rm(dir, { recursive: true, force: true })
+      await fs.rm(dir, { recursive: true, force: true }).catch(() => undefined)
       throw error
     }
   }
 
   /** From now until the next cycle, nothing is pruned (e.g. another agent took the lease). */
   holdPruning(reason: string): void {
+    this.leaseLost = reason
     this.pruneHeld = reason
     this.inventories = undefined
     this.log.warn(`event=prune-held: ${reason}`)
@@ -198,6 +205,9 @@ export class Agent {
     }
   }
 
+  /** Why the lease was lost during this cycle (set by the renewal, cleared as a cycle starts). */
+  private leaseLost?: string
+
   /** The files under the git paths at `commit`, listed once per commit (`git ls-tree`). */
   private async repoFiles(commit: string): Promise<RepoFiles> {
     const git = this.git
@@ -223,6 +233,8 @@ export class Agent {
   /** One cycle. `full` re-applies every unit, changed or not. */
   async cycle(options: { full?: boolean } = {}): Promise<CycleResult> {
     const started = Date.now()
+    // The caller holds the lease as the cycle starts.
+    this.leaseLost = undefined
     let commit: string
     try {
       commit = await this.refresh()
@@ -284,7 +296,7 @@ export class Agent {
     this.crdKinds = crdScopes(units.flatMap((u) => u.objects.map((m) => m.object)))
     // An object one unit dropped may be declared by a unit that failed to load: no pruning this cycle.
     const broken = units.find((u) => u.error)
-    this.pruneHeld = broken ? `unit ${broken.path} failed to load` : undefined
+    this.pruneHeld = broken ? `unit ${broken.path} failed to load` : this.leaseLost
     // Identical declarations are applied once, by the first unit that has them.
     const appliedBy = new Map<string, string>()
     for (const [key, list] of owners) appliedBy.set(key, list[0].unit.path)
@@ -293,7 +305,7 @@ export class Agent {
     try {
       inventories = await listing
       // A dry run holds no lease: someone else may be writing them.
-      if (!known && !this.config.dryRun)
+      if (!known && !this.config.dryRun && !this.leaseLost)
         this.inventories = { byUnit: inventories, readAt: Date.now() }
     } catch (error) {
       const message = errorMessage(error)

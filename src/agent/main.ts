@@ -162,7 +162,13 @@ export async function main(
             () => {
               tryAcquire(client, lease)
                 .then((held) => {
-                  if (!held) agent.holdPruning('another agent took the lease')
+                  // Taken again after it lapsed: another agent may have held it meanwhile.
+                  if (held !== 'renewed')
+                    agent.holdPruning(
+                      held
+                        ? 'the lease lapsed and was taken again'
+                        : 'another agent took the lease',
+                    )
                 })
                 .catch((e: unknown) => log.warn(`could not renew the lease: ${errorMessage(e)}`))
             },

@@ -19,6 +19,7 @@ export async function mapLimit<T, R>(
 /** Waits `ms` milliseconds, or less if `signal` aborts. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
+    if (signal?.aborted) return resolve()
     const abort = () => {
       clearTimeout(timer)
       resolve()

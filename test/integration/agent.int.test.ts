@@ -324,6 +324,21 @@ test('units: each folder with its subfolders, and the loose files of a git path;
   expect(names).toEqual(['app', 'deep', 'loose'])
 })
 
+test('--git-branch: a clone left by a run on another branch is not reused for this one', async () => {
+  const remote = twoApps()
+  pushFiles(
+    remote,
+    { 'releases/staging/cart/configmap-cart.yaml': cm('cart', { size: 'prod' }) },
+    'prod',
+    'prod',
+  )
+  const work = tempDir('gitops-agent-')
+  expect((await agent(remote, ['--git-branch', 'main'], work)).code).toBe(0)
+  expect(get('v1', 'ConfigMap', 'cart', 'default')?.data).toEqual({ size: '1' })
+  expect((await agent(remote, ['--git-branch', 'prod'], work)).code).toBe(0)
+  expect(get('v1', 'ConfigMap', 'cart', 'default')?.data).toEqual({ size: 'prod' })
+})
+
 test('--manifest-generation builds kustomizations; a .flux.yaml may name nothing but kustomize build', async () => {
   const remote = bareRemote()
   pushFiles(remote, {

@@ -542,7 +542,7 @@ export class GitClient {
       ],
       `fetch ${branch}`,
     )
-    return this.head()
+    return (await this.run(['rev-parse', `refs/heads/${branch}`], `read ${branch}`)).trim()
   }
 
   /** Writes a commit's files into the work tree, for tools that read files (kustomize). */

@@ -7,7 +7,7 @@ import { KubeError, type KubeClient } from './client.js'
 export interface LeaseOptions {
   namespace: string
   name: string
-  /** This agent (pod name and pid). */
+  /** This agent: its pod's name (a restarted container takes its own lease back). */
   identity: string
   durationSeconds: number
 }
