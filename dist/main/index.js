@@ -35321,9 +35321,13 @@ class GitClient {
     }
     /** Runs git; a failure becomes an error that says what was being done. */
     async run(args, what) {
+        return (await this.runBytes(args, what)).toString('utf8');
+    }
+    /** `run` for output that is not text (file contents), with `input` on stdin. */
+    async runBytes(args, what, input) {
         this.log.debug(redact(`git ${args.join(' ')}`));
         try {
-            return await this.raw(args);
+            return await this.rawBytes(args, input);
         }
         catch (error) {
             const message = redact(errorMessage(error)).trim();
@@ -35334,7 +35338,7 @@ class GitClient {
         }
     }
     /** Fetches `branch` (all new commits, keeping any history already here) and resets the work tree to it. */
-    async resetToRemote(branch, options = {}) {
+    async resetToRemote(branch) {
         await this.run([
             'fetch',
             '--quiet',
@@ -35344,8 +35348,7 @@ class GitClient {
         ], `fetch ${branch}`);
         await this.run(['reset', '--quiet', '--hard', `refs/remotes/origin/${branch}`], `reset to origin/${branch}`);
         // Untracked files: none in a clone only this tool writes to, but a publish retry makes sure.
-        if (options.clean !== false)
-            await this.run(['clean', '-q', '-fdx'], 'clean the work tree');
+        await this.run(['clean', '-q', '-fdx'], 'clean the work tree');
         return this.head();
     }
     /** Fetches `depth` more commits of history (or all of it); false when there was nothing more. */
@@ -35489,14 +35492,7 @@ class GitClient {
         const wanted = [...new Set(hashes)];
         if (wanted.length === 0)
             return blobs;
-        this.log.debug(`git cat-file --batch (${wanted.length} objects)`);
-        let out;
-        try {
-            out = await this.rawBytes(['cat-file', '--batch'], `${wanted.join('\n')}\n`);
-        }
-        catch (error) {
-            throw new GitCommandError(`git failed to read files: ${redact(errorMessage(error)).trim()}`);
-        }
+        const out = await this.runBytes(['cat-file', '--batch'], `read ${wanted.length} files`, `${wanted.join('\n')}\n`);
         // Each answer: "<hash> <type> <size>\n<size bytes>\n", or "<name> missing\n".
         let at = 0;
         while (at < out.length) {
@@ -35511,8 +35507,8 @@ class GitClient {
         return blobs;
     }
     /**
-     * Fetches `branch` straight into the local branch HEAD names, without touching the work tree: for a
-     * clone whose files are read from git's objects. Returns the new HEAD.
+     * Fetches `branch` straight into the local branch of that name, without touching the work tree: for a
+     * clone whose files are read from git's objects. Returns the branch's new commit.
      */
     async fetchHead(branch) {
         await this.run([

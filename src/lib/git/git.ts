@@ -311,9 +311,14 @@ export class GitClient {
 
   /** Runs git; a failure becomes an error that says what was being done. */
   async run(args: string[], what: string): Promise<string> {
+    return (await this.runBytes(args, what)).toString('utf8')
+  }
+
+  /** `run` for output that is not text (file contents), with `input` on stdin. */
+  private async runBytes(args: string[], what: string, input?: string): Promise<Buffer> {
     this.log.debug(redact(`git ${args.join(' ')}`))
     try {
-      return await this.raw(args)
+      return await this.rawBytes(args, input)
     } catch (error) {
       const message = redact(errorMessage(error)).trim()
       const hint = AUTH_FAILED.test(message)
@@ -324,7 +329,7 @@ export class GitClient {
   }
 
   /** Fetches `branch` (all new commits, keeping any history already here) and resets the work tree to it. */
-  async resetToRemote(branch: string, options: { clean?: boolean } = {}): Promise<string> {
+  async resetToRemote(branch: string): Promise<string> {
     await this.run(
       [
         'fetch',
@@ -340,7 +345,7 @@ export class GitClient {
       `reset to origin/${branch}`,
     )
     // Untracked files: none in a clone only this tool writes to, but a publish retry makes sure.
-    if (options.clean !== false) await this.run(['clean', '-q', '-fdx'], 'clean the work tree')
+    await this.run(['clean', '-q', '-fdx'], 'clean the work tree')
     return this.head()
   }
 
@@ -506,13 +511,11 @@ export class GitClient {
     const blobs = new Map<string, Buffer>()
     const wanted = [...new Set(hashes)]
     if (wanted.length === 0) return blobs
-    this.log.debug(`git cat-file --batch (${wanted.length} objects)`)
-    let out: Buffer
-    try {
-      out = await this.rawBytes(['cat-file', '--batch'], `${wanted.join('\n')}\n`)
-    } catch (error) {
-      throw new GitCommandError(`git failed to read files: ${redact(errorMessage(error)).trim()}`)
-    }
+    const out = await this.runBytes(
+      ['cat-file', '--batch'],
+      `read ${wanted.length} files`,
+      `${wanted.join('\n')}\n`,
+    )
     // Each answer: "<hash> <type> <size>\n<size bytes>\n", or "<name> missing\n".
     let at = 0
     while (at < out.length) {
@@ -527,8 +530,8 @@ export class GitClient {
   }
 
   /**
-   * Fetches `branch` straight into the local branch HEAD names, without touching the work tree: for a
-   * clone whose files are read from git's objects. Returns the new HEAD.
+   * Fetches `branch` straight into the local branch of that name, without touching the work tree: for a
+   * clone whose files are read from git's objects. Returns the branch's new commit.
    */
   async fetchHead(branch: string): Promise<string> {
     await this.run(
