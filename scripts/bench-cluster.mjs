@@ -17,7 +17,7 @@ import { loadavg, tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parse } from 'yaml'
-import { agentBodies, changeApp, git, makeRepo, run } from './bench-repo.mjs'
+import { agentBodies, changeApp, git, makeRepo, rawPatches, run } from './bench-repo.mjs'
 import { buildCluster, clusterBinaryPath, goCommand, startClusterProcess } from './cluster.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
@@ -25,7 +25,16 @@ const kubectl = join(root, '.tools', 'bin', 'kubectl')
 const NS = 'gitops-system'
 const CONCURRENCY = 16
 /** A namespace per contender, so that each creates its 2,000 objects. */
-const TARGETS = ['bench-agent', 'bench-kubectl', 'bench-kubectl-strict', 'bench-raw', 'bench-raw-2']
+const RAW = {
+  'HTTP/1.1': ['bench-raw', 'bench-raw-2'],
+  'HTTP/2': ['bench-raw-h2', 'bench-raw-h2-2'],
+}
+const TARGETS = [
+  'bench-agent',
+  'bench-kubectl',
+  'bench-kubectl-strict',
+  ...Object.values(RAW).flat(),
+]
 
 // The cached binary needs no Go; building it does.
 if (!existsSync(clusterBinaryPath()) && !goCommand()) {
@@ -132,42 +141,15 @@ async function countingProxy(creds) {
   }
 }
 
-/** The same objects PATCHed straight at the server (SSA, forced), 16 at a time over one kept-alive agent. */
-async function ceiling(creds, repo) {
-  const bodies = agentBodies(repo, NS)
-  const agent = new Agent({
-    keepAlive: true,
-    ca: creds.ca,
-    cert: creds.cert,
-    key: creds.key,
-    maxSockets: CONCURRENCY,
-  })
-  const patch = (b) =>
-    call(
-      creds,
-      agent,
-      'PATCH',
-      `${b.path}?fieldManager=raw&force=true`,
-      b.body,
-      'application/apply-patch+yaml',
-    )
-  try {
-    const start = process.hrtime.bigint()
-    await patch(bodies.find((b) => b.isNs))
-    let next = 0
-    await Promise.all(
-      Array.from({ length: CONCURRENCY }, async () => {
-        while (next < bodies.length) {
-          const b = bodies[next++]
-          if (!b.isNs) await patch(b)
-        }
-      }),
-    )
-    return Number(process.hrtime.bigint() - start) / 1e6
-  } finally {
-    agent.destroy()
-  }
-}
+/** The same objects PATCHed straight at the server (SSA, forced), 16 at a time, over HTTP/1.1 or HTTP/2. */
+const ceiling = (creds, repo, http2) =>
+  rawPatches(
+    creds.server.href,
+    { ca: creds.ca, cert: creds.cert, key: creds.key },
+    undefined,
+    agentBodies(repo, NS),
+    { http2, concurrency: CONCURRENCY },
+  )
 
 const agentArgs = (repo, kubeconfig, workDir) => [
   join(root, 'dist', 'agent', 'index.js'),
@@ -256,19 +238,32 @@ try {
     apps: 20,
     per: 100,
   })
-  const rawTrees = ['bench-raw', 'bench-raw-2'].map((ns) =>
-    makeRepo(work, `r-${ns}`, { ns: ns, apps: 20, per: 100 }),
+  const rawTrees = Object.fromEntries(
+    Object.entries(RAW).map(([protocol, namespaces]) => [
+      protocol,
+      namespaces.map((ns) => makeRepo(work, `r-${ns}`, { ns: ns, apps: 20, per: 100 })),
+    ]),
   )
   // A fresh API server (and etcd) is slower on its first thousand writes: warm it up unmeasured.
   await ceiling(creds, makeRepo(work, 'r-warmup', { ns: 'bench-warmup', apps: 10, per: 100 }))
 
-  // The ceiling right before and right after the agent's first sync, the better of the two: the load of
-  // the machine (and the controllers' work on new objects) drifts over the run.
-  const raws = [await ceiling(creds, rawTrees[0])]
+  // The ceiling over both protocols the server speaks, right before and right after the agent's first
+  // sync: the best of the four, as the load of the machine (and the controllers' work on new objects)
+  // drifts over the run.
+  const raws = []
+  const measureCeilings = async (i) => {
+    for (const protocol of Object.keys(RAW))
+      raws.push({
+        protocol,
+        when: i === 0 ? 'before' : 'after',
+        ms: await ceiling(creds, rawTrees[protocol][i], protocol === 'HTTP/2'),
+      })
+  }
+  await measureCeilings(0)
   const agentDir = join(work, 'agent-a')
   const first = await agentOnce(repo, kubeconfig, agentDir)
-  raws.push(await ceiling(creds, rawTrees[1]))
-  const raw = Math.min(...raws)
+  await measureCeilings(1)
+  const raw = Math.min(...raws.map((r) => r.ms))
   const rerun = await agentOnce(repo, kubeconfig, agentDir)
   // Writes are counted on a second quiet re-run through the proxy (which adds its own latency).
   const proxy = await countingProxy(creds)
@@ -365,7 +360,7 @@ try {
     `    same, kubectl's default validation ${f(kStrict.ms)}  (${(kStrict.ms / raw).toFixed(2)}x the ceiling; --validate=strict)`,
   )
   console.log(
-    `  ceiling: raw PATCHes, 16 in parallel ${f(raw)}  (the better of ${raws.map((r) => r.toFixed(0)).join(' ms before and ')} ms after the agent)`,
+    `  ceiling: raw PATCHes, 16 in parallel ${f(raw)}  (the best of ${raws.map((r) => `${r.protocol} ${r.when} the agent ${r.ms.toFixed(0)} ms`).join(', ')})`,
   )
   console.log(
     `  re-run, nothing changed              ${f(rerun.ms)}  API writes outside ${NS}: ${writesOutside} (goal 0; ` +

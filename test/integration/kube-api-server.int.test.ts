@@ -180,6 +180,8 @@ describe('test API server, driven by the real kubectl', () => {
       ['/apis/apps/v1/namespaces/shop/deployments/web', 'application/apply-patch+yaml', 201],
     ])
     expect(patches[0].query).toContain('fieldManager=kubectl')
+    // kubectl picked HTTP/2 by ALPN, as with kube-apiserver.
+    expect(patches.map((q) => q.httpVersion)).toEqual(['2.0', '2.0', '2.0'])
     // YAML 1.1 as kubectl reads it: the quoted "0644" stays a string.
     expect(server.objects.get(WEB_CONFIG)?.data).toEqual({ greeting: 'hello', mode: '0644' })
   })

@@ -242,3 +242,23 @@ test('a server URL with a path (a proxy in front of the API server) and plain HT
     await new Promise((resolve) => proxy.close(resolve))
   }
 })
+
+test('a server that drops its connections (restarted, or a load balancer timing them out): the next calls open new ones', async () => {
+  const client = KubeClient.load(kubeconfigWith({ token: server.token }))
+  try {
+    const names = Array.from({ length: 8 }, (_, i) => `kept-${i}`)
+    await Promise.all(names.map((n) => client.apply(cm(n), { fieldManager: 't', force: true })))
+    server.dropConnections()
+    // A create is not sent twice (a second one would fail on the first's success): it fails, saying why.
+    await expect(client.create(cm('after-drop'))).rejects.toThrow(
+      /^create ConfigMap\/apps\/after-drop: cannot reach the API server at https:\/\/127\.0\.0\.1:\d+: socket hang up$/,
+    )
+    const read = (n: string) =>
+      client.get({ apiVersion: 'v1', kind: 'ConfigMap', name: n, namespace: 'apps' })
+    expect(await Promise.all(names.map(read))).toEqual(
+      names.map(() => expect.objectContaining({ data: { a: '1' } })),
+    )
+  } finally {
+    client.close()
+  }
+})

@@ -228,7 +228,12 @@ async function launch(config: string, port: number, logPath: string): Promise<()
   void exited.then((how) => (exit = how))
   let log = '' // the last 64 KiB of sshd's stderr, for error messages
   sshd.stderr?.on('data', (chunk: Buffer) => {
-    appendFileSync(logPath, chunk)
+    // A session's process may still write after stop() and its folder's removal: the file is best effort.
+    try {
+      appendFileSync(logPath, chunk)
+    } catch {
+      // the tail below still has it
+    }
     log = (log + chunk.toString()).slice(-65536)
   })
   const logTail = () => log.trim().split('\n').slice(-20).join('\n')

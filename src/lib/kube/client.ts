@@ -71,6 +71,20 @@ interface Response {
   retryAfter?: string
 }
 
+/**
+ * Methods sent again after a stale connection lost them: GET reads; PATCH is only server-side apply here
+ * (the same object again, the same result); a DELETE of what the first one deleted answers 404, read as
+ * gone. Not POST or PUT, whose second try would fail on the first one's success.
+ */
+const RESENDABLE = new Set(['GET', 'PATCH', 'DELETE'])
+
+/** A request that failed on a reused kept-alive connection the server had closed. */
+class StaleConnection extends Error {
+  constructor(cause: Error) {
+    super(cause.message)
+  }
+}
+
 /** `/api/v1[/namespaces/NS]/plural` or `/apis/group/version[/namespaces/NS]/plural`. */
 function collectionPath(apiVersion: string, r: ApiResource, namespace?: string): string {
   const base = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`
@@ -133,7 +147,10 @@ export class KubeClient {
     this.agent.destroy()
   }
 
-  /** One request; JSON in and out. A 401 gets one retry with a fresh credential (a rotated token). */
+  /**
+   * One request; JSON in and out. A 401 gets one retry with a fresh credential (a rotated token), a 429
+   * a few after waiting, and a request lost with a stale kept-alive connection one on a new connection.
+   */
   private async call(
     what: string,
     method: string,
@@ -141,7 +158,9 @@ export class KubeClient {
     body?: unknown,
     contentType = 'application/json',
   ): Promise<Response> {
-    for (let attempt = 0; ; attempt++) {
+    let refreshed = false
+    let resent = false
+    for (let waited = 0; ;) {
       let authorization: string | undefined
       try {
         authorization = await this.connection.authorization()
@@ -153,15 +172,24 @@ export class KubeClient {
       try {
         response = await this.send(method, path, body, contentType, authorization)
       } catch (error) {
+        // The server closed a kept-alive connection (it restarted, or a load balancer timed the
+        // connection out) as this request went out on it: sent again once, if sending it twice is
+        // harmless, as Go's HTTP client does.
+        if (error instanceof StaleConnection && RESENDABLE.has(method) && !resent) {
+          resent = true
+          continue
+        }
         const message = error instanceof Error ? error.message : String(error)
         throw new KubeError(`${what}: cannot reach the API server at ${this.server}: ${message}`, 0)
       }
-      if (response.status === 401 && attempt === 0) {
+      if (response.status === 401 && !refreshed) {
+        refreshed = true
         this.connection.refresh()
         continue
       }
       // Too many requests (API priority and fairness): wait as told, a few times, as client-go does.
-      if (response.status === 429 && attempt < 3) {
+      if (response.status === 429 && waited < 3) {
+        waited++
         await sleep(Math.min(10, Number(response.retryAfter) || 1) * 1000)
         continue
       }
@@ -216,7 +244,11 @@ export class KubeClient {
       // (set here: an https Agent does not pass `noDelay` on to its TLS sockets).
       req.on('socket', (socket) => socket.setNoDelay(true))
       req.on('timeout', () => req.destroy(new Error('no answer within 60 s')))
-      req.on('error', reject)
+      req.on('error', (error: NodeJS.ErrnoException) =>
+        reject(
+          req.reusedSocket && error.code === 'ECONNRESET' ? new StaleConnection(error) : error,
+        ),
+      )
       req.end(payload)
     })
   }

@@ -11,7 +11,10 @@ export interface FaultRule {
   errorRate?: number
   /** The error's HTTP code: 500 (InternalError, default), 503 (ServiceUnavailable) or 429 (TooManyRequests). */
   errorCode?: 500 | 503 | 429
-  /** Share (0..1) of matching requests whose connection is destroyed without an answer. */
+  /**
+   * Share (0..1) of matching requests dropped without an answer: the connection is destroyed (HTTP/1.1)
+   * or the request's stream reset (HTTP/2, whose connection carries others).
+   */
   dropRate?: number
   /** The rule applies to this many matching requests, then retires (forever if unset). */
   times?: number

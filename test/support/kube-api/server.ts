@@ -1,12 +1,14 @@
 /**
  * The HTTP(S) front of the test API server: request reading, fault injection, request counting,
  * routing by Kubernetes URL shape, content negotiation (JSON, Table, PartialObjectMetadata) and watches.
+ * Over TLS it speaks HTTP/2 and HTTP/1.1 (chosen by ALPN), as kube-apiserver does; plain http is HTTP/1.1.
  */
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import * as http from 'node:http'
+import * as http2 from 'node:http2'
 import * as https from 'node:https'
-import type { AddressInfo } from 'node:net'
+import type { AddressInfo, Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { WorkloadController } from './controller.js'
@@ -27,6 +29,11 @@ import { serveWatch } from './watch.js'
 export interface KubeApiServerOptions {
   /** Serve HTTPS with a throwaway CA (default true); false serves plain http (`insecure-skip-tls-verify`). */
   tls?: boolean
+  /**
+   * Offer HTTP/2 over TLS (default true, as kube-apiserver does); false serves HTTP/1.1 alone, as a proxy
+   * in front of the API server may.
+   */
+  http2?: boolean
   /** Answer 401 to requests without the kubeconfig's bearer token (default false: anyone may ask). */
   requireToken?: boolean
   /** Namespaces that exist from the start (default: default, kube-system, kube-public, kube-node-lease). */
@@ -60,6 +67,8 @@ export interface RecordedRequest {
   contentType?: string
   accept?: string
   userAgent?: string
+  /** `2.0` or `1.1`. */
+  httpVersion: string
   /** The answer's HTTP code (0 for a dropped connection, undefined while in flight). */
   status?: number
 }
@@ -122,6 +131,8 @@ export interface KubeApiServer {
     path: string,
     init?: { body?: unknown; contentType?: string; headers?: Record<string, string> },
   ): Promise<ApiResponse>
+  /** Closes every open connection at once, as a restarted API server or load balancer would. */
+  dropConnections(): void
   /** Stops the server: open connections (watches too) are closed and the kubeconfig removed. */
   stop(): Promise<void>
 }
@@ -394,6 +405,7 @@ export async function startKubeApiServer(
       contentType: req.headers['content-type'],
       accept: req.headers.accept,
       userAgent: req.headers['user-agent'],
+      httpVersion: req.httpVersion,
     }
     log.push(record)
     res.on('finish', () => (record.status = res.statusCode))
@@ -402,7 +414,12 @@ export async function startKubeApiServer(
     if (fault?.latencyMs) await sleep(fault.latencyMs)
     if (fault?.drop) {
       record.status = 0
-      req.socket.destroy()
+      // Over HTTP/2 the request's own stream is reset: the connection carries others.
+      if (req.httpVersionMajor === 2)
+        (req as unknown as http2.Http2ServerRequest).stream.close(
+          http2.constants.NGHTTP2_INTERNAL_ERROR,
+        )
+      else req.socket.destroy()
       return
     }
     if (fault?.errorCode !== undefined) {
@@ -430,13 +447,28 @@ export async function startKubeApiServer(
       else res.destroy()
     })
   }
-  const server = certs
-    ? https.createServer({ cert: certs.cert, key: certs.key }, listener)
-    : http.createServer(listener)
-  // Nagle's algorithm would hold back each response's last segment for ~40 ms.
-  server.on('connection', (socket: import('node:net').Socket) => socket.setNoDelay(true))
-  // Longer than Go's 90 s idle timeout, so kubectl never reuses a connection the server just closed.
-  server.keepAliveTimeout = 120_000
+  // The compatibility API gives HTTP/2 requests the same shape as HTTP/1.1 ones.
+  const server = !certs
+    ? http.createServer(listener)
+    : options.http2 === false
+      ? https.createServer({ cert: certs.cert, key: certs.key }, listener)
+      : http2.createSecureServer(
+          { cert: certs.cert, key: certs.key, allowHTTP1: true },
+          listener as unknown as (
+            req: http2.Http2ServerRequest,
+            res: http2.Http2ServerResponse,
+          ) => void,
+        )
+  const sockets = new Set<Socket>()
+  server.on('connection', (socket: Socket) => {
+    // Nagle's algorithm would hold back each response's last segment for ~40 ms.
+    socket.setNoDelay(true)
+    sockets.add(socket)
+    socket.on('close', () => sockets.delete(socket))
+  })
+  // Longer than Go's 90 s idle timeout, so kubectl never reuses a connection the server just closed
+  // (HTTP/1.1 connections; an HTTP/2 server has no idle timeout unless set).
+  ;(server as { keepAliveTimeout?: number }).keepAliveTimeout = 120_000
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(0, '127.0.0.1', () => resolve())
@@ -496,11 +528,14 @@ export async function startKubeApiServer(
       return controller.busy
     },
     request: (method, path, init = {}) => request(url, certs?.ca, token, method, path, init),
+    dropConnections() {
+      for (const socket of sockets) socket.destroy()
+    },
     async stop() {
       controller.stop()
       crds.stop()
       rest.dispose()
-      server.closeAllConnections()
+      for (const socket of sockets) socket.destroy()
       await new Promise<void>((resolve) => server.close(() => resolve()))
       rmSync(dir, { recursive: true, force: true })
     },
