@@ -13,7 +13,15 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { agentBodies, changeApp, git, makeRepo, rawPatches, run } from './bench-repo.mjs'
+import {
+  agentBodies,
+  changeApp,
+  git,
+  makeRepo,
+  rawPatches,
+  rawPatchesProcess,
+  run,
+} from './bench-repo.mjs'
 import { loadKubeApiServer } from './kube-api-bundle.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
@@ -55,12 +63,16 @@ const writesOutside = (server) =>
         !r.path.includes(`/namespaces/${NS}/`),
     ).length
 
+/** The CA of a test server's kubeconfig. */
+const caOf = (server) =>
+  Buffer.from(
+    /certificate-authority-data: (\S+)/.exec(readFileSync(server.kubeconfigPath, 'utf8'))[1],
+    'base64',
+  )
+
 /** The same objects PATCHed straight at the server, 16 at a time: what the server can take. */
-function ceiling(server, repo, http2) {
-  const kc = readFileSync(server.kubeconfigPath, 'utf8')
-  const ca = Buffer.from(/certificate-authority-data: (\S+)/.exec(kc)[1], 'base64')
-  return rawPatches(server.url, { ca }, server.token, agentBodies(repo, NS), { http2 })
-}
+const ceiling = (server, repo, http2) =>
+  rawPatches(server.url, { ca: caOf(server) }, server.token, agentBodies(repo, NS), { http2 })
 
 try {
   const ns = ['default', NS]
@@ -79,10 +91,13 @@ try {
   }
   for (const http2 of [false, true]) await onFreshServer((s) => ceiling(s, repo, http2))
 
-  // Three rounds of the agent's first sync and the ceiling over both protocols the server speaks, each
-  // on a fresh server and taken in turn, so that a machine's drift over the run falls on all alike; the
-  // medians count, and the faster ceiling is what the server can take.
+  // Three rounds of the agent's first sync, the ceiling over both protocols the server speaks and the raw
+  // PATCHes from a process of their own, each on a fresh server and taken in turn, so that a machine's
+  // drift over the run falls on all alike; the medians count, and the faster ceiling is what the server
+  // can take.
   const firsts = []
+  const rawProcesses = []
+  const bodies = agentBodies(repo, NS)
   const ceilings = { 'HTTP/1.1': { runs: [] }, 'HTTP/2': { runs: [] } }
   let server
   for (let i = 0; i < 3; i++) {
@@ -91,6 +106,9 @@ try {
     if (i < 2) await server.stop()
     for (const [protocol, c] of Object.entries(ceilings))
       c.runs.push({ ms: await onFreshServer((s) => ceiling(s, repo, protocol === 'HTTP/2')) })
+    rawProcesses.push(
+      await onFreshServer((s) => rawPatchesProcess(work, s.url, { ca: caOf(s) }, s.token, bodies)),
+    )
   }
   const first = median(firsts)
   for (const c of Object.values(ceilings)) c.ms = median(c.runs).ms
@@ -184,6 +202,10 @@ try {
     console.log(
       `  ceiling: raw PATCHes, ${protocol.padEnd(8)}  ${f(c.ms)}  (16 in parallel; median of 3: ${c.runs.map((r) => r.ms.toFixed(0)).join(', ')} ms${c.ms === raw ? '; the ceiling' : ''})`,
     )
+  const own = median(rawProcesses)
+  console.log(
+    `  the same raw PATCHes, own process     ${f(own.ms)}  (${(own.ms / raw).toFixed(2)}x the ceiling; HTTP/1.1, start-up to exit, as the agent runs; the PATCHes alone ${own.patchMs.toFixed(0)} ms, ${(own.patchMs / raw).toFixed(2)}x)`,
+  )
   console.log(
     `  re-run, nothing changed              ${f(rerun.ms)}  API writes outside ${NS}: ${rerunWrites} (goal 0)`,
   )

@@ -17,7 +17,15 @@ import { loadavg, tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parse } from 'yaml'
-import { agentBodies, changeApp, git, makeRepo, rawPatches, run } from './bench-repo.mjs'
+import {
+  agentBodies,
+  changeApp,
+  git,
+  makeRepo,
+  rawPatches,
+  rawPatchesProcess,
+  run,
+} from './bench-repo.mjs'
 import { buildCluster, clusterBinaryPath, goCommand, startClusterProcess } from './cluster.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
@@ -34,6 +42,7 @@ const TARGETS = [
   'bench-kubectl',
   'bench-kubectl-strict',
   ...Object.values(RAW).flat(),
+  'bench-raw-own',
 ]
 
 // The cached binary needs no Go; building it does.
@@ -263,6 +272,14 @@ try {
   const agentDir = join(work, 'agent-a')
   const first = await agentOnce(repo, kubeconfig, agentDir)
   await measureCeilings(1)
+  // The same PATCHes from a Node process of their own, as the agent runs: what any Node client pays.
+  const own = await rawPatchesProcess(
+    work,
+    creds.server.href,
+    { ca: creds.ca, cert: creds.cert, key: creds.key },
+    undefined,
+    agentBodies(makeRepo(work, 'r-bench-raw-own', { ns: 'bench-raw-own', apps: 20, per: 100 }), NS),
+  )
   const raw = Math.min(...raws.map((r) => r.ms))
   const rerun = await agentOnce(repo, kubeconfig, agentDir)
   // Writes are counted on a second quiet re-run through the proxy (which adds its own latency).
@@ -361,6 +378,9 @@ try {
   )
   console.log(
     `  ceiling: raw PATCHes, 16 in parallel ${f(raw)}  (the best of ${raws.map((r) => `${r.protocol} ${r.when} the agent ${r.ms.toFixed(0)} ms`).join(', ')})`,
+  )
+  console.log(
+    `  the same raw PATCHes, own process     ${f(own.ms)}  (${(own.ms / raw).toFixed(2)}x the ceiling; HTTP/1.1, start-up to exit, as the agent runs; the PATCHes alone ${own.patchMs.toFixed(0)} ms, ${(own.patchMs / raw).toFixed(2)}x)`,
   )
   console.log(
     `  re-run, nothing changed              ${f(rerun.ms)}  API writes outside ${NS}: ${writesOutside} (goal 0; ` +

@@ -5,8 +5,9 @@ import { execFileSync, spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { connect } from 'node:http2'
 import { Agent, request } from 'node:https'
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { parse } from 'yaml'
 
 const gitEnv = {
@@ -185,4 +186,28 @@ export async function rawPatches(url, tls, token, bodies, { http2, concurrency =
   } finally {
     close()
   }
+}
+
+/**
+ * rawPatches over HTTP/1.1 from a Node process of its own, as the agent runs, with everything it needs
+ * ready in a JSON file: the least any Node client pays, start-up and exit included (`ms`), and its
+ * PATCHes alone (`patchMs`).
+ */
+export async function rawPatchesProcess(work, url, tls, token, bodies) {
+  const input = join(mkdtempSync(join(work, 'raw-')), 'input.json')
+  const b64 = (buffer) => buffer?.toString('base64')
+  writeFileSync(
+    input,
+    JSON.stringify({ url, ca: b64(tls.ca), cert: b64(tls.cert), key: b64(tls.key), token, bodies }),
+  )
+  const r = await run(process.execPath, [fileURLToPath(import.meta.url), 'raw-patches', input])
+  return { ms: r.ms, patchMs: Number(/patchMs=([\d.]+)/.exec(r.out)[1]) }
+}
+
+// `node bench-repo.mjs raw-patches <input.json>`: the process rawPatchesProcess runs.
+if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv[2] === 'raw-patches') {
+  const { url, ca, cert, key, token, bodies } = JSON.parse(readFileSync(process.argv[3], 'utf8'))
+  const buf = (b64) => (b64 ? Buffer.from(b64, 'base64') : undefined)
+  const tls = { ca: buf(ca), cert: buf(cert), key: buf(key) }
+  console.log(`patchMs=${await rawPatches(url, tls, token, bodies, { http2: false })}`)
 }
