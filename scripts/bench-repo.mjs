@@ -1,13 +1,9 @@
 // What the agent benchmarks share (bench-agent.mjs on the Node test server, bench-cluster.mjs on the real
-// one): a gitops repo of apps × ConfigMaps in one namespace, a change of one app, a timed command, and the
-// server's ceiling (the agent's requests sent raw).
+// one): a gitops repo of apps × ConfigMaps in one namespace, a change of one app, and a timed command.
 import { execFileSync, spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { connect } from 'node:http2'
-import { Agent, request } from 'node:https'
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { parse } from 'yaml'
 
 const gitEnv = {
@@ -117,97 +113,4 @@ export function run(command, args) {
           )
     })
   })
-}
-
-/**
- * The server's ceiling: `bodies` (from agentBodies) PATCHed straight at the server with server-side apply,
- * `concurrency` at a time, the Namespace first. Over HTTP/1.1 (one kept-alive connection per request in
- * flight) or HTTP/2 (one connection, a stream per request, as the agent and client-go send). Milliseconds.
- * `tls`: `{ ca, cert?, key? }`; `token` for a bearer token.
- */
-export async function rawPatches(url, tls, token, bodies, { http2, concurrency = 16 }) {
-  const server = new URL(url)
-  const headers = {
-    'content-type': 'application/apply-patch+yaml',
-    accept: 'application/json',
-    ...(token ? { authorization: `Bearer ${token}` } : {}),
-  }
-  const check = (what, status, text, resolve, reject) =>
-    status < 300 ? resolve() : reject(new Error(`${what}: ${status} ${text.slice(0, 300)}`))
-  let patch
-  let close
-  if (http2) {
-    const session = connect(server.origin, tls)
-    close = () => session.close()
-    patch = (b) =>
-      new Promise((resolve, reject) => {
-        const path = `${b.path}?fieldManager=raw&force=true`
-        const stream = session.request({ ':method': 'PATCH', ':path': path, ...headers })
-        let status = 0
-        let text = ''
-        stream.on('response', (h) => (status = h[':status']))
-        stream.on('data', (d) => (text += d))
-        stream.on('end', () => check(`PATCH ${path}`, status, text, resolve, reject))
-        stream.on('error', reject)
-        stream.end(b.body)
-      })
-  } else {
-    const agent = new Agent({ keepAlive: true, maxSockets: concurrency, ...tls })
-    close = () => agent.destroy()
-    patch = (b) =>
-      new Promise((resolve, reject) => {
-        const path = `${b.path}?fieldManager=raw&force=true`
-        const req = request(
-          { host: server.hostname, port: server.port, path, method: 'PATCH', agent, headers },
-          (res) => {
-            let text = ''
-            res.on('data', (d) => (text += d))
-            res.on('end', () => check(`PATCH ${path}`, res.statusCode, text, resolve, reject))
-          },
-        )
-        req.on('socket', (socket) => socket.setNoDelay(true))
-        req.on('error', reject)
-        req.end(b.body)
-      })
-  }
-  try {
-    const start = process.hrtime.bigint()
-    await patch(bodies.find((b) => b.isNs))
-    let next = 0
-    await Promise.all(
-      Array.from({ length: concurrency }, async () => {
-        while (next < bodies.length) {
-          const b = bodies[next++]
-          if (!b.isNs) await patch(b)
-        }
-      }),
-    )
-    return Number(process.hrtime.bigint() - start) / 1e6
-  } finally {
-    close()
-  }
-}
-
-/**
- * rawPatches over HTTP/1.1 from a Node process of its own, as the agent runs, with everything it needs
- * ready in a JSON file: the least any Node client pays, start-up and exit included (`ms`), and its
- * PATCHes alone (`patchMs`).
- */
-export async function rawPatchesProcess(work, url, tls, token, bodies) {
-  const input = join(mkdtempSync(join(work, 'raw-')), 'input.json')
-  const b64 = (buffer) => buffer?.toString('base64')
-  writeFileSync(
-    input,
-    JSON.stringify({ url, ca: b64(tls.ca), cert: b64(tls.cert), key: b64(tls.key), token, bodies }),
-  )
-  const r = await run(process.execPath, [fileURLToPath(import.meta.url), 'raw-patches', input])
-  return { ms: r.ms, patchMs: Number(/patchMs=([\d.]+)/.exec(r.out)[1]) }
-}
-
-// `node bench-repo.mjs raw-patches <input.json>`: the process rawPatchesProcess runs.
-if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv[2] === 'raw-patches') {
-  const { url, ca, cert, key, token, bodies } = JSON.parse(readFileSync(process.argv[3], 'utf8'))
-  const buf = (b64) => (b64 ? Buffer.from(b64, 'base64') : undefined)
-  const tls = { ca: buf(ca), cert: buf(cert), key: buf(key) }
-  console.log(`patchMs=${await rawPatches(url, tls, token, bodies, { http2: false })}`)
 }

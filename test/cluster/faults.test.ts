@@ -62,12 +62,17 @@ describeCluster('API faults in the middle of a sync', () => {
       'releases/staging/shop/configmap-c.yaml': null,
     })
     proxy.faults.add({ method: 'PATCH', path: /\/configmaps\/d\?/, errorRate: 1, errorCode: 503 })
-    proxy.faults.add({ method: 'PATCH', path: /\/deployments\/shop\?/, dropRate: 1, times: 1 })
+    // Every try of the Deployment's apply is dropped: the agent sends it again while its kept-alive
+    // connections may be stale, then gives up when a new connection drops it too.
+    proxy.faults.add({ method: 'PATCH', path: /\/deployments\/shop\?/, dropRate: 1 })
     proxy.faults.add({ path: /\/configmaps\//, latencyMs: 300 })
     const failed = await agent()
     expectExit(failed, 1)
     expect(failed.stdout).toMatch(/unit=releases\/staging\/shop status=failed/)
     expect(proxy.log.some((r) => r.fault === 'error')).toBe(true)
+    expect(failed.stdout).toMatch(
+      /apply Deployment\/[^/]+\/shop: cannot reach the API server at https:\/\/127\.0\.0\.1:\d+: (socket hang up|read ECONNRESET)/,
+    )
     // Nothing was pruned after the failed apply: c is still there, as are the objects kept in git.
     expect(failed.stdout).not.toMatch(/event=pruned/)
     expect(await getObject('configmap', 'c', apps)).toBeDefined()

@@ -4,6 +4,8 @@
  */
 import { execFile } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
+import { connect } from 'node:http2'
+import { connect as tlsConnect } from 'node:tls'
 import { join } from 'node:path'
 import { parse as parseYaml } from 'yaml'
 import { startKubeApiServer, type KubeApiServer } from '../support/kube-api/index.js'
@@ -1083,6 +1085,67 @@ describe('HTTP protocol', () => {
     await expect(server.request('GET', cmPath('rv'))).rejects.toThrow(/socket hang up|ECONNRESET/)
     expect(server.requests.count('GET', cmPath('rv'))).toBeGreaterThanOrEqual(5)
     expect(server.requests.all().at(-1)?.status).toBe(0)
+
+    // Over HTTP/2 a dropped request's stream is reset; the connection goes on serving the others.
+    const session = connect(server.url, { ca: server.ca })
+    try {
+      const get = (path: string) =>
+        new Promise<number>((resolve, reject) => {
+          const stream = session.request({ ':path': path, authorization: `Bearer ${server.token}` })
+          let status = 0
+          stream.on('response', (h) => (status = Number(h[':status'])))
+          stream.on('error', reject)
+          stream.on('end', () => resolve(status))
+          stream.resume()
+        })
+      const [dropped, answered] = await Promise.allSettled([
+        get(cmPath('rv')),
+        get('/api/v1/namespaces/default'),
+      ])
+      expect(String((dropped as PromiseRejectedResult).reason)).toMatch(/NGHTTP2_INTERNAL_ERROR/)
+      expect((answered as PromiseFulfilledResult<number>).value).toBe(200)
+      const seen = server.requests.all().slice(-2)
+      expect(seen.map((r) => [r.httpVersion, r.status])).toEqual(
+        expect.arrayContaining([
+          ['2.0', 0],
+          ['2.0', 200],
+        ]),
+      )
+    } finally {
+      session.close()
+    }
+  })
+})
+
+describe('protocols', () => {
+  const alpn = (url: string, ca?: string) =>
+    new Promise<string | false>((resolve, reject) => {
+      const { hostname, port } = new URL(url)
+      const socket = tlsConnect(
+        { host: hostname, port: Number(port), ca, ALPNProtocols: ['h2', 'http/1.1'] },
+        () => {
+          resolve(socket.alpnProtocol ?? false)
+          socket.destroy()
+        },
+      )
+      socket.on('error', reject)
+    })
+
+  test('over TLS HTTP/2 is offered, as kube-apiserver does; http2: false offers HTTP/1.1 alone', async () => {
+    const both = await startKubeApiServer()
+    const h1 = await startKubeApiServer({ http2: false })
+    try {
+      expect(await alpn(both.url, both.ca)).toBe('h2')
+      expect(await alpn(h1.url, h1.ca)).toBe('http/1.1')
+      // HTTP/1.1 clients are served by both.
+      for (const s of [both, h1]) {
+        expect((await s.request('GET', '/api/v1/namespaces/default')).status).toBe(200)
+        expect(s.requests.all().at(-1)?.httpVersion).toBe('1.1')
+      }
+    } finally {
+      await both.stop()
+      await h1.stop()
+    }
   })
 })
 

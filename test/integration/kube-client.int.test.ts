@@ -243,21 +243,55 @@ test('a server URL with a path (a proxy in front of the API server) and plain HT
   }
 })
 
-test('a server that drops its connections (restarted, or a load balancer timing them out): the next calls open new ones', async () => {
+test('a server that drops its connections (restarted, or a load balancer timing them out): reads, applies and deletes go out again on new ones; a create does not', async () => {
   const client = KubeClient.load(kubeconfigWith({ token: server.token }))
+  const ref = (name: string) => ({ apiVersion: 'v1', kind: 'ConfigMap', name, namespace: 'apps' })
+  // Eight kept-alive connections in the pool, then the server closes them all.
+  const fillPool = () =>
+    Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        client.apply(cm(`kept-${i}`), { fieldManager: 't', force: true }),
+      ),
+    )
   try {
-    const names = Array.from({ length: 8 }, (_, i) => `kept-${i}`)
-    await Promise.all(names.map((n) => client.apply(cm(n), { fieldManager: 't', force: true })))
+    await fillPool()
     server.dropConnections()
     // A create is not sent twice (a second one would fail on the first's success): it fails, saying why.
     await expect(client.create(cm('after-drop'))).rejects.toThrow(
-      /^create ConfigMap\/apps\/after-drop: cannot reach the API server at https:\/\/127\.0\.0\.1:\d+: socket hang up$/,
+      /^create ConfigMap\/apps\/after-drop: cannot reach the API server at https:\/\/127\.0\.0\.1:\d+: (socket hang up|read ECONNRESET)$/,
     )
-    const read = (n: string) =>
-      client.get({ apiVersion: 'v1', kind: 'ConfigMap', name: n, namespace: 'apps' })
-    expect(await Promise.all(names.map(read))).toEqual(
-      names.map(() => expect.objectContaining({ data: { a: '1' } })),
+    // One read goes out again past every dead connection left in the pool.
+    expect(await client.get(ref('kept-0'))).toMatchObject({ data: { a: '1' } })
+
+    // A large apply meets a closed connection while still writing (EPIPE): sent again too.
+    await fillPool()
+    server.dropConnections()
+    const big = { ...cm('big'), data: { a: 'x'.repeat(900_000) } }
+    await client.apply(big, { fieldManager: 't', force: true })
+    expect(server.objects.get(ref('big'))?.data?.a).toHaveLength(900_000)
+
+    await fillPool()
+    server.dropConnections()
+    expect(await client.delete(ref('big'))).toBe(true)
+    expect(server.objects.get(ref('big'))).toBeUndefined()
+  } finally {
+    client.close()
+  }
+})
+
+test('a delete bound to a uid leaves an object created again under the same name', async () => {
+  const client = KubeClient.load(kubeconfigWith({ token: server.token }))
+  try {
+    const first = await client.apply(cm('reborn'), { fieldManager: 't', force: true })
+    const ref = { apiVersion: 'v1', kind: 'ConfigMap', name: 'reborn', namespace: 'apps' }
+    expect(await client.delete(ref)).toBe(true)
+    await client.apply(cm('reborn'), { fieldManager: 't', force: true })
+    await expect(client.delete(ref, first.metadata.uid as string)).rejects.toThrow(
+      /^delete ConfigMap\/apps\/reborn: Operation cannot be fulfilled on configmaps "reborn": Precondition failed: UID in precondition: .* \(409 Conflict\)$/,
     )
+    expect(server.objects.get(ref)).toBeDefined()
+    const now = server.objects.get(ref)?.metadata?.uid as string
+    expect(await client.delete(ref, now)).toBe(true)
   } finally {
     client.close()
   }

@@ -221,7 +221,8 @@ export async function pruneObjects(
             }
           }
           if (options.dryRun) return { ref, action: 'deleted' }
-          await client.delete(ref)
+          // Bound to the object just checked: one created again since then is not ours to delete.
+          await client.delete(ref, live.metadata.uid as string | undefined)
           return { ref, action: 'deleted' }
         } catch (error) {
           return {

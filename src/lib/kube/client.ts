@@ -71,14 +71,21 @@ interface Response {
   retryAfter?: string
 }
 
-/**
- * Methods sent again after a stale connection lost them: GET reads; PATCH is only server-side apply here
- * (the same object again, the same result); a DELETE of what the first one deleted answers 404, read as
- * gone. Not POST or PUT, whose second try would fail on the first one's success.
- */
-const RESENDABLE = new Set(['GET', 'PATCH', 'DELETE'])
+const APPLY_PATCH = 'application/apply-patch+yaml'
 
-/** A request that failed on a reused kept-alive connection the server had closed. */
+/**
+ * Whether a request lost with a stale connection may be sent again: a read; a server-side apply (the same
+ * object again, the same result); a delete (bound to the object's uid where it matters, and a second one
+ * of what the first deleted answers 404, read as gone). Not a create or an update, whose second try would
+ * fail on the first one's success.
+ */
+function resendable(method: string, contentType: string): boolean {
+  return (
+    method === 'GET' || method === 'DELETE' || (method === 'PATCH' && contentType === APPLY_PATCH)
+  )
+}
+
+/** A request that failed, before any answer, on a reused kept-alive connection the server had closed. */
 class StaleConnection extends Error {
   constructor(cause: Error) {
     super(cause.message)
@@ -101,7 +108,7 @@ export class KubeClient {
 
   private constructor(
     private readonly connection: Connection,
-    maxSockets: number,
+    private readonly maxSockets: number,
   ) {
     let url: URL
     try {
@@ -159,7 +166,7 @@ export class KubeClient {
     contentType = 'application/json',
   ): Promise<Response> {
     let refreshed = false
-    let resent = false
+    let resent = 0
     for (let waited = 0; ;) {
       let authorization: string | undefined
       try {
@@ -172,13 +179,16 @@ export class KubeClient {
       try {
         response = await this.send(method, path, body, contentType, authorization)
       } catch (error) {
-        // The server closed a kept-alive connection (it restarted, or a load balancer timed the
-        // connection out) as this request went out on it: sent again once, if sending it twice is
-        // harmless, as Go's HTTP client does.
-        if (error instanceof StaleConnection && RESENDABLE.has(method) && !resent) {
-          resent = true
+        // The server closed its kept-alive connections (it restarted, or a load balancer timed them
+        // out) and this request went out on one: sent again while that is so, if sending it twice is
+        // harmless. The pool may hold several such connections; a new one never fails this way, so this
+        // ends by itself (the bound is a guard).
+        if (
+          error instanceof StaleConnection &&
+          resendable(method, contentType) &&
+          resent++ <= this.maxSockets
+        )
           continue
-        }
         const message = error instanceof Error ? error.message : String(error)
         throw new KubeError(`${what}: cannot reach the API server at ${this.server}: ${message}`, 0)
       }
@@ -208,6 +218,7 @@ export class KubeClient {
     const server = this.endpoint
     const send = server.protocol === 'http:' ? httpRequest : request
     return new Promise((resolve, reject) => {
+      let answered = false
       const req = send(
         {
           protocol: server.protocol,
@@ -228,6 +239,7 @@ export class KubeClient {
           timeout: 60_000,
         },
         (res) => {
+          answered = true
           const chunks: Buffer[] = []
           res.on('data', (c: Buffer) => chunks.push(c))
           res.on('end', () =>
@@ -244,9 +256,12 @@ export class KubeClient {
       // (set here: an https Agent does not pass `noDelay` on to its TLS sockets).
       req.on('socket', (socket) => socket.setNoDelay(true))
       req.on('timeout', () => req.destroy(new Error('no answer within 60 s')))
+      // Reset or closed for writing on a reused connection before any answer: the server had closed it.
       req.on('error', (error: NodeJS.ErrnoException) =>
         reject(
-          req.reusedSocket && error.code === 'ECONNRESET' ? new StaleConnection(error) : error,
+          req.reusedSocket && !answered && (error.code === 'ECONNRESET' || error.code === 'EPIPE')
+            ? new StaleConnection(error)
+            : error,
         ),
       )
       req.end(payload)
@@ -353,7 +368,7 @@ export class KubeClient {
     if (options.force) query.set('force', 'true')
     if (options.dryRun) query.set('dryRun', 'All')
     const path = `${await this.objectPath(refOf(object))}?${query}`
-    return this.call(what, 'PATCH', path, object, 'application/apply-patch+yaml')
+    return this.call(what, 'PATCH', path, object, APPLY_PATCH)
   }
 
   /** The live object, or undefined when it does not exist. */
@@ -378,13 +393,17 @@ export class KubeClient {
     return this.parse(what, await this.call(what, 'PUT', path, object))
   }
 
-  /** Deletes an object (dependents in the background); false when it was already gone. */
-  async delete(ref: ObjectRef): Promise<boolean> {
+  /**
+   * Deletes an object (dependents in the background); false when it was already gone. With `uid`, only
+   * that very object: one deleted and created again since it was read fails with 409.
+   */
+  async delete(ref: ObjectRef, uid?: string): Promise<boolean> {
     const what = `delete ${describeRef(ref)}`
     const response = await this.call(what, 'DELETE', await this.objectPath(ref), {
       kind: 'DeleteOptions',
       apiVersion: 'v1',
       propagationPolicy: 'Background',
+      ...(uid ? { preconditions: { uid } } : {}),
     })
     if (response.status === 404) return false
     this.parse(what, response)

@@ -25,7 +25,7 @@ export interface FaultDecision {
   latencyMs: number
   /** Answer this HTTP code instead of handling the request. */
   errorCode?: number
-  /** Destroy the connection. */
+  /** Drop the request: its connection destroyed (HTTP/1.1) or its stream reset (HTTP/2). */
   drop: boolean
 }
 

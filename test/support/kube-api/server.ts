@@ -408,7 +408,8 @@ export async function startKubeApiServer(
       httpVersion: req.httpVersion,
     }
     log.push(record)
-    res.on('finish', () => (record.status = res.statusCode))
+    // A reset HTTP/2 stream 'finish'es too: a dropped request keeps its 0.
+    res.on('finish', () => (record.status ??= res.statusCode))
 
     const fault = faults.decide(record.method, req.url ?? '/')
     if (fault?.latencyMs) await sleep(fault.latencyMs)
