@@ -27,6 +27,8 @@ export interface AgentConfig {
   logFormat: 'json' | 'text'
   kubeconfig?: string
   healthTimeoutMs: number
+  /** Time limit of each API request; one unanswered stops the others until the next poll. */
+  requestTimeoutMs: number
   concurrency: number
   /** Where the agent keeps its clone. */
   workDir: string
@@ -96,6 +98,9 @@ const FLAGS: Record<string, { help: string; boolean?: boolean; list?: boolean }>
     help: 'kubeconfig file (default: KUBECONFIG, ~/.kube/config, or the in-cluster service account)',
   },
   'health-timeout': { help: 'how long to wait for rollouts to become healthy (default 5m)' },
+  'request-timeout': {
+    help: 'time limit of each request to the API server; after one goes unanswered, no more are sent until the next poll (default 60s)',
+  },
   concurrency: { help: 'objects applied at once (default 16)' },
   'work-dir': { help: 'where the agent keeps its clone (default $TMPDIR/gitops-agent)' },
   listen: {
@@ -231,6 +236,7 @@ export function parseConfig(
     logFormat,
     kubeconfig: get('kubeconfig'),
     healthTimeoutMs: parseDuration('health-timeout', get('health-timeout') ?? '5m'),
+    requestTimeoutMs: parseDuration('request-timeout', get('request-timeout') ?? '60s'),
     concurrency,
     workDir: get('work-dir') ?? defaults.workDir,
     listen:

@@ -79,7 +79,7 @@ export async function main(
         ? readFlagFile('known-hosts', config.knownHostsFile)
         : undefined,
     }
-    client = KubeClient.load(config.kubeconfig)
+    client = KubeClient.load(config.kubeconfig, { requestTimeoutMs: config.requestTimeoutMs })
     if (config.notify && !config.dryRun) {
       const hooks = parseWebhooks(readSecretRef('notify', config.notify, env))
       notifier = new Notifier(hooks, config.clusterName, log)
@@ -146,6 +146,8 @@ export async function main(
     let lastFull = 0
     let cycles = 0
     for (;;) {
+      // A server that left a request unanswered last time is asked again now.
+      client.resume()
       // Writing anything (even the lease) is left out of a dry run.
       if (!config.dryRun) {
         const held = await acquire(client, lease, log, signal)

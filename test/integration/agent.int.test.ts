@@ -539,6 +539,49 @@ describe('failures that must change nothing', () => {
     expect(get('apps/v1', 'Deployment', 'shop', 'apps')).toBeDefined()
   })
 
+  test('an API server that stops answering: after the first unanswered request no other is sent until the next poll; nothing is pruned; the next cycle converges', async () => {
+    const remote = twoApps()
+    const release = (value: string, count: number) =>
+      Object.fromEntries(
+        Array.from({ length: count }, (_, i) => [
+          `releases/staging/big/configmap-big-${i}.yaml`,
+          cm(`big-${i}`, { value }, 'apps'),
+        ]),
+      )
+    pushFiles(remote, release('1', 30))
+    const work = tempDir()
+    expect((await agent(remote, ['--sync-garbage-collection'], work)).code).toBe(0)
+
+    // The next release drops big-29 and changes the rest.
+    pushFiles(remote, { ...release('2', 29), 'releases/staging/big/configmap-big-29.yaml': null })
+    server.faults.add({ method: 'PATCH', path: /\/configmaps\/big-/, latencyMs: 3000 })
+    server.requests.reset()
+    const stuck = await agent(
+      remote,
+      ['--sync-garbage-collection', '--request-timeout=1s', '--concurrency=2'],
+      work,
+    )
+    expect(stuck.code).toBe(1)
+    expect(stuck.stdout).toMatch(
+      /apply ConfigMap\/apps\/big-\d+: no answer from the API server at https:\/\/127\.0\.0\.1:\d+ within 1 s/,
+    )
+    expect(stuck.stdout).toMatch(
+      /not sent: the API server at https:\/\/127\.0\.0\.1:\d+ left a request unanswered for 1 s \(apply ConfigMap\/apps\/big-\d+\); requests wait for the next poll/,
+    )
+    // Only the requests already on their way reached the server, not the 30 applies one after another.
+    expect(server.requests.count('PATCH', /\/configmaps\/big-/)).toBeLessThanOrEqual(2)
+    // Nothing was pruned: the unit never got to apply.
+    expect(stuck.stdout).not.toMatch(/event=pruned/)
+    expect(get('v1', 'ConfigMap', 'big-29', 'apps')).toBeDefined()
+
+    server.faults.clear()
+    const again = await agent(remote, ['--sync-garbage-collection', '--request-timeout=1s'], work)
+    expect(again.code).toBe(0)
+    for (let i = 0; i < 29; i++)
+      expect(get('v1', 'ConfigMap', `big-${i}`, 'apps')?.data).toEqual({ value: '2' })
+    expect(get('v1', 'ConfigMap', 'big-29', 'apps')).toBeUndefined()
+  }, 60_000)
+
   test('a half-applied release is recorded: reverting git re-applies the unit and prunes what it added', async () => {
     const remote = twoApps()
     const work = tempDir()

@@ -92,6 +92,9 @@ class StaleConnection extends Error {
   }
 }
 
+/** A request that got no answer within the request timeout (the message says how long). */
+class Unanswered extends Error {}
+
 /** `/api/v1[/namespaces/NS]/plural` or `/apis/group/version[/namespaces/NS]/plural`. */
 function collectionPath(apiVersion: string, r: ApiResource, namespace?: string): string {
   const base = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`
@@ -106,9 +109,16 @@ export class KubeClient {
   /** The server's URL in parts, read once: every request is built from them. */
   private readonly endpoint: { protocol: string; hostname: string; port: string; path: string }
 
+  /**
+   * Why requests are not sent, once one went unanswered for the whole timeout: the server is stuck, and
+   * waiting out every request in turn would hold a cycle for hours. Cleared by `resume()`.
+   */
+  private stalled?: string
+
   private constructor(
     private readonly connection: Connection,
     private readonly maxSockets: number,
+    private readonly requestTimeoutMs: number,
   ) {
     let url: URL
     try {
@@ -145,8 +155,19 @@ export class KubeClient {
   }
 
   /** From a kubeconfig file, else `KUBECONFIG`, `~/.kube/config` or the in-cluster service account. */
-  static load(kubeconfig?: string, maxSockets = 32): KubeClient {
-    return new KubeClient(loadConnection(kubeconfig), maxSockets)
+  static load(
+    kubeconfig?: string,
+    {
+      maxSockets = 32,
+      requestTimeoutMs = 60_000,
+    }: { maxSockets?: number; requestTimeoutMs?: number } = {},
+  ): KubeClient {
+    return new KubeClient(loadConnection(kubeconfig), maxSockets, requestTimeoutMs)
+  }
+
+  /** Sends requests again after one went unanswered (the agent calls it at each poll). */
+  resume(): void {
+    this.stalled = undefined
   }
 
   /** Closes kept-alive connections (the process can then exit at once). */
@@ -165,6 +186,7 @@ export class KubeClient {
     body?: unknown,
     contentType = 'application/json',
   ): Promise<Response> {
+    if (this.stalled) throw new KubeError(`${what}: not sent: ${this.stalled}`, 0, 'Stalled')
     let refreshed = false
     let resent = 0
     for (let waited = 0; ;) {
@@ -189,6 +211,14 @@ export class KubeClient {
           resent++ <= this.maxSockets
         )
           continue
+        if (error instanceof Unanswered) {
+          this.stalled = `the API server at ${this.server} left a request unanswered for ${error.message} (${what}); requests wait for the next poll`
+          throw new KubeError(
+            `${what}: no answer from the API server at ${this.server} within ${error.message}`,
+            0,
+            'Timeout',
+          )
+        }
         const message = error instanceof Error ? error.message : String(error)
         throw new KubeError(`${what}: cannot reach the API server at ${this.server}: ${message}`, 0)
       }
@@ -236,7 +266,7 @@ export class KubeClient {
               ? { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(payload) }
               : {}),
           },
-          timeout: 60_000,
+          timeout: this.requestTimeoutMs,
         },
         (res) => {
           answered = true
@@ -255,7 +285,7 @@ export class KubeClient {
       // No Nagle delay: a request's headers and body would otherwise wait for the server's ACK
       // (set here: an https Agent does not pass `noDelay` on to its TLS sockets).
       req.on('socket', (socket) => socket.setNoDelay(true))
-      req.on('timeout', () => req.destroy(new Error('no answer within 60 s')))
+      req.on('timeout', () => req.destroy(new Unanswered(`${this.requestTimeoutMs / 1000} s`)))
       // Reset or closed for writing on a reused connection before any answer: the server had closed it.
       req.on('error', (error: NodeJS.ErrnoException) =>
         reject(
