@@ -27,7 +27,7 @@ export interface AgentConfig {
   logFormat: 'json' | 'text'
   kubeconfig?: string
   healthTimeoutMs: number
-  /** Time limit of each API request; one unanswered stops the others until the next poll. */
+  /** How long an API request may go without an answer. */
   requestTimeoutMs: number
   concurrency: number
   /** Where the agent keeps its clone. */
@@ -99,7 +99,7 @@ const FLAGS: Record<string, { help: string; boolean?: boolean; list?: boolean }>
   },
   'health-timeout': { help: 'how long to wait for rollouts to become healthy (default 5m)' },
   'request-timeout': {
-    help: 'time limit of each request to the API server; after one goes unanswered, no more are sent until the next poll (default 60s)',
+    help: "how long a request to the API server may go without an answer; after one does, the rest of its unit's objects are not sent (default 60s)",
   },
   concurrency: { help: 'objects applied at once (default 16)' },
   'work-dir': { help: 'where the agent keeps its clone (default $TMPDIR/gitops-agent)' },
@@ -205,6 +205,9 @@ export function parseConfig(
     if (!dns.test(value))
       throw new ConfigurationError(`--${flag}: '${value}' is not a namespace name`)
   }
+  const requestTimeoutMs = parseDuration('request-timeout', get('request-timeout') ?? '60s')
+  // 0 would be no limit at all (Node's meaning): a stuck server would then hold the agent for ever.
+  if (requestTimeoutMs <= 0) throw new ConfigurationError('--request-timeout must be longer than 0')
   const once = bool('once')
   const listenValue = get('listen') ?? (once ? undefined : ':8080')
   const statusToken = secretRef('status-token', get('status-token'))
@@ -236,7 +239,7 @@ export function parseConfig(
     logFormat,
     kubeconfig: get('kubeconfig'),
     healthTimeoutMs: parseDuration('health-timeout', get('health-timeout') ?? '5m'),
-    requestTimeoutMs: parseDuration('request-timeout', get('request-timeout') ?? '60s'),
+    requestTimeoutMs,
     concurrency,
     workDir: get('work-dir') ?? defaults.workDir,
     listen:

@@ -146,8 +146,6 @@ export async function main(
     let lastFull = 0
     let cycles = 0
     for (;;) {
-      // A server that left a request unanswered last time is asked again now.
-      client.resume()
       // Writing anything (even the lease) is left out of a dry run.
       if (!config.dryRun) {
         const held = await acquire(client, lease, log, signal)

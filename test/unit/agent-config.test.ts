@@ -28,6 +28,13 @@ test('--git-path: a list, repeated or comma-separated, cleaned; a path inside an
   expect(() => parse('--git-path', '../outside')).toThrow(/must be a path inside the repository/)
 })
 
+test('--request-timeout: 60s by default, a duration longer than 0', () => {
+  expect(parse().requestTimeoutMs).toBe(60_000)
+  expect(parse('--request-timeout', '1.5s').requestTimeoutMs).toBe(1500)
+  expect(() => parse('--request-timeout', '0')).toThrow(/--request-timeout must be longer than 0/)
+  expect(() => parse('--request-timeout', 'soon')).toThrow(/is not a duration/)
+})
+
 test('--listen: :8080 by default, off with --once unless given, and checked', () => {
   expect(parse().listen).toEqual({ port: 8080, host: undefined })
   expect(parse('--once').listen).toBeUndefined()

@@ -113,11 +113,20 @@ export async function applyObjects(
 ): Promise<ChangeEntry[]> {
   const entries: ChangeEntry[] = []
   const isNew = (o: KubeObject) => options.newKinds?.has(groupKind(o.apiVersion, o.kind)) === true
+  // Once a request gets no answer in time, the rest are not sent: a stuck server would otherwise hold
+  // the unit for one timeout per object in turn.
+  let unanswered: string | undefined
   for (const stage of objectStages) {
     const results = await Promise.all(
       stage.map((object) =>
         options.limiter.run(async (): Promise<ChangeEntry> => {
           const ref = refOf(object)
+          if (unanswered)
+            return {
+              ref,
+              action: 'failed',
+              error: `not sent: an earlier request of the unit got no answer (${unanswered})`,
+            }
           try {
             if (!options.dryRun) {
               await applyOnce(client, object, isNew(object))
@@ -135,6 +144,8 @@ export async function applyObjects(
               action: comparable(planned) === comparable(live) ? 'unchanged' : 'configured',
             }
           } catch (error) {
+            if (error instanceof KubeError && error.reason === 'Timeout')
+              unanswered ??= error.message
             // A dry run cannot apply objects of a kind whose CRD it would create: they would be created.
             if (options.dryRun && isNew(object) && isUnserved(error))
               return { ref, action: 'created' }

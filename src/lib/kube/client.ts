@@ -109,12 +109,6 @@ export class KubeClient {
   /** The server's URL in parts, read once: every request is built from them. */
   private readonly endpoint: { protocol: string; hostname: string; port: string; path: string }
 
-  /**
-   * Why requests are not sent, once one went unanswered for the whole timeout: the server is stuck, and
-   * waiting out every request in turn would hold a cycle for hours. Cleared by `resume()`.
-   */
-  private stalled?: string
-
   private constructor(
     private readonly connection: Connection,
     private readonly maxSockets: number,
@@ -165,11 +159,6 @@ export class KubeClient {
     return new KubeClient(loadConnection(kubeconfig), maxSockets, requestTimeoutMs)
   }
 
-  /** Sends requests again after one went unanswered (the agent calls it at each poll). */
-  resume(): void {
-    this.stalled = undefined
-  }
-
   /** Closes kept-alive connections (the process can then exit at once). */
   close(): void {
     this.agent.destroy()
@@ -186,7 +175,6 @@ export class KubeClient {
     body?: unknown,
     contentType = 'application/json',
   ): Promise<Response> {
-    if (this.stalled) throw new KubeError(`${what}: not sent: ${this.stalled}`, 0, 'Stalled')
     let refreshed = false
     let resent = 0
     for (let waited = 0; ;) {
@@ -211,14 +199,12 @@ export class KubeClient {
           resent++ <= this.maxSockets
         )
           continue
-        if (error instanceof Unanswered) {
-          this.stalled = `the API server at ${this.server} left a request unanswered for ${error.message} (${what}); requests wait for the next poll`
+        if (error instanceof Unanswered)
           throw new KubeError(
             `${what}: no answer from the API server at ${this.server} within ${error.message}`,
             0,
             'Timeout',
           )
-        }
         const message = error instanceof Error ? error.message : String(error)
         throw new KubeError(`${what}: cannot reach the API server at ${this.server}: ${message}`, 0)
       }
