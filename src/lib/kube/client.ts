@@ -166,7 +166,8 @@ export class KubeClient {
 
   /**
    * One request; JSON in and out. A 401 gets one retry with a fresh credential (a rotated token), a 429
-   * a few after waiting, and a request lost with a stale kept-alive connection one on a new connection.
+   * a few after waiting, and a request lost with a stale kept-alive connection goes out again until it
+   * meets a live one, when sending it twice is harmless.
    */
   private async call(
     what: string,
