@@ -10,7 +10,7 @@
 //   - one changed app of 20: the agent against kubectl re-applying everything;
 //   - the agent's peak RSS at 5,000 objects.
 import { spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -57,12 +57,8 @@ const writesOutside = (server) =>
         !r.path.includes(`/namespaces/${NS}/`),
     ).length
 
-/** The CA of a test server's kubeconfig. */
-const caOf = (server) =>
-  Buffer.from(
-    /certificate-authority-data: (\S+)/.exec(readFileSync(server.kubeconfigPath, 'utf8'))[1],
-    'base64',
-  )
+/** The CA behind a test server's certificate. */
+const caOf = (server) => Buffer.from(server.ca)
 
 /** The agent's requests PATCHed straight at the server, 16 at a time: what the server can take. */
 const ceiling = (server, bodies, http2) =>

@@ -92,6 +92,8 @@ export class Agent {
    * writes: while it holds the lease nobody else writes them, so a quiet poll need not list them all.
    */
   private inventories?: { byUnit: Map<string, Inventory>; readAt: number }
+  /** Why the lease was lost during this cycle (set by the renewal, cleared as a cycle starts). */
+  private leaseLost?: string
   /** What is under the git paths at the last commit read, and whether its files are on disk. */
   private listing?: { commit: string; entries: TreeEntry[]; checkedOut: boolean }
   private readonly retries = new Map<string, UnitState>()
@@ -204,9 +206,6 @@ export class Agent {
       throw error
     }
   }
-
-  /** Why the lease was lost during this cycle (set by the renewal, cleared as a cycle starts). */
-  private leaseLost?: string
 
   /** The files under the git paths at `commit`, listed once per commit (`git ls-tree`). */
   private async repoFiles(commit: string): Promise<RepoFiles> {

@@ -194,10 +194,7 @@ test('429 Too Many Requests is waited out a few times, then reported', async () 
 
 test('a server URL with a path (a proxy in front of the API server) and plain HTTP', async () => {
   // A plain-HTTP proxy serving the API under /k8s/clusters/c1, as Rancher-style proxies do.
-  const ca = Buffer.from(
-    /certificate-authority-data: (\S+)/.exec(readFileSync(server.kubeconfigPath, 'utf8'))![1],
-    'base64',
-  )
+  const ca = server.ca
   const upstream = new URL(server.url)
   const seen: string[] = []
   const proxy = createServer((req, res) => {

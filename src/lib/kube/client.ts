@@ -86,11 +86,7 @@ function resendable(method: string, contentType: string): boolean {
 }
 
 /** A request that failed, before any answer, on a reused kept-alive connection the server had closed. */
-class StaleConnection extends Error {
-  constructor(cause: Error) {
-    super(cause.message)
-  }
-}
+class StaleConnection extends Error {}
 
 /** A request that got no answer within the request timeout (the message says how long). */
 class Unanswered extends Error {}
@@ -277,7 +273,7 @@ export class KubeClient {
       req.on('error', (error: NodeJS.ErrnoException) =>
         reject(
           req.reusedSocket && !answered && (error.code === 'ECONNRESET' || error.code === 'EPIPE')
-            ? new StaleConnection(error)
+            ? new StaleConnection(error.message)
             : error,
         ),
       )

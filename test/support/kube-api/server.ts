@@ -461,6 +461,9 @@ export async function startKubeApiServer(
           ) => void,
         )
   const sockets = new Set<Socket>()
+  const dropConnections = () => {
+    for (const socket of sockets) socket.destroy()
+  }
   server.on('connection', (socket: Socket) => {
     // Nagle's algorithm would hold back each response's last segment for ~40 ms.
     socket.setNoDelay(true)
@@ -529,14 +532,12 @@ export async function startKubeApiServer(
       return controller.busy
     },
     request: (method, path, init = {}) => request(url, certs?.ca, token, method, path, init),
-    dropConnections() {
-      for (const socket of sockets) socket.destroy()
-    },
+    dropConnections,
     async stop() {
       controller.stop()
       crds.stop()
       rest.dispose()
-      for (const socket of sockets) socket.destroy()
+      dropConnections()
       await new Promise<void>((resolve) => server.close(() => resolve()))
       rmSync(dir, { recursive: true, force: true })
     },
