@@ -3,6 +3,7 @@ import * as core from '@actions/core'
 import { ConfigurationError, errorMessage } from '../lib/errors.js'
 import { Inputs } from '../lib/inputs.js'
 import type { Logger } from '../lib/log.js'
+import { cleanUpOnStopSignals } from '../lib/process/cleanup.js'
 import type { AnyCommand } from './command.js'
 import { specs } from './specs.generated.js'
 
@@ -25,6 +26,8 @@ export function githubInputs(command: string): Inputs {
 
 /** Runs one command as a GitHub Action step. Never throws: failures go to `core.setFailed`. */
 export async function runAction(command: AnyCommand): Promise<void> {
+  // A cancelled job (SIGTERM) must not leave a clone or an SSH key in the runner's temp folder.
+  cleanUpOnStopSignals()
   try {
     const options: unknown = command.getInputs(githubInputs(command.name))
     const result: unknown = await command.run(options, githubLogger)
