@@ -38,6 +38,8 @@ export function agentArgs(
 /** An agent process (running, or `--once` when the flags say so): its output lines, and waits on them. */
 export class RunningAgent {
   readonly lines: string[] = []
+  /** Undefined while it runs; once it has exited, its code (null when a signal ended it). */
+  exitCode?: number | null
   private readonly child: ChildProcess
   private readonly exited: Promise<number | null>
 
@@ -53,7 +55,12 @@ export class RunningAgent {
       this.lines.push(...parts)
     })
     this.child.stderr!.on('data', (d: Buffer) => this.lines.push(d.toString()))
-    this.exited = new Promise((resolve) => this.child.on('close', (code) => resolve(code)))
+    this.exited = new Promise((resolve) =>
+      this.child.on('close', (code) => {
+        this.exitCode = code
+        resolve(code)
+      }),
+    )
   }
 
   get output(): string {
