@@ -104,7 +104,7 @@ export interface GuardedRun {
 
 /**
  * Runs `dist/<entry>/index.js args…` in its own process group. `signalWhen` sends a signal to the
- * process (not its group, as a runner or `kill PID` does) once its stderr matches; the guard kills the
+ * process (not its group, as a runner or `kill PID` does) once its output (stdout or stderr) matches; the guard kills the
  * whole group after `guardMs` so a hang fails the test instead of stalling the suite.
  */
 export function runGuarded(
@@ -114,7 +114,7 @@ export function runGuarded(
     env: NodeJS.ProcessEnv
     cwd: string
     guardMs: number
-    signalWhen?: { stderr: RegExp; signal: NodeJS.Signals }
+    signalWhen?: { output: RegExp; signal: NodeJS.Signals }
   },
 ): Promise<GuardedRun> {
   const started = Date.now()
@@ -128,14 +128,20 @@ export function runGuarded(
   let stderr = ''
   let signalled = false
   let killedByGuard = false
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
-  child.stderr.on('data', (d: Buffer) => {
-    stderr += d.toString()
+  const watch = (): void => {
     const when = options.signalWhen
-    if (when && !signalled && when.stderr.test(stderr)) {
+    if (when && !signalled && when.output.test(`${stdout}\n${stderr}`)) {
       signalled = true
       child.kill(when.signal)
     }
+  }
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d.toString()
+    watch()
+  })
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString()
+    watch()
   })
   const guard = setTimeout(() => {
     killedByGuard = true
