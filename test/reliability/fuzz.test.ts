@@ -201,8 +201,12 @@ function loadOrRefuse(text: string): void {
   for (const { object } of docs) {
     if (typeof object.apiVersion !== 'string' || object.apiVersion === '')
       throw new Error(`validated an object without apiVersion: ${JSON.stringify(object)}`)
-    // Kinds are CamelCase words, as Kubernetes has them: nothing that makes a path or a hidden file.
-    if (typeof object.kind !== 'string' || !/^[A-Za-z][A-Za-z0-9]*$/.test(object.kind))
+    // Kinds are words (a DNS-1035 label once lower-cased, as Kubernetes checks a CRD's kind): nothing
+    // that makes a path or a hidden file.
+    if (
+      typeof object.kind !== 'string' ||
+      !/^[A-Za-z]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(object.kind)
+    )
       throw new Error(`validated an object with kind ${JSON.stringify(object.kind)}`)
     const name = object.metadata?.name
     if (typeof name !== 'string' || name === '' || /[/\\]/.test(name) || name === '..')
