@@ -2,8 +2,11 @@
 // on disk: many pipelines at once, many versions of one app at once, a remote whose hook refuses pushes
 // at random, and a remote that never answers. Nothing that landed may be lost, the remote's history stays
 // linear, a commit only ever touches its own app's folder, and every failure says clearly what failed.
-import { existsSync, readFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { readManifestFolder } from '../../src/lib/manifests/folder.js'
+import { manifestsDigest } from '../../src/lib/manifests/objects.js'
+import type { KubeObject } from '../../src/lib/manifests/yaml.js'
 import { bareRemote, git, manifestsFolder, remoteFile, type Remote } from '../support/git.js'
 import { hangingServer, processesWith, refusingHook, runGuarded } from '../support/faults.js'
 import { runCli, type BundleRun } from '../support/run-bundle.js'
@@ -79,6 +82,26 @@ function strayCommits(remote: Remote): string[] {
     .map(({ commit, files }) => `${commit.slice(0, 12)}: ${files.join(', ')}`)
 }
 
+/**
+ * Apps whose folder in the remote does not hold exactly the objects its release.json describes (by
+ * digest): a half-written release, or a mix of two.
+ */
+async function mixedFolders(remote: Remote): Promise<string[]> {
+  const clone = join(tempDir('gitops-check-'), 'c')
+  git(dirname(clone), 'clone', '--quiet', remote.url, clone)
+  const root = join(clone, 'releases', ENV)
+  if (!existsSync(root)) return []
+  const mixed: string[] = []
+  for (const app of readdirSync(root)) {
+    const info = JSON.parse(readFileSync(join(root, app, 'release.json'), 'utf8')) as {
+      digest: string
+    }
+    const docs = await readManifestFolder(join(root, app), { skip: ['release.json'] })
+    if (manifestsDigest(docs.map((d) => d.value as KubeObject)) !== info.digest) mixed.push(app)
+  }
+  return mixed
+}
+
 function failure(app: string, r: BundleRun): string {
   return `${app}: exit ${r.code}: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`
 }
@@ -99,7 +122,8 @@ test('20 pipelines publish 20 apps at once, 3 rounds: every release lands, nothi
   }
   const lostCommits = landed.filter((l) => !isInHistory(remote, l.commit))
   const wrongFinal = apps.filter((app) => versionInPlace(remote, app) !== '1.3.0')
-  const lost = lostCommits.length + wrongFinal.length + merges(remote).length
+  const mixed = await mixedFolders(remote)
+  const lost = lostCommits.length + wrongFinal.length + merges(remote).length + mixed.length
   recordFault({
     fault: 'publish: 20 apps at once × 3 rounds',
     tries: apps.length * 3,
@@ -112,12 +136,14 @@ test('20 pipelines publish 20 apps at once, 3 rounds: every release lands, nothi
     wrongFinal,
     merges: merges(remote),
     stray: strayCommits(remote),
+    mixed,
   }).toEqual({
     failed: [],
     lostCommits: [],
     wrongFinal: [],
     merges: [],
     stray: [],
+    mixed: [],
   })
   expect(lost).toBe(0)
 }, 180_000)
@@ -147,8 +173,13 @@ test('10 pipelines publish 10 versions of one app at once: the newest ends in pl
   const ascending = order.every(
     (v, i) => i === 0 || Number(v.split('.')[1]) > Number(order[i - 1].split('.')[1]),
   )
+  const mixed = await mixedFolders(remote)
   const lost =
-    lostCommits.length + (final === newest ? 0 : 1) + merges(remote).length + (ascending ? 0 : 1)
+    lostCommits.length +
+    (final === newest ? 0 : 1) +
+    merges(remote).length +
+    (ascending ? 0 : 1) +
+    mixed.length
   recordFault({
     fault: 'publish: 10 versions of one app at once',
     tries: versions.length,
@@ -161,12 +192,14 @@ test('10 pipelines publish 10 versions of one app at once: the newest ends in pl
     lostCommits,
     merges: merges(remote),
     order: ascending ? 'ascending' : order,
+    mixed,
   }).toEqual({
     final: newest,
     unclear: [],
     lostCommits: [],
     merges: [],
     order: 'ascending',
+    mixed: [],
   })
   expect(landed.map((l) => l.version)).toContain(newest)
   expect(strayCommits(remote)).toEqual([])
@@ -212,18 +245,21 @@ test('a pre-receive hook refuses 30 % of pushes: each release lands within max-a
     return versionInPlace(remote, app) !== expected
   })
   const stray = strayCommits(remote)
-  const lost = lostCommits.length + wrongState.length + stray.length + merges(remote).length
+  const mixed = await mixedFolders(remote)
+  const lost =
+    lostCommits.length + wrongState.length + stray.length + merges(remote).length + mixed.length
   recordFault({
     fault: 'publish: pre-receive hook refuses 30 %',
     tries: apps.length * 2,
     recovered: landed.length - lostCommits.length + clear.length,
     lost,
   })
-  expect({ unclear, lostCommits, wrongState, stray, merges: merges(remote) }).toEqual({
+  expect({ unclear, lostCommits, wrongState, stray, mixed, merges: merges(remote) }).toEqual({
     unclear: [],
     lostCommits: [],
     wrongState: [],
     stray: [],
+    mixed: [],
     merges: [],
   })
   expect(refusals).toBeGreaterThan(0) // the fault really happened
