@@ -2,14 +2,15 @@
 // a real SSH key and webhook URLs with credentials, against a gitops remote served over HTTP (token)
 // and SSH (key). Then stdout, stderr, the outputs, the job summary, every object of the gitops remote,
 // and every file left in TMPDIR, RUNNER_TEMP, HOME and the workspace (a kept .git/config included) are
-// searched for each secret: 0 hits. The same after SIGTERM in the middle of a push, and for the agent.
+// searched for each secret: 0 hits. The same after SIGTERM (SIGINT, SIGHUP) in the middle of a push, and
+// for the agent.
 import { randomBytes } from 'node:crypto'
 import { execFileSync } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { AGENT_NS, agentArgs } from '../support/agent.js'
-import { runGuarded, sleepingHook } from '../support/faults.js'
+import { processesWith, runGuarded, sleepingHook } from '../support/faults.js'
 import { startGitHttp, type GitHttpServer } from '../support/git-http.js'
 import { bareRemote, manifestsFolder, pushFiles, type Remote } from '../support/git.js'
 import { startKubeApiServer } from '../support/kube-api/index.js'
@@ -302,12 +303,17 @@ describe.each([
   },
 )
 
-// SIGTERM in the middle of a push
+// Stopped in the middle of a push (a cancelled job: SIGTERM; Ctrl-C: SIGINT; a closed terminal: SIGHUP)
 
-describe('stopped by SIGTERM after the clone, while the remote is slow to take the push', () => {
-  test.each(['action', 'cli'] as const)(
-    '%s',
-    async (how) => {
+describe('stopped after the clone, while the remote is slow to take the push', () => {
+  test.each([
+    ['action', 'SIGTERM'],
+    ['cli', 'SIGTERM'],
+    ['cli', 'SIGINT'],
+    ['cli', 'SIGHUP'],
+  ] as const)(
+    '%s, %s',
+    async (how, signal) => {
       const slow = bareRemote()
       remotes.push(slow)
       sleepingHook(slow.path, 20)
@@ -351,19 +357,29 @@ describe('stopped by SIGTERM after the clone, while the remote is slow to take t
         cwd: dirs.workspace,
         guardMs: 60_000,
         // "Committed …" is logged after the clone, just before the push the hook holds up.
-        signalWhen: { output: /Committed [0-9a-f]{7,}/, signal: 'SIGTERM' },
+        signalWhen: { output: /Committed [0-9a-f]{7,}/, signal },
       })
-      const name = `${how} publish-release, SIGTERM mid-push`
+      const name = `${how} publish-release, ${signal} mid-push`
       const leftTmp = readdirSync(dirs.tmp)
       const leftRunnerTemp = readdirSync(dirs.runnerTemp)
+      // Its ssh client (`ssh … git-receive-pack '<path>'`) must not outlive it either.
+      await new Promise((r) => setTimeout(r, 500))
+      const sshLeft = processesWith(slow.path).filter((p) => p.args.startsWith('ssh '))
+      for (const p of sshLeft) {
+        try {
+          process.kill(p.pid, 'SIGKILL')
+        } catch {
+          // gone meanwhile
+        }
+      }
       count('stdout', name, how === 'action' ? runnerLog(run.stdout) : run.stdout)
       count('stderr', name, run.stderr)
       count('outputs', name, readFileSync(outputFile, 'utf8'))
       count('job summary', name, readFileSync(summaryFile, 'utf8'))
       countFilesLeft(name, dirs)
-      const left = leftTmp.length + leftRunnerTemp.length
+      const left = leftTmp.length + leftRunnerTemp.length + sshLeft.length
       recordFault({
-        fault: `secrets: SIGTERM mid-push (${how}), temp folders left`,
+        fault: `secrets: ${signal} mid-push (${how}), temp folders and ssh left`,
         tries: 1,
         recovered: left === 0 && !run.killedByGuard ? 1 : 0,
         lost: left,
@@ -375,7 +391,11 @@ describe('stopped by SIGTERM after the clone, while the remote is slow to take t
         killedByGuard: false,
         signalled: true,
       })
-      expect({ tmp: leftTmp, runnerTemp: leftRunnerTemp }).toEqual({ tmp: [], runnerTemp: [] })
+      expect({
+        tmp: leftTmp,
+        runnerTemp: leftRunnerTemp,
+        ssh: sshLeft.map((p) => p.args),
+      }).toEqual({ tmp: [], runnerTemp: [], ssh: [] })
     },
     90_000,
   )
