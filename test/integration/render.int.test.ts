@@ -1,9 +1,9 @@
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs'
 import { createServer, type Socket } from 'node:net'
 import { join } from 'node:path'
 import { parseManifestText } from '../../src/lib/manifests/yaml.js'
-import { fixtures, kubectl } from '../support/paths.js'
+import { dist, fixtures, kubectl } from '../support/paths.js'
 import { runActionBundle, runCli } from '../support/run-bundle.js'
 import { cleanupTempDirs, tempCopy, tempDir } from '../support/tmp.js'
 import { treeState } from '../support/tree.js'
@@ -260,6 +260,36 @@ describe('kustomize is bounded (kustomize-timeout, kustomize-memory-limit)', () 
       server.close()
     }
   }, 60_000)
+
+  test('a CLI render told to stop (SIGTERM) kills kustomize with it', async () => {
+    const sockets: Socket[] = []
+    const server = createServer((s) => sockets.push(s))
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    const port = (server.address() as { port: number }).port
+    try {
+      const app = kustomization({}, [`https://127.0.0.1:${port}/x.yaml`])
+      const cli = spawn(
+        process.execPath,
+        [dist('cli'), 'render', '--path', app, '--output-dir', join(tempDir(), 'out')],
+        { env: { PATH: process.env.PATH, GITOPS_KUSTOMIZE: kubectl }, stdio: 'ignore' },
+      )
+      const exited = new Promise<number | null>((r) =>
+        cli.on('close', (_c, sig) => r(sig ? 143 : _c)),
+      )
+      for (let i = 0; i < 100 && processesNaming(app).length === 0; i++)
+        await new Promise((res) => setTimeout(res, 50))
+      expect(processesNaming(app).length).toBeGreaterThan(0)
+      const stopped = Date.now()
+      cli.kill('SIGTERM')
+      await exited
+      expect(Date.now() - stopped).toBeLessThan(2000)
+      await new Promise((res) => setTimeout(res, 200))
+      expect(processesNaming(app)).toEqual([])
+    } finally {
+      for (const s of sockets) s.destroy()
+      server.close()
+    }
+  }, 30_000)
 
   test('limits that are not numbers name the input', async () => {
     for (const [input, value] of [
