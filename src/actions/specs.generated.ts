@@ -195,6 +195,16 @@ export const specs: Record<string, CommandSpec> = {
         "description": "Extra flags for kustomize, e.g. `--enable-helm` or `--load-restrictor LoadRestrictionsNone`.",
         "required": false
       },
+      "kustomize-timeout": {
+        "description": "Seconds kustomize may run before it is killed (with whatever it started): a remote resource on a host that never answers fails the step instead of holding it.",
+        "required": false,
+        "default": "120"
+      },
+      "kustomize-memory-limit": {
+        "description": "MiB of memory kustomize may hold (with whatever it started; watched on Linux runners) before it is killed: a YAML alias bomb fails the step instead of the runner.",
+        "required": false,
+        "default": "2048"
+      },
       "allow-secrets": {
         "description": "Accept plaintext `Secret` objects (refused by default; use sealed or SOPS secrets).",
         "required": false,

@@ -14,6 +14,10 @@ export interface AgentConfig {
   gitPollIntervalMs: number
   syncIntervalMs: number
   gitTimeoutMs: number
+  /** How long one kustomize build may run (--manifest-generation). */
+  kustomizeTimeoutMs: number
+  /** How much memory one kustomize build may hold, in MiB. */
+  kustomizeMemoryLimitMB: number
   sshKeyFile?: string
   knownHostsFile?: string
   manifestGeneration: boolean
@@ -70,6 +74,12 @@ const FLAGS: Record<string, { help: string; boolean?: boolean; list?: boolean }>
   'manifest-generation': {
     help: 'build units holding a kustomization.yaml with kustomize',
     boolean: true,
+  },
+  'kustomize-timeout': {
+    help: 'time limit of one kustomize build; past it the build (with what it started) is killed and its unit fails (default 120s)',
+  },
+  'kustomize-memory-limit': {
+    help: 'MiB of memory one kustomize build may hold; past it the build is killed and its unit fails (default 2048)',
   },
   'sync-garbage-collection': {
     help: 'delete what was removed from git (off by default, as in Flux v1)',
@@ -144,7 +154,8 @@ export function usage(): string {
 /** `30s`, `5m`, `1h`, `500ms`, or plain seconds. */
 export function parseDuration(flag: string, value: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value.trim())
-  if (!m) throw new ConfigurationError(`--${flag}: '${value}' is not a duration (e.g. 30s, 5m, 1h)`)
+  // The value is not echoed: a flag given in the wrong place may hold a secret.
+  if (!m) throw new ConfigurationError(`--${flag} is not a duration (e.g. 30s, 5m, 1h)`)
   const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] ?? 's']!
   return Number(m[1]) * unit
 }
@@ -159,11 +170,20 @@ export function parseConfig(
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]
     if (arg === '--help' || arg === '-h') return 'help'
-    if (!arg.startsWith('--')) throw new ConfigurationError(`unexpected argument '${arg}'`)
+    // No error here quotes an argument: one in the wrong place may be a secret (a key, a token).
+    if (!arg.startsWith('--'))
+      throw new ConfigurationError(
+        `unexpected argument at position ${i + 1} (not a flag, and no flag before it takes a value)`,
+      )
     const eq = arg.indexOf('=')
     const name = eq >= 0 ? arg.slice(2, eq) : arg.slice(2)
     const flag = FLAGS[name]
-    if (!flag) throw new ConfigurationError(`unknown flag --${name} (see --help)`)
+    if (!flag)
+      throw new ConfigurationError(
+        /^[a-z][a-z0-9-]{0,40}$/.test(name)
+          ? `unknown flag --${name} (see --help)`
+          : `unknown flag at position ${i + 1} (see --help)`,
+      )
     let value: string
     if (eq >= 0) value = arg.slice(eq + 1)
     else if (flag.boolean && (i + 1 >= argv.length || !/^(true|false)$/.test(argv[i + 1])))
@@ -182,7 +202,7 @@ export function parseConfig(
     const v = get(name)
     if (v === undefined) return false
     if (v === 'true' || v === 'false') return v === 'true'
-    throw new ConfigurationError(`--${name} must be true or false, got '${v}'`)
+    throw new ConfigurationError(`--${name} must be true or false`)
   }
   const gitUrl = get('git-url')
   if (!gitUrl) throw new ConfigurationError('--git-url is required')
@@ -191,7 +211,7 @@ export function parseConfig(
     .map((p) => p.trim())
   const logFormat = get('log-format') ?? 'json'
   if (logFormat !== 'json' && logFormat !== 'text')
-    throw new ConfigurationError(`--log-format must be json or text, got '${logFormat}'`)
+    throw new ConfigurationError('--log-format must be json or text')
   const concurrency = Number(get('concurrency') ?? '16')
   if (!Number.isInteger(concurrency) || concurrency < 1)
     throw new ConfigurationError('--concurrency must be a whole number of at least 1')
@@ -202,12 +222,19 @@ export function parseConfig(
     ['namespace', namespace],
     ['default-namespace', defaultNamespace],
   ]) {
-    if (!dns.test(value))
-      throw new ConfigurationError(`--${flag}: '${value}' is not a namespace name`)
+    if (!dns.test(value)) throw new ConfigurationError(`--${flag} is not a namespace name`)
   }
   const requestTimeoutMs = parseDuration('request-timeout', get('request-timeout') ?? '60s')
   // 0 would be no limit at all (Node's meaning): a stuck server would then hold the agent for ever.
   if (requestTimeoutMs <= 0) throw new ConfigurationError('--request-timeout must be longer than 0')
+  const kustomizeTimeoutMs = parseDuration('kustomize-timeout', get('kustomize-timeout') ?? '120s')
+  if (kustomizeTimeoutMs <= 0)
+    throw new ConfigurationError('--kustomize-timeout must be longer than 0')
+  const memory = get('kustomize-memory-limit') ?? '2048'
+  if (!/^\d+$/.test(memory) || Number(memory) < 1)
+    throw new ConfigurationError(
+      '--kustomize-memory-limit must be a whole number of MiB (e.g. 2048)',
+    )
   const once = bool('once')
   const listenValue = get('listen') ?? (once ? undefined : ':8080')
   const statusToken = secretRef('status-token', get('status-token'))
@@ -227,6 +254,8 @@ export function parseConfig(
     gitPollIntervalMs: parseDuration('git-poll-interval', get('git-poll-interval') ?? '1m'),
     syncIntervalMs: parseDuration('sync-interval', get('sync-interval') ?? '5m'),
     gitTimeoutMs: parseDuration('git-timeout', get('git-timeout') ?? '20s'),
+    kustomizeTimeoutMs,
+    kustomizeMemoryLimitMB: Number(memory),
     sshKeyFile: get('ssh-key') ?? defaults.sshKey,
     knownHostsFile: get('known-hosts') ?? defaults.knownHosts,
     manifestGeneration: bool('manifest-generation'),
@@ -256,15 +285,13 @@ function parseListen(value: string): { host?: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(value.trim())
   const port = Number(m?.[3])
   if (!m || port > 65535)
-    throw new ConfigurationError(
-      `--listen: '${value}' is not an address (e.g. :8080, 127.0.0.1:9090)`,
-    )
+    throw new ConfigurationError('--listen is not an address (e.g. :8080, 127.0.0.1:9090)')
   return { host: m[1] ?? (m[2] || undefined), port }
 }
 
 function checkName(flag: string, value: string): string {
   if (!/^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/.test(value))
-    throw new ConfigurationError(`--${flag}: '${value}' must be letters, digits, '-', '_' or '.'`)
+    throw new ConfigurationError(`--${flag} must be letters, digits, '-', '_' or '.'`)
   return value
 }
 
@@ -287,7 +314,7 @@ function statusApi(
   const host = hostOf(gitUrl)
   const provider = get('status-provider') ?? (host?.includes('gitlab') ? 'gitlab' : 'github')
   if (provider !== 'github' && provider !== 'gitlab')
-    throw new ConfigurationError(`--status-provider must be github or gitlab, got '${provider}'`)
+    throw new ConfigurationError('--status-provider must be github or gitlab')
   const fallback =
     provider === 'gitlab'
       ? `https://${host ?? 'gitlab.com'}/api/v4`

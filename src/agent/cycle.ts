@@ -265,7 +265,14 @@ export class Agent {
       loaded = await loadUnits(
         await this.repoFiles(commit),
         this.config.gitPaths,
-        { manifestGeneration: this.config.manifestGeneration, cache: this.unitCache },
+        {
+          manifestGeneration: this.config.manifestGeneration,
+          cache: this.unitCache,
+          kustomize: {
+            timeoutMs: this.config.kustomizeTimeoutMs,
+            memoryLimitMB: this.config.kustomizeMemoryLimitMB,
+          },
+        },
         this.log,
       )
     } catch (error) {

@@ -10,8 +10,10 @@ import { ConfigurationError, errorMessage } from '../lib/errors.js'
 import type { TreeEntry } from '../lib/git/git.js'
 import { RELEASE_FILE } from '../lib/gitops/layout.js'
 import { parseRelease, type ReleaseInfo } from '../lib/gitops/release.js'
+import { Limiter } from '../lib/concurrency.js'
 import { kustomizeBuild, resolveKustomize } from '../lib/kustomize/kustomize.js'
 import type { Logger } from '../lib/log.js'
+import { ProcessLimitError } from '../lib/process/run.js'
 import { manifestsDigest, validateManifests, type Manifest } from '../lib/manifests/objects.js'
 import { parseManifestText, type LoadedDocument, type LoadLimits } from '../lib/manifests/yaml.js'
 
@@ -49,7 +51,15 @@ export interface LoadOptions {
    * whose hash did not change is not read and parsed again.
    */
   cache?: Map<string, { hash: string; unit: Unit }>
+  /** Limits of each kustomize build (--kustomize-timeout, --kustomize-memory-limit). */
+  kustomize?: { timeoutMs?: number; memoryLimitMB?: number }
 }
+
+/**
+ * Kustomize builds at once: a build that hangs (a remote resource that never answers) holds one slot
+ * until its timeout while the other units go on; more would compete for the agent's memory and CPU.
+ */
+const BUILDS_AT_ONCE = 2
 
 const MANIFEST = /\.ya?ml$/i
 const SKIPPED = new Set([RELEASE_FILE, 'kustomization.yaml', 'kustomization.yml', 'Kustomization'])
@@ -106,13 +116,21 @@ export async function loadUnits(
       )
     return blob.toString('utf8')
   }
-  const units: Unit[] = []
-  for (const plan of plans) {
-    const unit = cached(plan) ?? (await readUnit(plan, text, files, options, log))
-    if (!plan.generated && !unit.error) options.cache?.set(plan.path, { hash: plan.hash, unit })
-    units.push(unit)
-  }
-  return units
+  // One checkout for every build, made by the first that needs it.
+  let root: Promise<string> | undefined
+  const shared: RepoFiles = { ...files, checkout: () => (root ??= files.checkout()) }
+  const builds = new Limiter(BUILDS_AT_ONCE)
+  // Each unit on its own: one whose build fails (a timeout, the memory limit, an error) fails alone.
+  return Promise.all(
+    plans.map(async (plan) => {
+      const hit = cached(plan)
+      if (hit) return hit
+      const read = () => readUnit(plan, text, shared, options, log)
+      const unit = plan.generated ? await builds.run(read) : await read()
+      if (!plan.generated && !unit.error) options.cache?.set(plan.path, { hash: plan.hash, unit })
+      return unit
+    }),
+  )
 }
 
 /** The units of one git path: one per folder directly in it, and one for its loose files. */
@@ -219,7 +237,7 @@ async function readUnit(
     release = plan.release ? parseRelease(text(plan.release), plan.release.path) : undefined
     let docs: LoadedDocument[]
     if (plan.generated) {
-      docs = await generate(plan, text, await files.checkout(), log)
+      docs = await generate(plan, text, await files.checkout(), options, log)
     } else {
       docs = plan.manifests.flatMap((e) => parseManifestText(text(e), e.path, options.limits))
     }
@@ -234,6 +252,8 @@ async function readUnit(
       retired,
     }
   } catch (error) {
+    // A build killed because the agent is stopping is no failure of the unit: the load stops.
+    if (error instanceof ProcessLimitError && error.reason === 'stopped') throw error
     return failed(plan.path, errorMessage(error), release, plan.hash || release?.digest)
   }
 }
@@ -243,6 +263,7 @@ async function generate(
   plan: UnitPlan,
   text: (e: TreeEntry) => string,
   root: string,
+  options: LoadOptions,
   log: Logger,
 ): Promise<LoadedDocument[]> {
   const fluxFile = plan.generated?.flux
@@ -260,6 +281,11 @@ async function generate(
     }
   }
   const dir = plan.path === '.' ? root : join(root, ...plan.path.split(posix.sep))
-  const built = await kustomizeBuild(resolveKustomize(undefined), dir, {}, log)
+  const built = await kustomizeBuild(
+    resolveKustomize(undefined),
+    dir,
+    { timeoutMs: options.kustomize?.timeoutMs, memoryLimitMB: options.kustomize?.memoryLimitMB },
+    log,
+  )
   return parseManifestText(built, `kustomize build ${plan.path}`)
 }

@@ -33,6 +33,10 @@ export interface RenderOptions {
   /** A kustomize or kubectl binary, or `kubectl`; see `resolveKustomize`. */
   kustomize?: string
   kustomizeFlags: string[]
+  /** Kill kustomize after this long (default 120 s). */
+  kustomizeTimeoutMs?: number
+  /** Kill kustomize when it holds more memory than this (default 2048 MiB). */
+  kustomizeMemoryLimitMB?: number
   allowSecrets: boolean
 }
 
@@ -75,7 +79,13 @@ export async function render(options: RenderOptions, log: Logger): Promise<Rende
     kustomizeBuild(
       kustomize,
       options.path,
-      { images, namespace: options.namespace, flags: options.kustomizeFlags },
+      {
+        images,
+        namespace: options.namespace,
+        flags: options.kustomizeFlags,
+        timeoutMs: options.kustomizeTimeoutMs,
+        memoryLimitMB: options.kustomizeMemoryLimitMB,
+      },
       log,
     ),
   ])

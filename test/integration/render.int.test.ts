@@ -1,7 +1,9 @@
+import { execFileSync, spawn } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs'
+import { createServer, type Socket } from 'node:net'
 import { join } from 'node:path'
 import { parseManifestText } from '../../src/lib/manifests/yaml.js'
-import { fixtures, kubectl } from '../support/paths.js'
+import { dist, fixtures, kubectl } from '../support/paths.js'
 import { runActionBundle, runCli } from '../support/run-bundle.js'
 import { cleanupTempDirs, tempCopy, tempDir } from '../support/tmp.js'
 import { treeState } from '../support/tree.js'
@@ -178,6 +180,131 @@ describe('render action (dist/render/index.js, run as a runner runs it)', () => 
     })
     expect(r.code).toBe(0)
     expect(r.stdout).not.toContain('hunter2')
+  })
+})
+
+/** A kustomization holding `resources` (file name → content), and naming `extra` resources too. */
+function kustomization(files: Record<string, string>, extra: string[] = []): string {
+  const dir = tempDir()
+  const names = Object.keys(files)
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text)
+  writeFileSync(
+    join(dir, 'kustomization.yaml'),
+    `resources:\n${[...names, ...extra].map((r) => `- ${r}\n`).join('')}`,
+  )
+  return dir
+}
+
+/** A billion-laughs document: 9 levels of 9 aliases, ~387 million strings once expanded. */
+function aliasBomb(): string {
+  const lines = ['apiVersion: v1', 'kind: ConfigMap', 'metadata:', '  name: bomb', 'x:']
+  lines.push('  a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]')
+  for (let i = 1; i <= 9; i++) {
+    const prev = `*a${i - 1}`
+    lines.push(`  a${i}: &a${i} [${Array(9).fill(prev).join(',')}]`)
+  }
+  lines.push('data:', '  boom: *a9')
+  return `${lines.join('\n')}\n`
+}
+
+/** The processes whose command line names `needle` (kubectl/kustomize left behind). */
+function processesNaming(needle: string): string[] {
+  const out = execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' })
+  return out.split('\n').filter((l) => l.includes(needle) && !l.includes('ps -eo'))
+}
+
+describe('kustomize is bounded (kustomize-timeout, kustomize-memory-limit)', () => {
+  test("an alias bomb fails quickly, with the memory error or kustomize's own, memory bounded", async () => {
+    const app = kustomization({ 'bomb.yaml': aliasBomb() })
+    const out = join(tempDir(), 'out')
+    const started = Date.now()
+    const r = await runActionBundle('render', {
+      path: app,
+      'output-dir': out,
+      kustomize: kubectl,
+      'kustomize-memory-limit': '300',
+      'kustomize-timeout': '60',
+    })
+    expect(r.code).toBe(1)
+    expect(r.stdout).toMatch(
+      /kustomize build .* used more than 300 MiB of memory \(kustomize-memory-limit\); killed|kustomize failed on .*alias/,
+    )
+    expect(Date.now() - started).toBeLessThan(30_000)
+    expect(existsSync(out)).toBe(false)
+    expect(processesNaming(app)).toEqual([])
+  }, 60_000)
+
+  test('a remote resource on a host that never answers fails within kustomize-timeout, leaving no kustomize', async () => {
+    const sockets: Socket[] = []
+    const server = createServer((s) => sockets.push(s))
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    const port = (server.address() as { port: number }).port
+    try {
+      const app = kustomization({}, [`https://127.0.0.1:${port}/x.yaml`])
+      const started = Date.now()
+      const r = await runActionBundle('render', {
+        path: app,
+        'output-dir': join(tempDir(), 'out'),
+        kustomize: kubectl,
+        'kustomize-timeout': '3',
+      })
+      expect(r.code).toBe(1)
+      expect(r.stdout).toMatch(
+        /kustomize build .* did not finish within 3 s \(kustomize-timeout\); killed/,
+      )
+      expect(Date.now() - started).toBeLessThan(15_000)
+      await new Promise((res) => setTimeout(res, 200))
+      expect(processesNaming(app)).toEqual([])
+    } finally {
+      for (const s of sockets) s.destroy()
+      server.close()
+    }
+  }, 60_000)
+
+  test('a CLI render told to stop (SIGTERM) kills kustomize with it', async () => {
+    const sockets: Socket[] = []
+    const server = createServer((s) => sockets.push(s))
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    const port = (server.address() as { port: number }).port
+    try {
+      const app = kustomization({}, [`https://127.0.0.1:${port}/x.yaml`])
+      const cli = spawn(
+        process.execPath,
+        [dist('cli'), 'render', '--path', app, '--output-dir', join(tempDir(), 'out')],
+        { env: { PATH: process.env.PATH, GITOPS_KUSTOMIZE: kubectl }, stdio: 'ignore' },
+      )
+      const exited = new Promise<number | null>((r) =>
+        cli.on('close', (_c, sig) => r(sig ? 143 : _c)),
+      )
+      for (let i = 0; i < 100 && processesNaming(app).length === 0; i++)
+        await new Promise((res) => setTimeout(res, 50))
+      expect(processesNaming(app).length).toBeGreaterThan(0)
+      const stopped = Date.now()
+      cli.kill('SIGTERM')
+      await exited
+      expect(Date.now() - stopped).toBeLessThan(2000)
+      await new Promise((res) => setTimeout(res, 200))
+      expect(processesNaming(app)).toEqual([])
+    } finally {
+      for (const s of sockets) s.destroy()
+      server.close()
+    }
+  }, 30_000)
+
+  test('limits that are not numbers name the input', async () => {
+    for (const [input, value] of [
+      ['kustomize-timeout', 'soon'],
+      ['kustomize-memory-limit', '0'],
+    ]) {
+      const r = await runActionBundle('render', {
+        path: join(fixtures, 'apps', 'hello', 'base'),
+        'output-dir': join(tempDir(), 'out'),
+        kustomize: kubectl,
+        [input]: value,
+      })
+      expect(r.code).toBe(1)
+      expect(r.stdout).toContain(`input '${input}' must be`)
+    }
   })
 })
 

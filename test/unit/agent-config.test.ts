@@ -44,8 +44,61 @@ test('--listen: :8080 by default, off with --once unless given, and checked', ()
   })
   expect(parse('--listen', '[::1]:80').listen).toEqual({ host: '::1', port: 80 })
   expect(parse('--listen', 'off').listen).toBeUndefined()
-  expect(() => parse('--listen', '8080')).toThrow(/--listen: '8080' is not an address/)
+  expect(() => parse('--listen', '8080')).toThrow(/--listen is not an address/)
   expect(() => parse('--listen', ':70000')).toThrow(/is not an address/)
+})
+
+test('--kustomize-timeout and --kustomize-memory-limit: 120s and 2048 MiB by default, checked, also from GITOPS_AGENT_*', () => {
+  expect(parse().kustomizeTimeoutMs).toBe(120_000)
+  expect(parse().kustomizeMemoryLimitMB).toBe(2048)
+  expect(parse('--kustomize-timeout', '3s').kustomizeTimeoutMs).toBe(3000)
+  expect(parse('--kustomize-memory-limit', '512').kustomizeMemoryLimitMB).toBe(512)
+  const fromEnv = parseConfig(
+    ['--git-url', 'x'],
+    { GITOPS_AGENT_KUSTOMIZE_TIMEOUT: '2m', GITOPS_AGENT_KUSTOMIZE_MEMORY_LIMIT: '1024' },
+    defaults,
+  )
+  expect(
+    fromEnv !== 'help' && [fromEnv.kustomizeTimeoutMs, fromEnv.kustomizeMemoryLimitMB],
+  ).toEqual([120_000, 1024])
+  expect(() => parse('--kustomize-timeout', '0')).toThrow(
+    /--kustomize-timeout must be longer than 0/,
+  )
+  expect(() => parse('--kustomize-memory-limit', '2GB')).toThrow(
+    /--kustomize-memory-limit must be a whole number of MiB/,
+  )
+})
+
+test('no error of the flag parser echoes a value given (it may be a secret): the flag is named', () => {
+  const secret = 'ghp_s3cret/TOKEN value'
+  const cases: string[][] = [
+    [secret],
+    ['--once', secret],
+    ['--once=' + secret],
+    ['--dry-run=' + secret],
+    ['--log-format', secret],
+    ['--namespace', secret],
+    ['--default-namespace', secret],
+    ['--listen', secret],
+    ['--cluster-name', secret],
+    ['--status-token', 'env:T', '--status-provider', secret],
+    ['--git-timeout', secret],
+    ['--kustomize-timeout', secret],
+    ['--kustomize-memory-limit', secret],
+    ['--concurrency', secret],
+    [`--${secret}`],
+    [`--${secret}=x`],
+  ]
+  for (const args of cases) {
+    let message = ''
+    try {
+      parse(...args)
+    } catch (error) {
+      message = (error as Error).message
+    }
+    expect([args.join(' '), message]).toEqual([args.join(' '), expect.stringMatching(/./)])
+    expect(message).not.toContain(secret.slice(4))
+  }
 })
 
 test('secrets are named by place, never given as values; the status API follows the git host', () => {

@@ -4,12 +4,12 @@
  * each command as an `http.extraheader` passed in the environment, and an SSH key lives in a private temp folder with a
  * pinned known_hosts file, both removed by `dispose()`.
  */
-import { spawn } from 'node:child_process'
 import { existsSync, promises as fs } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ConfigurationError, errorMessage } from '../errors.js'
 import type { Logger } from '../log.js'
+import { ProcessLimitError, runProcess, type ProcessResult } from '../process/run.js'
 import { GITHUB_KNOWN_HOSTS, isGithubSsh } from './known-hosts.js'
 import { redactUrl, transportOf } from './remote.js'
 
@@ -138,62 +138,41 @@ const REJECTED =
   /\[rejected\]|non-fast-forward|fetch first|failed to update ref|cannot lock ref|stale info|incorrect old value/i
 
 /**
- * Runs git in `cwd`; resolves with its stdout, rejects with what it said. Stdin is only the given `input`
- * (no prompt can hang a job). After `timeoutMs` its whole process group is killed: ssh or a remote helper
- * holding the pipes would otherwise keep the command, and every later one on the clone, waiting.
+ * Without a caller's limit, each git command gets this long: a remote that never answers must not hang
+ * a publish (or its ssh and remote helpers outlive it).
  */
-function execGit(
+const DEFAULT_TIMEOUT_MS = 10 * 60_000
+
+/**
+ * Runs git in `cwd` through the process runner; resolves with its stdout, rejects with what it said.
+ * Stdin is only the given `input` (no prompt can hang a job). After `timeoutMs` its whole process group
+ * is killed: ssh or a remote helper holding the pipes would otherwise keep the command, and every later
+ * one on the clone, waiting.
+ */
+async function execGit(
   args: string[],
   options: { cwd: string; env: Record<string, string>; timeoutMs?: number; input?: string },
 ): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('git', args, {
+  let r: ProcessResult
+  try {
+    r = await runProcess('git', args, {
       cwd: options.cwd,
       env: options.env,
-      stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-      detached: true,
+      input: options.input,
+      timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      label: 'git',
     })
-    // git stopping early closes the pipe: its exit code says why, not the write's EPIPE.
-    child.stdin?.on('error', () => undefined)
-    child.stdin?.end(options.input)
-    const out: Buffer[] = []
-    const err: Buffer[] = []
-    child.stdout!.on('data', (d: Buffer) => out.push(d))
-    child.stderr!.on('data', (d: Buffer) => err.push(d))
-    let timedOut = false
-    const timer = options.timeoutMs
-      ? setTimeout(() => {
-          timedOut = true
-          try {
-            process.kill(-child.pid!, 'SIGKILL')
-          } catch {
-            child.kill('SIGKILL')
-          }
-        }, options.timeoutMs)
-      : undefined
-    child.on('error', (error) => {
-      clearTimeout(timer)
-      reject(error)
-    })
-    child.on('close', (code, signal) => {
-      clearTimeout(timer)
-      const bytes = Buffer.concat(out)
-      if (code === 0 && !timedOut) return resolve(bytes)
-      const stdout = bytes.toString('utf8')
-      // Both streams: `push --porcelain` tells a rejection on stdout, the reason on stderr; only the
-      // tail of a long output.
-      const said = [Buffer.concat(err).toString('utf8').trim(), stdout.trim().slice(-2000)]
-        .filter(Boolean)
-        .join('\n')
-      reject(
-        new Error(
-          timedOut
-            ? `git did not finish within ${Math.round(options.timeoutMs! / 1000)} s${said ? `: ${said}` : ''}`
-            : said || `git exited with code ${code ?? signal}`,
-        ),
-      )
-    })
-  })
+  } catch (error) {
+    const said = error instanceof ProcessLimitError ? error.stderr.trim() : ''
+    throw new Error(`${errorMessage(error)}${said ? `: ${said}` : ''}`)
+  }
+  if (r.code === 0) return r.stdout
+  // Both streams: `push --porcelain` tells a rejection on stdout, the reason on stderr; only the tail
+  // of a long output.
+  const said = [r.stderr.trim(), r.stdout.toString('utf8').trim().slice(-2000)]
+    .filter(Boolean)
+    .join('\n')
+  throw new Error(said || `git exited with code ${r.code}`)
 }
 
 /** A working clone of one remote branch, and the git commands run on it. */
@@ -254,6 +233,12 @@ export class GitClient {
     },
     log: Logger,
   ): Promise<GitClient> {
+    if (options.url.startsWith('-')) {
+      // git would take it for an option (`--upload-pack=<command>` runs a command).
+      throw new ConfigurationError(
+        `repository: '${redactUrl(options.url)}' is not a repository URL (it starts with '-')`,
+      )
+    }
     const credentials = await prepareCredentials(options.url, options.auth ?? {}, log)
     try {
       await fs.mkdir(options.dir, { recursive: true })
@@ -271,6 +256,8 @@ export class GitClient {
           ...(options.branch ? ['--branch', options.branch] : []),
           ...(depth ? ['--depth', String(depth)] : []),
           ...(options.checkout === false ? ['--no-checkout'] : []),
+          // `--`: whatever the URL holds, it is never read as an option.
+          '--',
           options.url,
           '.',
         ],

@@ -4,12 +4,12 @@
  * a file that rotates), client certificates, basic auth, and exec plugins (`aws eks get-token`,
  * `gke-gcloud-auth-plugin`, `kubelogin`). Legacy `auth-provider` entries are refused with what to use instead.
  */
-import { execFile } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { delimiter, dirname, isAbsolute, join, resolve, sep } from 'node:path'
 import { load } from 'js-yaml'
 import { ConfigurationError, errorMessage } from '../errors.js'
+import { runProcess } from '../process/run.js'
 
 const SERVICE_ACCOUNT = '/var/run/secrets/kubernetes.io/serviceaccount'
 
@@ -181,33 +181,28 @@ function fromKubeconfig(files: string[]): Connection {
 /** An exec credential plugin's token, kept until it expires (or the server refuses it). */
 function execCredentials(exec: ExecConfig): Pick<Connection, 'authorization' | 'refresh'> {
   let cached: { header: string; expires: number } | undefined
-  const run = () =>
-    new Promise<string>((resolve, reject) => {
-      execFile(
-        exec.command,
-        exec.args ?? [],
-        {
-          env: {
-            ...process.env,
-            ...Object.fromEntries((exec.env ?? []).map((e) => [e.name, e.value])),
-            KUBERNETES_EXEC_INFO: JSON.stringify({
-              apiVersion: exec.apiVersion,
-              kind: 'ExecCredential',
-              spec: { interactive: false },
-            }),
-          },
-          timeout: 60_000,
-        },
-        (error, stdout, stderr) =>
-          error
-            ? reject(
-                new Error(
-                  `the exec credential plugin ${exec.command} failed: ${stderr.trim() || error.message}`,
-                ),
-              )
-            : resolve(stdout),
-      )
+  const run = async (): Promise<string> => {
+    // The process runner: no shell, a time limit, and its process group killed with it.
+    const r = await runProcess(exec.command, exec.args ?? [], {
+      env: {
+        ...process.env,
+        ...Object.fromEntries((exec.env ?? []).map((e) => [e.name, e.value])),
+        KUBERNETES_EXEC_INFO: JSON.stringify({
+          apiVersion: exec.apiVersion,
+          kind: 'ExecCredential',
+          spec: { interactive: false },
+        }),
+      },
+      timeoutMs: 60_000,
+      maxOutputBytes: 1024 * 1024,
+      label: `the exec credential plugin ${exec.command}`,
     })
+    if (r.code !== 0)
+      throw new Error(
+        `the exec credential plugin ${exec.command} failed: ${r.stderr.trim() || `exit code ${r.code}`}`,
+      )
+    return r.stdout.toString('utf8')
+  }
   // One run at a time: concurrent requests share the plugin's answer.
   let running: Promise<string> | undefined
   const fetchToken = async (): Promise<string> => {

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os'
 import { delimiter, join, relative, resolve } from 'node:path'
 import { ConfigurationError } from '../errors.js'
 import type { Logger } from '../log.js'
-import { runCommand } from '../process/run.js'
+import { ProcessLimitError, runCommand, type RunResult } from '../process/run.js'
 import { toYaml } from '../manifests/yaml.js'
 
 /** A kustomize to run: `kustomize build` or `kubectl kustomize`. */
@@ -73,7 +73,10 @@ function forBinary(path: string): Kustomize {
 /** The kustomize version (`v5.5.0`), as the binary reports it. */
 export async function kustomizeVersion(k: Kustomize): Promise<string> {
   if (k.subcommand[0] === 'kustomize') {
-    const r = await runCommand(k.program, ['version', '--client', '-o', 'json'])
+    const r = await runCommand(k.program, ['version', '--client', '-o', 'json'], {
+      timeoutMs: VERSION_TIMEOUT_MS,
+      label: `${k.label} version`,
+    })
     if (r.code === 0) {
       const v = (JSON.parse(r.stdout) as { kustomizeVersion?: string }).kustomizeVersion
       if (v) return v
@@ -82,7 +85,10 @@ export async function kustomizeVersion(k: Kustomize): Promise<string> {
       `kustomize: ${k.label} did not report a kustomize version: ${r.stderr.trim()}`,
     )
   }
-  const r = await runCommand(k.program, ['version'])
+  const r = await runCommand(k.program, ['version'], {
+    timeoutMs: VERSION_TIMEOUT_MS,
+    label: `${k.label} version`,
+  })
   const match = /v\d+\.\d+\.\d+[^\s]*/.exec(r.stdout)
   if (r.code !== 0 || !match) {
     throw new ConfigurationError(
@@ -149,10 +155,22 @@ export function parseImageOverride(spec: string): ImageOverride {
   }
 }
 
+/** How long a build may run by default, and how much memory it may hold (a build is seconds, MiBs). */
+export const DEFAULT_BUILD_TIMEOUT_MS = 120_000
+export const DEFAULT_BUILD_MEMORY_MB = 2048
+/** `kustomize version` answers at once; a binary that does not is not a kustomize to use. */
+const VERSION_TIMEOUT_MS = 30_000
+
 export interface BuildOptions {
   images?: ImageOverride[]
   namespace?: string
   flags?: string[]
+  /** Kill the build (its process group) after this long; default 120 s. */
+  timeoutMs?: number
+  /** Kill the build when its resident memory passes this (Linux); default 2048 MiB. */
+  memoryLimitMB?: number
+  /** Kill the build when this aborts (the agent stopping). */
+  signal?: AbortSignal
 }
 
 /**
@@ -196,7 +214,7 @@ export async function kustomizeBuild(
   try {
     const args = [...k.subcommand, buildDir, ...(options.flags ?? [])]
     log.info(`Running ${k.label} on ${dir}`)
-    const r = await runCommand(k.program, args)
+    const r = await runBuild(k, args, dir, options)
     if (r.code !== 0) {
       const message = r.stderr.trim().replaceAll(overlay ?? '\0', '<overlay>')
       throw new ConfigurationError(`kustomize failed on ${dir}:\n${message}`)
@@ -204,5 +222,30 @@ export async function kustomizeBuild(
     return r.stdout
   } finally {
     if (overlay) await fs.rm(overlay, { recursive: true, force: true })
+  }
+}
+
+/** Runs the build within its limits; passing one is the user's to fix (a ConfigurationError). */
+async function runBuild(
+  k: Kustomize,
+  args: string[],
+  dir: string,
+  options: BuildOptions,
+): Promise<RunResult> {
+  try {
+    return await runCommand(k.program, args, {
+      timeoutMs: options.timeoutMs ?? DEFAULT_BUILD_TIMEOUT_MS,
+      memoryLimitMB: options.memoryLimitMB ?? DEFAULT_BUILD_MEMORY_MB,
+      signal: options.signal,
+      label: `kustomize build ${dir}`,
+      timeoutSetting: 'kustomize-timeout',
+      memorySetting: 'kustomize-memory-limit',
+    })
+  } catch (error) {
+    // A stop is not the user's doing: it goes on as it is, for the caller to tell apart.
+    if (error instanceof ProcessLimitError && error.reason !== 'stopped') {
+      throw new ConfigurationError(error.message)
+    }
+    throw error
   }
 }
