@@ -18,7 +18,14 @@ import type { KubeObject } from '../manifests/yaml.js'
 import { diffObjects, folderObjects, type ObjectDiff } from './diff.js'
 import { findPinCommit } from './history.js'
 import { RELEASE_FILE, releasePath, validateName } from './layout.js'
-import { describeRelease, readRelease, releaseText, type ReleaseInfo } from './release.js'
+import {
+  describeRelease,
+  parseRelease,
+  readRelease,
+  releaseText,
+  type ReleaseInfo,
+} from './release.js'
+import { safeRepoPath } from './safe-path.js'
 import { commitMessage, type Trailer } from './trailers.js'
 import { commitReleaseChange, type Planned, type ReleaseRepoOptions } from './transaction.js'
 import { compareReleases } from './version.js'
@@ -118,8 +125,9 @@ export async function publishRelease(options: PublishOptions, log: Logger): Prom
     { env, app },
     log,
     async (git): Promise<Planned<Omit<PublishResult, 'commit' | 'changed' | 'attempts'>>> => {
-      const dir = join(git.dir, path)
-      const current = await readRelease(dir)
+      // Checked before anything is read or written there: no symlink on the way out of the clone.
+      const dir = await safeRepoPath(git.dir, path)
+      const current = await readRelease(git.dir, path)
       const content = await contentFor(options, git, rendered, current, now)
       const result = {
         version: content.info.version,
@@ -188,20 +196,20 @@ async function contentFor(
     }
   }
   if (options.fromEnv) {
-    const fromDir = join(git.dir, releasePath(options.fromEnv, options.app))
-    const from = await readRelease(fromDir)
+    const fromPath = releasePath(options.fromEnv, options.app)
+    const fromDir = await safeRepoPath(git.dir, fromPath)
+    const from = await readRelease(git.dir, fromPath)
     if (!from || from.retired) {
-      throw new ConfigurationError(
-        `cannot promote: ${releasePath(options.fromEnv, options.app)} holds no release of ${options.app}`,
-      )
+      throw new ConfigurationError(`cannot promote: ${fromPath} holds no release of ${options.app}`)
     }
+    // First: the folder holds regular *.yaml files only (a symlinked file is refused), then their bytes.
+    const docs = await readManifestFolder(fromDir, { skip: [RELEASE_FILE] })
     const names = (await fs.readdir(fromDir))
       .filter((n) => n !== RELEASE_FILE && !n.startsWith('.'))
       .sort()
     const files = await Promise.all(
       names.map(async (file) => ({ file, yaml: await fs.readFile(join(fromDir, file), 'utf8') })),
     )
-    const docs = await readManifestFolder(fromDir, { skip: [RELEASE_FILE] })
     const objects = validateManifests(docs, { allowSecrets: options.allowSecrets }).map(
       (m) => m.object,
     )
@@ -307,7 +315,10 @@ async function checkPendingRequest(
     `${path}/${RELEASE_FILE}`,
   )
   if (!text || content.kind === 'retire' || options.force) return
-  const pending = JSON.parse(text) as ReleaseInfo
+  const pending = parseRelease(
+    text,
+    `${path}/${RELEASE_FILE} on branch gitops/${options.env}/${options.app}`,
+  )
   if (pending.retired) return
   const order = compareReleases(
     { version: content.info.version, sourceCommitTime: content.info.sourceCommitTime },
