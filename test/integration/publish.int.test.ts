@@ -217,6 +217,40 @@ describe('publish-release on a real bare remote', () => {
     expect(newer.changed).toBe(true)
   })
 
+  test('versions that nothing orders (no commit time) follow the order of publishes', async () => {
+    const remote = bareRemote()
+    const publish = (version: string, image: string) =>
+      publishRelease(
+        options(remote, {
+          manifests: manifestsFolder('shop', image),
+          version,
+          source: {},
+        }),
+        silentLogger,
+      )
+    await publish('3f1c2aa', 'acme/shop:1')
+    // The same manifests under a new name: a new release, and the name in place is the new one.
+    const renamed = await publish('9e8d7cc', 'acme/shop:1')
+    expect(renamed.changed).toBe(true)
+    expect(renamed.version).toBe('9e8d7cc')
+    expect(release(remote).version).toBe('9e8d7cc')
+    // Other manifests under another new name: not "a rebuilt artifact".
+    const next = await publish('1a2b3c4', 'acme/shop:2')
+    expect(next.changed).toBe(true)
+    expect(release(remote).version).toBe('1a2b3c4')
+    // Publishing what is in place again changes nothing, and says what is in place.
+    const head = remoteHead(remote)
+    const again = await publish('1a2b3c4', 'acme/shop:2')
+    expect(again.changed).toBe(false)
+    expect(again.version).toBe('1a2b3c4')
+    expect(again.digest).toBe(release(remote).digest)
+    expect(remoteHead(remote)).toBe(head)
+    // The same name with other manifests is still refused.
+    await expect(publish('1a2b3c4', 'acme/shop:3')).rejects.toThrow(
+      /already holds version 1a2b3c4 with other manifests/,
+    )
+  })
+
   test('promote copies the exact release to another env', async () => {
     const remote = bareRemote()
     const staged = await publishRelease(

@@ -139,7 +139,11 @@ export async function publishRelease(options: PublishOptions, log: Logger): Prom
       if (options.mode === 'pull-request') await checkPendingRequest(options, git, path, content)
       if (notes === 'unchanged') {
         log.info(`${path} already holds ${describeRelease(current!)}: nothing to publish`)
-        return { commit: false, result }
+        // The outputs tell what is in place after the run: the release already there.
+        return {
+          commit: false,
+          result: { ...result, version: current!.version, digest: current!.digest },
+        }
       }
       const before = await folderObjects(dir, log)
       result.diff = diffObjects(before, content.objects)
@@ -273,10 +277,7 @@ async function check(
   }
   // Retiring needs no ordering; nor does bringing back an app that was retired.
   if (content.kind === 'retire' || current.retired) return notes
-  const order = compareReleases(
-    { version: content.info.version, sourceCommitTime: content.info.sourceCommitTime },
-    { version: current.version, sourceCommitTime: current.sourceCommitTime },
-  )
+  const order = orderAgainst(content.info, current)
   if (order < 0) {
     if (!options.force) {
       throw new ConfigurationError(
@@ -301,6 +302,20 @@ async function check(
 }
 
 /**
+ * Orders the release being published against one already in the repo (or pending): SemVer, else both
+ * source commit times; when neither orders two different versions, the repo's own history does, and the
+ * publish happening now is the newer one. 0 only for the same version string.
+ */
+function orderAgainst(next: ReleaseInfo, existing: ReleaseInfo): number {
+  return (
+    compareReleases(
+      { version: next.version, sourceCommitTime: next.sourceCommitTime },
+      { version: existing.version, sourceCommitTime: existing.sourceCommitTime },
+    ) ?? 1
+  )
+}
+
+/**
  * In pull-request mode, the tool's branch may hold a newer release that is waiting for review: replacing
  * it with an older one would let an old release be merged over it.
  */
@@ -320,11 +335,7 @@ async function checkPendingRequest(
     `${path}/${RELEASE_FILE} on branch gitops/${options.env}/${options.app}`,
   )
   if (pending.retired) return
-  const order = compareReleases(
-    { version: content.info.version, sourceCommitTime: content.info.sourceCommitTime },
-    { version: pending.version, sourceCommitTime: pending.sourceCommitTime },
-  )
-  if (order < 0) {
+  if (orderAgainst(content.info, pending) < 0) {
     throw new ConfigurationError(
       `refusing to replace the pending pull request of ${path}: it holds ${describeRelease(pending)}, newer than ${content.info.version}; ` +
         `publish with force: true to override`,
