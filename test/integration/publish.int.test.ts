@@ -251,6 +251,47 @@ describe('publish-release on a real bare remote', () => {
     )
   })
 
+  test('a source commit must be a hex object id; the value is not echoed', async () => {
+    const remote = bareRemote()
+    const head = remoteHead(remote)
+    for (const commit of [
+      '../../../../groups/7/variables?key=X&x=',
+      'abc12',
+      'g'.repeat(40),
+      'a'.repeat(65),
+      `${'a'.repeat(40)}\n`,
+    ]) {
+      const message = await publishRelease(
+        options(remote, {
+          manifests: manifestsFolder('shop', 'acme/shop:1'),
+          version: '1.0.0',
+          source: { commit },
+        }),
+        silentLogger,
+      ).then(
+        () => 'published',
+        (e: Error) => e.message,
+      )
+      expect(message).toMatch(
+        /input 'source-commit' \(or GITHUB_SHA \/ CI_COMMIT_SHA\) is not a commit id/,
+      )
+      expect(message).not.toContain(commit)
+    }
+    expect(remoteHead(remote)).toBe(head)
+    for (const commit of ['abc1234', 'A'.repeat(40), 'f'.repeat(64)]) {
+      const r = await publishRelease(
+        options(remote, {
+          manifests: manifestsFolder('shop', `acme/shop:${commit}`),
+          version: commit,
+          source: { commit },
+        }),
+        silentLogger,
+      )
+      expect(release(remote).sourceCommit).toBe(commit)
+      expect(r.changed).toBe(true)
+    }
+  })
+
   test('promote copies the exact release to another env', async () => {
     const remote = bareRemote()
     const staged = await publishRelease(

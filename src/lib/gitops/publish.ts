@@ -96,6 +96,7 @@ export async function publishRelease(options: PublishOptions, log: Logger): Prom
       "give exactly one of 'manifests' (publish), 'from-env' (promote) or 'retire: true' (remove the app)",
     )
   }
+  validateSourceCommit(options.source.commit)
   // The manifests are read and validated before anything is cloned.
   let rendered: SerializedManifest[] | undefined
   if (options.manifests !== undefined) {
@@ -165,6 +166,21 @@ export async function publishRelease(options: PublishOptions, log: Logger): Prom
     attempts: tx.attempts,
     pullRequestUrl: tx.pullRequestUrl,
   }
+}
+
+// A git object id: SHA-1 (40) or SHA-256 (64), or an abbreviation of at least 7.
+const COMMIT_ID = /^[0-9a-f]{7,64}$/i
+
+/**
+ * The source commit ends up in release.json, where the agent reads it back into git-host API paths: only
+ * a hex object id gets in. The value is not echoed (it may be anything, at any length).
+ */
+function validateSourceCommit(commit: string | undefined): void {
+  if (commit === undefined || COMMIT_ID.test(commit)) return
+  throw new ConfigurationError(
+    "input 'source-commit' (or GITHUB_SHA / CI_COMMIT_SHA) is not a commit id: " +
+      'give the hexadecimal object id of the source commit, 7 to 64 characters',
+  )
 }
 
 async function contentFor(
