@@ -13,6 +13,7 @@ import { ConfigurationError } from '../errors.js'
 import { GitClient, PushRejectedError, type GitAuth, type Identity } from '../git/git.js'
 import { redactUrl } from '../git/remote.js'
 import type { Logger } from '../log.js'
+import { registerTempDir } from '../process/cleanup.js'
 import { openPullRequest, type PullRequestApi } from './pull-request.js'
 
 export interface RepoOptions {
@@ -69,6 +70,8 @@ export async function commitToGitops<T>(
 ): Promise<TransactionResult<T>> {
   if (options.maxAttempts < 1) throw new ConfigurationError('max-attempts must be at least 1')
   const work = await fs.mkdtemp(join(process.env.RUNNER_TEMP || tmpdir(), 'gitops-repo-'))
+  // A run stopped by a signal still removes the clone.
+  const unregister = registerTempDir(work)
   let git: GitClient | undefined
   try {
     git = await GitClient.clone(
@@ -130,6 +133,7 @@ export async function commitToGitops<T>(
   } finally {
     await git?.dispose()
     await fs.rm(work, { recursive: true, force: true })
+    unregister()
   }
 }
 
