@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { createServer, type AddressInfo, type Socket } from 'node:net'
 import { join } from 'node:path'
 import { publishRelease, type PublishOptions } from '../../src/lib/gitops/publish.js'
 import { manifestsDigest } from '../../src/lib/manifests/objects.js'
@@ -289,6 +290,40 @@ describe('publish-release on a real bare remote', () => {
       )
       expect(release(remote).sourceCommit).toBe(commit)
       expect(r.changed).toBe(true)
+    }
+  })
+
+  test('a remote that never answers: git is stopped after git-timeout, with its children', async () => {
+    const sockets = new Set<Socket>()
+    const server = createServer((socket) => {
+      sockets.add(socket)
+      socket.on('error', () => undefined)
+    })
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    const port = (server.address() as AddressInfo).port
+    try {
+      const started = Date.now()
+      await expect(
+        publishRelease(
+          options(
+            { path: '', url: `http://127.0.0.1:${port}/gitops.git` },
+            {
+              manifests: manifestsFolder('shop', 'acme/shop:1'),
+              version: '1.0.0',
+              gitTimeoutMs: 3000,
+            },
+          ),
+          silentLogger,
+        ),
+      ).rejects.toThrow(/git did not finish within 3 s/)
+      expect(Date.now() - started).toBeLessThan(10_000)
+      const left = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
+        .split('\n')
+        .filter((line) => line.includes(`127.0.0.1:${port}`))
+      expect(left).toEqual([])
+    } finally {
+      for (const socket of sockets) socket.destroy()
+      await new Promise((r) => server.close(r))
     }
   })
 

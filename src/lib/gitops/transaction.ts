@@ -33,6 +33,8 @@ export interface RepoOptions {
   dryRun: boolean
   /** Clone depth (0: full history). */
   depth?: number
+  /** Each git command is killed (with its process group) after this long; none when unset. */
+  gitTimeoutMs?: number
 }
 
 /** What the caller's change produced on one attempt. */
@@ -81,6 +83,7 @@ export async function commitToGitops<T>(
         branch: options.branch,
         depth: options.depth ?? 1,
         auth: options.auth,
+        timeoutMs: options.gitTimeoutMs,
       },
       log,
     )
@@ -147,6 +150,8 @@ export interface ReleaseRepoOptions {
   maxAttempts: number
   dryRun: boolean
   pullRequest?: PullRequestApi
+  /** Each git command is killed (with its process group) after this long; none when unset. */
+  gitTimeoutMs?: number
 }
 
 /**
@@ -171,6 +176,7 @@ export async function commitReleaseChange<T>(
       prBranch,
       maxAttempts: options.maxAttempts,
       dryRun: options.dryRun,
+      gitTimeoutMs: options.gitTimeoutMs,
     },
     log,
     apply,

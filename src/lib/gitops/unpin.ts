@@ -18,6 +18,8 @@ export interface UnpinOptions {
   author: Identity
   dryRun: boolean
   maxAttempts: number
+  /** Each git command is killed (with its process group) after this long; none when unset. */
+  gitTimeoutMs?: number
 }
 
 export interface UnpinResult {
