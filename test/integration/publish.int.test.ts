@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { createServer, type AddressInfo, type Socket } from 'node:net'
 import { join } from 'node:path'
 import { publishRelease, type PublishOptions } from '../../src/lib/gitops/publish.js'
 import { manifestsDigest } from '../../src/lib/manifests/objects.js'
@@ -215,6 +216,115 @@ describe('publish-release on a real bare remote', () => {
       silentLogger,
     )
     expect(newer.changed).toBe(true)
+  })
+
+  test('versions that nothing orders (no commit time) follow the order of publishes', async () => {
+    const remote = bareRemote()
+    const publish = (version: string, image: string) =>
+      publishRelease(
+        options(remote, {
+          manifests: manifestsFolder('shop', image),
+          version,
+          source: {},
+        }),
+        silentLogger,
+      )
+    await publish('3f1c2aa', 'acme/shop:1')
+    // The same manifests under a new name: a new release, and the name in place is the new one.
+    const renamed = await publish('9e8d7cc', 'acme/shop:1')
+    expect(renamed.changed).toBe(true)
+    expect(renamed.version).toBe('9e8d7cc')
+    expect(release(remote).version).toBe('9e8d7cc')
+    // Other manifests under another new name: not "a rebuilt artifact".
+    const next = await publish('1a2b3c4', 'acme/shop:2')
+    expect(next.changed).toBe(true)
+    expect(release(remote).version).toBe('1a2b3c4')
+    // Publishing what is in place again changes nothing, and says what is in place.
+    const head = remoteHead(remote)
+    const again = await publish('1a2b3c4', 'acme/shop:2')
+    expect(again.changed).toBe(false)
+    expect(again.version).toBe('1a2b3c4')
+    expect(again.digest).toBe(release(remote).digest)
+    expect(remoteHead(remote)).toBe(head)
+    // The same name with other manifests is still refused.
+    await expect(publish('1a2b3c4', 'acme/shop:3')).rejects.toThrow(
+      /already holds version 1a2b3c4 with other manifests/,
+    )
+  })
+
+  test('a source commit must be a hex object id; the value is not echoed', async () => {
+    const remote = bareRemote()
+    const head = remoteHead(remote)
+    for (const commit of [
+      '../../../../groups/7/variables?key=X&x=',
+      'abc12',
+      'g'.repeat(40),
+      'a'.repeat(65),
+      `${'a'.repeat(40)}\n`,
+    ]) {
+      const message = await publishRelease(
+        options(remote, {
+          manifests: manifestsFolder('shop', 'acme/shop:1'),
+          version: '1.0.0',
+          source: { commit },
+        }),
+        silentLogger,
+      ).then(
+        () => 'published',
+        (e: Error) => e.message,
+      )
+      expect(message).toMatch(
+        /input 'source-commit' \(or GITHUB_SHA \/ CI_COMMIT_SHA\) is not a commit id/,
+      )
+      expect(message).not.toContain(commit)
+    }
+    expect(remoteHead(remote)).toBe(head)
+    for (const commit of ['abc1234', 'A'.repeat(40), 'f'.repeat(64)]) {
+      const r = await publishRelease(
+        options(remote, {
+          manifests: manifestsFolder('shop', `acme/shop:${commit}`),
+          version: commit,
+          source: { commit },
+        }),
+        silentLogger,
+      )
+      expect(release(remote).sourceCommit).toBe(commit)
+      expect(r.changed).toBe(true)
+    }
+  })
+
+  test('a remote that never answers: git is stopped after git-timeout, with its children', async () => {
+    const sockets = new Set<Socket>()
+    const server = createServer((socket) => {
+      sockets.add(socket)
+      socket.on('error', () => undefined)
+    })
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    const port = (server.address() as AddressInfo).port
+    try {
+      const started = Date.now()
+      await expect(
+        publishRelease(
+          options(
+            { path: '', url: `http://127.0.0.1:${port}/gitops.git` },
+            {
+              manifests: manifestsFolder('shop', 'acme/shop:1'),
+              version: '1.0.0',
+              gitTimeoutMs: 3000,
+            },
+          ),
+          silentLogger,
+        ),
+      ).rejects.toThrow(/git did not finish within 3 s/)
+      expect(Date.now() - started).toBeLessThan(10_000)
+      const left = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
+        .split('\n')
+        .filter((line) => line.includes(`127.0.0.1:${port}`))
+      expect(left).toEqual([])
+    } finally {
+      for (const socket of sockets) socket.destroy()
+      await new Promise((r) => server.close(r))
+    }
   })
 
   test('promote copies the exact release to another env', async () => {

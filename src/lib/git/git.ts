@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ConfigurationError, errorMessage } from '../errors.js'
 import type { Logger } from '../log.js'
+import { registerTempDir } from '../process/cleanup.js'
 import { ProcessLimitError, runProcess, type ProcessResult } from '../process/run.js'
 import { GITHUB_KNOWN_HOSTS, isGithubSsh } from './known-hosts.js'
 import { redactUrl, transportOf } from './remote.js'
@@ -57,6 +58,7 @@ async function prepareCredentials(url: string, auth: GitAuth, log: Logger): Prom
   const transport = transportOf(url)
   const env: Record<string, string> = { GIT_TERMINAL_PROMPT: '0' }
   let dir: string | undefined
+  let unregister: (() => void) | undefined
   if (transport === 'ssh') {
     const knownHosts =
       auth.knownHosts?.trim() || (isGithubSsh(url) ? GITHUB_KNOWN_HOSTS.join('\n') : '')
@@ -67,6 +69,8 @@ async function prepareCredentials(url: string, auth: GitAuth, log: Logger): Prom
       )
     }
     dir = await fs.mkdtemp(join(tmpdir(), 'gitops-ssh-'))
+    // The key must not outlive a run stopped by a signal.
+    unregister = registerTempDir(dir)
     await fs.chmod(dir, 0o700)
     const knownHostsFile = join(dir, 'known_hosts')
     await fs.writeFile(knownHostsFile, `${knownHosts}\n`, { mode: 0o600 })
@@ -105,6 +109,7 @@ async function prepareCredentials(url: string, auth: GitAuth, log: Logger): Prom
     env,
     dispose: async () => {
       if (created) await fs.rm(created, { recursive: true, force: true })
+      unregister?.()
     },
   }
 }

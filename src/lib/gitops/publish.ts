@@ -18,7 +18,14 @@ import type { KubeObject } from '../manifests/yaml.js'
 import { diffObjects, folderObjects, type ObjectDiff } from './diff.js'
 import { findPinCommit } from './history.js'
 import { RELEASE_FILE, releasePath, validateName } from './layout.js'
-import { describeRelease, readRelease, releaseText, type ReleaseInfo } from './release.js'
+import {
+  describeRelease,
+  parseRelease,
+  readRelease,
+  releaseText,
+  type ReleaseInfo,
+} from './release.js'
+import { safeRepoPath } from './safe-path.js'
 import { commitMessage, type Trailer } from './trailers.js'
 import { commitReleaseChange, type Planned, type ReleaseRepoOptions } from './transaction.js'
 import { compareReleases } from './version.js'
@@ -89,6 +96,7 @@ export async function publishRelease(options: PublishOptions, log: Logger): Prom
       "give exactly one of 'manifests' (publish), 'from-env' (promote) or 'retire: true' (remove the app)",
     )
   }
+  validateSourceCommit(options.source.commit)
   // The manifests are read and validated before anything is cloned.
   let rendered: SerializedManifest[] | undefined
   if (options.manifests !== undefined) {
@@ -118,8 +126,9 @@ export async function publishRelease(options: PublishOptions, log: Logger): Prom
     { env, app },
     log,
     async (git): Promise<Planned<Omit<PublishResult, 'commit' | 'changed' | 'attempts'>>> => {
-      const dir = join(git.dir, path)
-      const current = await readRelease(dir)
+      // Checked before anything is read or written there: no symlink on the way out of the clone.
+      const dir = await safeRepoPath(git.dir, path)
+      const current = await readRelease(git.dir, path)
       const content = await contentFor(options, git, rendered, current, now)
       const result = {
         version: content.info.version,
@@ -131,7 +140,11 @@ export async function publishRelease(options: PublishOptions, log: Logger): Prom
       if (options.mode === 'pull-request') await checkPendingRequest(options, git, path, content)
       if (notes === 'unchanged') {
         log.info(`${path} already holds ${describeRelease(current!)}: nothing to publish`)
-        return { commit: false, result }
+        // The outputs tell what is in place after the run: the release already there.
+        return {
+          commit: false,
+          result: { ...result, version: current!.version, digest: current!.digest },
+        }
       }
       const before = await folderObjects(dir, log)
       result.diff = diffObjects(before, content.objects)
@@ -153,6 +166,21 @@ export async function publishRelease(options: PublishOptions, log: Logger): Prom
     attempts: tx.attempts,
     pullRequestUrl: tx.pullRequestUrl,
   }
+}
+
+// A git object id: SHA-1 (40) or SHA-256 (64), or an abbreviation of at least 7.
+const COMMIT_ID = /^[0-9a-f]{7,64}$/i
+
+/**
+ * The source commit ends up in release.json, where the agent reads it back into git-host API paths: only
+ * a hex object id gets in. The value is not echoed (it may be anything, at any length).
+ */
+function validateSourceCommit(commit: string | undefined): void {
+  if (commit === undefined || COMMIT_ID.test(commit)) return
+  throw new ConfigurationError(
+    "input 'source-commit' (or GITHUB_SHA / CI_COMMIT_SHA) is not a commit id: " +
+      'give the hexadecimal object id of the source commit, 7 to 64 characters',
+  )
 }
 
 async function contentFor(
@@ -188,20 +216,20 @@ async function contentFor(
     }
   }
   if (options.fromEnv) {
-    const fromDir = join(git.dir, releasePath(options.fromEnv, options.app))
-    const from = await readRelease(fromDir)
+    const fromPath = releasePath(options.fromEnv, options.app)
+    const fromDir = await safeRepoPath(git.dir, fromPath)
+    const from = await readRelease(git.dir, fromPath)
     if (!from || from.retired) {
-      throw new ConfigurationError(
-        `cannot promote: ${releasePath(options.fromEnv, options.app)} holds no release of ${options.app}`,
-      )
+      throw new ConfigurationError(`cannot promote: ${fromPath} holds no release of ${options.app}`)
     }
+    // First: the folder holds regular *.yaml files only (a symlinked file is refused), then their bytes.
+    const docs = await readManifestFolder(fromDir, { skip: [RELEASE_FILE] })
     const names = (await fs.readdir(fromDir))
       .filter((n) => n !== RELEASE_FILE && !n.startsWith('.'))
       .sort()
     const files = await Promise.all(
       names.map(async (file) => ({ file, yaml: await fs.readFile(join(fromDir, file), 'utf8') })),
     )
-    const docs = await readManifestFolder(fromDir, { skip: [RELEASE_FILE] })
     const objects = validateManifests(docs, { allowSecrets: options.allowSecrets }).map(
       (m) => m.object,
     )
@@ -265,10 +293,7 @@ async function check(
   }
   // Retiring needs no ordering; nor does bringing back an app that was retired.
   if (content.kind === 'retire' || current.retired) return notes
-  const order = compareReleases(
-    { version: content.info.version, sourceCommitTime: content.info.sourceCommitTime },
-    { version: current.version, sourceCommitTime: current.sourceCommitTime },
-  )
+  const order = orderAgainst(content.info, current)
   if (order < 0) {
     if (!options.force) {
       throw new ConfigurationError(
@@ -293,6 +318,20 @@ async function check(
 }
 
 /**
+ * Orders the release being published against one already in the repo (or pending): SemVer, else both
+ * source commit times; when neither orders two different versions, the repo's own history does, and the
+ * publish happening now is the newer one. 0 only for the same version string.
+ */
+function orderAgainst(next: ReleaseInfo, existing: ReleaseInfo): number {
+  return (
+    compareReleases(
+      { version: next.version, sourceCommitTime: next.sourceCommitTime },
+      { version: existing.version, sourceCommitTime: existing.sourceCommitTime },
+    ) ?? 1
+  )
+}
+
+/**
  * In pull-request mode, the tool's branch may hold a newer release that is waiting for review: replacing
  * it with an older one would let an old release be merged over it.
  */
@@ -307,13 +346,12 @@ async function checkPendingRequest(
     `${path}/${RELEASE_FILE}`,
   )
   if (!text || content.kind === 'retire' || options.force) return
-  const pending = JSON.parse(text) as ReleaseInfo
-  if (pending.retired) return
-  const order = compareReleases(
-    { version: content.info.version, sourceCommitTime: content.info.sourceCommitTime },
-    { version: pending.version, sourceCommitTime: pending.sourceCommitTime },
+  const pending = parseRelease(
+    text,
+    `${path}/${RELEASE_FILE} on branch gitops/${options.env}/${options.app}`,
   )
-  if (order < 0) {
+  if (pending.retired) return
+  if (orderAgainst(content.info, pending) < 0) {
     throw new ConfigurationError(
       `refusing to replace the pending pull request of ${path}: it holds ${describeRelease(pending)}, newer than ${content.info.version}; ` +
         `publish with force: true to override`,

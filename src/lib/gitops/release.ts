@@ -1,8 +1,8 @@
 /** `release.json`: what a release folder holds, read by publish, rollback and the agent. */
 import { existsSync, promises as fs } from 'node:fs'
-import { join } from 'node:path'
 import { ConfigurationError } from '../errors.js'
 import { RELEASE_FILE } from './layout.js'
+import { safeRepoPath } from './safe-path.js'
 
 export interface Pin {
   /** Why (the rollback's reason). */
@@ -34,24 +34,39 @@ export interface ReleaseInfo {
   retired?: boolean
 }
 
-/** Reads `<dir>/release.json`; undefined when there is none. */
-export async function readRelease(dir: string): Promise<ReleaseInfo | undefined> {
-  const file = join(dir, RELEASE_FILE)
+/**
+ * Reads `<folder>/release.json` of the clone at `root` (`folder` repo-relative); undefined when there is
+ * none. A symlink anywhere on the way, the file itself included, is refused by name before it is read.
+ */
+export async function readRelease(root: string, folder: string): Promise<ReleaseInfo | undefined> {
+  const name = `${folder}/${RELEASE_FILE}`
+  const file = await safeRepoPath(root, name, 'file')
   if (!existsSync(file)) return undefined
-  return parseRelease(await fs.readFile(file, 'utf8'), file)
+  return parseRelease(await fs.readFile(file, 'utf8'), name)
 }
 
-/** Checks and reads the text of a release file; `file` names it in the error. */
+/**
+ * Checks and reads the text of a release file; `file` names it in the error. The error says what is
+ * wrong, never the text: a release file may be a symlink's target or hold anything.
+ */
 export function parseRelease(text: string, file: string): ReleaseInfo {
+  let value: unknown
   try {
-    const value = JSON.parse(text) as ReleaseInfo
-    if (typeof value.version !== 'string' || typeof value.digest !== 'string') {
-      throw new Error('version or digest missing')
-    }
-    return value
-  } catch (error) {
-    throw new ConfigurationError(`${file} is not a valid release file: ${(error as Error).message}`)
+    value = JSON.parse(text)
+  } catch {
+    // JSON.parse's message quotes the text: not shown.
+    throw new ConfigurationError(`${file} is not a valid release file: it is not JSON`)
   }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ConfigurationError(`${file} is not a valid release file: it is not a JSON object`)
+  }
+  const info = value as Partial<ReleaseInfo>
+  if (typeof info.version !== 'string' || typeof info.digest !== 'string') {
+    throw new ConfigurationError(
+      `${file} is not a valid release file: 'version' and 'digest' must be strings`,
+    )
+  }
+  return info as ReleaseInfo
 }
 
 /** The file's text: keys in a fixed order, two-space indent, a final newline. */

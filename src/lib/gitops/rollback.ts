@@ -13,6 +13,7 @@ import { diffObjects, folderObjects, type ObjectDiff } from './diff.js'
 import { isReleaseCommit, pathHistory, rollbackTarget } from './history.js'
 import { RELEASES_DIR, RELEASE_FILE, releasePath, validateName } from './layout.js'
 import { describeRelease, readRelease, releaseText } from './release.js'
+import { safeRepoPath } from './safe-path.js'
 import { commitMessage, trailer, type Trailer } from './trailers.js'
 import { commitReleaseChange, type ReleaseRepoOptions } from './transaction.js'
 import { promises as fs } from 'node:fs'
@@ -111,8 +112,9 @@ export async function rollback(options: RollbackOptions, log: Logger): Promise<R
     { env, app },
     log,
     async (git) => {
-      const dir = join(git.dir, path)
-      const current = await readRelease(dir)
+      // Checked before anything is read or written there: no symlink on the way out of the clone.
+      const dir = await safeRepoPath(git.dir, path)
+      const current = await readRelease(git.dir, path)
       if (!current) {
         if (!existsSync(join(git.dir, RELEASES_DIR, env))) {
           throw new ConfigurationError(
@@ -138,7 +140,10 @@ export async function rollback(options: RollbackOptions, log: Logger): Promise<R
       const reverted = (await git.history(path, `${target}..HEAD`)).map((c) => c.hash)
       const before = await folderObjects(dir, log)
       await git.restorePath(target, path)
-      const restored = await readRelease(dir)
+      // The old release may itself hold a symlink (a symlinked release.json): checked again, and
+      // readRelease refuses one before release.json is read or rewritten.
+      await safeRepoPath(git.dir, path)
+      const restored = await readRelease(git.dir, path)
       if (!restored) throw new ConfigurationError(`commit ${target} has no ${path}/${RELEASE_FILE}`)
       const { pinned: _oldPin, ...info } = restored
       const pinned = options.pin

@@ -13,6 +13,7 @@ import { ConfigurationError } from '../errors.js'
 import { GitClient, PushRejectedError, type GitAuth, type Identity } from '../git/git.js'
 import { redactUrl } from '../git/remote.js'
 import type { Logger } from '../log.js'
+import { registerTempDir } from '../process/cleanup.js'
 import { openPullRequest, type PullRequestApi } from './pull-request.js'
 
 export interface RepoOptions {
@@ -32,6 +33,8 @@ export interface RepoOptions {
   dryRun: boolean
   /** Clone depth (0: full history). */
   depth?: number
+  /** Each git command is killed (with its process group) after this long; none when unset. */
+  gitTimeoutMs?: number
 }
 
 /** What the caller's change produced on one attempt. */
@@ -69,6 +72,8 @@ export async function commitToGitops<T>(
 ): Promise<TransactionResult<T>> {
   if (options.maxAttempts < 1) throw new ConfigurationError('max-attempts must be at least 1')
   const work = await fs.mkdtemp(join(process.env.RUNNER_TEMP || tmpdir(), 'gitops-repo-'))
+  // A run stopped by a signal still removes the clone.
+  const unregister = registerTempDir(work)
   let git: GitClient | undefined
   try {
     git = await GitClient.clone(
@@ -78,6 +83,7 @@ export async function commitToGitops<T>(
         branch: options.branch,
         depth: options.depth ?? 1,
         auth: options.auth,
+        timeoutMs: options.gitTimeoutMs,
       },
       log,
     )
@@ -130,6 +136,7 @@ export async function commitToGitops<T>(
   } finally {
     await git?.dispose()
     await fs.rm(work, { recursive: true, force: true })
+    unregister()
   }
 }
 
@@ -143,6 +150,8 @@ export interface ReleaseRepoOptions {
   maxAttempts: number
   dryRun: boolean
   pullRequest?: PullRequestApi
+  /** Each git command is killed (with its process group) after this long; none when unset. */
+  gitTimeoutMs?: number
 }
 
 /**
@@ -167,6 +176,7 @@ export async function commitReleaseChange<T>(
       prBranch,
       maxAttempts: options.maxAttempts,
       dryRun: options.dryRun,
+      gitTimeoutMs: options.gitTimeoutMs,
     },
     log,
     apply,

@@ -18,6 +18,8 @@ export interface UnpinOptions {
   author: Identity
   dryRun: boolean
   maxAttempts: number
+  /** Each git command is killed (with its process group) after this long; none when unset. */
+  gitTimeoutMs?: number
 }
 
 export interface UnpinResult {
@@ -35,8 +37,9 @@ export async function unpin(options: UnpinOptions, log: Logger): Promise<UnpinRe
     { ...options, url: options.repository, mode: 'push' },
     log,
     async (git) => {
+      // readRelease checks every component of the path (no symlink on the way) before reading it.
+      const current = await readRelease(git.dir, path)
       const dir = join(git.dir, path)
-      const current = await readRelease(dir)
       if (!current)
         throw new ConfigurationError(
           `${app} was never released to ${env} (no ${path}/${RELEASE_FILE})`,

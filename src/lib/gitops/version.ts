@@ -1,7 +1,7 @@
 /**
  * Release versions: SemVer 2.0 after stripping a leading `v` (pre-releases order before their release,
  * build metadata is ignored). A version that is not SemVer (a commit SHA, a date) compares by the time of
- * its source commit.
+ * its source commit, and without one, by the order of publishes in the gitops repo.
  */
 
 interface SemVer {
@@ -47,23 +47,23 @@ export interface VersionStamp {
 }
 
 /**
- * Orders two releases: negative when `a` is older, positive when newer, 0 when they are the same version.
- * Two SemVer versions compare as SemVer; otherwise the source commit times decide (a missing time is
- * oldest), and equal strings are the same version.
+ * Orders two releases: negative when `a` is older, positive when newer, 0 only when they are the same
+ * version (the same string); undefined when nothing here orders them. Two SemVer versions of different
+ * precedence compare as SemVer; otherwise two source commit times decide. Two different version strings
+ * are never the same version: a caller that gets undefined orders them by the gitops repo's own history
+ * (the release being published now is the newer one).
  */
-export function compareReleases(a: VersionStamp, b: VersionStamp): number {
+export function compareReleases(a: VersionStamp, b: VersionStamp): number | undefined {
   if (a.version === b.version) return 0
   const sa = parseSemVer(a.version)
   const sb = parseSemVer(b.version)
   if (sa && sb) {
     const c = compareSemVer(sa, sb)
     if (c !== 0) return c
-    return 0 // same precedence (differs only in a leading v or build metadata)
+    // Same precedence (a leading v, build metadata): the commit times may still tell them apart.
   }
   const ta = a.sourceCommitTime ? Date.parse(a.sourceCommitTime) : NaN
   const tb = b.sourceCommitTime ? Date.parse(b.sourceCommitTime) : NaN
-  if (Number.isNaN(ta) && Number.isNaN(tb)) return 0
-  if (Number.isNaN(ta)) return -1
-  if (Number.isNaN(tb)) return 1
-  return ta === tb ? 0 : ta < tb ? -1 : 1
+  if (Number.isNaN(ta) || Number.isNaN(tb) || ta === tb) return undefined
+  return ta < tb ? -1 : 1
 }
