@@ -20,11 +20,6 @@ export function envName(input: string): string {
 const SAFE_FLAG = /^--[a-z0-9][a-z0-9-]{0,62}$/
 const BOOLEAN_WORDS = new Set(['true', 'True', 'TRUE', 'false', 'False', 'FALSE'])
 
-/** `--name` when it is a flag-shaped word, else `argument N`; never the argument's text. */
-function describeArg(flag: string, position: number): string {
-  return SAFE_FLAG.test(flag) ? `flag ${flag}` : `argument ${position}`
-}
-
 /**
  * Parses flags against the inputs a command knows. `--name value` or `--name=value`. A flag that takes
  * a value takes the next argument whatever it looks like (an SSH key starts with `-----BEGIN`); only
@@ -35,13 +30,15 @@ export function parseArgs(
   argv: string[],
   known: Set<string>,
   booleans: ReadonlySet<string> = new Set(),
+  /** The position of argv[0] on the whole command line, for messages (the command word is 1). */
+  firstPosition = 1,
 ): ParsedArgs {
   const values = new Map<string, string>()
   let help = false
   let dotenv: string | undefined
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]
-    const position = i + 1
+    const position = i + firstPosition
     if (arg === '--help' || arg === '-h') {
       help = true
       continue
@@ -50,14 +47,12 @@ export function parseArgs(
     const flag = eq >= 0 ? arg.slice(0, eq) : arg
     if (!SAFE_FLAG.test(flag)) {
       throw new ConfigurationError(
-        `argument ${position} is not a flag (inputs are given as --name value; see --help)`,
+        `argument ${position} is not a flag (inputs are given as --lower-case-name value; see --help)`,
       )
     }
     const name = flag.slice(2)
     if (name !== 'dotenv' && !known.has(name)) {
-      throw new ConfigurationError(
-        `unknown ${describeArg(flag, position)}; see --help for this command's inputs`,
-      )
+      throw new ConfigurationError(`unknown flag ${flag}; see --help for this command's inputs`)
     }
     let value: string
     if (eq >= 0) {

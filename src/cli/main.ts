@@ -83,7 +83,8 @@ export async function main(argv: string[], env = process.env): Promise<number> {
   const spec = specs[command.name]
   let parsed
   try {
-    parsed = parseArgs(rest, new Set(Object.keys(spec.inputs)), booleanInputs(spec))
+    // Positions in messages count from the command word, as the user typed them.
+    parsed = parseArgs(rest, new Set(Object.keys(spec.inputs)), booleanInputs(spec), 2)
   } catch (error) {
     process.stderr.write(`gitops-actions ${command.name}: ${errorMessage(error)}\n`)
     return USAGE
