@@ -105,7 +105,8 @@ export class Inputs {
     if (value === undefined) return false
     if (['true', 'True', 'TRUE'].includes(value)) return true
     if (['false', 'False', 'FALSE'].includes(value)) return false
-    throw new ConfigurationError(`input '${name}' must be true or false, got '${value}'`)
+    // The value is not quoted back: a token pasted into the wrong input would be printed.
+    throw new ConfigurationError(`input '${name}' must be true or false`)
   }
 
   /** A list: one item a line, or comma-separated; blank items and `#` comments dropped. */
@@ -129,9 +130,7 @@ export class Inputs {
     const value = this.raw(name)
     if (value === undefined) return undefined
     if (!(allowed as readonly string[]).includes(value)) {
-      throw new ConfigurationError(
-        `input '${name}' must be one of ${allowed.join(', ')}, got '${value}'`,
-      )
+      throw new ConfigurationError(`input '${name}' must be one of ${allowed.join(', ')}`)
     }
     return value as T
   }

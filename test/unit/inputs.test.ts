@@ -28,7 +28,7 @@ describe('Inputs', () => {
     expect(inputs({ b: 'true' }).reader.boolean('b')).toBe(true)
     expect(inputs({}).reader.boolean('b')).toBe(false)
     expect(() => inputs({ b: 'yes' }).reader.boolean('b')).toThrow(
-      "input 'b' must be true or false, got 'yes'",
+      "input 'b' must be true or false",
     )
   })
   test('secrets are masked, line by line too', () => {
@@ -54,7 +54,7 @@ describe('Inputs', () => {
   })
   test('choice names the allowed values', () => {
     expect(() => inputs({ mode: 'pr' }).reader.choice('mode', ['push', 'pull-request'])).toThrow(
-      "input 'mode' must be one of push, pull-request, got 'pr'",
+      "input 'mode' must be one of push, pull-request",
     )
   })
 })
@@ -86,6 +86,12 @@ describe('control characters', () => {
       expect(message).not.toContain(bad.trim())
       expect(message).not.toContain('1.0')
     }
+  })
+  test('a wrong boolean or choice is not quoted back (a token given to the wrong input)', () => {
+    const token = 'ghp_abcdefghijklmnopqrstuvwxyz0123456789'
+    expect(() => read({ force: token }).boolean('force')).not.toThrow(token)
+    expect(() => read({ mode: token }).choice('mode', ['push'])).not.toThrow(token)
+    expect(() => read({ force: token }).boolean('force')).toThrow("input 'force'")
   })
   test('a trailing newline is trimmed, not refused', () => {
     expect(read({ version: '1.0.0\n' }).required('version')).toBe('1.0.0')
