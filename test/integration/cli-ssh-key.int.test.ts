@@ -4,7 +4,7 @@
 import { chmodSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { bareRemote, manifestsFolder, remoteFile, type Remote } from '../support/git.js'
-import { runCli, type BundleRun } from '../support/run-bundle.js'
+import { runActionBundle, runCli, type BundleRun } from '../support/run-bundle.js'
 import { generateSshKey, startSshd, type SshKey, type SshServer } from '../support/sshd.js'
 import { cleanupTempDirs, tempDir } from '../support/tmp.js'
 
@@ -12,7 +12,6 @@ let server: SshServer
 let publisher: SshKey
 let remote: Remote
 let url: string
-let knownHosts: string
 
 beforeAll(async () => {
   const keys = tempDir()
@@ -20,8 +19,6 @@ beforeAll(async () => {
   server = await startSshd({ readWriteKeys: [publisher.publicKey] })
   remote = bareRemote()
   url = server.url(remote.path)
-  knownHosts = join(keys, 'known_hosts')
-  writeFileSync(knownHosts, `${server.hostKeyLine}\n`)
 })
 
 afterAll(async () => {
@@ -45,7 +42,7 @@ function publishArgs(env: string, version: string): string[] {
     '--repository',
     url,
     '--known-hosts',
-    `${server.hostKeyLine}`,
+    server.hostKeyLine,
     '--env',
     env,
     '--app',
@@ -149,4 +146,23 @@ test('--ssh-key-file: both forms at once, or an unreadable file, are clear error
     const r = await runCli([...publishArgs('qa', '1.0.0'), '--ssh-key-file', locked])
     expect(r.stderr).toContain(`ssh-key-file ${locked}`)
   }
+})
+
+test('the action takes ssh-key-file too', async () => {
+  const r = await runActionBundle('publish-release', {
+    repository: url,
+    'ssh-key-file': publisher.privateKeyPath,
+    'known-hosts': server.hostKeyLine,
+    env: 'prod',
+    app: 'shop',
+    manifests: manifestsFolder('shop', 'acme/shop:1.0.0'),
+    version: '1.0.0',
+  })
+  expect(r.code).toBe(0)
+  expect(r.outputs.changed).toBe('true')
+  const printed = r.stdout.split('\n').filter((l) => !l.startsWith('::add-mask::'))
+  const keyLine = publisher.privateKey.split('\n')[1]
+  expect(printed.filter((l) => l.includes(keyLine))).toEqual([])
+  // The key's content is masked, as ssh-key's is.
+  expect(r.stdout).toContain(`::add-mask::${keyLine}`)
 })

@@ -2,6 +2,7 @@ import { envName, parseArgs } from '../../src/cli/args.js'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { readRepoInputs } from '../../src/actions/repo-inputs.js'
 import { Inputs } from '../../src/lib/inputs.js'
 
 function inputs(values: Record<string, string>, defaults: Record<string, string> = {}) {
@@ -140,5 +141,35 @@ describe('CLI arguments', () => {
   })
   test('environment names', () => {
     expect(envName('output-dir')).toBe('GITOPS_OUTPUT_DIR')
+  })
+})
+
+describe('repository inputs', () => {
+  const repo = (values: Record<string, string>) =>
+    readRepoInputs(
+      inputs({
+        repository: 'file:///tmp/gitops.git',
+        'author-name': 'a',
+        'author-email': 'a@b',
+        ...values,
+      }).reader,
+      {},
+    )
+  test('git-timeout is read in seconds into milliseconds, 300 s by default', () => {
+    expect(repo({}).gitTimeoutMs).toBe(300_000)
+    expect(repo({ 'git-timeout': '5' }).gitTimeoutMs).toBe(5_000)
+  })
+  test.each(['0', '-1', '1.5', 'ten', '1e3x'])('git-timeout %s is refused', (value) => {
+    expect(() => repo({ 'git-timeout': value })).toThrow(
+      "input 'git-timeout' must be a whole number of seconds, at least 1",
+    )
+  })
+  test('ssh-key-file and ssh-key are one or the other', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'inputs-test-'))
+    writeFileSync(join(dir, 'key'), 'KEY-TEXT-abcdefgh\n')
+    expect(repo({ 'ssh-key-file': join(dir, 'key') }).auth.sshKey).toBe('KEY-TEXT-abcdefgh')
+    expect(() => repo({ 'ssh-key-file': join(dir, 'key'), 'ssh-key': 'x' })).toThrow(
+      'give ssh-key and ssh-key-file one at a time, not both',
+    )
   })
 })
