@@ -14,19 +14,38 @@ export interface RepoInputs {
   maxAttempts: number
   dryRun: boolean
   pullRequest?: PullRequestApi
+  /** How long one git command may take before it is killed, in milliseconds (`git-timeout`, seconds). */
+  gitTimeoutMs: number
+}
+
+/** `ssh-key`, or the content of the file `ssh-key-file` names (masked the same way); not both. */
+function readSshKey(inputs: Inputs): string | undefined {
+  const key = inputs.secret('ssh-key')
+  if (inputs.optional('ssh-key-file') === undefined) return key
+  if (key !== undefined) {
+    throw new ConfigurationError('give ssh-key and ssh-key-file one at a time, not both')
+  }
+  return inputs.secretFile('ssh-key-file')
+}
+
+/** A positive whole number input, or its default. */
+function wholeNumber(inputs: Inputs, name: string, fallback: string, unit: string): number {
+  const value = Number(inputs.optional(name) ?? fallback)
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new ConfigurationError(`input '${name}' must be a whole number of ${unit}, at least 1`)
+  }
+  return value
 }
 
 export function readRepoInputs(inputs: Inputs, env: NodeJS.ProcessEnv = process.env): RepoInputs {
   const token = inputs.secret('token')
-  const sshKey = inputs.secret('ssh-key')
+  const sshKey = readSshKey(inputs)
   const ci = ciContext(env)
   const given = inputs.required('repository')
   const host = inputs.choice('git-host', ['github', 'gitlab'] as const) ?? ci.host
   const mode = inputs.choice('mode', ['push', 'pull-request'] as const) ?? 'push'
-  const maxAttempts = Number(inputs.optional('max-attempts') ?? '30')
-  if (!Number.isInteger(maxAttempts) || maxAttempts < 1) {
-    throw new ConfigurationError(`input 'max-attempts' must be a whole number of at least 1`)
-  }
+  const maxAttempts = wholeNumber(inputs, 'max-attempts', '30', 'attempts')
+  const gitTimeoutMs = wholeNumber(inputs, 'git-timeout', '300', 'seconds') * 1000
   let pullRequest: PullRequestApi | undefined
   if (mode === 'pull-request') {
     if (!token)
@@ -48,11 +67,12 @@ export function readRepoInputs(inputs: Inputs, env: NodeJS.ProcessEnv = process.
   return {
     repository: repositoryUrl(given, sshKey !== undefined, ci),
     branch: inputs.optional('branch'),
-    auth: { token, tokenUser, sshKey, knownHosts: inputs.optional('known-hosts') },
+    auth: { token, tokenUser, sshKey, knownHosts: inputs.text('known-hosts') },
     author: { name: inputs.required('author-name'), email: inputs.required('author-email') },
     mode,
     maxAttempts,
     dryRun: inputs.boolean('dry-run'),
     pullRequest,
+    gitTimeoutMs,
   }
 }

@@ -91,6 +91,10 @@ export const specs: Record<string, CommandSpec> = {
         "description": "An OpenSSH private key that may push to the gitops repo over SSH. Masked; kept in a private temp file for the run only.",
         "required": false
       },
+      "ssh-key-file": {
+        "description": "A file holding the OpenSSH private key, instead of `ssh-key` (not both) - the safer form on a command line, where a value may end up in shell history or process lists. Masked the same way.",
+        "required": false
+      },
       "known-hosts": {
         "description": "known_hosts lines of the SSH host (required for SSH remotes other than github.com, whose published keys are built in).",
         "required": false
@@ -126,6 +130,11 @@ export const specs: Record<string, CommandSpec> = {
         "description": "Push attempts when other pipelines push first (each re-applies the change on the new tip, with jittered backoff).",
         "required": false,
         "default": "30"
+      },
+      "git-timeout": {
+        "description": "Seconds one git command (clone, fetch, push) may take before it is stopped with its children; a remote that never answers fails the step instead of hanging it.",
+        "required": false,
+        "default": "300"
       },
       "dry-run": {
         "description": "Commit in a temporary clone but push nothing.",
@@ -266,6 +275,10 @@ export const specs: Record<string, CommandSpec> = {
         "description": "An OpenSSH private key that may push to the gitops repo over SSH. Masked; kept in a private temp file for the run only.",
         "required": false
       },
+      "ssh-key-file": {
+        "description": "A file holding the OpenSSH private key, instead of `ssh-key` (not both) - the safer form on a command line, where a value may end up in shell history or process lists. Masked the same way.",
+        "required": false
+      },
       "known-hosts": {
         "description": "known_hosts lines of the SSH host (required for SSH remotes other than github.com, whose published keys are built in).",
         "required": false
@@ -301,6 +314,11 @@ export const specs: Record<string, CommandSpec> = {
         "description": "Push attempts when other pipelines push first (each re-applies the change on the new tip, with jittered backoff).",
         "required": false,
         "default": "30"
+      },
+      "git-timeout": {
+        "description": "Seconds one git command (clone, fetch, push) may take before it is stopped with its children; a remote that never answers fails the step instead of hanging it.",
+        "required": false,
+        "default": "300"
       },
       "dry-run": {
         "description": "Commit in a temporary clone but push nothing.",
@@ -358,6 +376,10 @@ export const specs: Record<string, CommandSpec> = {
         "description": "An OpenSSH private key that may push to the gitops repo over SSH. Masked; kept in a private temp file for the run only.",
         "required": false
       },
+      "ssh-key-file": {
+        "description": "A file holding the OpenSSH private key, instead of `ssh-key` (not both) - the safer form on a command line, where a value may end up in shell history or process lists. Masked the same way.",
+        "required": false
+      },
       "known-hosts": {
         "description": "known_hosts lines of the SSH host (required for SSH remotes other than github.com, whose published keys are built in).",
         "required": false
@@ -380,6 +402,11 @@ export const specs: Record<string, CommandSpec> = {
         "description": "Push attempts when other pipelines push first (each re-applies the change on the new tip, with jittered backoff).",
         "required": false,
         "default": "30"
+      },
+      "git-timeout": {
+        "description": "Seconds one git command (clone, fetch, push) may take before it is stopped with its children; a remote that never answers fails the step instead of hanging it.",
+        "required": false,
+        "default": "300"
       },
       "dry-run": {
         "description": "Commit in a temporary clone but push nothing.",

@@ -57,6 +57,15 @@ function commandHelp(name: string, spec: CommandSpec): string {
   return lines.join('\n')
 }
 
+/** The inputs that are true/false (their default says so): the only flags that may stand alone. */
+export function booleanInputs(spec: CommandSpec): Set<string> {
+  return new Set(
+    Object.entries(spec.inputs)
+      .filter(([, s]) => s.default === 'true' || s.default === 'false')
+      .map(([name]) => name),
+  )
+}
+
 /** Runs the CLI; returns the process exit code. */
 export async function main(argv: string[], env = process.env): Promise<number> {
   const [name, ...rest] = argv
@@ -66,13 +75,16 @@ export async function main(argv: string[], env = process.env): Promise<number> {
   }
   const command = findCommand(name)
   if (!command) {
-    process.stderr.write(`gitops-actions: unknown command '${name}'\n\n${mainHelp()}\n`)
+    // The word is quoted only when it looks like a command name: it may be a misplaced secret.
+    const shown = /^[a-z][a-z0-9-]{0,40}$/.test(name) ? `'${name}'` : '(argument 1)'
+    process.stderr.write(`gitops-actions: unknown command ${shown}\n\n${mainHelp()}\n`)
     return USAGE
   }
   const spec = specs[command.name]
   let parsed
   try {
-    parsed = parseArgs(rest, new Set(Object.keys(spec.inputs)))
+    // Positions in messages count from the command word, as the user typed them.
+    parsed = parseArgs(rest, new Set(Object.keys(spec.inputs)), booleanInputs(spec), 2)
   } catch (error) {
     process.stderr.write(`gitops-actions ${command.name}: ${errorMessage(error)}\n`)
     return USAGE

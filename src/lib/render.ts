@@ -1,5 +1,4 @@
 /** `render`: kustomize an app's kustomization into plain, validated manifests. */
-import { existsSync, statSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { ConfigurationError } from './errors.js'
 import {
@@ -10,6 +9,7 @@ import {
 } from './kustomize/kustomize.js'
 import type { Logger } from './log.js'
 import {
+  checkReplaceableFile,
   checkReplaceableFolder,
   isInside,
   manifestStream,
@@ -61,9 +61,7 @@ export async function render(options: RenderOptions, log: Logger): Promise<Rende
       `output-file ${outputFile} is inside output-dir; it must be beside it`,
     )
   }
-  if (existsSync(outputFile) && statSync(outputFile).isDirectory()) {
-    throw new ConfigurationError(`output-file ${outputFile} is a folder`)
-  }
+  await checkReplaceableFile(outputFile)
   await checkReplaceableFolder(outputDir)
   if (isInside(outputDir, options.path) || isInside(options.path, outputDir)) {
     throw new ConfigurationError(

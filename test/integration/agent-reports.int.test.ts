@@ -332,3 +332,53 @@ describe('on a change of state', () => {
     expect(unset.stdout + unset.stderr).toMatch(/NOPE is empty or unset/)
   }, 60_000)
 })
+
+test('a webhook URL with user:pass@ and a token in its path or query is never logged, only its host', async () => {
+  // One receiver answers 500 (and records the credentials it was sent), one port is closed.
+  const received: { path: string; authorization?: string }[] = []
+  const failing: Server = createServer((req, res) => {
+    received.push({ path: req.url ?? '', authorization: req.headers.authorization })
+    req.resume()
+    req.on('end', () => res.writeHead(500).end('no'))
+  })
+  await new Promise<void>((resolve) => failing.listen(0, '127.0.0.1', resolve))
+  const closed: Server = createServer()
+  await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve))
+  const closedPort = (closed.address() as AddressInfo).port
+  await new Promise<void>((resolve) => closed.close(() => resolve()))
+  const port = (failing.address() as AddressInfo).port
+  try {
+    const remote = bareRemote()
+    pushFiles(remote, shopRelease('1.0.0', sha(1)))
+    const hooks = [
+      `http://user:s3cret@127.0.0.1:${port}/hook/T0K3N?token=T0K3N`,
+      `slack:http://user:s3cret@127.0.0.1:${closedPort}/hook/T0K3N`,
+      `http://127.0.0.1:${closedPort}/services/T0K3N?sig=T0K3N`,
+    ].join('\n')
+    const r = await runNode('agent', agentArgs(remote, ['--once', '--notify', 'env:HOOKS']), {
+      env: { HOOKS: hooks, GITOPS_DEBUG: 'true' },
+    })
+    const output = r.stdout + r.stderr
+    expect(r.code).toBe(0)
+    // Each webhook was tried and its failure logged, by host only.
+    expect(output).toMatch(
+      new RegExp(`event=notify-error kind=webhook host=127\\.0\\.0\\.1:${port} `),
+    )
+    expect(output).toMatch(
+      new RegExp(`event=notify-error kind=slack host=127\\.0\\.0\\.1:${closedPort} `),
+    )
+    expect(output).toMatch(/HTTP 500/)
+    expect(output).not.toContain('s3cret')
+    expect(output).not.toContain('T0K3N')
+    expect(output).not.toContain('user:')
+    // The credentials still reach the receiver, as a Basic login, not in the URL.
+    expect(received).toEqual([
+      {
+        path: '/hook/T0K3N?token=T0K3N',
+        authorization: `Basic ${Buffer.from('user:s3cret').toString('base64')}`,
+      },
+    ])
+  } finally {
+    await new Promise<void>((resolve) => failing.close(() => resolve()))
+  }
+}, 60_000)

@@ -1,5 +1,12 @@
 import { execFileSync, spawn } from 'node:child_process'
-import { existsSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs'
+import {
+  existsSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+  mkdirSync,
+  symlinkSync,
+} from 'node:fs'
 import { createServer, type Socket } from 'node:net'
 import { join } from 'node:path'
 import { parseManifestText } from '../../src/lib/manifests/yaml.js'
@@ -132,6 +139,57 @@ describe('render action (dist/render/index.js, run as a runner runs it)', () => 
         }),
         /output-file .* is inside output-dir/,
       ],
+      [
+        'a kind that is a path (it would become a hidden file)',
+        (d) => {
+          const app = join(d, 'evil')
+          mkdirSync(app)
+          writeFileSync(join(app, 'kustomization.yaml'), 'resources: [evil.yaml]\n')
+          writeFileSync(
+            join(app, 'evil.yaml'),
+            'apiVersion: v1\nkind: ../../Evil\nmetadata:\n  name: x\n',
+          )
+          return { path: app }
+        },
+        /kustomize output of .*evil: object "x" has an invalid kind "\.\.\/\.\.\/Evil"/,
+      ],
+      [
+        'an output file that is not a manifest stream',
+        (d) => {
+          writeFileSync(join(d, 'notes.txt'), 'my notes\n')
+          return {
+            path: join(fixtures, 'apps', 'hello', 'base'),
+            'output-file': join(d, 'notes.txt'),
+          }
+        },
+        /output-file .*notes\.txt exists and is not a manifest file render wrote; point output-file elsewhere/,
+      ],
+      [
+        'an output file that is a symlink',
+        (d) => {
+          writeFileSync(
+            join(d, 'target.yaml'),
+            '---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n',
+          )
+          symlinkSync(join(d, 'target.yaml'), join(d, 'link.yaml'))
+          return {
+            path: join(fixtures, 'apps', 'hello', 'base'),
+            'output-file': join(d, 'link.yaml'),
+          }
+        },
+        /output-file .*link\.yaml is a symlink; point output-file elsewhere/,
+      ],
+      [
+        'an output file that is a YAML file but not Kubernetes objects',
+        (d) => {
+          writeFileSync(join(d, 'values.yaml'), 'replicas: 3\nimage: x\n')
+          return {
+            path: join(fixtures, 'apps', 'hello', 'base'),
+            'output-file': join(d, 'values.yaml'),
+          }
+        },
+        /output-file .*values\.yaml exists and is not a manifest file render wrote/,
+      ],
     ]
     test.each(cases)('%s', async (_name, inputs, message) => {
       const dir = tempDir()
@@ -148,6 +206,32 @@ describe('render action (dist/render/index.js, run as a runner runs it)', () => 
       expect(existsSync(out)).toBe(false)
       expect(existsSync(`${out}.yaml`)).toBe(false)
       expect(r.outputs).toEqual({})
+      // A file that was there is left as it was.
+      for (const f of ['notes.txt', 'target.yaml', 'values.yaml']) {
+        if (existsSync(join(dir, f)))
+          expect(readFileSync(join(dir, f), 'utf8')).not.toContain('hello')
+      }
+    })
+
+    test("an earlier render's output file is replaced", async () => {
+      const dir = tempDir()
+      const file = join(dir, 'all.yaml')
+      const path = join(fixtures, 'apps', 'hello', 'base')
+      const inputs = {
+        path,
+        'output-dir': join(dir, 'out'),
+        'output-file': file,
+        kustomize: kubectl,
+      }
+      expect((await runActionBundle('render', inputs)).code).toBe(0)
+      const first = readFileSync(file, 'utf8')
+      const again = await runActionBundle('render', {
+        ...inputs,
+        images: 'registry.example.com/team/hello:9.9.9',
+      })
+      expect(again.code).toBe(0)
+      expect(readFileSync(file, 'utf8')).not.toBe(first)
+      expect(readFileSync(file, 'utf8')).toContain('9.9.9')
     })
 
     test('an output dir that is a file', async () => {

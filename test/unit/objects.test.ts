@@ -63,6 +63,93 @@ describe('validateManifests', () => {
   })
 })
 
+describe('validateManifests: names as Kubernetes takes them', () => {
+  const message = (value: Record<string, unknown>): string => {
+    try {
+      validateManifests(docs(value))
+    } catch (error) {
+      return (error as Error).message
+    }
+    return ''
+  }
+  const cm = (extra: Record<string, unknown>) => ({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'a' },
+    ...extra,
+  })
+
+  test.each([
+    [
+      'a kind that is a path',
+      { kind: '../../Evil' },
+      /f0\.yaml: .*invalid kind "\.\.\/\.\.\/Evil"/,
+    ],
+    ['a kind with a dot', { kind: 'Config.Map' }, /invalid kind/],
+    ['a kind starting with a digit', { kind: '1Map' }, /invalid kind/],
+    ['a kind of 64 characters', { kind: `K${'a'.repeat(63)}` }, /invalid kind/],
+    [
+      'an apiVersion with a path',
+      { apiVersion: '../v1' },
+      /f0\.yaml: ConfigMap\/a has an invalid apiVersion/,
+    ],
+    ['a core apiVersion other than v1', { apiVersion: 'v2' }, /invalid apiVersion/],
+    ['an apiVersion with an upper-case group', { apiVersion: 'Apps/v1' }, /invalid apiVersion/],
+    ['an apiVersion with three parts', { apiVersion: 'a/b/v1' }, /invalid apiVersion/],
+    [
+      'the name ..',
+      { metadata: { name: '..' } },
+      /f0\.yaml: ConfigMap has an invalid metadata\.name/,
+    ],
+    ['the name .', { metadata: { name: '.' } }, /invalid metadata\.name/],
+    ['a name with a slash', { metadata: { name: 'a/b' } }, /invalid metadata\.name/],
+    ['a name with a percent sign', { metadata: { name: 'a%2fb' } }, /invalid metadata\.name/],
+    ['a name with a newline', { metadata: { name: 'a\nb' } }, /invalid metadata\.name/],
+    ['a name of 254 characters', { metadata: { name: 'a'.repeat(254) } }, /invalid metadata\.name/],
+    [
+      'a namespace with a dot',
+      { metadata: { name: 'a', namespace: 'a.b' } },
+      /ConfigMap\/a has an invalid metadata\.namespace/,
+    ],
+    [
+      'a namespace in upper case',
+      { metadata: { name: 'a', namespace: 'Prod' } },
+      /invalid metadata\.namespace/,
+    ],
+    [
+      'a namespace of 64 characters',
+      { metadata: { name: 'a', namespace: 'a'.repeat(64) } },
+      /invalid metadata\.namespace/,
+    ],
+  ])('refuses %s', (_name, extra, expected) => {
+    expect(message(cm(extra))).toMatch(expected)
+  })
+
+  test.each([
+    [
+      'an RBAC name with colons',
+      {
+        kind: 'ClusterRole',
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        metadata: { name: 'system:controller:x' },
+      },
+    ],
+    ['a name with @ and _', { metadata: { name: 'user@example.com_x' } }],
+    [
+      'a CRD group',
+      {
+        kind: 'Certificate',
+        apiVersion: 'cert-manager.io/v1',
+        metadata: { name: 'a', namespace: 'prod-1' },
+      },
+    ],
+    ['a name of 253 characters', { metadata: { name: 'a'.repeat(253) } }],
+    ['a beta version', { apiVersion: 'batch/v1beta1', kind: 'CronJob' }],
+  ])('accepts %s', (_name, extra) => {
+    expect(message(cm(extra))).toBe('')
+  })
+})
+
 describe('digest', () => {
   test('does not depend on key order or object order', () => {
     const a = {

@@ -8,7 +8,8 @@ export async function run(): Promise<void> {
   const command = findCommand(name)
   if (!command) {
     const known = [...Object.keys(commands), ...Object.keys(aliases)].sort().join(', ')
-    core.setFailed(`gitops-actions: input 'command' must be one of ${known}, got '${name}'`)
+    // The value is not quoted back: whatever was given may be a misplaced secret.
+    core.setFailed(`gitops-actions: input 'command' must be one of ${known}`)
     return
   }
   await runAction(command)

@@ -27,7 +27,7 @@ export const publishReleaseCommand: Command<PublishOptions, PublishResult> = {
       },
       releasedBy: inputs.optional('released-by') ?? ci.actor,
       kustomizeVersion: inputs.optional('kustomize-version'),
-      message: inputs.optional('message'),
+      message: inputs.text('message'),
       fromEnv: inputs.optional('from-env'),
       force: inputs.boolean('force'),
       allowSecrets: inputs.boolean('allow-secrets'),

@@ -10,7 +10,7 @@ export const rollbackCommand: Command<RollbackOptions, RollbackResult> = {
     env: inputs.required('env'),
     app: inputs.required('app'),
     to: inputs.required('to'),
-    reason: inputs.optional('reason'),
+    reason: inputs.text('reason'),
     pin: inputs.boolean('pin'),
   }),
   run: rollback,

@@ -3,7 +3,6 @@
  * are secrets (whoever has one can post): they come from a file or variable fed by a Secret, and logs name
  * only their host.
  */
-import { errorMessage } from '../../lib/errors.js'
 import type { Logger } from '../../lib/log.js'
 import type { UnitOutcome } from '../cycle.js'
 import { appOf, describeChange, type Change } from './transitions.js'
@@ -100,6 +99,39 @@ export function webhookBody(
   }
 }
 
+/**
+ * What to post to: the URL without its `user:pass@` (fetch refuses credentials in a URL, and quotes the
+ * URL whole in the error) and the Basic login they stand for, as curl sends them.
+ */
+export function webhookRequest(url: string): { target: string; authorization?: string } {
+  const parsed = new URL(url)
+  if (parsed.username === '' && parsed.password === '') return { target: url }
+  const login = `${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}`
+  parsed.username = ''
+  parsed.password = ''
+  return {
+    target: parsed.toString(),
+    authorization: `Basic ${Buffer.from(login).toString('base64')}`,
+  }
+}
+
+class HttpStatusError extends Error {}
+
+/**
+ * Why a post failed, in words of our own: error messages from fetch may quote the URL (its path and
+ * query are secrets too), so none is passed on, only the HTTP status, a timeout, or the socket's code.
+ */
+export function describeWebhookFailure(error: unknown, timeoutMs: number): string {
+  if (error instanceof HttpStatusError) return error.message
+  if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) {
+    return `no answer within ${timeoutMs / 1000}s`
+  }
+  const cause = error instanceof Error ? (error.cause as { code?: unknown } | undefined) : undefined
+  const code = typeof cause?.code === 'string' && /^[A-Z0-9_]+$/.test(cause.code) ? cause.code : ''
+  const name = error instanceof Error && /^[A-Za-z]+$/.test(error.name) ? error.name : 'Error'
+  return code ? `could not connect (${code})` : `the request failed (${name})`
+}
+
 export class Notifier {
   constructor(
     private readonly hooks: Webhook[],
@@ -108,26 +140,33 @@ export class Notifier {
     private readonly timeoutMs = 10_000,
   ) {}
 
-  /** Posts to every webhook; a webhook that fails is logged and never fails the sync. */
+  /**
+   * Posts to every webhook; a webhook that fails is logged and never fails the sync. Logs name the
+   * webhook by its host only, whatever happened.
+   */
   async send(change: Change, o: UnitOutcome): Promise<void> {
     await Promise.all(
       this.hooks.map(async (hook) => {
         const host = new URL(hook.url).host
         try {
-          const response = await fetch(hook.url, {
+          const { target, authorization } = webhookRequest(hook.url)
+          const response = await fetch(target, {
             method: 'POST',
-            headers: { 'Content-Type': 'application/json' },
+            headers: {
+              'Content-Type': 'application/json',
+              ...(authorization ? { Authorization: authorization } : {}),
+            },
             body: JSON.stringify(webhookBody(hook.kind, change, o, this.cluster)),
             signal: AbortSignal.timeout(this.timeoutMs),
           })
           await response.text()
-          if (!response.ok) throw new Error(`HTTP ${response.status}`)
+          if (!response.ok) throw new HttpStatusError(`HTTP ${response.status}`)
           this.log.debug(
             `event=notified kind=${hook.kind} host=${host} unit=${o.unit} change=${change}`,
           )
         } catch (error) {
           this.log.warn(
-            `event=notify-error kind=${hook.kind} host=${host} unit=${o.unit}: ${errorMessage(error)}`,
+            `event=notify-error kind=${hook.kind} host=${host} unit=${o.unit}: ${describeWebhookFailure(error, this.timeoutMs)}`,
           )
         }
       }),

@@ -106,6 +106,47 @@ export async function checkReplaceableFolder(dir: string): Promise<void> {
   }
 }
 
+/**
+ * Refuses an output file that render did not write: it is replaced wholly, so an existing one must be a
+ * regular file (not a symlink, which may lead anywhere, nor a folder) holding only Kubernetes objects.
+ * An empty file is fine. Its content is never quoted.
+ */
+export async function checkReplaceableFile(file: string): Promise<void> {
+  let stat
+  try {
+    stat = await fs.lstat(file)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return
+    throw error
+  }
+  const elsewhere = 'point output-file elsewhere (it is replaced wholly)'
+  if (stat.isSymbolicLink()) {
+    throw new ConfigurationError(`output-file ${file} is a symlink; ${elsewhere}`)
+  }
+  if (stat.isDirectory())
+    throw new ConfigurationError(`output-file ${file} is a folder; ${elsewhere}`)
+  if (!stat.isFile() || !(await isManifestStream(file))) {
+    throw new ConfigurationError(
+      `output-file ${file} exists and is not a manifest file render wrote; ${elsewhere}`,
+    )
+  }
+}
+
+/** True when the file parses as YAML documents that are all Kubernetes objects (or none). */
+async function isManifestStream(file: string): Promise<boolean> {
+  try {
+    const docs = parseManifestText(await fs.readFile(file, 'utf8'), file)
+    return docs.every(
+      ({ value }) =>
+        typeof value.apiVersion === 'string' &&
+        typeof value.kind === 'string' &&
+        typeof (value.metadata as { name?: unknown } | undefined)?.name === 'string',
+    )
+  } catch {
+    return false
+  }
+}
+
 /** True when `inner` is `outer` or lies inside it. */
 export function isInside(inner: string, outer: string): boolean {
   const rel = relative(resolve(outer), resolve(inner))

@@ -17,9 +17,39 @@ export interface ValidateOptions {
   allowSecrets?: boolean
 }
 
-// Kubernetes names: DNS subdomains, and a few kinds (RBAC) allow more; the check is loose on purpose
-// and only keeps out what would break file names and API paths.
-const NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.:@]{0,251}[A-Za-z0-9])?$/
+// What the Kubernetes API server takes, so a name never becomes a path (file names, API paths): kinds
+// are CamelCase words; apiVersion is `v1` or `<DNS subdomain group>/<version>`; names follow the generic
+// path-segment rule (per-kind rules are the API server's, and `system:controller:x` is a valid RBAC name);
+// namespaces are DNS labels.
+const KIND = /^[A-Za-z][A-Za-z0-9]{0,62}$/
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/
+const VERSION = DNS_LABEL
+const NAME_FORBIDDEN = /[/%\p{Cc}]/u
+
+function isDnsSubdomain(value: string): boolean {
+  return value.length <= 253 && value.split('.').every((label) => DNS_LABEL.test(label))
+}
+
+function isApiVersion(value: string): boolean {
+  if (value === 'v1') return true
+  const parts = value.split('/')
+  return parts.length === 2 && isDnsSubdomain(parts[0]) && VERSION.test(parts[1])
+}
+
+function isName(value: string): boolean {
+  return (
+    value !== '' &&
+    value.length <= 253 &&
+    value !== '.' &&
+    value !== '..' &&
+    !NAME_FORBIDDEN.test(value)
+  )
+}
+
+/** A value for a message: quoted, escaped, and cut short. */
+function shown(value: string): string {
+  return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value)
+}
 
 /** `kind/namespace/name` (namespace empty for cluster-scoped or unset). */
 export function objectKey(object: KubeObject): string {
@@ -63,15 +93,9 @@ export function validateManifests(
       continue
     }
     const object = value as KubeObject
-    const { name, namespace } = object.metadata
-    if (!NAME.test(name)) {
-      problems.push(
-        `${source}: ${object.kind} has an invalid metadata.name ${JSON.stringify(name)}`,
-      )
-      continue
-    }
-    if (namespace !== undefined && (typeof namespace !== 'string' || !NAME.test(namespace))) {
-      problems.push(`${source}: ${object.kind}/${name} has an invalid metadata.namespace`)
+    const problem = identityProblem(object)
+    if (problem !== undefined) {
+      problems.push(`${source}: ${problem}`)
       continue
     }
     if (isPlainSecret(object) && !options.allowSecrets) {
@@ -96,6 +120,25 @@ export function validateManifests(
     )
   }
   return manifests
+}
+
+/** What is wrong with an object's kind, apiVersion, name or namespace, naming the object; or nothing. */
+function identityProblem(object: KubeObject): string | undefined {
+  const { kind, apiVersion } = object
+  const { name, namespace } = object.metadata
+  if (!KIND.test(kind)) {
+    return `object ${shown(name)} has an invalid kind ${shown(kind)} (a CamelCase word of letters and digits, at most 63)`
+  }
+  if (!isName(name)) {
+    return `${kind} has an invalid metadata.name ${shown(name)} (at most 253 characters, not . or .., no /, % or control characters)`
+  }
+  if (!isApiVersion(apiVersion)) {
+    return `${kind}/${name} has an invalid apiVersion ${shown(apiVersion)} (v1 or <group>/<version>)`
+  }
+  if (namespace !== undefined && (typeof namespace !== 'string' || !DNS_LABEL.test(namespace))) {
+    return `${kind}/${name} has an invalid metadata.namespace (a DNS label: lower case, digits, -, at most 63)`
+  }
+  return undefined
 }
 
 function isPlainSecret(object: KubeObject): boolean {
