@@ -13,7 +13,12 @@ import { parseRelease, type ReleaseInfo } from '../lib/gitops/release.js'
 import { kustomizeBuild, resolveKustomize } from '../lib/kustomize/kustomize.js'
 import type { Logger } from '../lib/log.js'
 import { manifestsDigest, validateManifests, type Manifest } from '../lib/manifests/objects.js'
-import { parseManifestText, type LoadedDocument, type LoadLimits } from '../lib/manifests/yaml.js'
+import {
+  decodeUtf8,
+  parseManifestText,
+  type LoadedDocument,
+  type LoadLimits,
+} from '../lib/manifests/yaml.js'
 
 export interface Unit {
   /** Relative to the repo root, with `/`: `releases/staging/shop`, or `workloads` for loose files. */
@@ -104,7 +109,7 @@ export async function loadUnits(
       throw new ConfigurationError(
         `${e.path} is a symbolic link: the agent reads regular files from git only`,
       )
-    return blob.toString('utf8')
+    return decodeUtf8(blob, e.path)
   }
   const units: Unit[] = []
   for (const plan of plans) {

@@ -1,0 +1,72 @@
+// The sync agent (dist/agent) when things go wrong around it or in git: the API server failing or gone
+// (a running agent never exits, --once exits 1 in bounded time), objects in git that would take over the
+// agent's own state, a unit that suddenly declares nothing, commit ids that are not commit ids, and bytes
+// that are not UTF-8.
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { AGENT_NS as NS, agentArgs } from '../support/agent.js'
+import { bareRemote, git, pushFiles, type Remote } from '../support/git.js'
+import { startKubeApiServer, type KubeApiServer } from '../support/kube-api/index.js'
+import { runNode } from '../support/run-bundle.js'
+import { cleanupTempDirs, tempDir } from '../support/tmp.js'
+
+let server: KubeApiServer
+
+beforeEach(async () => {
+  server = await startKubeApiServer({
+    namespaces: ['default', NS],
+    rolloutDelayMs: 20,
+    progressDeadlineMs: 300,
+  })
+})
+afterEach(async () => {
+  await server.stop()
+})
+afterAll(cleanupTempDirs)
+
+const cm = (name: string, data: Record<string, string>, namespace?: string, labels = '') =>
+  `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\n${namespace ? `  namespace: ${namespace}\n` : ''}${labels ? `  labels:\n${labels}` : ''}data:\n${Object.entries(
+    data,
+  )
+    .map(([k, v]) => `  ${k}: "${v}"\n`)
+    .join('')}`
+
+const once = (remote: Remote, extra: string[] = [], work = tempDir('gitops-agent-')) =>
+  runNode('agent', agentArgs(server, remote, ['--once', '--health-timeout', '10s', ...extra], work))
+
+const configMaps = (namespace: string) =>
+  server.objects
+    .list('v1', 'ConfigMap', namespace)
+    .map((c) => c.metadata?.name)
+    .filter((n) => !n?.startsWith('gitops-unit-'))
+    .sort()
+
+test('a manifest that is not UTF-8 fails its unit naming the file; nothing of the unit is applied', async () => {
+  const remote = bareRemote()
+  pushFiles(remote, {
+    'releases/staging/shop/good.yaml': cm('good', { a: '1' }, 'default'),
+    'releases/staging/other/configmap.yaml': cm('other', { a: '1' }, 'default'),
+  })
+  // A Latin-1 é (0xE9) in a value, pushed as raw bytes.
+  const work = join(tempDir('gitops-push-'), 'w')
+  git(tempDir(), 'clone', '--quiet', remote.url, work)
+  mkdirSync(join(work, 'releases/staging/shop'), { recursive: true })
+  writeFileSync(
+    join(work, 'releases/staging/shop/latin1.yaml'),
+    Buffer.concat([
+      Buffer.from(cm('latin1', { a: 'caf' }, 'default').replace('"caf"', '"caf')),
+      Buffer.from([0xe9]),
+      Buffer.from('"\n'),
+    ]),
+  )
+  git(work, 'add', '--all')
+  git(work, 'commit', '--quiet', '-m', 'latin-1')
+  git(work, 'push', '--quiet', 'origin', 'HEAD:main')
+  const r = await once(remote)
+  expect(r.stdout).toMatch(
+    /unit=releases\/staging\/shop status=failed .*releases\/staging\/shop\/latin1\.yaml.*UTF-8/,
+  )
+  expect(r.stdout).toMatch(/unit=releases\/staging\/other status=synced/)
+  expect(r.code).toBe(1)
+  expect(configMaps('default')).toEqual(['other'])
+}, 60_000)
