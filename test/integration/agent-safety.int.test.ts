@@ -5,6 +5,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { AGENT_NS as NS, agentArgs } from '../support/agent.js'
+import { startGitHostApi, type GitHostApi } from '../support/git-host-api.js'
 import { bareRemote, git, pushFiles, type Remote } from '../support/git.js'
 import { startKubeApiServer, type KubeApiServer } from '../support/kube-api/index.js'
 import { runNode } from '../support/run-bundle.js'
@@ -40,6 +41,106 @@ const configMaps = (namespace: string) =>
     .map((c) => c.metadata?.name)
     .filter((n) => !n?.startsWith('gitops-unit-'))
     .sort()
+
+function release(extra: Record<string, unknown> = {}) {
+  return JSON.stringify({
+    app: 'shop',
+    env: 'staging',
+    version: '1.0.0',
+    digest: 'sha256:1',
+    objects: 1,
+    releasedAt: '2026-11-26T08:00:00Z',
+    ...extra,
+  })
+}
+
+describe('commit statuses', () => {
+  let host: GitHostApi
+  beforeEach(async () => {
+    host = await startGitHostApi('status-token-123')
+  })
+  afterEach(async () => {
+    await host.close()
+  })
+
+  const statusArgs = (provider: 'gitlab' | 'github') => [
+    '--status-token',
+    'env:STATUS_TOKEN',
+    '--status-provider',
+    provider,
+    '--status-api-url',
+    provider === 'gitlab' ? `${host.url}/api/v4` : host.url,
+  ]
+
+  test('GitLab: a source commit that is not a commit id is never sent; only the status routes are called', async () => {
+    const remote = bareRemote()
+    const evil = '../../../../groups/7/variables?key=X&x='
+    const gitops = pushFiles(remote, {
+      'releases/staging/shop/configmap.yaml': cm('shop', { a: '1' }, 'default'),
+      'releases/staging/shop/release.json': release({
+        sourceRepo: 'https://gitlab.com/acme/shop',
+        sourceCommit: evil,
+      }),
+    })
+    const run = await runNode(
+      'agent',
+      agentArgs(server, remote, ['--once', ...statusArgs('gitlab')]),
+      { env: { STATUS_TOKEN: 'status-token-123' } },
+    )
+    expect(run.code).toBe(0)
+    expect(host.requests.length).toBeGreaterThan(0)
+    for (const req of host.requests)
+      expect(`${req.method} ${req.path}`).toMatch(
+        /^POST \/api\/v4\/projects\/[^/]+\/statuses\/[0-9a-f]{40}$/,
+      )
+    expect(host.statuses.map((s) => s.sha)).toEqual([gitops, gitops])
+    expect(run.stdout).toMatch(/unit=releases\/staging\/shop.*source commit.*not a commit id/)
+    expect(run.stdout).not.toContain('groups/7')
+
+    // A good one still goes out.
+    const good = 'c0ffee'.padEnd(40, '1')
+    pushFiles(remote, {
+      'releases/staging/shop/configmap.yaml': cm('shop', { a: '2' }, 'default'),
+      'releases/staging/shop/release.json': release({
+        version: '1.0.1',
+        sourceRepo: 'https://gitlab.com/acme/shop',
+        sourceCommit: good,
+      }),
+    })
+    const next = await runNode(
+      'agent',
+      agentArgs(server, remote, ['--once', ...statusArgs('gitlab')]),
+      { env: { STATUS_TOKEN: 'status-token-123' } },
+    )
+    expect(next.code).toBe(0)
+    expect(host.statuses.filter((s) => s.sha === good).map((s) => s.state)).toEqual([
+      'pending',
+      'success',
+    ])
+  }, 60_000)
+
+  test('GitHub: a source repository of dot segments is not sent either', async () => {
+    const remote = bareRemote()
+    pushFiles(remote, {
+      'releases/staging/shop/configmap.yaml': cm('shop', { a: '1' }, 'default'),
+      'releases/staging/shop/release.json': release({
+        sourceRepo: 'https://github.com/../..',
+        sourceCommit: 'a'.repeat(40),
+      }),
+    })
+    const run = await runNode(
+      'agent',
+      agentArgs(server, remote, ['--once', ...statusArgs('github')]),
+      { env: { STATUS_TOKEN: 'status-token-123' } },
+    )
+    expect(run.code).toBe(0)
+    for (const req of host.requests)
+      expect(`${req.method} ${req.path}`).toMatch(
+        /^POST \/repos\/(?!\.\.?\/)[^/]+\/(?!\.\.?\/)[^/]+\/statuses\/[0-9a-f]{40}$/,
+      )
+    expect(host.statuses.find((s) => s.sha === 'a'.repeat(40))).toBeUndefined()
+  }, 60_000)
+})
 
 test('a manifest that is not UTF-8 fails its unit naming the file; nothing of the unit is applied', async () => {
   const remote = bareRemote()
