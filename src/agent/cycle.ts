@@ -471,6 +471,15 @@ export class Agent {
       this.retries.set(unit.path, this.nextRetry(unit))
       return this.outcome(unit, 'failed', commit, { error: unit.error })
     }
+    // A unit that had objects and now declares none is far likelier broken (emptied files, a build that
+    // gave nothing) than meant: its objects are removed only when its release says it is retired.
+    const had = inventory?.objects.length ?? 0
+    if (unit.objects.length === 0 && !unit.retired && had > 0) {
+      this.retries.set(unit.path, this.nextRetry(unit))
+      return this.outcome(unit, 'failed', commit, {
+        error: `${unit.path} holds no objects now; its ${had} objects are kept and nothing is pruned. To remove an app on purpose, publish its release with retire: true`,
+      })
+    }
     const now = Date.now()
     const due =
       !inventory ||

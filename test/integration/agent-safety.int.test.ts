@@ -54,6 +54,61 @@ function release(extra: Record<string, unknown> = {}) {
   })
 }
 
+describe('a unit that had objects and now declares none', () => {
+  test('emptied to ---: it fails, its objects are kept, even with garbage collection on', async () => {
+    const remote = bareRemote()
+    pushFiles(remote, {
+      'releases/staging/shop/a.yaml': cm('a', { a: '1' }),
+      'releases/staging/shop/b.yaml': cm('b', { b: '1' }),
+      'releases/staging/shop/release.json': release(),
+    })
+    const work = tempDir('gitops-agent-')
+    expect((await once(remote, ['--sync-garbage-collection'], work)).code).toBe(0)
+    expect(configMaps('default')).toEqual(['a', 'b'])
+    pushFiles(remote, {
+      'releases/staging/shop/a.yaml': '---\n',
+      'releases/staging/shop/b.yaml': '---\n',
+    })
+    const r = await once(remote, ['--sync-garbage-collection'], work)
+    expect(r.stdout).toMatch(
+      /unit=releases\/staging\/shop status=failed .*holds no objects.*its 2 objects are kept.*retire: true/,
+    )
+    expect(r.code).toBe(1)
+    expect(configMaps('default')).toEqual(['a', 'b'])
+    expect(server.requests.count('DELETE')).toBe(0)
+
+    // Retired on purpose: pruned.
+    pushFiles(remote, { 'releases/staging/shop/release.json': release({ retired: true }) })
+    const retired = await once(remote, ['--sync-garbage-collection'], work)
+    expect(retired.stdout).toMatch(/unit=releases\/staging\/shop status=pruned/)
+    expect(configMaps('default')).toEqual([])
+  }, 60_000)
+
+  test('only a kustomization.yaml while --manifest-generation is off: it fails naming the flag, nothing is pruned', async () => {
+    const remote = bareRemote()
+    pushFiles(remote, {
+      'releases/staging/shop/a.yaml': cm('a', { a: '1' }),
+      'releases/staging/shop/b.yaml': cm('b', { b: '1' }),
+    })
+    const work = tempDir('gitops-agent-')
+    expect((await once(remote, ['--sync-garbage-collection'], work)).code).toBe(0)
+    pushFiles(remote, {
+      'releases/staging/shop/a.yaml': null,
+      'releases/staging/shop/b.yaml': null,
+      'releases/staging/shop/kustomization.yaml': 'resources:\n  - ../../../bases/shop\n',
+      'bases/shop/kustomization.yaml': 'resources:\n  - a.yaml\n',
+      'bases/shop/a.yaml': cm('a', { a: '1' }),
+    })
+    const r = await once(remote, ['--sync-garbage-collection'], work)
+    expect(r.stdout).toMatch(
+      /unit=releases\/staging\/shop status=failed .*kustomization\.yaml.*--manifest-generation/,
+    )
+    expect(r.code).toBe(1)
+    expect(configMaps('default')).toEqual(['a', 'b'])
+    expect(server.requests.count('DELETE')).toBe(0)
+  }, 60_000)
+})
+
 describe('commit statuses', () => {
   let host: GitHostApi
   beforeEach(async () => {
