@@ -54,6 +54,63 @@ function release(extra: Record<string, unknown> = {}) {
   })
 }
 
+test("objects in git that are the agent's own state fail their unit, named, and nothing of that unit is applied", async () => {
+  const remote = bareRemote()
+  const inventoryLike = 'gitops-unit-0123456789abcdef'
+  pushFiles(remote, {
+    'releases/staging/lease/lease.yaml': `apiVersion: coordination.k8s.io/v1\nkind: Lease\nmetadata:\n  name: gitops-agent\n  namespace: ${NS}\nspec:\n  holderIdentity: intruder\n  leaseDurationSeconds: 3600\n`,
+    'releases/staging/lease/configmap.yaml': cm('lease-app', { a: '1' }),
+    // No namespace: --default-namespace is the agent's own.
+    'releases/staging/inventory/configmap.yaml': cm(inventoryLike, { objects: '[]' }),
+    'releases/staging/inventory/other.yaml': cm('inventory-app', { a: '1' }, 'default'),
+    'releases/staging/labelled/configmap.yaml': cm(
+      'looks-like-one',
+      { a: '1' },
+      'default',
+      `    gitops-actions.dev/inventory: "true"\n`,
+    ),
+    'releases/staging/foreign/configmap.yaml': cm(
+      'foreign',
+      { a: '1' },
+      'default',
+      `    gitops-actions.dev/agent: someone-else\n`,
+    ),
+    'releases/staging/fine/configmap.yaml': cm('fine', { a: '1' }, 'default'),
+  })
+  const r = await once(remote, ['--default-namespace', NS])
+  expect(r.stdout).toMatch(
+    /unit=releases\/staging\/lease status=failed .*Lease gitops-system\/gitops-agent is the agent's own/,
+  )
+  expect(r.stdout).toMatch(
+    new RegExp(
+      `unit=releases/staging/inventory status=failed .*ConfigMap gitops-system/${inventoryLike} .*inventor`,
+    ),
+  )
+  expect(r.stdout).toMatch(
+    /unit=releases\/staging\/labelled status=failed .*ConfigMap default\/looks-like-one .*gitops-actions\.dev\/inventory/,
+  )
+  expect(r.stdout).toMatch(
+    /unit=releases\/staging\/foreign status=failed .*ConfigMap default\/foreign .*gitops-actions\.dev\/agent/,
+  )
+  expect(r.stdout).toMatch(/unit=releases\/staging\/fine status=synced/)
+  expect(r.code).toBe(1)
+  expect(configMaps('default')).toEqual(['fine'])
+  expect(configMaps(NS)).toEqual([])
+  expect(
+    server.objects.get({ apiVersion: 'v1', kind: 'ConfigMap', name: inventoryLike, namespace: NS }),
+  ).toBeUndefined()
+  const lease = server.objects.get({
+    apiVersion: 'coordination.k8s.io/v1',
+    kind: 'Lease',
+    name: 'gitops-agent',
+    namespace: NS,
+  })
+  expect(lease?.spec?.holderIdentity).not.toBe('intruder')
+  // The next run is not locked out.
+  const again = await once(remote, ['--default-namespace', NS])
+  expect(again.stdout).toMatch(/unit=releases\/staging\/fine status=unchanged/)
+}, 60_000)
+
 describe('a unit that had objects and now declares none', () => {
   test('emptied to ---: it fails, its objects are kept, even with garbage collection on', async () => {
     const remote = bareRemote()
