@@ -2,9 +2,10 @@
 // (a running agent never exits, --once exits 1 in bounded time), objects in git that would take over the
 // agent's own state, a unit that suddenly declares nothing, commit ids that are not commit ids, and bytes
 // that are not UTF-8.
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { createServer, Socket, type Server } from 'node:net'
 import { join } from 'node:path'
-import { AGENT_NS as NS, agentArgs } from '../support/agent.js'
+import { AGENT_NS as NS, agentArgs, RunningAgent } from '../support/agent.js'
 import { startGitHostApi, type GitHostApi } from '../support/git-host-api.js'
 import { bareRemote, git, pushFiles, type Remote } from '../support/git.js'
 import { startKubeApiServer, type KubeApiServer } from '../support/kube-api/index.js'
@@ -42,6 +43,61 @@ const configMaps = (namespace: string) =>
     .filter((n) => !n?.startsWith('gitops-unit-'))
     .sort()
 
+async function until<T>(
+  read: () => T | Promise<T>,
+  ok: (v: T) => boolean,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  let last = await read()
+  while (!ok(last) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100))
+    last = await read()
+  }
+  if (!ok(last)) throw new Error(`condition not met; last value: ${JSON.stringify(last)}`)
+  return last
+}
+
+/** A TCP relay to the API server that can be shut (connection refused) and opened again on its port. */
+async function relay(target: KubeApiServer) {
+  const targetPort = Number(new URL(target.url).port)
+  const sockets = new Set<Socket>()
+  let listener: Server | undefined
+  let port = 0
+  const open = async () => {
+    listener = createServer((client) => {
+      const upstream = new Socket()
+      sockets.add(client).add(upstream)
+      for (const s of [client, upstream])
+        s.on('close', () => sockets.delete(s)).on('error', () => {})
+      upstream.connect(targetPort, '127.0.0.1', () => client.pipe(upstream).pipe(client))
+      client.on('close', () => upstream.destroy())
+      upstream.on('close', () => client.destroy())
+    })
+    await new Promise<void>((resolve) => listener!.listen(port, '127.0.0.1', () => resolve()))
+    port = (listener.address() as { port: number }).port
+  }
+  await open()
+  const kubeconfig = join(tempDir('relay-'), 'kubeconfig')
+  writeFileSync(
+    kubeconfig,
+    readFileSync(target.kubeconfigPath, 'utf8').replace(
+      `127.0.0.1:${targetPort}`,
+      `127.0.0.1:${port}`,
+    ),
+  )
+  return {
+    kubeconfig,
+    open,
+    async shut() {
+      await new Promise<void>((resolve) => {
+        listener!.close(() => resolve())
+        for (const s of sockets) s.destroy()
+      })
+    },
+  }
+}
+
 function release(extra: Record<string, unknown> = {}) {
   return JSON.stringify({
     app: 'shop',
@@ -53,6 +109,101 @@ function release(extra: Record<string, unknown> = {}) {
     ...extra,
   })
 }
+
+describe('the API server failing or gone', () => {
+  test('answering 503 to everything for 5 s from the start: the agent logs it, is not ready, then syncs and turns ready', async () => {
+    const remote = bareRemote()
+    pushFiles(remote, { 'releases/staging/shop/configmap.yaml': cm('shop', { a: '1' }) })
+    const remove = server.faults.add({ errorRate: 1, errorCode: 503 })
+    const agent = new RunningAgent(
+      agentArgs(server, remote, ['--git-poll-interval', '200ms', '--listen', '127.0.0.1:0']),
+    )
+    try {
+      const port = (await agent.waitFor(/event=listening port=(\d+)/))[1]
+      const readyz = async () => {
+        const r = await fetch(`http://127.0.0.1:${port}/readyz`)
+        return { status: r.status, text: await r.text() }
+      }
+      await agent.waitFor(/event=api-error .*ServiceUnavailable|503/)
+      const down = await readyz()
+      expect(down.status).toBe(503)
+      expect(down.text).toMatch(/^not ready: .*API server/)
+      await new Promise((r) => setTimeout(r, 5000))
+      remove()
+      await agent.waitFor(/event=sync unit=releases\/staging\/shop status=synced/, 1, 40_000)
+      await until(readyz, (r) => r.status === 200)
+      expect(
+        server.objects.get({
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          name: 'shop',
+          namespace: 'default',
+        }),
+      ).toBeDefined()
+    } finally {
+      expect(await agent.stop()).toBe(0)
+    }
+    expect(agent.output).not.toMatch(/event=done/)
+  }, 90_000)
+
+  test('gone (connection refused) for a few seconds and back on the same port: the agent goes on and syncs what changed meanwhile', async () => {
+    const remote = bareRemote()
+    pushFiles(remote, { 'releases/staging/shop/configmap.yaml': cm('shop', { a: '1' }) })
+    const proxy = await relay(server)
+    const args = agentArgs(server, remote, ['--git-poll-interval', '200ms'])
+    args[args.indexOf('--kubeconfig') + 1] = proxy.kubeconfig
+    const agent = new RunningAgent(args)
+    try {
+      await agent.waitFor(/event=sync unit=releases\/staging\/shop status=synced/)
+      await proxy.shut()
+      pushFiles(remote, { 'releases/staging/shop/configmap.yaml': cm('shop', { a: '2' }) })
+      await agent.waitFor(/ECONNREFUSED|cannot reach the API server/, 2)
+      await new Promise((r) => setTimeout(r, 3000))
+      await proxy.open()
+      await until(
+        () =>
+          server.objects.get({
+            apiVersion: 'v1',
+            kind: 'ConfigMap',
+            name: 'shop',
+            namespace: 'default',
+          })?.data?.a,
+        (a) => a === '2',
+      )
+    } finally {
+      await proxy.shut()
+      expect(await agent.stop()).toBe(0)
+    }
+  }, 90_000)
+
+  test('SIGTERM while backing off stops the agent at once', async () => {
+    const remote = bareRemote()
+    pushFiles(remote, { 'releases/staging/shop/configmap.yaml': cm('shop', { a: '1' }) })
+    server.faults.add({ errorRate: 1, errorCode: 503 })
+    const agent = new RunningAgent(agentArgs(server, remote, ['--git-poll-interval', '60s']))
+    await agent.waitFor(/event=api-error/, 3, 40_000)
+    const started = Date.now()
+    expect(await agent.stop()).toBe(0)
+    expect(Date.now() - started).toBeLessThan(3000)
+  }, 60_000)
+
+  test('--once with the API server down exits 1 in bounded time', async () => {
+    const remote = bareRemote()
+    pushFiles(remote, { 'releases/staging/shop/configmap.yaml': cm('shop', { a: '1' }) })
+    server.faults.add({ errorRate: 1, errorCode: 503 })
+    const started = Date.now()
+    const r = await once(remote)
+    expect(r.code).toBe(1)
+    expect(Date.now() - started).toBeLessThan(20_000)
+    const proxy = await relay(server)
+    await proxy.shut()
+    const args = agentArgs(server, remote, ['--once'])
+    args[args.indexOf('--kubeconfig') + 1] = proxy.kubeconfig
+    const refused = await runNode('agent', args)
+    expect(refused.code).toBe(1)
+    expect(refused.stdout).toMatch(/ECONNREFUSED|cannot reach the API server/)
+  }, 60_000)
+})
 
 test("objects in git that are the agent's own state fail their unit, named, and nothing of that unit is applied", async () => {
   const remote = bareRemote()
