@@ -12,7 +12,7 @@
 import { existsSync, promises as fs } from 'node:fs'
 import { join } from 'node:path'
 import { Limiter, mapLimit } from '../lib/concurrency.js'
-import { errorMessage } from '../lib/errors.js'
+import { ConfigurationError, errorMessage } from '../lib/errors.js'
 import { GitClient, type GitAuth, type TreeEntry } from '../lib/git/git.js'
 import { redactUrl } from '../lib/git/remote.js'
 import type { Logger } from '../lib/log.js'
@@ -32,7 +32,8 @@ import {
   type Inventory,
   type InventoryEntry,
 } from '../lib/kube/inventory.js'
-import { AGENT_LABEL, UNIT_ANNOTATION, UNIT_LABEL, unitHash } from '../lib/kube/labels.js'
+import { AGENT_LABEL, DOMAIN, UNIT_ANNOTATION, UNIT_LABEL, unitHash } from '../lib/kube/labels.js'
+import { AGENT_LEASE } from '../lib/kube/lease.js'
 import { canonicalJson, objectDigest, objectKey } from '../lib/manifests/objects.js'
 import type { KubeObject } from '../lib/manifests/yaml.js'
 import type { AgentConfig } from './config.js'
@@ -79,6 +80,10 @@ interface UnitState {
 
 /** Units applied at the same time (their requests share `--concurrency`). */
 const UNITS_AT_ONCE = 4
+
+/** What marks the agent's inventories (ConfigMaps in its namespace), refused in git. */
+const INVENTORY_LABEL = `${DOMAIN}/inventory`
+const INVENTORY_PREFIX = 'gitops-unit-'
 
 /** `Kind/namespace/name`, as inventories and prune candidates are compared. */
 const keyOf = (e: ObjectRef): string => `${e.kind}/${e.namespace ?? ''}/${e.name}`
@@ -478,6 +483,15 @@ export class Agent {
       this.retries.set(unit.path, this.nextRetry(unit))
       return this.outcome(unit, 'failed', commit, { error: unit.error })
     }
+    // A unit that had objects and now declares none is far likelier broken (emptied files, a build that
+    // gave nothing) than meant: its objects are removed only when its release says it is retired.
+    const had = inventory?.objects.length ?? 0
+    if (unit.objects.length === 0 && !unit.retired && had > 0) {
+      this.retries.set(unit.path, this.nextRetry(unit))
+      return this.outcome(unit, 'failed', commit, {
+        error: `${unit.path} holds no objects now; its ${had} objects are kept and nothing is pruned. To remove an app on purpose, publish its release with retire: true`,
+      })
+    }
     const now = Date.now()
     const due =
       !inventory ||
@@ -509,6 +523,7 @@ export class Agent {
         const metadata = { ...object.metadata }
         if (namespaced && !metadata.namespace) metadata.namespace = this.config.defaultNamespace
         if (!namespaced) delete metadata.namespace
+        this.refuseOwnState(object, metadata, hash)
         metadata.labels = {
           ...(metadata.labels as Record<string, string> | undefined),
           [AGENT_LABEL]: this.agentName,
@@ -661,6 +676,50 @@ export class Agent {
       applied: changes.length,
       pruned,
     })
+  }
+
+  /**
+   * Git never writes the agent's own state: its Lease (an object in git holding it would lock the agent
+   * out), its inventories (replacing one rewrites what the agent believes it applied), or the labels
+   * that mark them and what it owns. Checked once the default namespace is filled in.
+   */
+  private refuseOwnState(object: KubeObject, metadata: KubeObject['metadata'], hash: string): void {
+    const where = metadata.namespace ? `${metadata.namespace}/` : ''
+    const what = `${object.kind} ${where}${metadata.name}`
+    const group = object.apiVersion.includes('/') ? object.apiVersion.split('/')[0] : ''
+    const own = metadata.namespace === this.config.namespace
+    const fix = "remove it from git (the agent's own state is never taken from git)"
+    if (
+      own &&
+      object.kind === 'Lease' &&
+      group === 'coordination.k8s.io' &&
+      metadata.name === AGENT_LEASE
+    )
+      throw new ConfigurationError(`${what} is the agent's own lease: ${fix}`)
+    if (
+      own &&
+      object.kind === 'ConfigMap' &&
+      group === '' &&
+      metadata.name.startsWith(INVENTORY_PREFIX)
+    )
+      throw new ConfigurationError(
+        `${what} is named as the agent's inventories are (${INVENTORY_PREFIX}*) in its namespace: ${fix}`,
+      )
+    const labels = (metadata.labels ?? {}) as Record<string, string>
+    if (INVENTORY_LABEL in labels)
+      throw new ConfigurationError(
+        `${what} carries the label ${INVENTORY_LABEL}, which marks the agent's inventories: ${fix}`,
+      )
+    // Set by the agent itself; the same values (an object exported from the cluster) are harmless.
+    for (const [label, value] of [
+      [AGENT_LABEL, this.agentName],
+      [UNIT_LABEL, hash],
+    ] as const) {
+      if (label in labels && labels[label] !== value)
+        throw new ConfigurationError(
+          `${what} carries the label ${label} with another value than the agent sets: ${fix}`,
+        )
+    }
   }
 
   private nextRetry(unit: Unit): UnitState {

@@ -9,7 +9,7 @@ import { errorMessage } from '../lib/errors.js'
 import type { GitAuth } from '../lib/git/git.js'
 import { sleep } from '../lib/concurrency.js'
 import { KubeClient } from '../lib/kube/client.js'
-import { acquire, release, tryAcquire } from '../lib/kube/lease.js'
+import { acquire, AGENT_LEASE, release, tryAcquire } from '../lib/kube/lease.js'
 import { redactUrl } from '../lib/git/remote.js'
 import type { Logger } from '../lib/log.js'
 import { parseConfig, readFlagFile, readSecretRef, usage, type AgentConfig } from './config.js'
@@ -24,6 +24,28 @@ import { CommitStatuses } from './report/statuses.js'
 const IN_CLUSTER_NAMESPACE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace'
 const DEFAULT_SSH_KEY = '/etc/gitops/ssh/identity'
 const DEFAULT_KNOWN_HOSTS = '/etc/gitops/ssh/known_hosts'
+/** The longest wait between tries after a transient API error (shorter when the poll is). */
+const MAX_BACKOFF_MS = 30_000
+const RELEASE_TIMEOUT_MS = 5_000
+
+/** Waits that double from 1 s up to `capMs`, each drawn between half and all of it (jitter). */
+export class Backoff {
+  private failures = 0
+
+  constructor(
+    private readonly capMs: number,
+    private readonly random: () => number = Math.random,
+  ) {}
+
+  next(): number {
+    const base = Math.min(this.capMs, 1000 * 2 ** Math.min(this.failures++, 20))
+    return Math.round(base * (0.5 + this.random() * 0.5))
+  }
+
+  reset(): void {
+    this.failures = 0
+  }
+}
 
 /** JSON lines (default) or plain text, one line per event. */
 export function agentLogger(
@@ -135,20 +157,39 @@ export async function main(
   }
   const lease = {
     namespace: config.namespace,
-    name: 'gitops-agent',
+    name: AGENT_LEASE,
     identity,
     durationSeconds: Math.max(30, Math.ceil((config.gitPollIntervalMs * 3) / 1000)),
   }
   log.info(
     `event=started url=${redactUrl(config.gitUrl)} paths=${config.gitPaths.join(',') || '.'} namespace=${config.namespace} gc=${config.gc}${config.dryRun ? ' dry-run=true' : ''}`,
   )
+  // A transient API error (an API server restarting, a 503, connections refused) never ends a running
+  // agent: it says so, is not ready meanwhile, and tries again after a jittered back-off no longer
+  // than the poll interval. `--once` fails at once (exit 1): a job is not meant to wait for the cluster.
+  const backoff = new Backoff(Math.min(MAX_BACKOFF_MS, Math.max(1000, config.gitPollIntervalMs)))
+  const transient = async (what: string, error: unknown): Promise<void> => {
+    const message = errorMessage(error)
+    const wait = backoff.next()
+    log.error(`event=api-error ${what}: ${message}; trying again in ${Math.round(wait / 1000)}s`)
+    reporter.apiFailed(`${what}: ${message}`)
+    await sleep(wait, signal)
+  }
   try {
     let lastFull = 0
     let cycles = 0
     for (;;) {
       // Writing anything (even the lease) is left out of a dry run.
       if (!config.dryRun) {
-        const held = await acquire(client, lease, log, signal)
+        let held: Awaited<ReturnType<typeof acquire>>
+        try {
+          held = await acquire(client, lease, log, signal)
+        } catch (error) {
+          if (config.once) throw error
+          await transient(`taking the lease ${lease.namespace}/${lease.name}`, error)
+          if (signal?.aborted) return 0
+          continue
+        }
         if (!held) return 0
         if (held === 'acquired') agent.forgetInventories()
       }
@@ -177,10 +218,15 @@ export async function main(
       let result: CycleResult
       try {
         result = await agent.cycle({ full: full && lastFull !== 0 })
+        await reporter.cycleDone(result, Date.now() - started)
+      } catch (error) {
+        if (config.once) throw error
+        await transient('syncing', error)
+        if (signal?.aborted) return 0
+        continue
       } finally {
         clearInterval(renew)
       }
-      await reporter.cycleDone(result, Date.now() - started)
       const quiet = result.units.every((u) => u.status === 'unchanged')
       const p = result.phases
       const phases = p
@@ -196,19 +242,29 @@ export async function main(
         const failed = result.units.filter((u) => u.status === 'failed').length
         const rss = Math.round(process.resourceUsage().maxRSS / 1024)
         log.info(`event=done units=${result.units.length} failed=${failed} maxRssMB=${rss}`)
-        return result.gitError !== undefined || failed > 0 ? 1 : 0
+        return result.gitError !== undefined || result.apiError !== undefined || failed > 0 ? 1 : 0
       }
-      await sleep(config.gitPollIntervalMs, signal)
+      // The API server failing mid-cycle: tried again sooner than the next poll, backing off.
+      if (result.apiError === undefined) backoff.reset()
+      await sleep(result.apiError === undefined ? config.gitPollIntervalMs : backoff.next(), signal)
       if (signal?.aborted) return 0
     }
   } catch (error) {
     log.error(`gitops-agent: ${errorMessage(error)}`)
     return 1
   } finally {
-    if (!config.dryRun)
-      await release(client, lease).catch((e: unknown) =>
-        log.warn(`could not release the lease: ${errorMessage(e)}`),
-      )
+    // Stopping is not held up by an API server that does not answer: the lease then simply expires.
+    if (!config.dryRun) {
+      const timer = new AbortController()
+      await Promise.race([
+        release(client, lease).catch((e: unknown) =>
+          log.warn(`could not release the lease: ${errorMessage(e)}`),
+        ),
+        sleep(RELEASE_TIMEOUT_MS, timer.signal),
+      ])
+      // The timer would keep the process alive.
+      timer.abort()
+    }
     await agent.dispose()
     await server?.close()
     client.close()

@@ -3,7 +3,8 @@
  * subfolders; the files directly in a git path form one unit of their own. A unit's manifests are its
  * `*.yaml`/`*.yml` files but `release.json`, `kustomization.yaml` and dotfiles; with manifest generation, a
  * unit holding a `kustomization.yaml` (or a Flux v1 `.flux.yaml` whose generator is `kustomize build`) is
- * built with kustomize instead. No other command from git is ever run.
+ * built with kustomize instead; without it, such a unit fails (read as plain files, it would look empty). No
+ * other command from git is ever run.
  */
 import { join, normalize, posix } from 'node:path'
 import { ConfigurationError, errorMessage } from '../lib/errors.js'
@@ -15,7 +16,12 @@ import { kustomizeBuild, resolveKustomize } from '../lib/kustomize/kustomize.js'
 import type { Logger } from '../lib/log.js'
 import { ProcessLimitError } from '../lib/process/run.js'
 import { manifestsDigest, validateManifests, type Manifest } from '../lib/manifests/objects.js'
-import { parseManifestText, type LoadedDocument, type LoadLimits } from '../lib/manifests/yaml.js'
+import {
+  decodeUtf8,
+  parseManifestText,
+  type LoadedDocument,
+  type LoadLimits,
+} from '../lib/manifests/yaml.js'
 
 export interface Unit {
   /** Relative to the repo root, with `/`: `releases/staging/shop`, or `workloads` for loose files. */
@@ -114,7 +120,7 @@ export async function loadUnits(
       throw new ConfigurationError(
         `${e.path} is a symbolic link: the agent reads regular files from git only`,
       )
-    return blob.toString('utf8')
+    return decodeUtf8(blob, e.path)
   }
   // One checkout for every build, made by the first that needs it.
   let root: Promise<string> | undefined
@@ -153,7 +159,15 @@ function planUnits(entries: TreeEntry[], gitPath: string, options: LoadOptions):
   }
   const plans: UnitPlan[] = []
   const loose = under.filter((e) => isManifest(e, prefix, false))
-  if (loose.length > 0) {
+  const rootMarker = generationMarker(under, prefix)
+  if (rootMarker) {
+    plans.push({
+      path: unitPath,
+      hash: '',
+      manifests: [],
+      error: generationOff(`${prefix}${rootMarker}`),
+    })
+  } else if (loose.length > 0) {
     // File names count too: a renamed file is read again, so messages name it as it is now.
     const hash = loose.map((e) => `${e.path}:${e.hash}`).join(',')
     plans.push({ path: unitPath, hash, manifests: loose })
@@ -173,15 +187,18 @@ function planUnits(entries: TreeEntry[], gitPath: string, options: LoadOptions):
   for (const [name, { tree, content }] of folders) {
     if (!tree || name.startsWith('.')) continue
     const inside = `${tree.path}/`
-    plans.push(
-      planFolder(
-        tree.path,
-        tree.hash,
-        content,
-        inside,
-        options.manifestGeneration && isGenerated(content, inside),
-      ),
-    )
+    const marker = generationMarker(content, inside)
+    // Read as plain files, a kustomization is no manifest: the unit would look empty (or partial).
+    if (marker && !options.manifestGeneration) {
+      plans.push({
+        path: tree.path,
+        hash: tree.hash,
+        manifests: [],
+        error: generationOff(`${inside}${marker}`),
+      })
+      continue
+    }
+    plans.push(planFolder(tree.path, tree.hash, content, inside, marker !== undefined))
   }
   return plans
 }
@@ -219,9 +236,26 @@ function isManifest(e: TreeEntry, prefix: string, deep: boolean): boolean {
   return MANIFEST.test(name) && !SKIPPED.has(name) && parts.every((part) => !part.startsWith('.'))
 }
 
+const GENERATION_MARKERS = [
+  'kustomization.yaml',
+  'kustomization.yml',
+  'Kustomization',
+  '.flux.yaml',
+]
+
+/** The file that makes the unit at `prefix` one kustomize builds, if any. */
+function generationMarker(content: TreeEntry[], prefix: string): string | undefined {
+  return GENERATION_MARKERS.find((m) =>
+    content.some((e) => e.type === 'blob' && e.path === `${prefix}${m}`),
+  )
+}
+
 function isGenerated(content: TreeEntry[], prefix: string): boolean {
-  const markers = ['kustomization.yaml', 'kustomization.yml', 'Kustomization', '.flux.yaml']
-  return content.some((e) => e.type === 'blob' && markers.some((m) => e.path === `${prefix}${m}`))
+  return generationMarker(content, prefix) !== undefined
+}
+
+function generationOff(file: string): string {
+  return `${file} asks for kustomize, but manifest generation is off: start the agent with --manifest-generation, or commit the built manifests instead (the unit is neither applied nor pruned)`
 }
 
 async function readUnit(

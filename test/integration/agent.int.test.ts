@@ -285,7 +285,7 @@ describe('pruning', () => {
   })
 })
 
-test('units: each folder with its subfolders, and the loose files of a git path; dotfiles, dot folders, release.json and kustomization.yaml are not manifests; a missing git path fails', async () => {
+test('units: each folder with its subfolders, and the loose files of a git path; dotfiles, dot folders and release.json are not manifests; a missing git path fails', async () => {
   const remote = bareRemote()
   pushFiles(remote, {
     'releases/staging/loose.yaml': cm('loose', { a: '1' }),
@@ -293,7 +293,6 @@ test('units: each folder with its subfolders, and the loose files of a git path;
     'releases/staging/app/sub/deeper/configmap.yaml': cm('deep', { a: '1' }),
     'releases/staging/app/.hidden/configmap.yaml': cm('hidden-folder', { a: '1' }),
     'releases/staging/app/.configmap.yaml': cm('dotfile', { a: '1' }),
-    'releases/staging/app/kustomization.yaml': 'resources:\n  - configmap.yml\n',
     'releases/staging/app/notes.txt': 'not a manifest',
     'releases/staging/.tools/configmap.yaml': cm('dot-unit', { a: '1' }),
     'charts/podinfo/configmap.yaml': cm('chart', { a: '1' }),

@@ -1,4 +1,4 @@
-/** `--listen`: `/healthz` (the process is alive), `/readyz` (synced since start, remote reachable), `/metrics`. */
+/** `--listen`: `/healthz` (the process is alive), `/readyz` (synced since start, the remote and the API server reachable), `/metrics`. */
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Metrics } from './metrics.js'

@@ -22,11 +22,16 @@ export class Reporter {
   private readonly transitions = new Transitions()
   private synced = false
   private remoteError?: string
+  private apiError?: string
 
   constructor(private readonly parts: ReporterParts) {}
 
-  /** Why `/readyz` says no: no cycle finished yet, or the remote failed at the last query. */
+  /**
+   * Why `/readyz` says no: no cycle finished yet, or the remote or the API server failed at the last
+   * try.
+   */
   notReady(): string | undefined {
+    if (this.apiError) return `the API server failed: ${this.apiError}`
     if (this.remoteError) return `the git remote failed: ${this.remoteError}`
     if (!this.synced) return 'no sync has completed since start'
     return undefined
@@ -37,13 +42,19 @@ export class Reporter {
     if (this.parts.statuses && this.transitions.peek(o)) await this.parts.statuses.set(o, 'pending')
   }
 
+  /** The API server failed outside a cycle (taking the lease): not ready until a cycle gets through. */
+  apiFailed(reason: string): void {
+    this.apiError = reason
+  }
+
   async cycleDone(result: CycleResult, durationMs: number): Promise<void> {
     this.parts.metrics.record(result, durationMs)
     this.remoteError = result.gitError
+    this.apiError = result.apiError
     if (result.gitError !== undefined) return
-    this.synced = true
     // The API server failing fails every unit alike: no unit changed state, nothing to announce.
     if (result.apiError !== undefined) return
+    this.synced = true
     const sends: Promise<void>[] = []
     for (const o of result.units) {
       const change = this.transitions.record(o)

@@ -10,6 +10,17 @@ import type { Logger } from '../../lib/log.js'
 import type { UnitOutcome } from '../cycle.js'
 import { appOf } from './transitions.js'
 
+/** A git object id, abbreviated or whole (SHA-1 or SHA-256). */
+const COMMIT_ID = /^[0-9a-f]{7,64}$/i
+
+/** The project path of a repository URL, with no `.` or `..` segment (a URL would resolve them). */
+function checkedProject(repo: string): string {
+  const project = projectOf(repo)
+  if (project.split('/').some((part) => part === '.' || part === '..'))
+    throw new Error('dot segment in the project path')
+  return project
+}
+
 export type StatusState = 'pending' | 'success' | 'failure'
 
 export interface StatusApi {
@@ -39,14 +50,35 @@ export class CommitStatuses {
           ? `${app}${version}: applied and healthy`
           : `${app}${version}: ${o.error ?? 'failed'}`
     ).slice(0, 140)
-    const targets: { repo: string; sha: string }[] = [{ repo: this.gitUrl, sha: o.commit }]
+    const targets: { repo: string; sha: string; what: string }[] = [
+      { repo: this.gitUrl, sha: o.commit, what: 'gitops commit' },
+    ]
     if (o.release?.sourceRepo && o.release.sourceCommit)
-      targets.push({ repo: o.release.sourceRepo, sha: o.release.sourceCommit })
+      targets.push({
+        repo: o.release.sourceRepo,
+        sha: o.release.sourceCommit,
+        what: 'source commit',
+      })
     await Promise.all(
-      targets.map(async ({ repo, sha }) => {
-        let project = repo
+      targets.map(async ({ repo, sha, what }) => {
+        // Both come from git (release.json): a value that is not a commit id or a project path is never
+        // put into an API path, and never logged (it may be crafted to be one).
+        if (!COMMIT_ID.test(sha)) {
+          this.log.warn(
+            `event=status-skipped unit=${o.unit}: the ${what} is not a commit id (7 to 64 hex digits); no status is sent for it`,
+          )
+          return
+        }
+        let project: string
         try {
-          project = projectOf(repo)
+          project = checkedProject(repo)
+        } catch {
+          this.log.warn(
+            `event=status-skipped unit=${o.unit}: the ${what}'s repository is not a project path; no status is sent for it`,
+          )
+          return
+        }
+        try {
           await (this.api.provider === 'gitlab'
             ? this.gitlab(project, sha, state, context, description)
             : this.github(project, sha, state, context, description))
@@ -91,7 +123,8 @@ export class CommitStatuses {
     context: string,
     description: string,
   ): Promise<void> {
-    await gitlabCall(this.api, 'POST', `/projects/${encodeURIComponent(project)}/statuses/${sha}`, {
+    const path = ['projects', project, 'statuses', sha].map(encodeURIComponent).join('/')
+    await gitlabCall(this.api, 'POST', `/${path}`, {
       body: { state: state === 'failure' ? 'failed' : state, name: context, description },
       timeoutMs: 10_000,
     })

@@ -4,6 +4,9 @@ import { sleep } from '../concurrency.js'
 import type { KubeObject } from '../manifests/yaml.js'
 import { KubeError, type KubeClient } from './client.js'
 
+/** The name of the agent's Lease in its namespace. */
+export const AGENT_LEASE = 'gitops-agent'
+
 export interface LeaseOptions {
   namespace: string
   name: string

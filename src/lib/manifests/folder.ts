@@ -7,7 +7,13 @@ import { existsSync, promises as fs } from 'node:fs'
 import { basename, dirname, join, relative, resolve } from 'node:path'
 import { ConfigurationError } from '../errors.js'
 import { sortObjects } from './objects.js'
-import { parseManifestText, toYaml, type KubeObject, type LoadedDocument } from './yaml.js'
+import {
+  decodeUtf8,
+  parseManifestText,
+  toYaml,
+  type KubeObject,
+  type LoadedDocument,
+} from './yaml.js'
 
 const MANIFEST_FILE = /\.ya?ml$/i
 
@@ -175,8 +181,9 @@ export async function readManifestFolder(
         `${join(dir, entry.name)}: a manifests folder holds only *.yaml files, one object each`,
       )
     }
-    const text = await fs.readFile(join(dir, entry.name), 'utf8')
-    docs.push(...parseManifestText(text, join(dir, entry.name)))
+    const file = join(dir, entry.name)
+    const text = decodeUtf8(await fs.readFile(file), file)
+    docs.push(...parseManifestText(text, file))
   }
   return docs
 }

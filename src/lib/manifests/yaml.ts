@@ -162,6 +162,22 @@ export interface LoadedDocument {
   value: Record<string, unknown>
 }
 
+const utf8 = new TextDecoder('utf-8', { fatal: true })
+
+/**
+ * A manifest file's bytes as text, refusing what is not UTF-8 as kubectl does (a lenient decoder would
+ * apply U+FFFD in place of each bad byte). The error names the file, never its content.
+ */
+export function decodeUtf8(bytes: Uint8Array, file: string): string {
+  try {
+    return utf8.decode(bytes)
+  } catch {
+    throw new ConfigurationError(
+      `${file} is not valid UTF-8: manifests must be UTF-8 text (re-save the file as UTF-8)`,
+    )
+  }
+}
+
 /**
  * Parses every document of a manifest text. Empty documents are skipped; a `kind: List` (or any
  * `...List` kind with `items`) is expanded into its items, as kubectl does. Anything that is not a
