@@ -28372,7 +28372,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1395);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4289);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -28381,7 +28381,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 1395:
+/***/ 4289:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -31351,6 +31351,8 @@ function errorMessage(error) {
     return error instanceof Error ? error.message : String(error);
 }
 
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 ;// CONCATENATED MODULE: ./src/lib/inputs.ts
 /**
  * The one way inputs are read, whatever the adapter: GitHub Actions (`core.getInput`), or the CLI (flags
@@ -31358,6 +31360,12 @@ function errorMessage(error) {
  * input gives the same value and the same error everywhere.
  */
 
+
+// Control characters (C0, DEL, C1). A one-line value (a name, a version, a path) has none: a newline in
+// a version ends up in commit trailers and outputs. Text (lists, keys, messages) may hold line breaks
+// and tabs, nothing else.
+const ANY_CONTROL = /\p{Cc}/u;
+const CONTROL_BUT_LINE_BREAKS = /(?![\n\r\t])\p{Cc}/u;
 class Inputs {
     source;
     defaults;
@@ -31365,12 +31373,28 @@ class Inputs {
         this.source = source;
         this.defaults = defaults;
     }
-    raw(name) {
-        const value = this.source.get(name)?.trim();
-        if (value)
-            return value;
-        const fallback = this.defaults[name];
-        return fallback ? fallback : undefined;
+    /** The trimmed value or default; `text` allows line breaks and tabs, else one line only. */
+    raw(name, text = false) {
+        const value = this.source.get(name)?.trim() || this.defaults[name] || undefined;
+        if (value === undefined)
+            return undefined;
+        // The value is never quoted: it may be a secret, and its bytes would garble the log.
+        if (!text && ANY_CONTROL.test(value)) {
+            throw new errors_ConfigurationError(`input '${name}' holds a control character (a line break, tab or other); it must be one line`);
+        }
+        if (text && CONTROL_BUT_LINE_BREAKS.test(value)) {
+            throw new errors_ConfigurationError(`input '${name}' holds a control character; only line breaks and tabs are allowed`);
+        }
+        return value;
+    }
+    mask(value) {
+        this.source.mask(value);
+        // Multi-line secrets (keys) are masked line by line too, as runners print them that way.
+        for (const line of value.split(/\r?\n/)) {
+            const part = line.trim();
+            if (part.length > 8 && part !== value)
+                this.source.mask(part);
+        }
     }
     /** A value that must be given. */
     required(name) {
@@ -31383,19 +31407,40 @@ class Inputs {
     optional(name) {
         return this.raw(name);
     }
+    /** Free text that may span lines (a commit message, known_hosts lines), or undefined when empty. */
+    text(name) {
+        return this.raw(name, true);
+    }
     /** A secret: masked in logs before anything else can print it. */
     secret(name) {
-        const value = this.raw(name);
-        if (value !== undefined) {
-            this.source.mask(value);
-            // Multi-line secrets (keys) are masked line by line too, as runners print them that way.
-            for (const line of value.split('\n')) {
-                const part = line.trim();
-                if (part.length > 8 && part !== value)
-                    this.source.mask(part);
-            }
-        }
+        const value = this.raw(name, true);
+        if (value !== undefined)
+            this.mask(value);
         return value;
+    }
+    /**
+     * A secret read from the file the input names (`ssh-key-file`), masked like `secret`. An unreadable
+     * file is an error naming the input and the path, never the content.
+     */
+    secretFile(name) {
+        const path = this.raw(name);
+        if (path === undefined)
+            return undefined;
+        let content;
+        try {
+            content = (0,external_node_fs_namespaceObject.readFileSync)(path, 'utf8').trim();
+        }
+        catch (error) {
+            const code = error.code ?? 'unreadable';
+            throw new errors_ConfigurationError(`input ${name} ${path} cannot be read (${code})`);
+        }
+        if (content === '')
+            throw new errors_ConfigurationError(`input ${name} ${path} is empty`);
+        if (CONTROL_BUT_LINE_BREAKS.test(content)) {
+            throw new errors_ConfigurationError(`input ${name} ${path} holds control characters; it must be a text file`);
+        }
+        this.mask(content);
+        return content;
     }
     /** `true`/`false` (YAML 1.2 core schema words, as `core.getBooleanInput` takes them). */
     boolean(name) {
@@ -31406,11 +31451,12 @@ class Inputs {
             return true;
         if (['false', 'False', 'FALSE'].includes(value))
             return false;
-        throw new errors_ConfigurationError(`input '${name}' must be true or false, got '${value}'`);
+        // The value is not quoted back: a token pasted into the wrong input would be printed.
+        throw new errors_ConfigurationError(`input '${name}' must be true or false`);
     }
     /** A list: one item a line, or comma-separated; blank items and `#` comments dropped. */
     list(name) {
-        const value = this.raw(name);
+        const value = this.raw(name, true);
         if (value === undefined)
             return [];
         return value
@@ -31420,7 +31466,7 @@ class Inputs {
     }
     /** Words split on whitespace, for flags passed through to another program. */
     words(name) {
-        const value = this.raw(name);
+        const value = this.raw(name, true);
         return value === undefined ? [] : value.split(/\s+/).filter((s) => s !== '');
     }
     /** One of a fixed set of values. */
@@ -31429,9 +31475,62 @@ class Inputs {
         if (value === undefined)
             return undefined;
         if (!allowed.includes(value)) {
-            throw new errors_ConfigurationError(`input '${name}' must be one of ${allowed.join(', ')}, got '${value}'`);
+            throw new errors_ConfigurationError(`input '${name}' must be one of ${allowed.join(', ')}`);
         }
         return value;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/lib/process/cleanup.ts
+/**
+ * What must not outlive the process: temp folders holding a clone or an SSH key, and child process
+ * groups. Each is registered while it exists and unregistered when removed on the normal path; a CI step
+ * or CLI run told to stop (SIGTERM, SIGINT, SIGHUP: a cancelled job, Ctrl-C, a closed terminal) removes
+ * what is still registered before it exits. The work is synchronous on purpose: a signal handler that
+ * awaits may be cut short by the next signal or the runner's SIGKILL.
+ */
+
+const cleanups = new Set();
+/** Registers `cleanup` until the returned function is called (on the normal path). */
+function registerCleanup(cleanup) {
+    cleanups.add(cleanup);
+    return () => {
+        cleanups.delete(cleanup);
+    };
+}
+/** Registers a folder to remove; the returned function unregisters it (the caller removes it itself). */
+function registerTempDir(dir) {
+    return registerCleanup(() => (0,external_node_fs_namespaceObject.rmSync)(dir, { recursive: true, force: true }));
+}
+/** Runs every registered cleanup now, newest first; one failing does not stop the others. */
+function runCleanups() {
+    const all = [...cleanups].reverse();
+    cleanups.clear();
+    for (const cleanup of all) {
+        try {
+            cleanup();
+        }
+        catch {
+            // best effort: the others still run
+        }
+    }
+}
+const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'];
+let installed = false;
+/**
+ * For short-lived entry points (actions, CLI): on a stop signal, run the cleanups, then die of the same
+ * signal so the caller sees how it ended. The agent handles its signals itself (it stops gracefully).
+ */
+function cleanUpOnStopSignals() {
+    if (installed)
+        return;
+    installed = true;
+    for (const signal of STOP_SIGNALS) {
+        process.once(signal, () => {
+            runCleanups();
+            // The handler was `once`: the default action (termination) now applies.
+            process.kill(process.pid, signal);
+        });
     }
 }
 
@@ -31516,6 +31615,10 @@ const specs = {
                 "description": "An OpenSSH private key that may push to the gitops repo over SSH. Masked; kept in a private temp file for the run only.",
                 "required": false
             },
+            "ssh-key-file": {
+                "description": "A file holding the OpenSSH private key, instead of `ssh-key` (not both) - the safer form on a command line, where a value may end up in shell history or process lists. Masked the same way.",
+                "required": false
+            },
             "known-hosts": {
                 "description": "known_hosts lines of the SSH host (required for SSH remotes other than github.com, whose published keys are built in).",
                 "required": false
@@ -31551,6 +31654,11 @@ const specs = {
                 "description": "Push attempts when other pipelines push first (each re-applies the change on the new tip, with jittered backoff).",
                 "required": false,
                 "default": "30"
+            },
+            "git-timeout": {
+                "description": "Seconds one git command (clone, fetch, push) may take before it is stopped with its children; a remote that never answers fails the step instead of hanging it.",
+                "required": false,
+                "default": "300"
             },
             "dry-run": {
                 "description": "Commit in a temporary clone but push nothing.",
@@ -31620,6 +31728,16 @@ const specs = {
                 "description": "Extra flags for kustomize, e.g. `--enable-helm` or `--load-restrictor LoadRestrictionsNone`.",
                 "required": false
             },
+            "kustomize-timeout": {
+                "description": "Seconds kustomize may run before it is killed (with whatever it started): a remote resource on a host that never answers fails the step instead of holding it.",
+                "required": false,
+                "default": "120"
+            },
+            "kustomize-memory-limit": {
+                "description": "MiB of memory kustomize may hold (with whatever it started; watched on Linux runners) before it is killed: a YAML alias bomb fails the step instead of the runner.",
+                "required": false,
+                "default": "2048"
+            },
             "allow-secrets": {
                 "description": "Accept plaintext `Secret` objects (refused by default; use sealed or SOPS secrets).",
                 "required": false,
@@ -31681,6 +31799,10 @@ const specs = {
                 "description": "An OpenSSH private key that may push to the gitops repo over SSH. Masked; kept in a private temp file for the run only.",
                 "required": false
             },
+            "ssh-key-file": {
+                "description": "A file holding the OpenSSH private key, instead of `ssh-key` (not both) - the safer form on a command line, where a value may end up in shell history or process lists. Masked the same way.",
+                "required": false
+            },
             "known-hosts": {
                 "description": "known_hosts lines of the SSH host (required for SSH remotes other than github.com, whose published keys are built in).",
                 "required": false
@@ -31716,6 +31838,11 @@ const specs = {
                 "description": "Push attempts when other pipelines push first (each re-applies the change on the new tip, with jittered backoff).",
                 "required": false,
                 "default": "30"
+            },
+            "git-timeout": {
+                "description": "Seconds one git command (clone, fetch, push) may take before it is stopped with its children; a remote that never answers fails the step instead of hanging it.",
+                "required": false,
+                "default": "300"
             },
             "dry-run": {
                 "description": "Commit in a temporary clone but push nothing.",
@@ -31773,6 +31900,10 @@ const specs = {
                 "description": "An OpenSSH private key that may push to the gitops repo over SSH. Masked; kept in a private temp file for the run only.",
                 "required": false
             },
+            "ssh-key-file": {
+                "description": "A file holding the OpenSSH private key, instead of `ssh-key` (not both) - the safer form on a command line, where a value may end up in shell history or process lists. Masked the same way.",
+                "required": false
+            },
             "known-hosts": {
                 "description": "known_hosts lines of the SSH host (required for SSH remotes other than github.com, whose published keys are built in).",
                 "required": false
@@ -31795,6 +31926,11 @@ const specs = {
                 "description": "Push attempts when other pipelines push first (each re-applies the change on the new tip, with jittered backoff).",
                 "required": false,
                 "default": "30"
+            },
+            "git-timeout": {
+                "description": "Seconds one git command (clone, fetch, push) may take before it is stopped with its children; a remote that never answers fails the step instead of hanging it.",
+                "required": false,
+                "default": "300"
             },
             "dry-run": {
                 "description": "Commit in a temporary clone but push nothing.",
@@ -31822,6 +31958,7 @@ const specs = {
 
 
 
+
 const githubLogger = {
     debug: (m) => core_debug(m),
     info: (m) => info(m),
@@ -31836,6 +31973,8 @@ function githubInputs(command) {
 }
 /** Runs one command as a GitHub Action step. Never throws: failures go to `core.setFailed`. */
 async function runAction(command) {
+    // A cancelled job (SIGTERM) must not leave a clone or an SSH key in the runner's temp folder.
+    cleanUpOnStopSignals();
     try {
         const options = command.getInputs(githubInputs(command.name));
         const result = await command.run(options, githubLogger);
@@ -31891,8 +32030,6 @@ function repositoryUrl(repository, useSsh, ci = ciContext()) {
     return useSsh ? `git@${host}:${repository}.git` : `${server.replace(/\/$/, '')}/${repository}.git`;
 }
 
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: external "node:path"
@@ -31904,9 +32041,34 @@ const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(impo
  */
 
 
-// Kubernetes names: DNS subdomains, and a few kinds (RBAC) allow more; the check is loose on purpose
-// and only keeps out what would break file names and API paths.
-const NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.:@]{0,251}[A-Za-z0-9])?$/;
+// What the Kubernetes API server takes, so a name never becomes a path (file names, API paths): kinds
+// are CamelCase words; apiVersion is `v1` or `<DNS subdomain group>/<version>`; names follow the generic
+// path-segment rule (per-kind rules are the API server's, and `system:controller:x` is a valid RBAC name);
+// namespaces are DNS labels.
+const KIND = /^[A-Za-z][A-Za-z0-9]{0,62}$/;
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const VERSION = DNS_LABEL;
+const NAME_FORBIDDEN = /[/%\p{Cc}]/u;
+function isDnsSubdomain(value) {
+    return value.length <= 253 && value.split('.').every((label) => DNS_LABEL.test(label));
+}
+function isApiVersion(value) {
+    if (value === 'v1')
+        return true;
+    const parts = value.split('/');
+    return parts.length === 2 && isDnsSubdomain(parts[0]) && VERSION.test(parts[1]);
+}
+function isName(value) {
+    return (value !== '' &&
+        value.length <= 253 &&
+        value !== '.' &&
+        value !== '..' &&
+        !NAME_FORBIDDEN.test(value));
+}
+/** A value for a message: quoted, escaped, and cut short. */
+function shown(value) {
+    return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
+}
 /** `kind/namespace/name` (namespace empty for cluster-scoped or unset). */
 function objectKey(object) {
     return `${object.kind}/${object.metadata.namespace ?? ''}/${object.metadata.name}`;
@@ -31947,13 +32109,9 @@ function validateManifests(docs, options = {}) {
             continue;
         }
         const object = value;
-        const { name, namespace } = object.metadata;
-        if (!NAME.test(name)) {
-            problems.push(`${source}: ${object.kind} has an invalid metadata.name ${JSON.stringify(name)}`);
-            continue;
-        }
-        if (namespace !== undefined && (typeof namespace !== 'string' || !NAME.test(namespace))) {
-            problems.push(`${source}: ${object.kind}/${name} has an invalid metadata.namespace`);
+        const problem = identityProblem(object);
+        if (problem !== undefined) {
+            problems.push(`${source}: ${problem}`);
             continue;
         }
         if (isPlainSecret(object) && !options.allowSecrets) {
@@ -31974,6 +32132,24 @@ function validateManifests(docs, options = {}) {
         throw new errors_ConfigurationError(`${problems.length} invalid manifest${problems.length > 1 ? 's' : ''}:\n  ${problems.join('\n  ')}`);
     }
     return manifests;
+}
+/** What is wrong with an object's kind, apiVersion, name or namespace, naming the object; or nothing. */
+function identityProblem(object) {
+    const { kind, apiVersion } = object;
+    const { name, namespace } = object.metadata;
+    if (!KIND.test(kind)) {
+        return `object ${shown(name)} has an invalid kind ${shown(kind)} (a CamelCase word of letters and digits, at most 63)`;
+    }
+    if (!isName(name)) {
+        return `${kind} has an invalid metadata.name ${shown(name)} (at most 253 characters, not . or .., no /, % or control characters)`;
+    }
+    if (!isApiVersion(apiVersion)) {
+        return `${kind}/${name} has an invalid apiVersion ${shown(apiVersion)} (v1 or <group>/<version>)`;
+    }
+    if (namespace !== undefined && (typeof namespace !== 'string' || !DNS_LABEL.test(namespace))) {
+        return `${kind}/${name} has an invalid metadata.namespace (a DNS label: lower case, digits, -, at most 63)`;
+    }
+    return undefined;
 }
 function isPlainSecret(object) {
     return object.kind === 'Secret' && object.apiVersion === 'v1';
@@ -35263,12 +35439,25 @@ const octalO = {
 };
 /** When writing, every string that any YAML 1.1 reader could take for something else is quoted. */
 const writeTags = (tags) => [octalO, ...tags];
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+/**
+ * A manifest file's bytes as text, refusing what is not UTF-8 as kubectl does (a lenient decoder would
+ * apply U+FFFD in place of each bad byte). The error names the file, never its content.
+ */
+function decodeUtf8(bytes, file) {
+    try {
+        return utf8.decode(bytes);
+    }
+    catch {
+        throw new errors_ConfigurationError(`${file} is not valid UTF-8: manifests must be UTF-8 text (re-save the file as UTF-8)`);
+    }
+}
 /**
  * Parses every document of a manifest text. Empty documents are skipped; a `kind: List` (or any
  * `...List` kind with `items`) is expanded into its items, as kubectl does. Anything that is not a
  * mapping is refused, naming the source and line.
  */
-function parseManifestText(text, sourceName, limits = {}) {
+function yaml_parseManifestText(text, sourceName, limits = {}) {
     const maxBytes = limits.maxBytes ?? DEFAULT_MAX_BYTES;
     if (Buffer.byteLength(text) > maxBytes) {
         throw new errors_ConfigurationError(`${sourceName}: larger than the limit of ${maxBytes} bytes`);
@@ -35458,6 +35647,43 @@ async function checkReplaceableFolder(dir) {
             .join(', ')}); the folder is replaced wholly, so point output-dir at a new or empty folder`);
     }
 }
+/**
+ * Refuses an output file that render did not write: it is replaced wholly, so an existing one must be a
+ * regular file (not a symlink, which may lead anywhere, nor a folder) holding only Kubernetes objects.
+ * An empty file is fine. Its content is never quoted.
+ */
+async function checkReplaceableFile(file) {
+    let stat;
+    try {
+        stat = await fs.lstat(file);
+    }
+    catch (error) {
+        if (error.code === 'ENOENT')
+            return;
+        throw error;
+    }
+    const elsewhere = 'point output-file elsewhere (it is replaced wholly)';
+    if (stat.isSymbolicLink()) {
+        throw new ConfigurationError(`output-file ${file} is a symlink; ${elsewhere}`);
+    }
+    if (stat.isDirectory())
+        throw new ConfigurationError(`output-file ${file} is a folder; ${elsewhere}`);
+    if (!stat.isFile() || !(await isManifestStream(file))) {
+        throw new ConfigurationError(`output-file ${file} exists and is not a manifest file render wrote; ${elsewhere}`);
+    }
+}
+/** True when the file parses as YAML documents that are all Kubernetes objects (or none). */
+async function isManifestStream(file) {
+    try {
+        const docs = parseManifestText(await fs.readFile(file, 'utf8'), file);
+        return docs.every(({ value }) => typeof value.apiVersion === 'string' &&
+            typeof value.kind === 'string' &&
+            typeof value.metadata?.name === 'string');
+    }
+    catch {
+        return false;
+    }
+}
 /** True when `inner` is `outer` or lies inside it. */
 function isInside(inner, outer) {
     const rel = relative(resolve(outer), resolve(inner));
@@ -35482,8 +35708,9 @@ async function readManifestFolder(dir, options = {}) {
         if (!entry.isFile() || !MANIFEST_FILE.test(entry.name)) {
             throw new errors_ConfigurationError(`${(0,external_node_path_namespaceObject.join)(dir, entry.name)}: a manifests folder holds only *.yaml files, one object each`);
         }
-        const text = await external_node_fs_namespaceObject.promises.readFile((0,external_node_path_namespaceObject.join)(dir, entry.name), 'utf8');
-        docs.push(...parseManifestText(text, (0,external_node_path_namespaceObject.join)(dir, entry.name)));
+        const file = (0,external_node_path_namespaceObject.join)(dir, entry.name);
+        const text = decodeUtf8(await external_node_fs_namespaceObject.promises.readFile(file), file);
+        docs.push(...yaml_parseManifestText(text, file));
     }
     return docs;
 }
@@ -35535,10 +35762,225 @@ function diffTable(diff) {
     return ['| change | object |', '| --- | --- |', ...rows, ''].join('\n');
 }
 
-;// CONCATENATED MODULE: external "node:child_process"
-const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
 ;// CONCATENATED MODULE: external "node:os"
 const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: ./src/lib/process/run.ts
+/**
+ * The one way library code starts programs (kustomize, git, exec credential plugins): no shell,
+ * arguments as an array, and every child bounded. Each runs in its own process group, so that a limit
+ * kills what it started too (git's ssh and remote helpers, kustomize's plugins), and the group is
+ * registered with the cleanup registry while it runs, so a run told to stop leaves no child behind.
+ *
+ * Memory is watched, not capped with `ulimit -v`/`prlimit --as`: Go programs (kubectl, kustomize) reserve
+ * ~750 MiB of address space before they start (measured: kubectl 1.32 fails to start under 700 MiB of
+ * virtual memory, and runs at 46 MiB RSS), so a virtual-memory cap either breaks them or caps nothing.
+ * A watchdog sums the resident memory of the group from /proc every 100 ms instead (Linux; elsewhere
+ * the time and output limits still hold).
+ */
+
+
+
+/** A child killed for passing a limit (or because the run is stopping). */
+class ProcessLimitError extends Error {
+    reason;
+    stderr;
+    constructor(message, reason, 
+    /** What the child had written to stderr before it was killed (its tail). */
+    stderr) {
+        super(message);
+        this.reason = reason;
+        this.stderr = stderr;
+        this.name = 'ProcessLimitError';
+    }
+}
+const MiB = 1024 * 1024;
+const DEFAULT_MAX_OUTPUT = 256 * MiB;
+/** Of stderr, only the last part is kept: it is for messages. */
+const MAX_STDERR = 64 * 1024;
+/** After a kill, how long to wait for the pipes to close (a child in a group of its own may hold them). */
+const KILL_GRACE_MS = 2000;
+/** Every running child's kill, to stop them all at once (the agent's SIGTERM). */
+const running = new Set();
+/** Kills every child running now (each rejects as stopped). */
+function stopChildren() {
+    for (const stop of [...running])
+        stop();
+}
+/**
+ * Runs `command args…` within the limits; resolves with its exit code and output whatever the code.
+ * Rejects when it cannot start, or with a `ProcessLimitError` when a limit killed it.
+ */
+function runProcess(command, args, options = {}) {
+    const label = options.label ?? command.split('/').pop();
+    const maxOutput = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT;
+    return new Promise((resolve, reject) => {
+        if (options.signal?.aborted)
+            return reject(limitError('stopped', label, options, ''));
+        const child = (0,external_node_child_process_namespaceObject.spawn)(command, args, {
+            cwd: options.cwd,
+            env: options.env ?? process.env,
+            stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+            // Its own process group: one kill reaches everything it starts.
+            detached: true,
+        });
+        const out = [];
+        let outBytes = 0;
+        let err = '';
+        let killed;
+        let settled = false;
+        const stops = [];
+        const finish = (result) => {
+            if (settled)
+                return;
+            settled = true;
+            for (const stop of stops)
+                stop();
+            if (result instanceof Error)
+                reject(result);
+            else
+                resolve(result);
+        };
+        const kill = (reason) => {
+            if (killed || settled)
+                return;
+            killed = reason;
+            try {
+                process.kill(-child.pid, 'SIGKILL');
+            }
+            catch {
+                child.kill('SIGKILL');
+            }
+            // Normally the pipes close at once; a grandchild that left the group may still hold them.
+            const grace = setTimeout(() => {
+                child.stdout?.destroy();
+                child.stderr?.destroy();
+                finish(limitError(reason, label, options, err));
+            }, KILL_GRACE_MS);
+            grace.unref();
+        };
+        child.on('error', (error) => finish(new Error(`${label}: cannot run ${command}: ${error.message}`)));
+        if (child.pid === undefined)
+            return; // 'error' follows
+        // The child stopping early closes its stdin: its exit code says why, not the write's EPIPE.
+        child.stdin?.on('error', () => undefined);
+        child.stdin?.end(options.input);
+        child.stdout.on('data', (d) => {
+            if (killed)
+                return;
+            outBytes += d.length;
+            if (outBytes > maxOutput)
+                return kill('output');
+            out.push(d);
+        });
+        child.stderr.on('data', (d) => {
+            err = (err + d.toString('utf8')).slice(-MAX_STDERR);
+        });
+        // Limits, each undone when the child ends.
+        const stop = () => kill('stopped');
+        running.add(stop);
+        stops.push(() => running.delete(stop));
+        stops.push(registerCleanup(stop));
+        if (options.signal) {
+            options.signal.addEventListener('abort', stop, { once: true });
+            stops.push(() => options.signal.removeEventListener('abort', stop));
+        }
+        if (options.timeoutMs) {
+            const timer = setTimeout(() => kill('timeout'), options.timeoutMs);
+            stops.push(() => clearTimeout(timer));
+        }
+        if (options.memoryLimitMB) {
+            stops.push(watchMemory(child.pid, options.memoryLimitMB * MiB, () => kill('memory')));
+        }
+        child.on('close', (code, signal) => {
+            if (killed)
+                return finish(limitError(killed, label, options, err));
+            finish({ code: code ?? (signal ? 128 : 1), stdout: Buffer.concat(out), stderr: err });
+        });
+    });
+}
+/** `runProcess` with stdout as UTF-8 text. */
+async function runCommand(command, args, options = {}) {
+    const r = await runProcess(command, args, options);
+    return { code: r.code, stdout: r.stdout.toString('utf8'), stderr: r.stderr };
+}
+function limitError(reason, label, options, stderr) {
+    const setting = (name) => (name ? ` (${name})` : '');
+    const what = {
+        timeout: `did not finish within ${seconds(options.timeoutMs ?? 0)} s${setting(options.timeoutSetting)}`,
+        memory: `used more than ${options.memoryLimitMB} MiB of memory${setting(options.memorySetting)}`,
+        output: `wrote more than ${formatMiB(options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT)} of output`,
+        stopped: 'was stopped (shutting down)',
+    }[reason];
+    return new ProcessLimitError(`${label} ${what}; killed`, reason, stderr);
+}
+function seconds(ms) {
+    return String(Math.round(ms / 100) / 10);
+}
+function formatMiB(bytes) {
+    return `${Math.round((bytes / MiB) * 10) / 10} MiB`;
+}
+// Memory watchdog: one scan of /proc per tick for every watched group.
+const watched = new Map();
+let ticker;
+const TICK_MS = 100;
+function watchMemory(pgid, limitBytes, exceeded) {
+    if (process.platform !== 'linux')
+        return () => undefined;
+    watched.set(pgid, { limit: limitBytes, exceeded });
+    ticker ??= setInterval(scan, TICK_MS).unref();
+    return () => {
+        watched.delete(pgid);
+        if (watched.size === 0 && ticker) {
+            clearInterval(ticker);
+            ticker = undefined;
+        }
+    };
+}
+function scan() {
+    const rss = new Map();
+    let pids;
+    try {
+        pids = (0,external_node_fs_namespaceObject.readdirSync)('/proc').filter((name) => /^\d+$/.test(name));
+    }
+    catch {
+        return;
+    }
+    for (const pid of pids) {
+        const group = groupOf(pid);
+        if (group === undefined || !watched.has(group))
+            continue;
+        rss.set(group, (rss.get(group) ?? 0) + residentBytes(pid));
+    }
+    for (const [group, bytes] of rss) {
+        const watch = watched.get(group);
+        if (watch && bytes > watch.limit)
+            watch.exceeded();
+    }
+}
+/** The process group of a process, from /proc/<pid>/stat (after the command name, which may hold spaces). */
+function groupOf(pid) {
+    try {
+        const stat = (0,external_node_fs_namespaceObject.readFileSync)(`/proc/${pid}/stat`, 'latin1');
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        return Number(fields[2]);
+    }
+    catch {
+        return undefined; // gone meanwhile
+    }
+}
+/** Resident memory in bytes (VmRSS, in kB in /proc/<pid>/status: no page size to guess). */
+function residentBytes(pid) {
+    try {
+        const m = /^VmRSS:\s+(\d+) kB/m.exec((0,external_node_fs_namespaceObject.readFileSync)(`/proc/${pid}/status`, 'latin1'));
+        return m ? Number(m[1]) * 1024 : 0;
+    }
+    catch {
+        return 0;
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/lib/git/known-hosts.ts
 /**
  * GitHub's published SSH host keys (https://docs.github.com/en/authentication/keeping-your-account-and-data-secure/githubs-ssh-key-fingerprints),
@@ -35599,6 +36041,7 @@ function hostOf(url) {
 
 
 
+
 /** Thrown when the remote refused a push because its branch moved (someone else pushed first). */
 class PushRejectedError extends Error {
     constructor(message) {
@@ -35610,6 +36053,7 @@ async function prepareCredentials(url, auth, log) {
     const transport = transportOf(url);
     const env = { GIT_TERMINAL_PROMPT: '0' };
     let dir;
+    let unregister;
     if (transport === 'ssh') {
         const knownHosts = auth.knownHosts?.trim() || (isGithubSsh(url) ? GITHUB_KNOWN_HOSTS.join('\n') : '');
         if (!knownHosts) {
@@ -35617,6 +36061,8 @@ async function prepareCredentials(url, auth, log) {
                 `give the host's public key line(s), e.g. from 'ssh-keyscan -p PORT host' checked out of band`);
         }
         dir = await external_node_fs_namespaceObject.promises.mkdtemp((0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.tmpdir)(), 'gitops-ssh-'));
+        // The key must not outlive a run stopped by a signal.
+        unregister = registerTempDir(dir);
         await external_node_fs_namespaceObject.promises.chmod(dir, 0o700);
         const knownHostsFile = (0,external_node_path_namespaceObject.join)(dir, 'known_hosts');
         await external_node_fs_namespaceObject.promises.writeFile(knownHostsFile, `${knownHosts}\n`, { mode: 0o600 });
@@ -35656,6 +36102,7 @@ async function prepareCredentials(url, auth, log) {
         dispose: async () => {
             if (created)
                 await external_node_fs_namespaceObject.promises.rm(created, { recursive: true, force: true });
+            unregister?.();
         },
     };
 }
@@ -35682,57 +36129,39 @@ const AUTH_FAILED = /could not read Username|Authentication failed|HTTP Basic: A
 /** Messages of a rejected, non-fast-forward push, in the words of git and of the common hosts. */
 const REJECTED = /\[rejected\]|non-fast-forward|fetch first|failed to update ref|cannot lock ref|stale info|incorrect old value/i;
 /**
- * Runs git in `cwd`; resolves with its stdout, rejects with what it said. Stdin is only the given `input`
- * (no prompt can hang a job). After `timeoutMs` its whole process group is killed: ssh or a remote helper
- * holding the pipes would otherwise keep the command, and every later one on the clone, waiting.
+ * Without a caller's limit, each git command gets this long: a remote that never answers must not hang
+ * a publish (or its ssh and remote helpers outlive it).
  */
-function execGit(args, options) {
-    return new Promise((resolve, reject) => {
-        const child = (0,external_node_child_process_namespaceObject.spawn)('git', args, {
+const DEFAULT_TIMEOUT_MS = 10 * 60_000;
+/**
+ * Runs git in `cwd` through the process runner; resolves with its stdout, rejects with what it said.
+ * Stdin is only the given `input` (no prompt can hang a job). After `timeoutMs` its whole process group
+ * is killed: ssh or a remote helper holding the pipes would otherwise keep the command, and every later
+ * one on the clone, waiting.
+ */
+async function execGit(args, options) {
+    let r;
+    try {
+        r = await runProcess('git', args, {
             cwd: options.cwd,
             env: options.env,
-            stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-            detached: true,
+            input: options.input,
+            timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+            label: 'git',
         });
-        // git stopping early closes the pipe: its exit code says why, not the write's EPIPE.
-        child.stdin?.on('error', () => undefined);
-        child.stdin?.end(options.input);
-        const out = [];
-        const err = [];
-        child.stdout.on('data', (d) => out.push(d));
-        child.stderr.on('data', (d) => err.push(d));
-        let timedOut = false;
-        const timer = options.timeoutMs
-            ? setTimeout(() => {
-                timedOut = true;
-                try {
-                    process.kill(-child.pid, 'SIGKILL');
-                }
-                catch {
-                    child.kill('SIGKILL');
-                }
-            }, options.timeoutMs)
-            : undefined;
-        child.on('error', (error) => {
-            clearTimeout(timer);
-            reject(error);
-        });
-        child.on('close', (code, signal) => {
-            clearTimeout(timer);
-            const bytes = Buffer.concat(out);
-            if (code === 0 && !timedOut)
-                return resolve(bytes);
-            const stdout = bytes.toString('utf8');
-            // Both streams: `push --porcelain` tells a rejection on stdout, the reason on stderr; only the
-            // tail of a long output.
-            const said = [Buffer.concat(err).toString('utf8').trim(), stdout.trim().slice(-2000)]
-                .filter(Boolean)
-                .join('\n');
-            reject(new Error(timedOut
-                ? `git did not finish within ${Math.round(options.timeoutMs / 1000)} s${said ? `: ${said}` : ''}`
-                : said || `git exited with code ${code ?? signal}`));
-        });
-    });
+    }
+    catch (error) {
+        const said = error instanceof ProcessLimitError ? error.stderr.trim() : '';
+        throw new Error(`${errorMessage(error)}${said ? `: ${said}` : ''}`);
+    }
+    if (r.code === 0)
+        return r.stdout;
+    // Both streams: `push --porcelain` tells a rejection on stdout, the reason on stderr; only the tail
+    // of a long output.
+    const said = [r.stderr.trim(), r.stdout.toString('utf8').trim().slice(-2000)]
+        .filter(Boolean)
+        .join('\n');
+    throw new Error(said || `git exited with code ${r.code}`);
 }
 /** A working clone of one remote branch, and the git commands run on it. */
 class GitClient {
@@ -35773,6 +36202,10 @@ class GitClient {
      * asked of the remote when `branch` is not given.
      */
     static async clone(options, log) {
+        if (options.url.startsWith('-')) {
+            // git would take it for an option (`--upload-pack=<command>` runs a command).
+            throw new errors_ConfigurationError(`repository: '${redactUrl(options.url)}' is not a repository URL (it starts with '-')`);
+        }
         const credentials = await prepareCredentials(options.url, options.auth ?? {}, log);
         try {
             await external_node_fs_namespaceObject.promises.mkdir(options.dir, { recursive: true });
@@ -35789,6 +36222,8 @@ class GitClient {
                 ...(options.branch ? ['--branch', options.branch] : []),
                 ...(depth ? ['--depth', String(depth)] : []),
                 ...(options.checkout === false ? ['--no-checkout'] : []),
+                // `--`: whatever the URL holds, it is never read as an option.
+                '--',
                 options.url,
                 '.',
             ], `clone ${what}`);
@@ -36089,10 +36524,10 @@ function redact(message) {
 const RELEASES_DIR = 'releases';
 const RELEASE_FILE = 'release.json';
 // DNS-label-like: what can be a folder name, a label value and part of a branch name safely.
-const layout_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+const NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 /** Checks an env or app name; `input` names the input in the error. */
 function validateName(input, value) {
-    if (!layout_NAME.test(value)) {
+    if (!NAME.test(value)) {
         throw new errors_ConfigurationError(`input '${input}': '${value}' is not a valid name (lower-case letters, digits and '-', at most 63, ` +
             `starting and ending with a letter or digit)`);
     }
@@ -36184,31 +36619,95 @@ function rollbackTarget(c) {
     return commitKind(c.message) === 'rollback' ? trailer(c.message, 'Rollback-To') : undefined;
 }
 
+;// CONCATENATED MODULE: ./src/lib/gitops/safe-path.ts
+/**
+ * Paths inside a clone of the gitops repo, checked before anything is read, deleted or written there.
+ * Anyone who can push to the gitops repo can commit a symlink (`releases -> /home/runner`); following it
+ * would make a publish delete and write files on the runner, outside the clone, before git refuses the
+ * pathspec. So every component on the way is `lstat`ed from the clone's root: a symlink is refused by
+ * name, and the path must resolve inside the clone.
+ */
+
+
+
+/**
+ * Resolves `path` (repo-relative, with `/`) under the clone `root` and returns the absolute path. Throws a
+ * ConfigurationError naming the component (repo-relative) that is a symlink, or that is not a folder
+ * where one is needed. Components that do not exist yet are fine: they are created as real folders.
+ */
+async function safeRepoPath(root, path, leaf = 'folder') {
+    const full = (0,external_node_path_namespaceObject.resolve)(root, path);
+    const rel = (0,external_node_path_namespaceObject.relative)((0,external_node_path_namespaceObject.resolve)(root), full);
+    if (rel === '' || rel.startsWith('..') || (0,external_node_path_namespaceObject.isAbsolute)(rel)) {
+        throw new errors_ConfigurationError(`${path} does not lie inside the gitops repo`);
+    }
+    const parts = rel.split(/[\\/]/);
+    for (let i = 0; i < parts.length; i++) {
+        const shown = parts.slice(0, i + 1).join('/');
+        let stat;
+        try {
+            stat = await external_node_fs_namespaceObject.promises.lstat((0,external_node_path_namespaceObject.resolve)(root, ...parts.slice(0, i + 1)));
+        }
+        catch (error) {
+            if (error.code === 'ENOENT')
+                return full;
+            throw error;
+        }
+        if (stat.isSymbolicLink()) {
+            throw new errors_ConfigurationError(`${shown} is a symbolic link in the gitops repo; refusing to read or write through it ` +
+                `(it could point outside the repo): replace it with a real ${i < parts.length - 1 || leaf === 'folder' ? 'folder' : 'file'} in git`);
+        }
+        const last = i === parts.length - 1;
+        if (!last || leaf === 'folder') {
+            if (!stat.isDirectory()) {
+                throw new errors_ConfigurationError(`${shown} in the gitops repo is not a folder; the releases/<env>/<app>/ layout needs one there`);
+            }
+        }
+        else if (!stat.isFile()) {
+            throw new errors_ConfigurationError(`${shown} in the gitops repo is not a regular file`);
+        }
+    }
+    return full;
+}
+
 ;// CONCATENATED MODULE: ./src/lib/gitops/release.ts
 /** `release.json`: what a release folder holds, read by publish, rollback and the agent. */
 
 
 
 
-/** Reads `<dir>/release.json`; undefined when there is none. */
-async function readRelease(dir) {
-    const file = (0,external_node_path_namespaceObject.join)(dir, RELEASE_FILE);
+/**
+ * Reads `<folder>/release.json` of the clone at `root` (`folder` repo-relative); undefined when there is
+ * none. A symlink anywhere on the way, the file itself included, is refused by name before it is read.
+ */
+async function readRelease(root, folder) {
+    const name = `${folder}/${RELEASE_FILE}`;
+    const file = await safeRepoPath(root, name, 'file');
     if (!(0,external_node_fs_namespaceObject.existsSync)(file))
         return undefined;
-    return parseRelease(await external_node_fs_namespaceObject.promises.readFile(file, 'utf8'), file);
+    return parseRelease(await external_node_fs_namespaceObject.promises.readFile(file, 'utf8'), name);
 }
-/** Checks and reads the text of a release file; `file` names it in the error. */
+/**
+ * Checks and reads the text of a release file; `file` names it in the error. The error says what is
+ * wrong, never the text: a release file may be a symlink's target or hold anything.
+ */
 function parseRelease(text, file) {
+    let value;
     try {
-        const value = JSON.parse(text);
-        if (typeof value.version !== 'string' || typeof value.digest !== 'string') {
-            throw new Error('version or digest missing');
-        }
-        return value;
+        value = JSON.parse(text);
     }
-    catch (error) {
-        throw new errors_ConfigurationError(`${file} is not a valid release file: ${error.message}`);
+    catch {
+        // JSON.parse's message quotes the text: not shown.
+        throw new errors_ConfigurationError(`${file} is not a valid release file: it is not JSON`);
     }
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+        throw new errors_ConfigurationError(`${file} is not a valid release file: it is not a JSON object`);
+    }
+    const info = value;
+    if (typeof info.version !== 'string' || typeof info.digest !== 'string') {
+        throw new errors_ConfigurationError(`${file} is not a valid release file: 'version' and 'digest' must be strings`);
+    }
+    return info;
 }
 /** The file's text: keys in a fixed order, two-space indent, a final newline. */
 function releaseText(info) {
@@ -36374,6 +36873,7 @@ async function gitlabMergeRequest(api, spec, log) {
 
 
 
+
 const BACKOFF_BASE_MS = 250;
 const BACKOFF_CAP_MS = 4000;
 /** Full jitter: a random wait up to an exponentially growing, capped bound. */
@@ -36390,6 +36890,8 @@ async function commitToGitops(options, log, apply) {
     if (options.maxAttempts < 1)
         throw new errors_ConfigurationError('max-attempts must be at least 1');
     const work = await external_node_fs_namespaceObject.promises.mkdtemp((0,external_node_path_namespaceObject.join)(process.env.RUNNER_TEMP || (0,external_node_os_namespaceObject.tmpdir)(), 'gitops-repo-'));
+    // A run stopped by a signal still removes the clone.
+    const unregister = registerTempDir(work);
     let git;
     try {
         git = await GitClient.clone({
@@ -36398,6 +36900,7 @@ async function commitToGitops(options, log, apply) {
             branch: options.branch,
             depth: options.depth ?? 1,
             auth: options.auth,
+            timeoutMs: options.gitTimeoutMs,
         }, log);
         const branch = options.branch ?? (await git.branch());
         const target = options.mode === 'pull-request' ? options.prBranch : branch;
@@ -36448,6 +36951,7 @@ async function commitToGitops(options, log, apply) {
     finally {
         await git?.dispose();
         await external_node_fs_namespaceObject.promises.rm(work, { recursive: true, force: true });
+        unregister();
     }
 }
 /**
@@ -36465,6 +36969,7 @@ async function commitReleaseChange(options, target, log, apply, describe) {
         prBranch,
         maxAttempts: options.maxAttempts,
         dryRun: options.dryRun,
+        gitTimeoutMs: options.gitTimeoutMs,
     }, log, apply);
     if (!tx.changed || options.mode !== 'pull-request' || options.dryRun)
         return tx;
@@ -36479,7 +36984,7 @@ async function commitReleaseChange(options, target, log, apply, describe) {
 /**
  * Release versions: SemVer 2.0 after stripping a leading `v` (pre-releases order before their release,
  * build metadata is ignored). A version that is not SemVer (a commit SHA, a date) compares by the time of
- * its source commit.
+ * its source commit, and without one, by the order of publishes in the gitops repo.
  */
 const SEMVER = /^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+[0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*)?$/;
 function parseSemVer(version) {
@@ -36515,9 +37020,11 @@ function compareSemVer(a, b) {
     return 0;
 }
 /**
- * Orders two releases: negative when `a` is older, positive when newer, 0 when they are the same version.
- * Two SemVer versions compare as SemVer; otherwise the source commit times decide (a missing time is
- * oldest), and equal strings are the same version.
+ * Orders two releases: negative when `a` is older, positive when newer, 0 only when they are the same
+ * version (the same string); undefined when nothing here orders them. Two SemVer versions of different
+ * precedence compare as SemVer; otherwise two source commit times decide. Two different version strings
+ * are never the same version: a caller that gets undefined orders them by the gitops repo's own history
+ * (the release being published now is the newer one).
  */
 function compareReleases(a, b) {
     if (a.version === b.version)
@@ -36528,17 +37035,13 @@ function compareReleases(a, b) {
         const c = compareSemVer(sa, sb);
         if (c !== 0)
             return c;
-        return 0; // same precedence (differs only in a leading v or build metadata)
+        // Same precedence (a leading v, build metadata): the commit times may still tell them apart.
     }
     const ta = a.sourceCommitTime ? Date.parse(a.sourceCommitTime) : NaN;
     const tb = b.sourceCommitTime ? Date.parse(b.sourceCommitTime) : NaN;
-    if (Number.isNaN(ta) && Number.isNaN(tb))
-        return 0;
-    if (Number.isNaN(ta))
-        return -1;
-    if (Number.isNaN(tb))
-        return 1;
-    return ta === tb ? 0 : ta < tb ? -1 : 1;
+    if (Number.isNaN(ta) || Number.isNaN(tb) || ta === tb)
+        return undefined;
+    return ta < tb ? -1 : 1;
 }
 
 ;// CONCATENATED MODULE: ./src/lib/gitops/publish.ts
@@ -36547,6 +37050,7 @@ function compareReleases(a, b) {
  * with `release.json`, commit with trailers and push; or promote the exact release of another env; or
  * retire the app.
  */
+
 
 
 
@@ -36576,6 +37080,7 @@ async function publishRelease(options, log) {
     if (modes.length !== 1) {
         throw new errors_ConfigurationError("give exactly one of 'manifests' (publish), 'from-env' (promote) or 'retire: true' (remove the app)");
     }
+    validateSourceCommit(options.source.commit);
     // The manifests are read and validated before anything is cloned.
     let rendered;
     if (options.manifests !== undefined) {
@@ -36598,8 +37103,9 @@ async function publishRelease(options, log) {
     const path = releasePath(env, app);
     const now = new Date().toISOString();
     const tx = await commitReleaseChange(options, { env, app }, log, async (git) => {
-        const dir = (0,external_node_path_namespaceObject.join)(git.dir, path);
-        const current = await readRelease(dir);
+        // Checked before anything is read or written there: no symlink on the way out of the clone.
+        const dir = await safeRepoPath(git.dir, path);
+        const current = await readRelease(git.dir, path);
         const content = await contentFor(options, git, rendered, current, now);
         const result = {
             version: content.info.version,
@@ -36612,7 +37118,11 @@ async function publishRelease(options, log) {
             await checkPendingRequest(options, git, path, content);
         if (notes === 'unchanged') {
             log.info(`${path} already holds ${describeRelease(current)}: nothing to publish`);
-            return { commit: false, result };
+            // The outputs tell what is in place after the run: the release already there.
+            return {
+                commit: false,
+                result: { ...result, version: current.version, digest: current.digest },
+            };
         }
         const before = await folderObjects(dir, log);
         result.diff = diffObjects(before, content.objects);
@@ -36632,6 +37142,18 @@ async function publishRelease(options, log) {
         attempts: tx.attempts,
         pullRequestUrl: tx.pullRequestUrl,
     };
+}
+// A git object id: SHA-1 (40) or SHA-256 (64), or an abbreviation of at least 7.
+const COMMIT_ID = /^[0-9a-f]{7,64}$/i;
+/**
+ * The source commit ends up in release.json, where the agent reads it back into git-host API paths: only
+ * a hex object id gets in. The value is not echoed (it may be anything, at any length).
+ */
+function validateSourceCommit(commit) {
+    if (commit === undefined || COMMIT_ID.test(commit))
+        return;
+    throw new errors_ConfigurationError("input 'source-commit' (or GITHUB_SHA / CI_COMMIT_SHA) is not a commit id: " +
+        'give the hexadecimal object id of the source commit, 7 to 64 characters');
 }
 async function contentFor(options, git, rendered, current, now) {
     const base = {
@@ -36660,16 +37182,18 @@ async function contentFor(options, git, rendered, current, now) {
         };
     }
     if (options.fromEnv) {
-        const fromDir = (0,external_node_path_namespaceObject.join)(git.dir, releasePath(options.fromEnv, options.app));
-        const from = await readRelease(fromDir);
+        const fromPath = releasePath(options.fromEnv, options.app);
+        const fromDir = await safeRepoPath(git.dir, fromPath);
+        const from = await readRelease(git.dir, fromPath);
         if (!from || from.retired) {
-            throw new errors_ConfigurationError(`cannot promote: ${releasePath(options.fromEnv, options.app)} holds no release of ${options.app}`);
+            throw new errors_ConfigurationError(`cannot promote: ${fromPath} holds no release of ${options.app}`);
         }
+        // First: the folder holds regular *.yaml files only (a symlinked file is refused), then their bytes.
+        const docs = await readManifestFolder(fromDir, { skip: [RELEASE_FILE] });
         const names = (await external_node_fs_namespaceObject.promises.readdir(fromDir))
             .filter((n) => n !== RELEASE_FILE && !n.startsWith('.'))
             .sort();
         const files = await Promise.all(names.map(async (file) => ({ file, yaml: await external_node_fs_namespaceObject.promises.readFile((0,external_node_path_namespaceObject.join)(fromDir, file), 'utf8') })));
-        const docs = await readManifestFolder(fromDir, { skip: [RELEASE_FILE] });
         const objects = validateManifests(docs, { allowSecrets: options.allowSecrets }).map((m) => m.object);
         if (manifestsDigest(objects) !== from.digest) {
             throw new errors_ConfigurationError(`cannot promote: the objects in ${releasePath(options.fromEnv, options.app)} do not match its release.json digest (edited by hand?)`);
@@ -36722,7 +37246,7 @@ async function check(options, git, path, content, current) {
     // Retiring needs no ordering; nor does bringing back an app that was retired.
     if (content.kind === 'retire' || current.retired)
         return notes;
-    const order = compareReleases({ version: content.info.version, sourceCommitTime: content.info.sourceCommitTime }, { version: current.version, sourceCommitTime: current.sourceCommitTime });
+    const order = orderAgainst(content.info, current);
     if (order < 0) {
         if (!options.force) {
             throw new errors_ConfigurationError(`refusing to downgrade ${path}: it holds ${describeRelease(current)}, newer than ${content.info.version}; ` +
@@ -36743,6 +37267,14 @@ async function check(options, git, path, content, current) {
     return notes;
 }
 /**
+ * Orders the release being published against one already in the repo (or pending): SemVer, else both
+ * source commit times; when neither orders two different versions, the repo's own history does, and the
+ * publish happening now is the newer one. 0 only for the same version string.
+ */
+function orderAgainst(next, existing) {
+    return (compareReleases({ version: next.version, sourceCommitTime: next.sourceCommitTime }, { version: existing.version, sourceCommitTime: existing.sourceCommitTime }) ?? 1);
+}
+/**
  * In pull-request mode, the tool's branch may hold a newer release that is waiting for review: replacing
  * it with an older one would let an old release be merged over it.
  */
@@ -36750,11 +37282,10 @@ async function checkPendingRequest(options, git, path, content) {
     const text = await git.remoteBranchFile(`gitops/${options.env}/${options.app}`, `${path}/${RELEASE_FILE}`);
     if (!text || content.kind === 'retire' || options.force)
         return;
-    const pending = JSON.parse(text);
+    const pending = parseRelease(text, `${path}/${RELEASE_FILE} on branch gitops/${options.env}/${options.app}`);
     if (pending.retired)
         return;
-    const order = compareReleases({ version: content.info.version, sourceCommitTime: content.info.sourceCommitTime }, { version: pending.version, sourceCommitTime: pending.sourceCommitTime });
-    if (order < 0) {
+    if (orderAgainst(content.info, pending) < 0) {
         throw new errors_ConfigurationError(`refusing to replace the pending pull request of ${path}: it holds ${describeRelease(pending)}, newer than ${content.info.version}; ` +
             `publish with force: true to override`);
     }
@@ -36793,17 +37324,33 @@ function messageFor(options, content, notes) {
 
 
 
+/** `ssh-key`, or the content of the file `ssh-key-file` names (masked the same way); not both. */
+function readSshKey(inputs) {
+    const key = inputs.secret('ssh-key');
+    if (inputs.optional('ssh-key-file') === undefined)
+        return key;
+    if (key !== undefined) {
+        throw new errors_ConfigurationError('give ssh-key and ssh-key-file one at a time, not both');
+    }
+    return inputs.secretFile('ssh-key-file');
+}
+/** A positive whole number input, or its default. */
+function wholeNumber(inputs, name, fallback, unit) {
+    const value = Number(inputs.optional(name) ?? fallback);
+    if (!Number.isSafeInteger(value) || value < 1) {
+        throw new errors_ConfigurationError(`input '${name}' must be a whole number of ${unit}, at least 1`);
+    }
+    return value;
+}
 function readRepoInputs(inputs, env = process.env) {
     const token = inputs.secret('token');
-    const sshKey = inputs.secret('ssh-key');
+    const sshKey = readSshKey(inputs);
     const ci = ciContext(env);
     const given = inputs.required('repository');
     const host = inputs.choice('git-host', ['github', 'gitlab']) ?? ci.host;
     const mode = inputs.choice('mode', ['push', 'pull-request']) ?? 'push';
-    const maxAttempts = Number(inputs.optional('max-attempts') ?? '30');
-    if (!Number.isInteger(maxAttempts) || maxAttempts < 1) {
-        throw new errors_ConfigurationError(`input 'max-attempts' must be a whole number of at least 1`);
-    }
+    const maxAttempts = wholeNumber(inputs, 'max-attempts', '30', 'attempts');
+    const gitTimeoutMs = wholeNumber(inputs, 'git-timeout', '300', 'seconds') * 1000;
     let pullRequest;
     if (mode === 'pull-request') {
         if (!token)
@@ -36821,12 +37368,13 @@ function readRepoInputs(inputs, env = process.env) {
     return {
         repository: repositoryUrl(given, sshKey !== undefined, ci),
         branch: inputs.optional('branch'),
-        auth: { token, tokenUser, sshKey, knownHosts: inputs.optional('known-hosts') },
+        auth: { token, tokenUser, sshKey, knownHosts: inputs.text('known-hosts') },
         author: { name: inputs.required('author-name'), email: inputs.required('author-email') },
         mode,
         maxAttempts,
         dryRun: inputs.boolean('dry-run'),
         pullRequest,
+        gitTimeoutMs,
     };
 }
 
@@ -36854,7 +37402,7 @@ const publishReleaseCommand = {
             },
             releasedBy: inputs.optional('released-by') ?? ci.actor,
             kustomizeVersion: inputs.optional('kustomize-version'),
-            message: inputs.optional('message'),
+            message: inputs.text('message'),
             fromEnv: inputs.optional('from-env'),
             force: inputs.boolean('force'),
             allowSecrets: inputs.boolean('allow-secrets'),

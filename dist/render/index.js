@@ -28374,7 +28374,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7841);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8723);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -28383,7 +28383,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 7841:
+/***/ 8723:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -31353,6 +31353,8 @@ function errorMessage(error) {
     return error instanceof Error ? error.message : String(error);
 }
 
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 ;// CONCATENATED MODULE: ./src/lib/inputs.ts
 /**
  * The one way inputs are read, whatever the adapter: GitHub Actions (`core.getInput`), or the CLI (flags
@@ -31360,6 +31362,12 @@ function errorMessage(error) {
  * input gives the same value and the same error everywhere.
  */
 
+
+// Control characters (C0, DEL, C1). A one-line value (a name, a version, a path) has none: a newline in
+// a version ends up in commit trailers and outputs. Text (lists, keys, messages) may hold line breaks
+// and tabs, nothing else.
+const ANY_CONTROL = /\p{Cc}/u;
+const CONTROL_BUT_LINE_BREAKS = /(?![\n\r\t])\p{Cc}/u;
 class Inputs {
     source;
     defaults;
@@ -31367,12 +31375,28 @@ class Inputs {
         this.source = source;
         this.defaults = defaults;
     }
-    raw(name) {
-        const value = this.source.get(name)?.trim();
-        if (value)
-            return value;
-        const fallback = this.defaults[name];
-        return fallback ? fallback : undefined;
+    /** The trimmed value or default; `text` allows line breaks and tabs, else one line only. */
+    raw(name, text = false) {
+        const value = this.source.get(name)?.trim() || this.defaults[name] || undefined;
+        if (value === undefined)
+            return undefined;
+        // The value is never quoted: it may be a secret, and its bytes would garble the log.
+        if (!text && ANY_CONTROL.test(value)) {
+            throw new errors_ConfigurationError(`input '${name}' holds a control character (a line break, tab or other); it must be one line`);
+        }
+        if (text && CONTROL_BUT_LINE_BREAKS.test(value)) {
+            throw new errors_ConfigurationError(`input '${name}' holds a control character; only line breaks and tabs are allowed`);
+        }
+        return value;
+    }
+    mask(value) {
+        this.source.mask(value);
+        // Multi-line secrets (keys) are masked line by line too, as runners print them that way.
+        for (const line of value.split(/\r?\n/)) {
+            const part = line.trim();
+            if (part.length > 8 && part !== value)
+                this.source.mask(part);
+        }
     }
     /** A value that must be given. */
     required(name) {
@@ -31385,19 +31409,40 @@ class Inputs {
     optional(name) {
         return this.raw(name);
     }
+    /** Free text that may span lines (a commit message, known_hosts lines), or undefined when empty. */
+    text(name) {
+        return this.raw(name, true);
+    }
     /** A secret: masked in logs before anything else can print it. */
     secret(name) {
-        const value = this.raw(name);
-        if (value !== undefined) {
-            this.source.mask(value);
-            // Multi-line secrets (keys) are masked line by line too, as runners print them that way.
-            for (const line of value.split('\n')) {
-                const part = line.trim();
-                if (part.length > 8 && part !== value)
-                    this.source.mask(part);
-            }
-        }
+        const value = this.raw(name, true);
+        if (value !== undefined)
+            this.mask(value);
         return value;
+    }
+    /**
+     * A secret read from the file the input names (`ssh-key-file`), masked like `secret`. An unreadable
+     * file is an error naming the input and the path, never the content.
+     */
+    secretFile(name) {
+        const path = this.raw(name);
+        if (path === undefined)
+            return undefined;
+        let content;
+        try {
+            content = (0,external_node_fs_namespaceObject.readFileSync)(path, 'utf8').trim();
+        }
+        catch (error) {
+            const code = error.code ?? 'unreadable';
+            throw new errors_ConfigurationError(`input ${name} ${path} cannot be read (${code})`);
+        }
+        if (content === '')
+            throw new errors_ConfigurationError(`input ${name} ${path} is empty`);
+        if (CONTROL_BUT_LINE_BREAKS.test(content)) {
+            throw new errors_ConfigurationError(`input ${name} ${path} holds control characters; it must be a text file`);
+        }
+        this.mask(content);
+        return content;
     }
     /** `true`/`false` (YAML 1.2 core schema words, as `core.getBooleanInput` takes them). */
     boolean(name) {
@@ -31408,11 +31453,12 @@ class Inputs {
             return true;
         if (['false', 'False', 'FALSE'].includes(value))
             return false;
-        throw new errors_ConfigurationError(`input '${name}' must be true or false, got '${value}'`);
+        // The value is not quoted back: a token pasted into the wrong input would be printed.
+        throw new errors_ConfigurationError(`input '${name}' must be true or false`);
     }
     /** A list: one item a line, or comma-separated; blank items and `#` comments dropped. */
     list(name) {
-        const value = this.raw(name);
+        const value = this.raw(name, true);
         if (value === undefined)
             return [];
         return value
@@ -31422,7 +31468,7 @@ class Inputs {
     }
     /** Words split on whitespace, for flags passed through to another program. */
     words(name) {
-        const value = this.raw(name);
+        const value = this.raw(name, true);
         return value === undefined ? [] : value.split(/\s+/).filter((s) => s !== '');
     }
     /** One of a fixed set of values. */
@@ -31431,9 +31477,62 @@ class Inputs {
         if (value === undefined)
             return undefined;
         if (!allowed.includes(value)) {
-            throw new errors_ConfigurationError(`input '${name}' must be one of ${allowed.join(', ')}, got '${value}'`);
+            throw new errors_ConfigurationError(`input '${name}' must be one of ${allowed.join(', ')}`);
         }
         return value;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/lib/process/cleanup.ts
+/**
+ * What must not outlive the process: temp folders holding a clone or an SSH key, and child process
+ * groups. Each is registered while it exists and unregistered when removed on the normal path; a CI step
+ * or CLI run told to stop (SIGTERM, SIGINT, SIGHUP: a cancelled job, Ctrl-C, a closed terminal) removes
+ * what is still registered before it exits. The work is synchronous on purpose: a signal handler that
+ * awaits may be cut short by the next signal or the runner's SIGKILL.
+ */
+
+const cleanups = new Set();
+/** Registers `cleanup` until the returned function is called (on the normal path). */
+function registerCleanup(cleanup) {
+    cleanups.add(cleanup);
+    return () => {
+        cleanups.delete(cleanup);
+    };
+}
+/** Registers a folder to remove; the returned function unregisters it (the caller removes it itself). */
+function registerTempDir(dir) {
+    return registerCleanup(() => rmSync(dir, { recursive: true, force: true }));
+}
+/** Runs every registered cleanup now, newest first; one failing does not stop the others. */
+function runCleanups() {
+    const all = [...cleanups].reverse();
+    cleanups.clear();
+    for (const cleanup of all) {
+        try {
+            cleanup();
+        }
+        catch {
+            // best effort: the others still run
+        }
+    }
+}
+const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'];
+let installed = false;
+/**
+ * For short-lived entry points (actions, CLI): on a stop signal, run the cleanups, then die of the same
+ * signal so the caller sees how it ended. The agent handles its signals itself (it stops gracefully).
+ */
+function cleanUpOnStopSignals() {
+    if (installed)
+        return;
+    installed = true;
+    for (const signal of STOP_SIGNALS) {
+        process.once(signal, () => {
+            runCleanups();
+            // The handler was `once`: the default action (termination) now applies.
+            process.kill(process.pid, signal);
+        });
     }
 }
 
@@ -31518,6 +31617,10 @@ const specs = {
                 "description": "An OpenSSH private key that may push to the gitops repo over SSH. Masked; kept in a private temp file for the run only.",
                 "required": false
             },
+            "ssh-key-file": {
+                "description": "A file holding the OpenSSH private key, instead of `ssh-key` (not both) - the safer form on a command line, where a value may end up in shell history or process lists. Masked the same way.",
+                "required": false
+            },
             "known-hosts": {
                 "description": "known_hosts lines of the SSH host (required for SSH remotes other than github.com, whose published keys are built in).",
                 "required": false
@@ -31553,6 +31656,11 @@ const specs = {
                 "description": "Push attempts when other pipelines push first (each re-applies the change on the new tip, with jittered backoff).",
                 "required": false,
                 "default": "30"
+            },
+            "git-timeout": {
+                "description": "Seconds one git command (clone, fetch, push) may take before it is stopped with its children; a remote that never answers fails the step instead of hanging it.",
+                "required": false,
+                "default": "300"
             },
             "dry-run": {
                 "description": "Commit in a temporary clone but push nothing.",
@@ -31622,6 +31730,16 @@ const specs = {
                 "description": "Extra flags for kustomize, e.g. `--enable-helm` or `--load-restrictor LoadRestrictionsNone`.",
                 "required": false
             },
+            "kustomize-timeout": {
+                "description": "Seconds kustomize may run before it is killed (with whatever it started): a remote resource on a host that never answers fails the step instead of holding it.",
+                "required": false,
+                "default": "120"
+            },
+            "kustomize-memory-limit": {
+                "description": "MiB of memory kustomize may hold (with whatever it started; watched on Linux runners) before it is killed: a YAML alias bomb fails the step instead of the runner.",
+                "required": false,
+                "default": "2048"
+            },
             "allow-secrets": {
                 "description": "Accept plaintext `Secret` objects (refused by default; use sealed or SOPS secrets).",
                 "required": false,
@@ -31683,6 +31801,10 @@ const specs = {
                 "description": "An OpenSSH private key that may push to the gitops repo over SSH. Masked; kept in a private temp file for the run only.",
                 "required": false
             },
+            "ssh-key-file": {
+                "description": "A file holding the OpenSSH private key, instead of `ssh-key` (not both) - the safer form on a command line, where a value may end up in shell history or process lists. Masked the same way.",
+                "required": false
+            },
             "known-hosts": {
                 "description": "known_hosts lines of the SSH host (required for SSH remotes other than github.com, whose published keys are built in).",
                 "required": false
@@ -31718,6 +31840,11 @@ const specs = {
                 "description": "Push attempts when other pipelines push first (each re-applies the change on the new tip, with jittered backoff).",
                 "required": false,
                 "default": "30"
+            },
+            "git-timeout": {
+                "description": "Seconds one git command (clone, fetch, push) may take before it is stopped with its children; a remote that never answers fails the step instead of hanging it.",
+                "required": false,
+                "default": "300"
             },
             "dry-run": {
                 "description": "Commit in a temporary clone but push nothing.",
@@ -31775,6 +31902,10 @@ const specs = {
                 "description": "An OpenSSH private key that may push to the gitops repo over SSH. Masked; kept in a private temp file for the run only.",
                 "required": false
             },
+            "ssh-key-file": {
+                "description": "A file holding the OpenSSH private key, instead of `ssh-key` (not both) - the safer form on a command line, where a value may end up in shell history or process lists. Masked the same way.",
+                "required": false
+            },
             "known-hosts": {
                 "description": "known_hosts lines of the SSH host (required for SSH remotes other than github.com, whose published keys are built in).",
                 "required": false
@@ -31797,6 +31928,11 @@ const specs = {
                 "description": "Push attempts when other pipelines push first (each re-applies the change on the new tip, with jittered backoff).",
                 "required": false,
                 "default": "30"
+            },
+            "git-timeout": {
+                "description": "Seconds one git command (clone, fetch, push) may take before it is stopped with its children; a remote that never answers fails the step instead of hanging it.",
+                "required": false,
+                "default": "300"
             },
             "dry-run": {
                 "description": "Commit in a temporary clone but push nothing.",
@@ -31824,6 +31960,7 @@ const specs = {
 
 
 
+
 const githubLogger = {
     debug: (m) => core_debug(m),
     info: (m) => info(m),
@@ -31838,6 +31975,8 @@ function githubInputs(command) {
 }
 /** Runs one command as a GitHub Action step. Never throws: failures go to `core.setFailed`. */
 async function runAction(command) {
+    // A cancelled job (SIGTERM) must not leave a clone or an SSH key in the runner's temp folder.
+    cleanUpOnStopSignals();
     try {
         const options = command.getInputs(githubInputs(command.name));
         const result = await command.run(options, githubLogger);
@@ -31856,8 +31995,6 @@ async function runAction(command) {
     }
 }
 
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 ;// CONCATENATED MODULE: external "node:path"
 const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
 ;// CONCATENATED MODULE: external "node:os"
@@ -31865,31 +32002,218 @@ const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import
 ;// CONCATENATED MODULE: external "node:child_process"
 const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
 ;// CONCATENATED MODULE: ./src/lib/process/run.ts
-/** Runs a command without a shell, collecting its output: the one way library code starts programs. */
+/**
+ * The one way library code starts programs (kustomize, git, exec credential plugins): no shell,
+ * arguments as an array, and every child bounded. Each runs in its own process group, so that a limit
+ * kills what it started too (git's ssh and remote helpers, kustomize's plugins), and the group is
+ * registered with the cleanup registry while it runs, so a run told to stop leaves no child behind.
+ *
+ * Memory is watched, not capped with `ulimit -v`/`prlimit --as`: Go programs (kubectl, kustomize) reserve
+ * ~750 MiB of address space before they start (measured: kubectl 1.32 fails to start under 700 MiB of
+ * virtual memory, and runs at 46 MiB RSS), so a virtual-memory cap either breaks them or caps nothing.
+ * A watchdog sums the resident memory of the group from /proc every 100 ms instead (Linux; elsewhere
+ * the time and output limits still hold).
+ */
 
-/** Runs `command args…` and resolves with its exit code and output; rejects only if it cannot start. */
-function runCommand(command, args, options = {}) {
-    return new Promise((resolvePromise, reject) => {
+
+
+/** A child killed for passing a limit (or because the run is stopping). */
+class ProcessLimitError extends Error {
+    reason;
+    stderr;
+    constructor(message, reason, 
+    /** What the child had written to stderr before it was killed (its tail). */
+    stderr) {
+        super(message);
+        this.reason = reason;
+        this.stderr = stderr;
+        this.name = 'ProcessLimitError';
+    }
+}
+const MiB = 1024 * 1024;
+const DEFAULT_MAX_OUTPUT = 256 * MiB;
+/** Of stderr, only the last part is kept: it is for messages. */
+const MAX_STDERR = 64 * 1024;
+/** After a kill, how long to wait for the pipes to close (a child in a group of its own may hold them). */
+const KILL_GRACE_MS = 2000;
+/** Every running child's kill, to stop them all at once (the agent's SIGTERM). */
+const running = new Set();
+/** Kills every child running now (each rejects as stopped). */
+function stopChildren() {
+    for (const stop of [...running])
+        stop();
+}
+/**
+ * Runs `command args…` within the limits; resolves with its exit code and output whatever the code.
+ * Rejects when it cannot start, or with a `ProcessLimitError` when a limit killed it.
+ */
+function runProcess(command, args, options = {}) {
+    const label = options.label ?? command.split('/').pop();
+    const maxOutput = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT;
+    return new Promise((resolve, reject) => {
+        if (options.signal?.aborted)
+            return reject(limitError('stopped', label, options, ''));
         const child = (0,external_node_child_process_namespaceObject.spawn)(command, args, {
             cwd: options.cwd,
             env: options.env ?? process.env,
-            stdio: ['pipe', 'pipe', 'pipe'],
-            timeout: options.timeoutMs,
+            stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+            // Its own process group: one kill reaches everything it starts.
+            detached: true,
         });
         const out = [];
-        const err = [];
-        child.stdout.on('data', (d) => out.push(d));
-        child.stderr.on('data', (d) => err.push(d));
-        child.on('error', reject);
-        child.on('close', (code, signal) => {
-            resolvePromise({
-                code: code ?? (signal ? 128 : 1),
-                stdout: Buffer.concat(out).toString('utf8'),
-                stderr: Buffer.concat(err).toString('utf8'),
-            });
+        let outBytes = 0;
+        let err = '';
+        let killed;
+        let settled = false;
+        const stops = [];
+        const finish = (result) => {
+            if (settled)
+                return;
+            settled = true;
+            for (const stop of stops)
+                stop();
+            if (result instanceof Error)
+                reject(result);
+            else
+                resolve(result);
+        };
+        const kill = (reason) => {
+            if (killed || settled)
+                return;
+            killed = reason;
+            try {
+                process.kill(-child.pid, 'SIGKILL');
+            }
+            catch {
+                child.kill('SIGKILL');
+            }
+            // Normally the pipes close at once; a grandchild that left the group may still hold them.
+            const grace = setTimeout(() => {
+                child.stdout?.destroy();
+                child.stderr?.destroy();
+                finish(limitError(reason, label, options, err));
+            }, KILL_GRACE_MS);
+            grace.unref();
+        };
+        child.on('error', (error) => finish(new Error(`${label}: cannot run ${command}: ${error.message}`)));
+        if (child.pid === undefined)
+            return; // 'error' follows
+        // The child stopping early closes its stdin: its exit code says why, not the write's EPIPE.
+        child.stdin?.on('error', () => undefined);
+        child.stdin?.end(options.input);
+        child.stdout.on('data', (d) => {
+            if (killed)
+                return;
+            outBytes += d.length;
+            if (outBytes > maxOutput)
+                return kill('output');
+            out.push(d);
         });
-        child.stdin.end(options.input ?? '');
+        child.stderr.on('data', (d) => {
+            err = (err + d.toString('utf8')).slice(-MAX_STDERR);
+        });
+        // Limits, each undone when the child ends.
+        const stop = () => kill('stopped');
+        running.add(stop);
+        stops.push(() => running.delete(stop));
+        stops.push(registerCleanup(stop));
+        if (options.signal) {
+            options.signal.addEventListener('abort', stop, { once: true });
+            stops.push(() => options.signal.removeEventListener('abort', stop));
+        }
+        if (options.timeoutMs) {
+            const timer = setTimeout(() => kill('timeout'), options.timeoutMs);
+            stops.push(() => clearTimeout(timer));
+        }
+        if (options.memoryLimitMB) {
+            stops.push(watchMemory(child.pid, options.memoryLimitMB * MiB, () => kill('memory')));
+        }
+        child.on('close', (code, signal) => {
+            if (killed)
+                return finish(limitError(killed, label, options, err));
+            finish({ code: code ?? (signal ? 128 : 1), stdout: Buffer.concat(out), stderr: err });
+        });
     });
+}
+/** `runProcess` with stdout as UTF-8 text. */
+async function runCommand(command, args, options = {}) {
+    const r = await runProcess(command, args, options);
+    return { code: r.code, stdout: r.stdout.toString('utf8'), stderr: r.stderr };
+}
+function limitError(reason, label, options, stderr) {
+    const setting = (name) => (name ? ` (${name})` : '');
+    const what = {
+        timeout: `did not finish within ${seconds(options.timeoutMs ?? 0)} s${setting(options.timeoutSetting)}`,
+        memory: `used more than ${options.memoryLimitMB} MiB of memory${setting(options.memorySetting)}`,
+        output: `wrote more than ${formatMiB(options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT)} of output`,
+        stopped: 'was stopped (shutting down)',
+    }[reason];
+    return new ProcessLimitError(`${label} ${what}; killed`, reason, stderr);
+}
+function seconds(ms) {
+    return String(Math.round(ms / 100) / 10);
+}
+function formatMiB(bytes) {
+    return `${Math.round((bytes / MiB) * 10) / 10} MiB`;
+}
+// Memory watchdog: one scan of /proc per tick for every watched group.
+const watched = new Map();
+let ticker;
+const TICK_MS = 100;
+function watchMemory(pgid, limitBytes, exceeded) {
+    if (process.platform !== 'linux')
+        return () => undefined;
+    watched.set(pgid, { limit: limitBytes, exceeded });
+    ticker ??= setInterval(scan, TICK_MS).unref();
+    return () => {
+        watched.delete(pgid);
+        if (watched.size === 0 && ticker) {
+            clearInterval(ticker);
+            ticker = undefined;
+        }
+    };
+}
+function scan() {
+    const rss = new Map();
+    let pids;
+    try {
+        pids = (0,external_node_fs_namespaceObject.readdirSync)('/proc').filter((name) => /^\d+$/.test(name));
+    }
+    catch {
+        return;
+    }
+    for (const pid of pids) {
+        const group = groupOf(pid);
+        if (group === undefined || !watched.has(group))
+            continue;
+        rss.set(group, (rss.get(group) ?? 0) + residentBytes(pid));
+    }
+    for (const [group, bytes] of rss) {
+        const watch = watched.get(group);
+        if (watch && bytes > watch.limit)
+            watch.exceeded();
+    }
+}
+/** The process group of a process, from /proc/<pid>/stat (after the command name, which may hold spaces). */
+function groupOf(pid) {
+    try {
+        const stat = (0,external_node_fs_namespaceObject.readFileSync)(`/proc/${pid}/stat`, 'latin1');
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        return Number(fields[2]);
+    }
+    catch {
+        return undefined; // gone meanwhile
+    }
+}
+/** Resident memory in bytes (VmRSS, in kB in /proc/<pid>/status: no page size to guess). */
+function residentBytes(pid) {
+    try {
+        const m = /^VmRSS:\s+(\d+) kB/m.exec((0,external_node_fs_namespaceObject.readFileSync)(`/proc/${pid}/status`, 'latin1'));
+        return m ? Number(m[1]) * 1024 : 0;
+    }
+    catch {
+        return 0;
+    }
 }
 
 ;// CONCATENATED MODULE: ./node_modules/js-yaml/dist/js-yaml.mjs
@@ -35093,6 +35417,19 @@ const octalO = {
 };
 /** When writing, every string that any YAML 1.1 reader could take for something else is quoted. */
 const writeTags = (tags) => [octalO, ...tags];
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+/**
+ * A manifest file's bytes as text, refusing what is not UTF-8 as kubectl does (a lenient decoder would
+ * apply U+FFFD in place of each bad byte). The error names the file, never its content.
+ */
+function yaml_decodeUtf8(bytes, file) {
+    try {
+        return utf8.decode(bytes);
+    }
+    catch {
+        throw new ConfigurationError(`${file} is not valid UTF-8: manifests must be UTF-8 text (re-save the file as UTF-8)`);
+    }
+}
 /**
  * Parses every document of a manifest text. Empty documents are skipped; a `kind: List` (or any
  * `...List` kind with `items`) is expanded into its items, as kubectl does. Anything that is not a
@@ -35260,7 +35597,10 @@ function forBinary(path) {
 /** The kustomize version (`v5.5.0`), as the binary reports it. */
 async function kustomizeVersion(k) {
     if (k.subcommand[0] === 'kustomize') {
-        const r = await runCommand(k.program, ['version', '--client', '-o', 'json']);
+        const r = await runCommand(k.program, ['version', '--client', '-o', 'json'], {
+            timeoutMs: VERSION_TIMEOUT_MS,
+            label: `${k.label} version`,
+        });
         if (r.code === 0) {
             const v = JSON.parse(r.stdout).kustomizeVersion;
             if (v)
@@ -35268,7 +35608,10 @@ async function kustomizeVersion(k) {
         }
         throw new errors_ConfigurationError(`kustomize: ${k.label} did not report a kustomize version: ${r.stderr.trim()}`);
     }
-    const r = await runCommand(k.program, ['version']);
+    const r = await runCommand(k.program, ['version'], {
+        timeoutMs: VERSION_TIMEOUT_MS,
+        label: `${k.label} version`,
+    });
     const match = /v\d+\.\d+\.\d+[^\s]*/.exec(r.stdout);
     if (r.code !== 0 || !match) {
         throw new errors_ConfigurationError(`kustomize: ${k.label} did not report its version: ${r.stderr.trim()}`);
@@ -35325,6 +35668,11 @@ function parseImageOverride(spec) {
         ...(digest ? { digest } : {}),
     };
 }
+/** How long a build may run by default, and how much memory it may hold (a build is seconds, MiBs). */
+const DEFAULT_BUILD_TIMEOUT_MS = 120_000;
+const DEFAULT_BUILD_MEMORY_MB = 2048;
+/** `kustomize version` answers at once; a binary that does not is not a kustomize to use. */
+const VERSION_TIMEOUT_MS = 30_000;
 /**
  * Runs kustomize on `dir` and returns its YAML output. With images or a namespace, a temporary overlay
  * (outside the user's tree) names `dir` as its only resource and sets them; it is removed afterwards.
@@ -35359,7 +35707,7 @@ async function kustomizeBuild(k, dir, options, log) {
     try {
         const args = [...k.subcommand, buildDir, ...(options.flags ?? [])];
         log.info(`Running ${k.label} on ${dir}`);
-        const r = await runCommand(k.program, args);
+        const r = await runBuild(k, args, dir, options);
         if (r.code !== 0) {
             const message = r.stderr.trim().replaceAll(overlay ?? '\0', '<overlay>');
             throw new errors_ConfigurationError(`kustomize failed on ${dir}:\n${message}`);
@@ -35369,6 +35717,26 @@ async function kustomizeBuild(k, dir, options, log) {
     finally {
         if (overlay)
             await external_node_fs_namespaceObject.promises.rm(overlay, { recursive: true, force: true });
+    }
+}
+/** Runs the build within its limits; passing one is the user's to fix (a ConfigurationError). */
+async function runBuild(k, args, dir, options) {
+    try {
+        return await runCommand(k.program, args, {
+            timeoutMs: options.timeoutMs ?? DEFAULT_BUILD_TIMEOUT_MS,
+            memoryLimitMB: options.memoryLimitMB ?? DEFAULT_BUILD_MEMORY_MB,
+            signal: options.signal,
+            label: `kustomize build ${dir}`,
+            timeoutSetting: 'kustomize-timeout',
+            memorySetting: 'kustomize-memory-limit',
+        });
+    }
+    catch (error) {
+        // A stop is not the user's doing: it goes on as it is, for the caller to tell apart.
+        if (error instanceof ProcessLimitError && error.reason !== 'stopped') {
+            throw new errors_ConfigurationError(error.message);
+        }
+        throw error;
     }
 }
 
@@ -35381,9 +35749,34 @@ var external_node_crypto_ = __nccwpck_require__(7598);
  */
 
 
-// Kubernetes names: DNS subdomains, and a few kinds (RBAC) allow more; the check is loose on purpose
-// and only keeps out what would break file names and API paths.
-const NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.:@]{0,251}[A-Za-z0-9])?$/;
+// What the Kubernetes API server takes, so a name never becomes a path (file names, API paths): kinds
+// are CamelCase words; apiVersion is `v1` or `<DNS subdomain group>/<version>`; names follow the generic
+// path-segment rule (per-kind rules are the API server's, and `system:controller:x` is a valid RBAC name);
+// namespaces are DNS labels.
+const KIND = /^[A-Za-z][A-Za-z0-9]{0,62}$/;
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const VERSION = DNS_LABEL;
+const NAME_FORBIDDEN = /[/%\p{Cc}]/u;
+function isDnsSubdomain(value) {
+    return value.length <= 253 && value.split('.').every((label) => DNS_LABEL.test(label));
+}
+function isApiVersion(value) {
+    if (value === 'v1')
+        return true;
+    const parts = value.split('/');
+    return parts.length === 2 && isDnsSubdomain(parts[0]) && VERSION.test(parts[1]);
+}
+function isName(value) {
+    return (value !== '' &&
+        value.length <= 253 &&
+        value !== '.' &&
+        value !== '..' &&
+        !NAME_FORBIDDEN.test(value));
+}
+/** A value for a message: quoted, escaped, and cut short. */
+function shown(value) {
+    return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
+}
 /** `kind/namespace/name` (namespace empty for cluster-scoped or unset). */
 function objectKey(object) {
     return `${object.kind}/${object.metadata.namespace ?? ''}/${object.metadata.name}`;
@@ -35424,13 +35817,9 @@ function validateManifests(docs, options = {}) {
             continue;
         }
         const object = value;
-        const { name, namespace } = object.metadata;
-        if (!NAME.test(name)) {
-            problems.push(`${source}: ${object.kind} has an invalid metadata.name ${JSON.stringify(name)}`);
-            continue;
-        }
-        if (namespace !== undefined && (typeof namespace !== 'string' || !NAME.test(namespace))) {
-            problems.push(`${source}: ${object.kind}/${name} has an invalid metadata.namespace`);
+        const problem = identityProblem(object);
+        if (problem !== undefined) {
+            problems.push(`${source}: ${problem}`);
             continue;
         }
         if (isPlainSecret(object) && !options.allowSecrets) {
@@ -35451,6 +35840,24 @@ function validateManifests(docs, options = {}) {
         throw new errors_ConfigurationError(`${problems.length} invalid manifest${problems.length > 1 ? 's' : ''}:\n  ${problems.join('\n  ')}`);
     }
     return manifests;
+}
+/** What is wrong with an object's kind, apiVersion, name or namespace, naming the object; or nothing. */
+function identityProblem(object) {
+    const { kind, apiVersion } = object;
+    const { name, namespace } = object.metadata;
+    if (!KIND.test(kind)) {
+        return `object ${shown(name)} has an invalid kind ${shown(kind)} (a CamelCase word of letters and digits, at most 63)`;
+    }
+    if (!isName(name)) {
+        return `${kind} has an invalid metadata.name ${shown(name)} (at most 253 characters, not . or .., no /, % or control characters)`;
+    }
+    if (!isApiVersion(apiVersion)) {
+        return `${kind}/${name} has an invalid apiVersion ${shown(apiVersion)} (v1 or <group>/<version>)`;
+    }
+    if (namespace !== undefined && (typeof namespace !== 'string' || !DNS_LABEL.test(namespace))) {
+        return `${kind}/${name} has an invalid metadata.namespace (a DNS label: lower case, digits, -, at most 63)`;
+    }
+    return undefined;
 }
 function isPlainSecret(object) {
     return object.kind === 'Secret' && object.apiVersion === 'v1';
@@ -35630,6 +36037,43 @@ async function checkReplaceableFolder(dir) {
             .join(', ')}); the folder is replaced wholly, so point output-dir at a new or empty folder`);
     }
 }
+/**
+ * Refuses an output file that render did not write: it is replaced wholly, so an existing one must be a
+ * regular file (not a symlink, which may lead anywhere, nor a folder) holding only Kubernetes objects.
+ * An empty file is fine. Its content is never quoted.
+ */
+async function checkReplaceableFile(file) {
+    let stat;
+    try {
+        stat = await external_node_fs_namespaceObject.promises.lstat(file);
+    }
+    catch (error) {
+        if (error.code === 'ENOENT')
+            return;
+        throw error;
+    }
+    const elsewhere = 'point output-file elsewhere (it is replaced wholly)';
+    if (stat.isSymbolicLink()) {
+        throw new errors_ConfigurationError(`output-file ${file} is a symlink; ${elsewhere}`);
+    }
+    if (stat.isDirectory())
+        throw new errors_ConfigurationError(`output-file ${file} is a folder; ${elsewhere}`);
+    if (!stat.isFile() || !(await isManifestStream(file))) {
+        throw new errors_ConfigurationError(`output-file ${file} exists and is not a manifest file render wrote; ${elsewhere}`);
+    }
+}
+/** True when the file parses as YAML documents that are all Kubernetes objects (or none). */
+async function isManifestStream(file) {
+    try {
+        const docs = yaml_parseManifestText(await external_node_fs_namespaceObject.promises.readFile(file, 'utf8'), file);
+        return docs.every(({ value }) => typeof value.apiVersion === 'string' &&
+            typeof value.kind === 'string' &&
+            typeof value.metadata?.name === 'string');
+    }
+    catch {
+        return false;
+    }
+}
 /** True when `inner` is `outer` or lies inside it. */
 function isInside(inner, outer) {
     const rel = (0,external_node_path_namespaceObject.relative)((0,external_node_path_namespaceObject.resolve)(outer), (0,external_node_path_namespaceObject.resolve)(inner));
@@ -35654,15 +36098,15 @@ async function readManifestFolder(dir, options = {}) {
         if (!entry.isFile() || !MANIFEST_FILE.test(entry.name)) {
             throw new ConfigurationError(`${join(dir, entry.name)}: a manifests folder holds only *.yaml files, one object each`);
         }
-        const text = await fs.readFile(join(dir, entry.name), 'utf8');
-        docs.push(...parseManifestText(text, join(dir, entry.name)));
+        const file = join(dir, entry.name);
+        const text = decodeUtf8(await fs.readFile(file), file);
+        docs.push(...parseManifestText(text, file));
     }
     return docs;
 }
 
 ;// CONCATENATED MODULE: ./src/lib/render.ts
 /** `render`: kustomize an app's kustomization into plain, validated manifests. */
-
 
 
 
@@ -35678,9 +36122,7 @@ async function render(options, log) {
     if (isInside(outputFile, outputDir)) {
         throw new errors_ConfigurationError(`output-file ${outputFile} is inside output-dir; it must be beside it`);
     }
-    if ((0,external_node_fs_namespaceObject.existsSync)(outputFile) && (0,external_node_fs_namespaceObject.statSync)(outputFile).isDirectory()) {
-        throw new errors_ConfigurationError(`output-file ${outputFile} is a folder`);
-    }
+    await checkReplaceableFile(outputFile);
     await checkReplaceableFolder(outputDir);
     if (isInside(outputDir, options.path) || isInside(options.path, outputDir)) {
         throw new errors_ConfigurationError(`output-dir ${outputDir} overlaps the kustomization at ${options.path}`);
@@ -35690,7 +36132,13 @@ async function render(options, log) {
     // The version query runs beside the build: each is a process start of the same binary.
     const [version, text] = await Promise.all([
         kustomizeVersion(kustomize),
-        kustomizeBuild(kustomize, options.path, { images, namespace: options.namespace, flags: options.kustomizeFlags }, log),
+        kustomizeBuild(kustomize, options.path, {
+            images,
+            namespace: options.namespace,
+            flags: options.kustomizeFlags,
+            timeoutMs: options.kustomizeTimeoutMs,
+            memoryLimitMB: options.kustomizeMemoryLimitMB,
+        }, log),
     ]);
     log.info(`kustomize ${version}`);
     const docs = yaml_parseManifestText(text, `kustomize output of ${options.path}`);
@@ -35716,6 +36164,22 @@ async function render(options, log) {
 
 ;// CONCATENATED MODULE: ./src/actions/render/command.ts
 
+
+
+const DEFAULTS = {
+    'kustomize-timeout': DEFAULT_BUILD_TIMEOUT_MS / 1000,
+    'kustomize-memory-limit': DEFAULT_BUILD_MEMORY_MB,
+};
+/** A number above 0 (the limits: 0 would mean none), its default when the input is empty. */
+function positive(inputs, name, what) {
+    const value = inputs.optional(name);
+    if (value === undefined)
+        return DEFAULTS[name];
+    const n = Number(value);
+    if (!/^\d+(\.\d+)?$/.test(value) || !(n > 0))
+        throw new errors_ConfigurationError(`input '${name}' must be ${what} greater than 0`);
+    return n;
+}
 const renderCommand = {
     name: 'render',
     getInputs: (inputs) => ({
@@ -35726,6 +36190,8 @@ const renderCommand = {
         namespace: inputs.optional('namespace'),
         kustomize: inputs.optional('kustomize'),
         kustomizeFlags: inputs.words('kustomize-flags'),
+        kustomizeTimeoutMs: positive(inputs, 'kustomize-timeout', 'a number of seconds') * 1000,
+        kustomizeMemoryLimitMB: positive(inputs, 'kustomize-memory-limit', 'a number of MiB'),
         allowSecrets: inputs.boolean('allow-secrets'),
     }),
     run: render,

@@ -290,7 +290,7 @@ const Dispatcher = __nccwpck_require__(883)
 const Pool = __nccwpck_require__(628)
 const BalancedPool = __nccwpck_require__(837)
 const Agent = __nccwpck_require__(7405)
-const ProxyAgent = __nccwpck_require__(4291)
+const ProxyAgent = __nccwpck_require__(6672)
 const EnvHttpProxyAgent = __nccwpck_require__(3137)
 const RetryAgent = __nccwpck_require__(50)
 const errors = __nccwpck_require__(8707)
@@ -8023,7 +8023,7 @@ module.exports = Dispatcher
 
 const DispatcherBase = __nccwpck_require__(1841)
 const { kClose, kDestroy, kClosed, kDestroyed, kDispatch, kNoProxyAgent, kHttpProxyAgent, kHttpsProxyAgent } = __nccwpck_require__(6443)
-const ProxyAgent = __nccwpck_require__(4291)
+const ProxyAgent = __nccwpck_require__(6672)
 const Agent = __nccwpck_require__(7405)
 
 const DEFAULT_PORTS = {
@@ -8663,7 +8663,7 @@ module.exports = Pool
 
 /***/ }),
 
-/***/ 4291:
+/***/ 6672:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -28372,7 +28372,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6672);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3667);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -28381,7 +28381,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 6672:
+/***/ 3667:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -31351,6 +31351,8 @@ function errorMessage(error) {
     return error instanceof Error ? error.message : String(error);
 }
 
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 ;// CONCATENATED MODULE: ./src/lib/inputs.ts
 /**
  * The one way inputs are read, whatever the adapter: GitHub Actions (`core.getInput`), or the CLI (flags
@@ -31358,6 +31360,12 @@ function errorMessage(error) {
  * input gives the same value and the same error everywhere.
  */
 
+
+// Control characters (C0, DEL, C1). A one-line value (a name, a version, a path) has none: a newline in
+// a version ends up in commit trailers and outputs. Text (lists, keys, messages) may hold line breaks
+// and tabs, nothing else.
+const ANY_CONTROL = /\p{Cc}/u;
+const CONTROL_BUT_LINE_BREAKS = /(?![\n\r\t])\p{Cc}/u;
 class Inputs {
     source;
     defaults;
@@ -31365,12 +31373,28 @@ class Inputs {
         this.source = source;
         this.defaults = defaults;
     }
-    raw(name) {
-        const value = this.source.get(name)?.trim();
-        if (value)
-            return value;
-        const fallback = this.defaults[name];
-        return fallback ? fallback : undefined;
+    /** The trimmed value or default; `text` allows line breaks and tabs, else one line only. */
+    raw(name, text = false) {
+        const value = this.source.get(name)?.trim() || this.defaults[name] || undefined;
+        if (value === undefined)
+            return undefined;
+        // The value is never quoted: it may be a secret, and its bytes would garble the log.
+        if (!text && ANY_CONTROL.test(value)) {
+            throw new errors_ConfigurationError(`input '${name}' holds a control character (a line break, tab or other); it must be one line`);
+        }
+        if (text && CONTROL_BUT_LINE_BREAKS.test(value)) {
+            throw new errors_ConfigurationError(`input '${name}' holds a control character; only line breaks and tabs are allowed`);
+        }
+        return value;
+    }
+    mask(value) {
+        this.source.mask(value);
+        // Multi-line secrets (keys) are masked line by line too, as runners print them that way.
+        for (const line of value.split(/\r?\n/)) {
+            const part = line.trim();
+            if (part.length > 8 && part !== value)
+                this.source.mask(part);
+        }
     }
     /** A value that must be given. */
     required(name) {
@@ -31383,19 +31407,40 @@ class Inputs {
     optional(name) {
         return this.raw(name);
     }
+    /** Free text that may span lines (a commit message, known_hosts lines), or undefined when empty. */
+    text(name) {
+        return this.raw(name, true);
+    }
     /** A secret: masked in logs before anything else can print it. */
     secret(name) {
-        const value = this.raw(name);
-        if (value !== undefined) {
-            this.source.mask(value);
-            // Multi-line secrets (keys) are masked line by line too, as runners print them that way.
-            for (const line of value.split('\n')) {
-                const part = line.trim();
-                if (part.length > 8 && part !== value)
-                    this.source.mask(part);
-            }
-        }
+        const value = this.raw(name, true);
+        if (value !== undefined)
+            this.mask(value);
         return value;
+    }
+    /**
+     * A secret read from the file the input names (`ssh-key-file`), masked like `secret`. An unreadable
+     * file is an error naming the input and the path, never the content.
+     */
+    secretFile(name) {
+        const path = this.raw(name);
+        if (path === undefined)
+            return undefined;
+        let content;
+        try {
+            content = (0,external_node_fs_namespaceObject.readFileSync)(path, 'utf8').trim();
+        }
+        catch (error) {
+            const code = error.code ?? 'unreadable';
+            throw new errors_ConfigurationError(`input ${name} ${path} cannot be read (${code})`);
+        }
+        if (content === '')
+            throw new errors_ConfigurationError(`input ${name} ${path} is empty`);
+        if (CONTROL_BUT_LINE_BREAKS.test(content)) {
+            throw new errors_ConfigurationError(`input ${name} ${path} holds control characters; it must be a text file`);
+        }
+        this.mask(content);
+        return content;
     }
     /** `true`/`false` (YAML 1.2 core schema words, as `core.getBooleanInput` takes them). */
     boolean(name) {
@@ -31406,11 +31451,12 @@ class Inputs {
             return true;
         if (['false', 'False', 'FALSE'].includes(value))
             return false;
-        throw new errors_ConfigurationError(`input '${name}' must be true or false, got '${value}'`);
+        // The value is not quoted back: a token pasted into the wrong input would be printed.
+        throw new errors_ConfigurationError(`input '${name}' must be true or false`);
     }
     /** A list: one item a line, or comma-separated; blank items and `#` comments dropped. */
     list(name) {
-        const value = this.raw(name);
+        const value = this.raw(name, true);
         if (value === undefined)
             return [];
         return value
@@ -31420,7 +31466,7 @@ class Inputs {
     }
     /** Words split on whitespace, for flags passed through to another program. */
     words(name) {
-        const value = this.raw(name);
+        const value = this.raw(name, true);
         return value === undefined ? [] : value.split(/\s+/).filter((s) => s !== '');
     }
     /** One of a fixed set of values. */
@@ -31429,9 +31475,62 @@ class Inputs {
         if (value === undefined)
             return undefined;
         if (!allowed.includes(value)) {
-            throw new errors_ConfigurationError(`input '${name}' must be one of ${allowed.join(', ')}, got '${value}'`);
+            throw new errors_ConfigurationError(`input '${name}' must be one of ${allowed.join(', ')}`);
         }
         return value;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/lib/process/cleanup.ts
+/**
+ * What must not outlive the process: temp folders holding a clone or an SSH key, and child process
+ * groups. Each is registered while it exists and unregistered when removed on the normal path; a CI step
+ * or CLI run told to stop (SIGTERM, SIGINT, SIGHUP: a cancelled job, Ctrl-C, a closed terminal) removes
+ * what is still registered before it exits. The work is synchronous on purpose: a signal handler that
+ * awaits may be cut short by the next signal or the runner's SIGKILL.
+ */
+
+const cleanups = new Set();
+/** Registers `cleanup` until the returned function is called (on the normal path). */
+function registerCleanup(cleanup) {
+    cleanups.add(cleanup);
+    return () => {
+        cleanups.delete(cleanup);
+    };
+}
+/** Registers a folder to remove; the returned function unregisters it (the caller removes it itself). */
+function registerTempDir(dir) {
+    return registerCleanup(() => (0,external_node_fs_namespaceObject.rmSync)(dir, { recursive: true, force: true }));
+}
+/** Runs every registered cleanup now, newest first; one failing does not stop the others. */
+function runCleanups() {
+    const all = [...cleanups].reverse();
+    cleanups.clear();
+    for (const cleanup of all) {
+        try {
+            cleanup();
+        }
+        catch {
+            // best effort: the others still run
+        }
+    }
+}
+const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'];
+let installed = false;
+/**
+ * For short-lived entry points (actions, CLI): on a stop signal, run the cleanups, then die of the same
+ * signal so the caller sees how it ended. The agent handles its signals itself (it stops gracefully).
+ */
+function cleanUpOnStopSignals() {
+    if (installed)
+        return;
+    installed = true;
+    for (const signal of STOP_SIGNALS) {
+        process.once(signal, () => {
+            runCleanups();
+            // The handler was `once`: the default action (termination) now applies.
+            process.kill(process.pid, signal);
+        });
     }
 }
 
@@ -31516,6 +31615,10 @@ const specs = {
                 "description": "An OpenSSH private key that may push to the gitops repo over SSH. Masked; kept in a private temp file for the run only.",
                 "required": false
             },
+            "ssh-key-file": {
+                "description": "A file holding the OpenSSH private key, instead of `ssh-key` (not both) - the safer form on a command line, where a value may end up in shell history or process lists. Masked the same way.",
+                "required": false
+            },
             "known-hosts": {
                 "description": "known_hosts lines of the SSH host (required for SSH remotes other than github.com, whose published keys are built in).",
                 "required": false
@@ -31551,6 +31654,11 @@ const specs = {
                 "description": "Push attempts when other pipelines push first (each re-applies the change on the new tip, with jittered backoff).",
                 "required": false,
                 "default": "30"
+            },
+            "git-timeout": {
+                "description": "Seconds one git command (clone, fetch, push) may take before it is stopped with its children; a remote that never answers fails the step instead of hanging it.",
+                "required": false,
+                "default": "300"
             },
             "dry-run": {
                 "description": "Commit in a temporary clone but push nothing.",
@@ -31620,6 +31728,16 @@ const specs = {
                 "description": "Extra flags for kustomize, e.g. `--enable-helm` or `--load-restrictor LoadRestrictionsNone`.",
                 "required": false
             },
+            "kustomize-timeout": {
+                "description": "Seconds kustomize may run before it is killed (with whatever it started): a remote resource on a host that never answers fails the step instead of holding it.",
+                "required": false,
+                "default": "120"
+            },
+            "kustomize-memory-limit": {
+                "description": "MiB of memory kustomize may hold (with whatever it started; watched on Linux runners) before it is killed: a YAML alias bomb fails the step instead of the runner.",
+                "required": false,
+                "default": "2048"
+            },
             "allow-secrets": {
                 "description": "Accept plaintext `Secret` objects (refused by default; use sealed or SOPS secrets).",
                 "required": false,
@@ -31681,6 +31799,10 @@ const specs = {
                 "description": "An OpenSSH private key that may push to the gitops repo over SSH. Masked; kept in a private temp file for the run only.",
                 "required": false
             },
+            "ssh-key-file": {
+                "description": "A file holding the OpenSSH private key, instead of `ssh-key` (not both) - the safer form on a command line, where a value may end up in shell history or process lists. Masked the same way.",
+                "required": false
+            },
             "known-hosts": {
                 "description": "known_hosts lines of the SSH host (required for SSH remotes other than github.com, whose published keys are built in).",
                 "required": false
@@ -31716,6 +31838,11 @@ const specs = {
                 "description": "Push attempts when other pipelines push first (each re-applies the change on the new tip, with jittered backoff).",
                 "required": false,
                 "default": "30"
+            },
+            "git-timeout": {
+                "description": "Seconds one git command (clone, fetch, push) may take before it is stopped with its children; a remote that never answers fails the step instead of hanging it.",
+                "required": false,
+                "default": "300"
             },
             "dry-run": {
                 "description": "Commit in a temporary clone but push nothing.",
@@ -31773,6 +31900,10 @@ const specs = {
                 "description": "An OpenSSH private key that may push to the gitops repo over SSH. Masked; kept in a private temp file for the run only.",
                 "required": false
             },
+            "ssh-key-file": {
+                "description": "A file holding the OpenSSH private key, instead of `ssh-key` (not both) - the safer form on a command line, where a value may end up in shell history or process lists. Masked the same way.",
+                "required": false
+            },
             "known-hosts": {
                 "description": "known_hosts lines of the SSH host (required for SSH remotes other than github.com, whose published keys are built in).",
                 "required": false
@@ -31795,6 +31926,11 @@ const specs = {
                 "description": "Push attempts when other pipelines push first (each re-applies the change on the new tip, with jittered backoff).",
                 "required": false,
                 "default": "30"
+            },
+            "git-timeout": {
+                "description": "Seconds one git command (clone, fetch, push) may take before it is stopped with its children; a remote that never answers fails the step instead of hanging it.",
+                "required": false,
+                "default": "300"
             },
             "dry-run": {
                 "description": "Commit in a temporary clone but push nothing.",
@@ -31822,6 +31958,7 @@ const specs = {
 
 
 
+
 const githubLogger = {
     debug: (m) => core_debug(m),
     info: (m) => info(m),
@@ -31836,6 +31973,8 @@ function githubInputs(command) {
 }
 /** Runs one command as a GitHub Action step. Never throws: failures go to `core.setFailed`. */
 async function runAction(command) {
+    // A cancelled job (SIGTERM) must not leave a clone or an SSH key in the runner's temp folder.
+    cleanUpOnStopSignals();
     try {
         const options = command.getInputs(githubInputs(command.name));
         const result = await command.run(options, githubLogger);
@@ -31856,8 +31995,6 @@ async function runAction(command) {
 
 ;// CONCATENATED MODULE: external "node:path"
 const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 ;// CONCATENATED MODULE: ./src/lib/gitops/layout.ts
 /**
  * The gitops repo convention: `releases/<env>/<app>/` holds one app's rendered objects in one environment,
@@ -31881,31 +32018,95 @@ function releasePath(env, app) {
     return `${RELEASES_DIR}/${env}/${app}`;
 }
 
+;// CONCATENATED MODULE: ./src/lib/gitops/safe-path.ts
+/**
+ * Paths inside a clone of the gitops repo, checked before anything is read, deleted or written there.
+ * Anyone who can push to the gitops repo can commit a symlink (`releases -> /home/runner`); following it
+ * would make a publish delete and write files on the runner, outside the clone, before git refuses the
+ * pathspec. So every component on the way is `lstat`ed from the clone's root: a symlink is refused by
+ * name, and the path must resolve inside the clone.
+ */
+
+
+
+/**
+ * Resolves `path` (repo-relative, with `/`) under the clone `root` and returns the absolute path. Throws a
+ * ConfigurationError naming the component (repo-relative) that is a symlink, or that is not a folder
+ * where one is needed. Components that do not exist yet are fine: they are created as real folders.
+ */
+async function safeRepoPath(root, path, leaf = 'folder') {
+    const full = (0,external_node_path_namespaceObject.resolve)(root, path);
+    const rel = (0,external_node_path_namespaceObject.relative)((0,external_node_path_namespaceObject.resolve)(root), full);
+    if (rel === '' || rel.startsWith('..') || (0,external_node_path_namespaceObject.isAbsolute)(rel)) {
+        throw new errors_ConfigurationError(`${path} does not lie inside the gitops repo`);
+    }
+    const parts = rel.split(/[\\/]/);
+    for (let i = 0; i < parts.length; i++) {
+        const shown = parts.slice(0, i + 1).join('/');
+        let stat;
+        try {
+            stat = await external_node_fs_namespaceObject.promises.lstat((0,external_node_path_namespaceObject.resolve)(root, ...parts.slice(0, i + 1)));
+        }
+        catch (error) {
+            if (error.code === 'ENOENT')
+                return full;
+            throw error;
+        }
+        if (stat.isSymbolicLink()) {
+            throw new errors_ConfigurationError(`${shown} is a symbolic link in the gitops repo; refusing to read or write through it ` +
+                `(it could point outside the repo): replace it with a real ${i < parts.length - 1 || leaf === 'folder' ? 'folder' : 'file'} in git`);
+        }
+        const last = i === parts.length - 1;
+        if (!last || leaf === 'folder') {
+            if (!stat.isDirectory()) {
+                throw new errors_ConfigurationError(`${shown} in the gitops repo is not a folder; the releases/<env>/<app>/ layout needs one there`);
+            }
+        }
+        else if (!stat.isFile()) {
+            throw new errors_ConfigurationError(`${shown} in the gitops repo is not a regular file`);
+        }
+    }
+    return full;
+}
+
 ;// CONCATENATED MODULE: ./src/lib/gitops/release.ts
 /** `release.json`: what a release folder holds, read by publish, rollback and the agent. */
 
 
 
 
-/** Reads `<dir>/release.json`; undefined when there is none. */
-async function readRelease(dir) {
-    const file = (0,external_node_path_namespaceObject.join)(dir, RELEASE_FILE);
+/**
+ * Reads `<folder>/release.json` of the clone at `root` (`folder` repo-relative); undefined when there is
+ * none. A symlink anywhere on the way, the file itself included, is refused by name before it is read.
+ */
+async function readRelease(root, folder) {
+    const name = `${folder}/${RELEASE_FILE}`;
+    const file = await safeRepoPath(root, name, 'file');
     if (!(0,external_node_fs_namespaceObject.existsSync)(file))
         return undefined;
-    return parseRelease(await external_node_fs_namespaceObject.promises.readFile(file, 'utf8'), file);
+    return parseRelease(await external_node_fs_namespaceObject.promises.readFile(file, 'utf8'), name);
 }
-/** Checks and reads the text of a release file; `file` names it in the error. */
+/**
+ * Checks and reads the text of a release file; `file` names it in the error. The error says what is
+ * wrong, never the text: a release file may be a symlink's target or hold anything.
+ */
 function parseRelease(text, file) {
+    let value;
     try {
-        const value = JSON.parse(text);
-        if (typeof value.version !== 'string' || typeof value.digest !== 'string') {
-            throw new Error('version or digest missing');
-        }
-        return value;
+        value = JSON.parse(text);
     }
-    catch (error) {
-        throw new errors_ConfigurationError(`${file} is not a valid release file: ${error.message}`);
+    catch {
+        // JSON.parse's message quotes the text: not shown.
+        throw new errors_ConfigurationError(`${file} is not a valid release file: it is not JSON`);
     }
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+        throw new errors_ConfigurationError(`${file} is not a valid release file: it is not a JSON object`);
+    }
+    const info = value;
+    if (typeof info.version !== 'string' || typeof info.digest !== 'string') {
+        throw new errors_ConfigurationError(`${file} is not a valid release file: 'version' and 'digest' must be strings`);
+    }
+    return info;
 }
 /** The file's text: keys in a fixed order, two-space indent, a final newline. */
 function releaseText(info) {
@@ -31988,6 +32189,221 @@ function commitKind(message) {
 const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 ;// CONCATENATED MODULE: external "node:child_process"
 const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: ./src/lib/process/run.ts
+/**
+ * The one way library code starts programs (kustomize, git, exec credential plugins): no shell,
+ * arguments as an array, and every child bounded. Each runs in its own process group, so that a limit
+ * kills what it started too (git's ssh and remote helpers, kustomize's plugins), and the group is
+ * registered with the cleanup registry while it runs, so a run told to stop leaves no child behind.
+ *
+ * Memory is watched, not capped with `ulimit -v`/`prlimit --as`: Go programs (kubectl, kustomize) reserve
+ * ~750 MiB of address space before they start (measured: kubectl 1.32 fails to start under 700 MiB of
+ * virtual memory, and runs at 46 MiB RSS), so a virtual-memory cap either breaks them or caps nothing.
+ * A watchdog sums the resident memory of the group from /proc every 100 ms instead (Linux; elsewhere
+ * the time and output limits still hold).
+ */
+
+
+
+/** A child killed for passing a limit (or because the run is stopping). */
+class ProcessLimitError extends Error {
+    reason;
+    stderr;
+    constructor(message, reason, 
+    /** What the child had written to stderr before it was killed (its tail). */
+    stderr) {
+        super(message);
+        this.reason = reason;
+        this.stderr = stderr;
+        this.name = 'ProcessLimitError';
+    }
+}
+const MiB = 1024 * 1024;
+const DEFAULT_MAX_OUTPUT = 256 * MiB;
+/** Of stderr, only the last part is kept: it is for messages. */
+const MAX_STDERR = 64 * 1024;
+/** After a kill, how long to wait for the pipes to close (a child in a group of its own may hold them). */
+const KILL_GRACE_MS = 2000;
+/** Every running child's kill, to stop them all at once (the agent's SIGTERM). */
+const running = new Set();
+/** Kills every child running now (each rejects as stopped). */
+function stopChildren() {
+    for (const stop of [...running])
+        stop();
+}
+/**
+ * Runs `command args…` within the limits; resolves with its exit code and output whatever the code.
+ * Rejects when it cannot start, or with a `ProcessLimitError` when a limit killed it.
+ */
+function runProcess(command, args, options = {}) {
+    const label = options.label ?? command.split('/').pop();
+    const maxOutput = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT;
+    return new Promise((resolve, reject) => {
+        if (options.signal?.aborted)
+            return reject(limitError('stopped', label, options, ''));
+        const child = (0,external_node_child_process_namespaceObject.spawn)(command, args, {
+            cwd: options.cwd,
+            env: options.env ?? process.env,
+            stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+            // Its own process group: one kill reaches everything it starts.
+            detached: true,
+        });
+        const out = [];
+        let outBytes = 0;
+        let err = '';
+        let killed;
+        let settled = false;
+        const stops = [];
+        const finish = (result) => {
+            if (settled)
+                return;
+            settled = true;
+            for (const stop of stops)
+                stop();
+            if (result instanceof Error)
+                reject(result);
+            else
+                resolve(result);
+        };
+        const kill = (reason) => {
+            if (killed || settled)
+                return;
+            killed = reason;
+            try {
+                process.kill(-child.pid, 'SIGKILL');
+            }
+            catch {
+                child.kill('SIGKILL');
+            }
+            // Normally the pipes close at once; a grandchild that left the group may still hold them.
+            const grace = setTimeout(() => {
+                child.stdout?.destroy();
+                child.stderr?.destroy();
+                finish(limitError(reason, label, options, err));
+            }, KILL_GRACE_MS);
+            grace.unref();
+        };
+        child.on('error', (error) => finish(new Error(`${label}: cannot run ${command}: ${error.message}`)));
+        if (child.pid === undefined)
+            return; // 'error' follows
+        // The child stopping early closes its stdin: its exit code says why, not the write's EPIPE.
+        child.stdin?.on('error', () => undefined);
+        child.stdin?.end(options.input);
+        child.stdout.on('data', (d) => {
+            if (killed)
+                return;
+            outBytes += d.length;
+            if (outBytes > maxOutput)
+                return kill('output');
+            out.push(d);
+        });
+        child.stderr.on('data', (d) => {
+            err = (err + d.toString('utf8')).slice(-MAX_STDERR);
+        });
+        // Limits, each undone when the child ends.
+        const stop = () => kill('stopped');
+        running.add(stop);
+        stops.push(() => running.delete(stop));
+        stops.push(registerCleanup(stop));
+        if (options.signal) {
+            options.signal.addEventListener('abort', stop, { once: true });
+            stops.push(() => options.signal.removeEventListener('abort', stop));
+        }
+        if (options.timeoutMs) {
+            const timer = setTimeout(() => kill('timeout'), options.timeoutMs);
+            stops.push(() => clearTimeout(timer));
+        }
+        if (options.memoryLimitMB) {
+            stops.push(watchMemory(child.pid, options.memoryLimitMB * MiB, () => kill('memory')));
+        }
+        child.on('close', (code, signal) => {
+            if (killed)
+                return finish(limitError(killed, label, options, err));
+            finish({ code: code ?? (signal ? 128 : 1), stdout: Buffer.concat(out), stderr: err });
+        });
+    });
+}
+/** `runProcess` with stdout as UTF-8 text. */
+async function runCommand(command, args, options = {}) {
+    const r = await runProcess(command, args, options);
+    return { code: r.code, stdout: r.stdout.toString('utf8'), stderr: r.stderr };
+}
+function limitError(reason, label, options, stderr) {
+    const setting = (name) => (name ? ` (${name})` : '');
+    const what = {
+        timeout: `did not finish within ${seconds(options.timeoutMs ?? 0)} s${setting(options.timeoutSetting)}`,
+        memory: `used more than ${options.memoryLimitMB} MiB of memory${setting(options.memorySetting)}`,
+        output: `wrote more than ${formatMiB(options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT)} of output`,
+        stopped: 'was stopped (shutting down)',
+    }[reason];
+    return new ProcessLimitError(`${label} ${what}; killed`, reason, stderr);
+}
+function seconds(ms) {
+    return String(Math.round(ms / 100) / 10);
+}
+function formatMiB(bytes) {
+    return `${Math.round((bytes / MiB) * 10) / 10} MiB`;
+}
+// Memory watchdog: one scan of /proc per tick for every watched group.
+const watched = new Map();
+let ticker;
+const TICK_MS = 100;
+function watchMemory(pgid, limitBytes, exceeded) {
+    if (process.platform !== 'linux')
+        return () => undefined;
+    watched.set(pgid, { limit: limitBytes, exceeded });
+    ticker ??= setInterval(scan, TICK_MS).unref();
+    return () => {
+        watched.delete(pgid);
+        if (watched.size === 0 && ticker) {
+            clearInterval(ticker);
+            ticker = undefined;
+        }
+    };
+}
+function scan() {
+    const rss = new Map();
+    let pids;
+    try {
+        pids = (0,external_node_fs_namespaceObject.readdirSync)('/proc').filter((name) => /^\d+$/.test(name));
+    }
+    catch {
+        return;
+    }
+    for (const pid of pids) {
+        const group = groupOf(pid);
+        if (group === undefined || !watched.has(group))
+            continue;
+        rss.set(group, (rss.get(group) ?? 0) + residentBytes(pid));
+    }
+    for (const [group, bytes] of rss) {
+        const watch = watched.get(group);
+        if (watch && bytes > watch.limit)
+            watch.exceeded();
+    }
+}
+/** The process group of a process, from /proc/<pid>/stat (after the command name, which may hold spaces). */
+function groupOf(pid) {
+    try {
+        const stat = (0,external_node_fs_namespaceObject.readFileSync)(`/proc/${pid}/stat`, 'latin1');
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        return Number(fields[2]);
+    }
+    catch {
+        return undefined; // gone meanwhile
+    }
+}
+/** Resident memory in bytes (VmRSS, in kB in /proc/<pid>/status: no page size to guess). */
+function residentBytes(pid) {
+    try {
+        const m = /^VmRSS:\s+(\d+) kB/m.exec((0,external_node_fs_namespaceObject.readFileSync)(`/proc/${pid}/status`, 'latin1'));
+        return m ? Number(m[1]) * 1024 : 0;
+    }
+    catch {
+        return 0;
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/lib/git/known-hosts.ts
 /**
  * GitHub's published SSH host keys (https://docs.github.com/en/authentication/keeping-your-account-and-data-secure/githubs-ssh-key-fingerprints),
@@ -32048,6 +32464,7 @@ function hostOf(url) {
 
 
 
+
 /** Thrown when the remote refused a push because its branch moved (someone else pushed first). */
 class PushRejectedError extends Error {
     constructor(message) {
@@ -32059,6 +32476,7 @@ async function prepareCredentials(url, auth, log) {
     const transport = transportOf(url);
     const env = { GIT_TERMINAL_PROMPT: '0' };
     let dir;
+    let unregister;
     if (transport === 'ssh') {
         const knownHosts = auth.knownHosts?.trim() || (isGithubSsh(url) ? GITHUB_KNOWN_HOSTS.join('\n') : '');
         if (!knownHosts) {
@@ -32066,6 +32484,8 @@ async function prepareCredentials(url, auth, log) {
                 `give the host's public key line(s), e.g. from 'ssh-keyscan -p PORT host' checked out of band`);
         }
         dir = await external_node_fs_namespaceObject.promises.mkdtemp((0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.tmpdir)(), 'gitops-ssh-'));
+        // The key must not outlive a run stopped by a signal.
+        unregister = registerTempDir(dir);
         await external_node_fs_namespaceObject.promises.chmod(dir, 0o700);
         const knownHostsFile = (0,external_node_path_namespaceObject.join)(dir, 'known_hosts');
         await external_node_fs_namespaceObject.promises.writeFile(knownHostsFile, `${knownHosts}\n`, { mode: 0o600 });
@@ -32105,6 +32525,7 @@ async function prepareCredentials(url, auth, log) {
         dispose: async () => {
             if (created)
                 await external_node_fs_namespaceObject.promises.rm(created, { recursive: true, force: true });
+            unregister?.();
         },
     };
 }
@@ -32131,57 +32552,39 @@ const AUTH_FAILED = /could not read Username|Authentication failed|HTTP Basic: A
 /** Messages of a rejected, non-fast-forward push, in the words of git and of the common hosts. */
 const REJECTED = /\[rejected\]|non-fast-forward|fetch first|failed to update ref|cannot lock ref|stale info|incorrect old value/i;
 /**
- * Runs git in `cwd`; resolves with its stdout, rejects with what it said. Stdin is only the given `input`
- * (no prompt can hang a job). After `timeoutMs` its whole process group is killed: ssh or a remote helper
- * holding the pipes would otherwise keep the command, and every later one on the clone, waiting.
+ * Without a caller's limit, each git command gets this long: a remote that never answers must not hang
+ * a publish (or its ssh and remote helpers outlive it).
  */
-function execGit(args, options) {
-    return new Promise((resolve, reject) => {
-        const child = (0,external_node_child_process_namespaceObject.spawn)('git', args, {
+const DEFAULT_TIMEOUT_MS = 10 * 60_000;
+/**
+ * Runs git in `cwd` through the process runner; resolves with its stdout, rejects with what it said.
+ * Stdin is only the given `input` (no prompt can hang a job). After `timeoutMs` its whole process group
+ * is killed: ssh or a remote helper holding the pipes would otherwise keep the command, and every later
+ * one on the clone, waiting.
+ */
+async function execGit(args, options) {
+    let r;
+    try {
+        r = await runProcess('git', args, {
             cwd: options.cwd,
             env: options.env,
-            stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-            detached: true,
+            input: options.input,
+            timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+            label: 'git',
         });
-        // git stopping early closes the pipe: its exit code says why, not the write's EPIPE.
-        child.stdin?.on('error', () => undefined);
-        child.stdin?.end(options.input);
-        const out = [];
-        const err = [];
-        child.stdout.on('data', (d) => out.push(d));
-        child.stderr.on('data', (d) => err.push(d));
-        let timedOut = false;
-        const timer = options.timeoutMs
-            ? setTimeout(() => {
-                timedOut = true;
-                try {
-                    process.kill(-child.pid, 'SIGKILL');
-                }
-                catch {
-                    child.kill('SIGKILL');
-                }
-            }, options.timeoutMs)
-            : undefined;
-        child.on('error', (error) => {
-            clearTimeout(timer);
-            reject(error);
-        });
-        child.on('close', (code, signal) => {
-            clearTimeout(timer);
-            const bytes = Buffer.concat(out);
-            if (code === 0 && !timedOut)
-                return resolve(bytes);
-            const stdout = bytes.toString('utf8');
-            // Both streams: `push --porcelain` tells a rejection on stdout, the reason on stderr; only the
-            // tail of a long output.
-            const said = [Buffer.concat(err).toString('utf8').trim(), stdout.trim().slice(-2000)]
-                .filter(Boolean)
-                .join('\n');
-            reject(new Error(timedOut
-                ? `git did not finish within ${Math.round(options.timeoutMs / 1000)} s${said ? `: ${said}` : ''}`
-                : said || `git exited with code ${code ?? signal}`));
-        });
-    });
+    }
+    catch (error) {
+        const said = error instanceof ProcessLimitError ? error.stderr.trim() : '';
+        throw new Error(`${errorMessage(error)}${said ? `: ${said}` : ''}`);
+    }
+    if (r.code === 0)
+        return r.stdout;
+    // Both streams: `push --porcelain` tells a rejection on stdout, the reason on stderr; only the tail
+    // of a long output.
+    const said = [r.stderr.trim(), r.stdout.toString('utf8').trim().slice(-2000)]
+        .filter(Boolean)
+        .join('\n');
+    throw new Error(said || `git exited with code ${r.code}`);
 }
 /** A working clone of one remote branch, and the git commands run on it. */
 class GitClient {
@@ -32222,6 +32625,10 @@ class GitClient {
      * asked of the remote when `branch` is not given.
      */
     static async clone(options, log) {
+        if (options.url.startsWith('-')) {
+            // git would take it for an option (`--upload-pack=<command>` runs a command).
+            throw new errors_ConfigurationError(`repository: '${redactUrl(options.url)}' is not a repository URL (it starts with '-')`);
+        }
         const credentials = await prepareCredentials(options.url, options.auth ?? {}, log);
         try {
             await external_node_fs_namespaceObject.promises.mkdir(options.dir, { recursive: true });
@@ -32238,6 +32645,8 @@ class GitClient {
                 ...(options.branch ? ['--branch', options.branch] : []),
                 ...(depth ? ['--depth', String(depth)] : []),
                 ...(options.checkout === false ? ['--no-checkout'] : []),
+                // `--`: whatever the URL holds, it is never read as an option.
+                '--',
                 options.url,
                 '.',
             ], `clone ${what}`);
@@ -32636,6 +33045,7 @@ async function gitlabMergeRequest(api, spec, log) {
 
 
 
+
 const BACKOFF_BASE_MS = 250;
 const BACKOFF_CAP_MS = 4000;
 /** Full jitter: a random wait up to an exponentially growing, capped bound. */
@@ -32652,6 +33062,8 @@ async function commitToGitops(options, log, apply) {
     if (options.maxAttempts < 1)
         throw new errors_ConfigurationError('max-attempts must be at least 1');
     const work = await external_node_fs_namespaceObject.promises.mkdtemp((0,external_node_path_namespaceObject.join)(process.env.RUNNER_TEMP || (0,external_node_os_namespaceObject.tmpdir)(), 'gitops-repo-'));
+    // A run stopped by a signal still removes the clone.
+    const unregister = registerTempDir(work);
     let git;
     try {
         git = await GitClient.clone({
@@ -32660,6 +33072,7 @@ async function commitToGitops(options, log, apply) {
             branch: options.branch,
             depth: options.depth ?? 1,
             auth: options.auth,
+            timeoutMs: options.gitTimeoutMs,
         }, log);
         const branch = options.branch ?? (await git.branch());
         const target = options.mode === 'pull-request' ? options.prBranch : branch;
@@ -32710,6 +33123,7 @@ async function commitToGitops(options, log, apply) {
     finally {
         await git?.dispose();
         await external_node_fs_namespaceObject.promises.rm(work, { recursive: true, force: true });
+        unregister();
     }
 }
 /**
@@ -32727,6 +33141,7 @@ async function commitReleaseChange(options, target, log, apply, describe) {
         prBranch,
         maxAttempts: options.maxAttempts,
         dryRun: options.dryRun,
+        gitTimeoutMs: options.gitTimeoutMs,
     }, log, apply);
     if (!tx.changed || options.mode !== 'pull-request' || options.dryRun)
         return tx;
@@ -32751,8 +33166,9 @@ async function unpin(options, log) {
     const app = validateName('app', options.app);
     const path = releasePath(env, app);
     const tx = await commitToGitops({ ...options, url: options.repository, mode: 'push' }, log, async (git) => {
+        // readRelease checks every component of the path (no symlink on the way) before reading it.
+        const current = await readRelease(git.dir, path);
         const dir = (0,external_node_path_namespaceObject.join)(git.dir, path);
-        const current = await readRelease(dir);
         if (!current)
             throw new errors_ConfigurationError(`${app} was never released to ${env} (no ${path}/${RELEASE_FILE})`);
         if (!current.pinned) {
@@ -32814,17 +33230,33 @@ function repositoryUrl(repository, useSsh, ci = ciContext()) {
 
 
 
+/** `ssh-key`, or the content of the file `ssh-key-file` names (masked the same way); not both. */
+function readSshKey(inputs) {
+    const key = inputs.secret('ssh-key');
+    if (inputs.optional('ssh-key-file') === undefined)
+        return key;
+    if (key !== undefined) {
+        throw new errors_ConfigurationError('give ssh-key and ssh-key-file one at a time, not both');
+    }
+    return inputs.secretFile('ssh-key-file');
+}
+/** A positive whole number input, or its default. */
+function wholeNumber(inputs, name, fallback, unit) {
+    const value = Number(inputs.optional(name) ?? fallback);
+    if (!Number.isSafeInteger(value) || value < 1) {
+        throw new errors_ConfigurationError(`input '${name}' must be a whole number of ${unit}, at least 1`);
+    }
+    return value;
+}
 function readRepoInputs(inputs, env = process.env) {
     const token = inputs.secret('token');
-    const sshKey = inputs.secret('ssh-key');
+    const sshKey = readSshKey(inputs);
     const ci = ciContext(env);
     const given = inputs.required('repository');
     const host = inputs.choice('git-host', ['github', 'gitlab']) ?? ci.host;
     const mode = inputs.choice('mode', ['push', 'pull-request']) ?? 'push';
-    const maxAttempts = Number(inputs.optional('max-attempts') ?? '30');
-    if (!Number.isInteger(maxAttempts) || maxAttempts < 1) {
-        throw new errors_ConfigurationError(`input 'max-attempts' must be a whole number of at least 1`);
-    }
+    const maxAttempts = wholeNumber(inputs, 'max-attempts', '30', 'attempts');
+    const gitTimeoutMs = wholeNumber(inputs, 'git-timeout', '300', 'seconds') * 1000;
     let pullRequest;
     if (mode === 'pull-request') {
         if (!token)
@@ -32842,12 +33274,13 @@ function readRepoInputs(inputs, env = process.env) {
     return {
         repository: repositoryUrl(given, sshKey !== undefined, ci),
         branch: inputs.optional('branch'),
-        auth: { token, tokenUser, sshKey, knownHosts: inputs.optional('known-hosts') },
+        auth: { token, tokenUser, sshKey, knownHosts: inputs.text('known-hosts') },
         author: { name: inputs.required('author-name'), email: inputs.required('author-email') },
         mode,
         maxAttempts,
         dryRun: inputs.boolean('dry-run'),
         pullRequest,
+        gitTimeoutMs,
     };
 }
 
