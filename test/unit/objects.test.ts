@@ -88,6 +88,7 @@ describe('validateManifests: names as Kubernetes takes them', () => {
     ['a kind with a dot', { kind: 'Config.Map' }, /invalid kind/],
     ['a kind starting with a digit', { kind: '1Map' }, /invalid kind/],
     ['a kind of 64 characters', { kind: `K${'a'.repeat(63)}` }, /invalid kind/],
+    ['a kind ending in a hyphen', { kind: 'Map-' }, /invalid kind/],
     [
       'an apiVersion with a path',
       { apiVersion: '../v1' },
@@ -103,6 +104,7 @@ describe('validateManifests: names as Kubernetes takes them', () => {
     ],
     ['the name .', { metadata: { name: '.' } }, /invalid metadata\.name/],
     ['a name with a slash', { metadata: { name: 'a/b' } }, /invalid metadata\.name/],
+    ['a name with a backslash', { metadata: { name: 'a\\b' } }, /invalid metadata\.name/],
     ['a name with a percent sign', { metadata: { name: 'a%2fb' } }, /invalid metadata\.name/],
     ['a name with a newline', { metadata: { name: 'a\nb' } }, /invalid metadata\.name/],
     ['a name of 254 characters', { metadata: { name: 'a'.repeat(254) } }, /invalid metadata\.name/],
@@ -145,6 +147,7 @@ describe('validateManifests: names as Kubernetes takes them', () => {
     ],
     ['a name of 253 characters', { metadata: { name: 'a'.repeat(253) } }],
     ['a beta version', { apiVersion: 'batch/v1beta1', kind: 'CronJob' }],
+    ['a custom kind with a hyphen', { apiVersion: 'example.com/v1', kind: 'My-Kind' }],
   ])('accepts %s', (_name, extra) => {
     expect(message(cm(extra))).toBe('')
   })
