@@ -97,13 +97,14 @@ function errorMessage(error) {
 
 
 // What the Kubernetes API server takes, so a name never becomes a path (file names, API paths): kinds
-// are CamelCase words; apiVersion is `v1` or `<DNS subdomain group>/<version>`; names follow the generic
-// path-segment rule (per-kind rules are the API server's, and `system:controller:x` is a valid RBAC name);
-// namespaces are DNS labels.
-const KIND = /^[A-Za-z][A-Za-z0-9]{0,62}$/;
+// are words (a DNS-1035 label once lower-cased, as the API server checks a CRD's kind); apiVersion is
+// `v1` or `<DNS subdomain group>/<version>`; names follow the generic path-segment rule (per-kind rules
+// are the API server's, and `system:controller:x` is a valid RBAC name), and a backslash, which no
+// built-in kind allows and which is a path separator on Windows, is refused too; namespaces are DNS labels.
+const KIND = /^[A-Za-z]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?$/;
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const VERSION = DNS_LABEL;
-const NAME_FORBIDDEN = /[/%\p{Cc}]/u;
+const NAME_FORBIDDEN = /[/\\%\p{Cc}]/u;
 function isDnsSubdomain(value) {
     return value.length <= 253 && value.split('.').every((label) => DNS_LABEL.test(label));
 }
@@ -193,10 +194,10 @@ function identityProblem(object) {
     const { kind, apiVersion } = object;
     const { name, namespace } = object.metadata;
     if (!KIND.test(kind)) {
-        return `object ${shown(name)} has an invalid kind ${shown(kind)} (a CamelCase word of letters and digits, at most 63)`;
+        return `object ${shown(name)} has an invalid kind ${shown(kind)} (a word of letters, digits and -, starting with a letter, at most 63)`;
     }
     if (!isName(name)) {
-        return `${kind} has an invalid metadata.name ${shown(name)} (at most 253 characters, not . or .., no /, % or control characters)`;
+        return `${kind} has an invalid metadata.name ${shown(name)} (at most 253 characters, not . or .., no /, \\, % or control characters)`;
     }
     if (!isApiVersion(apiVersion)) {
         return `${kind}/${name} has an invalid apiVersion ${shown(apiVersion)} (v1 or <group>/<version>)`;
@@ -4519,6 +4520,19 @@ class GitClient {
     /** Writes a commit's files into the work tree, for tools that read files (kustomize). */
     async checkout(commit) {
         await this.run(['reset', '--quiet', '--hard', commit], `check out ${commit.slice(0, 12)}`);
+    }
+    /**
+     * True when `ancestor` is in the history of `commit`: the branch moved forward from it. False when
+     * it is not (the branch was force-pushed), or when git cannot tell.
+     */
+    async isAncestor(ancestor, commit) {
+        try {
+            await this.raw(['merge-base', '--is-ancestor', ancestor, commit]);
+            return true;
+        }
+        catch {
+            return false;
+        }
     }
     /** Resolves a commit name (full or short hash) to a full hash, or undefined. */
     async resolveCommit(name) {

@@ -32886,6 +32886,19 @@ class GitClient {
     async checkout(commit) {
         await this.run(['reset', '--quiet', '--hard', commit], `check out ${commit.slice(0, 12)}`);
     }
+    /**
+     * True when `ancestor` is in the history of `commit`: the branch moved forward from it. False when
+     * it is not (the branch was force-pushed), or when git cannot tell.
+     */
+    async isAncestor(ancestor, commit) {
+        try {
+            await this.raw(['merge-base', '--is-ancestor', ancestor, commit]);
+            return true;
+        }
+        catch {
+            return false;
+        }
+    }
     /** Resolves a commit name (full or short hash) to a full hash, or undefined. */
     async resolveCommit(name) {
         try {

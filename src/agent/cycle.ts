@@ -166,9 +166,18 @@ export class Agent {
     if (!remote) throw new Error(`branch ${branch} is gone from ${redactUrl(this.config.gitUrl)}`)
     if (remote === this.checkout.head) return remote
     try {
+      const previous = this.checkout.head
       const head = await this.git.fetchHead(branch)
       this.checkout = { branch, head }
       this.log.info(`event=refreshed url=${redactUrl(this.config.gitUrl)} HEAD=${head}`)
+      // A fetch follows a force-push silently: say so, since what only the old history held is about
+      // to leave the cluster.
+      if (!(await this.git.isAncestor(previous, head))) {
+        this.log.warn(
+          `event=history-rewritten url=${redactUrl(this.config.gitUrl)} branch=${branch} from=${previous} to=${head}: ` +
+            `the branch was force-pushed; what it holds now is applied as the truth`,
+        )
+      }
       return head
     } catch (error) {
       // The remote answered but the clone could not follow it: clone afresh next time.

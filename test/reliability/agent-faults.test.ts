@@ -314,15 +314,9 @@ test('a force-pushed branch (history rewritten to another tree): applied as the 
   repo.rewrite('rewritten')
   repo.pushAll({ force: true })
   repo.rewritten()
-  // The agent says nothing today about a rewritten history (it fetches with a forced refspec): only
-  // the convergence is asserted. A loud report of the rewrite is still to be added.
-  await finish(
-    'agent: force-pushed branch',
-    repo,
-    agent,
-    { saidRewritten: /force|rewrit|non-fast-forward/i.test(agent.output) },
-    { cyclesFrom: before },
-  )
+  await finish('agent: force-pushed branch', repo, agent, {}, { cyclesFrom: before })
+  // Applied as the new truth, and said loudly: the old history's objects leave the cluster.
+  expect(agent.output).toMatch(/warn .*event=history-rewritten .*branch=main .*force-pushed/)
 })
 
 test('a deleted branch: the cluster keeps its state, the agent keeps running and says so; restored, it converges', async () => {
