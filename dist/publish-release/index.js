@@ -31553,7 +31553,7 @@ const specs = {
                 "required": false
             },
             "version": {
-                "description": "The release's version. SemVer (a leading `v` is fine) orders releases; any other version (a commit SHA, a date) is ordered by its source commit's time.",
+                "description": "The release's version. SemVer (a leading `v` is fine) orders releases; any other version (a commit SHA, a date) is ordered by its source commit's time, else by the gitops repo's history (a newer publish is newer).",
                 "required": false
             },
             "from-env": {
