@@ -16,6 +16,7 @@ import { ConfigurationError, errorMessage } from '../lib/errors.js'
 import { GitClient, type GitAuth, type TreeEntry } from '../lib/git/git.js'
 import { redactUrl } from '../lib/git/remote.js'
 import type { Logger } from '../lib/log.js'
+import { ProcessLimitError } from '../lib/process/run.js'
 import {
   applyObjects,
   crdScopes,
@@ -292,7 +293,11 @@ export class Agent {
     } catch (error) {
       const message = errorMessage(error)
       this.listing = undefined
-      this.log.error(`event=git-error: ${message}; nothing is changed in the cluster`)
+      // A build killed because the agent is stopping is no error of git's.
+      const stopping = error instanceof ProcessLimitError && error.reason === 'stopped'
+      this.log[stopping ? 'info' : 'error'](
+        `event=${stopping ? 'stopping' : 'git-error'}: ${message}; nothing is changed in the cluster`,
+      )
       return { gitError: message, units: [] }
     }
     // A cycle marks its own copies (with a conflict, say), never the cached units.

@@ -97,4 +97,7 @@ test('SIGTERM during a hanging build ends the agent within 2 s and leaves no kus
   expect(Date.now() - stopped).toBeLessThan(2000)
   expect(code).toBe(0)
   expect(kustomizeProcesses(work)).toEqual([])
+  // Said as a stop, not as a failure of git's.
+  expect(agent.output).toMatch(/event=stopping: .*was stopped/)
+  expect(agent.output).not.toMatch(/event=git-error/)
 }, 60_000)
