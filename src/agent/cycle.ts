@@ -630,6 +630,11 @@ export class Agent {
         {
           dryRun: dry,
           limiter: this.limiter,
+          // Its lease and inventories live there: git may declare it, never have it deleted.
+          protect: (ref) =>
+            ref.kind === 'Namespace' && ref.name === this.config.namespace
+              ? "the agent's own namespace is never pruned"
+              : undefined,
         },
       )
       for (const p of pruneEntries) {

@@ -278,6 +278,15 @@ async function readUnit(
     // Git is the truth: Secrets in it are applied (publish-release is where plaintext ones are refused).
     const objects = validateManifests(docs, { allowSecrets: true })
     const retired = release?.retired === true
+    // A retired app's folder holds its release.json alone (publish-release writes it so). One that
+    // still declares objects is not what retiring makes: pruning, or dropping them from the
+    // inventory, would act on a half-written change.
+    if (retired && objects.length > 0) {
+      throw new ConfigurationError(
+        `${plan.release!.path} says the app is retired, but the unit still declares ${objects.length} objects; ` +
+          `nothing is applied or pruned: retire it with publish-release (retire: true), which leaves release.json alone, or publish a release`,
+      )
+    }
     return {
       path: plan.path,
       objects,

@@ -317,6 +317,47 @@ describe('a unit that had objects and now declares none', () => {
   }, 60_000)
 })
 
+test('a release.json that says retired while the unit still declares objects fails; nothing is pruned or forgotten', async () => {
+  const remote = bareRemote()
+  pushFiles(remote, {
+    'releases/staging/shop/a.yaml': cm('a', { a: '1' }),
+    'releases/staging/shop/release.json': release(),
+  })
+  const work = tempDir('gitops-agent-')
+  expect((await once(remote, ['--sync-garbage-collection'], work)).code).toBe(0)
+  pushFiles(remote, { 'releases/staging/shop/release.json': release({ retired: true }) })
+  const r = await once(remote, ['--sync-garbage-collection'], work)
+  expect(r.stdout).toMatch(
+    /unit=releases\/staging\/shop status=failed .*says the app is retired, but the unit still declares 1 objects/,
+  )
+  expect(r.code).toBe(1)
+  expect(configMaps('default')).toEqual(['a'])
+  // The inventory still knows the object: retiring properly afterwards prunes it.
+  pushFiles(remote, { 'releases/staging/shop/a.yaml': null })
+  const retired = await once(remote, ['--sync-garbage-collection'], work)
+  expect(retired.stdout).toMatch(/unit=releases\/staging\/shop status=pruned .*pruned=1/)
+  expect(configMaps('default')).toEqual([])
+}, 60_000)
+
+test("the agent's own namespace, declared in git and then removed, is never pruned, whatever its annotations say", async () => {
+  const remote = bareRemote()
+  pushFiles(remote, {
+    'releases/staging/shop/ns.yaml': `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${NS}\n  annotations:\n    gitops-actions.dev/prune: allow\n`,
+    'releases/staging/shop/a.yaml': cm('a', { a: '1' }),
+  })
+  const work = tempDir('gitops-agent-')
+  expect((await once(remote, ['--sync-garbage-collection'], work)).code).toBe(0)
+  pushFiles(remote, { 'releases/staging/shop/ns.yaml': null })
+  const r = await once(remote, ['--sync-garbage-collection'], work)
+  expect(r.stdout).toMatch(
+    new RegExp(
+      `event=prune-skipped unit=releases/staging/shop Namespace/${NS}: the agent's own namespace is never pruned`,
+    ),
+  )
+  expect(server.objects.list('v1', 'Namespace').map((n) => n.metadata?.name)).toContain(NS)
+  expect(server.requests.all().filter((q) => q.method === 'DELETE')).toEqual([])
+}, 60_000)
+
 describe('commit statuses', () => {
   let host: GitHostApi
   beforeEach(async () => {

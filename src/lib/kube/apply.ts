@@ -210,11 +210,18 @@ export async function pruneObjects(
   client: KubeClient,
   candidates: ObjectRef[],
   owner: { agent: string; unit: string },
-  options: { dryRun: boolean; limiter: Limiter },
+  options: {
+    dryRun: boolean
+    limiter: Limiter
+    /** Why an object is never pruned, whatever its annotations say; undefined when it may be. */
+    protect?: (ref: ObjectRef) => string | undefined
+  },
 ): Promise<ChangeEntry[]> {
   return Promise.all(
     candidates.map((ref) =>
       options.limiter.run(async (): Promise<ChangeEntry> => {
+        const protectedBy = options.protect?.(ref)
+        if (protectedBy) return { ref, action: 'skipped', error: protectedBy }
         try {
           const live = await client.get(ref)
           if (!live) return { ref, action: 'skipped', error: 'already gone' }
