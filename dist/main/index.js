@@ -35955,7 +35955,9 @@ const NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 /** Checks an env or app name; `input` names the input in the error. */
 function validateName(input, value) {
     if (!NAME.test(value)) {
-        throw new ConfigurationError(`input '${input}': '${value}' is not a valid name (lower-case letters, digits and '-', at most 63, ` +
+        throw new ConfigurationError(
+        // The value is not echoed: a secret pasted into the wrong input must not be printed.
+        `input '${input}' is not a valid name (lower-case letters, digits and '-', at most 63, ` +
             `starting and ending with a letter or digit)`);
     }
     return value;

@@ -377,9 +377,24 @@ describe('publish-release on a real bare remote', () => {
   })
 
   describe('bad input: a clear error and the remote unchanged', () => {
+    test('a name that is not valid is not echoed (a secret pasted into the wrong input)', async () => {
+      const remote = bareRemote()
+      const error = await publishRelease(
+        options(remote, {
+          app: 'Ghp_OTHERSECRET',
+          manifests: manifestsFolder('shop', 'acme/shop:1'),
+          version: '1.0.0',
+        }),
+        silentLogger,
+      ).catch((e: unknown) => e as Error)
+      expect(error).toBeInstanceOf(Error)
+      expect((error as Error).message).toMatch(/input 'app' is not a valid name/)
+      expect((error as Error).message).not.toContain('OTHERSECRET')
+    })
+
     test.each([
-      ['an env with a slash', { env: 'stag/ing' }, /input 'env': 'stag\/ing' is not a valid name/],
-      ['an app with dots', { app: '..' }, /input 'app': '\.\.' is not a valid name/],
+      ['an env with a slash', { env: 'stag/ing' }, /input 'env' is not a valid name/],
+      ['an app with dots', { app: '..' }, /input 'app' is not a valid name/],
       ['no version', { version: undefined }, /input 'version' is required/],
       ['two sources', { fromEnv: 'dev' }, /give exactly one of/],
       [

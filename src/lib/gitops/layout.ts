@@ -14,7 +14,8 @@ const NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/
 export function validateName(input: string, value: string): string {
   if (!NAME.test(value)) {
     throw new ConfigurationError(
-      `input '${input}': '${value}' is not a valid name (lower-case letters, digits and '-', at most 63, ` +
+      // The value is not echoed: a secret pasted into the wrong input must not be printed.
+      `input '${input}' is not a valid name (lower-case letters, digits and '-', at most 63, ` +
         `starting and ending with a letter or digit)`,
     )
   }
