@@ -51,6 +51,12 @@ export interface AgentConfig {
 /** A secret's place: `file:PATH` or `env:NAME`. A pod spec shows flag values, so never the value. */
 export type SecretRef = { file: string } | { env: string }
 
+/**
+ * A kustomize build's memory by default, in MiB. The agent's container (deploy/base) may hold 512Mi in
+ * all; podinfo's overlays need about 50 MiB (`kubectl kustomize`, peak resident memory).
+ */
+export const AGENT_BUILD_MEMORY_MB = 256
+
 const FLAGS: Record<string, { help: string; boolean?: boolean; list?: boolean }> = {
   'git-url': { help: 'the gitops repo to sync (SSH or HTTPS; read-only access is enough)' },
   'git-branch': { help: "the branch to sync (default: the remote's default branch)" },
@@ -79,7 +85,7 @@ const FLAGS: Record<string, { help: string; boolean?: boolean; list?: boolean }>
     help: 'time limit of one kustomize build; past it the build (with what it started) is killed and its unit fails (default 120s)',
   },
   'kustomize-memory-limit': {
-    help: 'MiB of memory one kustomize build may hold; past it the build is killed and its unit fails (default 2048)',
+    help: "MiB of memory one kustomize build may hold; past it the build is killed and its unit fails (default 256: well under the agent container's 512Mi limit in deploy/base, and some five times what podinfo's overlays need; raise it with the container's limit)",
   },
   'sync-garbage-collection': {
     help: 'delete what was removed from git (off by default, as in Flux v1)',
@@ -230,10 +236,11 @@ export function parseConfig(
   const kustomizeTimeoutMs = parseDuration('kustomize-timeout', get('kustomize-timeout') ?? '120s')
   if (kustomizeTimeoutMs <= 0)
     throw new ConfigurationError('--kustomize-timeout must be longer than 0')
-  const memory = get('kustomize-memory-limit') ?? '2048'
+  // Below the container's memory limit (deploy/base: 512Mi), which the agent shares with its builds.
+  const memory = get('kustomize-memory-limit') ?? String(AGENT_BUILD_MEMORY_MB)
   if (!/^\d+$/.test(memory) || Number(memory) < 1)
     throw new ConfigurationError(
-      '--kustomize-memory-limit must be a whole number of MiB (e.g. 2048)',
+      '--kustomize-memory-limit must be a whole number of MiB (e.g. 256)',
     )
   const once = bool('once')
   const listenValue = get('listen') ?? (once ? undefined : ':8080')

@@ -235,7 +235,7 @@ export class Agent {
     const listing = this.listing
     return {
       entries: listing.entries,
-      read: (hashes) => git.readBlobs(hashes),
+      read: (blobs) => git.readBlobs(blobs),
       checkout: async () => {
         if (!listing.checkedOut) await git.checkout(commit)
         listing.checkedOut = true

@@ -17,6 +17,7 @@ import type { Logger } from '../lib/log.js'
 import { ProcessLimitError } from '../lib/process/run.js'
 import { manifestsDigest, validateManifests, type Manifest } from '../lib/manifests/objects.js'
 import {
+  DEFAULT_MAX_BYTES,
   decodeUtf8,
   parseManifestText,
   type LoadedDocument,
@@ -43,8 +44,8 @@ export interface Unit {
 export interface RepoFiles {
   /** Every file and folder under the git paths (`git ls-tree -r -t`, in git's order). */
   entries: TreeEntry[]
-  /** Files' content by blob hash. */
-  read(hashes: string[]): Promise<Map<string, Buffer>>
+  /** Files' content by blob hash; each file's size (from the listing) bounds what is read. */
+  read(blobs: { hash: string; size: number }[]): Promise<Map<string, Buffer>>
   /** The root of a checkout of the commit on disk, made on first use. */
   checkout(): Promise<string>
 }
@@ -108,10 +109,10 @@ export async function loadUnits(
   }
   // Every file still to read, in one go.
   const wanted = plans
-    .filter((p) => !cached(p))
+    .filter((p) => !p.error && !cached(p))
     .flatMap((p) => [...p.manifests, p.release, p.generated?.flux])
     .filter((e): e is TreeEntry => e !== undefined)
-  const blobs = await files.read(wanted.map((e) => e.hash))
+  const blobs = await files.read(wanted)
   const text = (e: TreeEntry) => {
     const blob = blobs.get(e.hash)
     // Never read as empty (a unit with no objects would have them all pruned).
@@ -155,7 +156,7 @@ function planUnits(entries: TreeEntry[], gitPath: string, options: LoadOptions):
     ]
   }
   if (options.manifestGeneration && isGenerated(under, prefix)) {
-    return [planFolder(unitPath, '', under, prefix, true)]
+    return [planFolder(unitPath, '', under, prefix, true, options)]
   }
   const plans: UnitPlan[] = []
   const loose = under.filter((e) => isManifest(e, prefix, false))
@@ -170,22 +171,30 @@ function planUnits(entries: TreeEntry[], gitPath: string, options: LoadOptions):
   } else if (loose.length > 0) {
     // File names count too: a renamed file is read again, so messages name it as it is now.
     const hash = loose.map((e) => `${e.path}:${e.hash}`).join(',')
-    plans.push({ path: unitPath, hash, manifests: loose })
+    // Its own files only: a folder beside them (even one badly named) is a unit of its own.
+    const direct = under.filter(
+      (e) => e.type !== 'tree' && !e.path.slice(prefix.length).includes('/'),
+    )
+    const error = unreadable(unitPath, direct, loose, options)
+    plans.push({ path: unitPath, hash, manifests: loose, error })
   }
   // Each folder directly in the git path with all that is inside it, sorted out in one pass: a poll
   // plans every unit, and a repository may hold thousands.
   const folders = new Map<string, { tree?: TreeEntry; content: TreeEntry[] }>()
+  const depth = prefix ? prefix.split('/').length - 1 : 0
   for (const e of under) {
     const rest = e.path.slice(prefix.length)
     const slash = rest.indexOf('/')
     const name = slash < 0 ? rest : rest.slice(0, slash)
-    const folder = folders.get(name) ?? { content: [] }
-    folders.set(name, folder)
+    // A name that is not UTF-8 is shown escaped; its key cannot be any UTF-8 name's (no name holds \0).
+    const key = e.notUtf8At === depth ? `\0${name}` : name
+    const folder = folders.get(key) ?? { content: [] }
+    folders.set(key, folder)
     if (slash >= 0) folder.content.push(e)
     else if (e.type === 'tree') folder.tree = e
   }
-  for (const [name, { tree, content }] of folders) {
-    if (!tree || name.startsWith('.')) continue
+  for (const [key, { tree, content }] of folders) {
+    if (!tree || key.startsWith('.')) continue
     const inside = `${tree.path}/`
     const marker = generationMarker(content, inside)
     // Read as plain files, a kustomization is no manifest: the unit would look empty (or partial).
@@ -198,7 +207,7 @@ function planUnits(entries: TreeEntry[], gitPath: string, options: LoadOptions):
       })
       continue
     }
-    plans.push(planFolder(tree.path, tree.hash, content, inside, marker !== undefined))
+    plans.push(planFolder(tree.path, tree.hash, content, inside, marker !== undefined, options))
   }
   return plans
 }
@@ -209,16 +218,49 @@ function planFolder(
   content: TreeEntry[],
   prefix: string,
   generated: boolean,
+  options: LoadOptions,
 ): UnitPlan {
   const direct = (name: string) =>
     content.find((e) => e.type === 'blob' && e.path === `${prefix}${name}`)
+  const manifests = generated ? [] : content.filter((e) => isManifest(e, prefix, true))
+  const release = direct(RELEASE_FILE)
+  const flux = generated ? direct('.flux.yaml') : undefined
+  const read = [...manifests, release, flux].filter((e): e is TreeEntry => e !== undefined)
   return {
     path,
     hash,
-    manifests: generated ? [] : content.filter((e) => isManifest(e, prefix, true)),
-    release: direct(RELEASE_FILE),
-    generated: generated ? { flux: direct('.flux.yaml') } : undefined,
+    manifests,
+    release,
+    generated: generated ? { flux } : undefined,
+    error: unreadable(path, content, read, options),
   }
+}
+
+/**
+ * Why a unit cannot be read, from git's listing alone: a name that is not UTF-8 (it would read as
+ * another's), or a file to read that is larger than the loader takes (it is then never read: a few
+ * compressed bytes in git may be gigabytes).
+ */
+function unreadable(
+  path: string,
+  content: TreeEntry[],
+  toRead: TreeEntry[],
+  options: LoadOptions,
+): string | undefined {
+  const badName = content.find((e) => e.notUtf8At !== undefined)
+  if (badName) {
+    return `a file or folder name under ${path} is not UTF-8: ${badName.path} (bytes shown as \\xNN); rename it in git (the unit is neither applied nor pruned)`
+  }
+  const maxBytes = options.limits?.maxBytes ?? DEFAULT_MAX_BYTES
+  const big = toRead.find((e) => e.size > maxBytes)
+  if (big) {
+    return `${big.path} is ${mib(big.size)}, more than the ${mib(maxBytes)} a file may be: split it, or move it out of the git path (the unit is neither applied nor pruned)`
+  }
+  return undefined
+}
+
+function mib(bytes: number): string {
+  return `${Math.round((bytes / 1024 / 1024) * 10) / 10} MiB`
 }
 
 /** A unit that cannot be loaded; its release (when readable) and content hash still name what failed. */
@@ -327,7 +369,12 @@ async function generate(
   const built = await kustomizeBuild(
     resolveKustomize(undefined),
     dir,
-    { timeoutMs: options.kustomize?.timeoutMs, memoryLimitMB: options.kustomize?.memoryLimitMB },
+    {
+      timeoutMs: options.kustomize?.timeoutMs,
+      memoryLimitMB: options.kustomize?.memoryLimitMB,
+      // The loader refuses more: the agent never holds a larger build's output.
+      maxOutputBytes: options.limits?.maxBytes ?? DEFAULT_MAX_BYTES,
+    },
     log,
   )
   return parseManifestText(built, `kustomize build ${plan.path}`)

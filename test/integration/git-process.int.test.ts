@@ -49,7 +49,7 @@ test('clone still works with a plain file:// remote', async () => {
   const dir = join(tempDir(), 'clone')
   const git = await GitClient.clone({ url: remote.url, dir, branch: 'main' }, log)
   expect(existsSync(join(dir, 'README.md'))).toBe(true)
-  const blobs = await git.readBlobs([(await git.listTree('HEAD', ''))[0].hash])
+  const blobs = await git.readBlobs([(await git.listTree('HEAD', ''))[0]])
   expect([...blobs.values()][0].toString()).toBe('# gitops repo\n')
   await git.dispose()
 })

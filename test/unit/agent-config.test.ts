@@ -1,4 +1,5 @@
 // The agent's git paths, reporting flags, webhook lines, and the change-of-state rules that decide what is reported.
+import { readFileSync } from 'node:fs'
 import { parseConfig } from '../../src/agent/config.js'
 import type { UnitOutcome } from '../../src/agent/cycle.js'
 import { parseWebhooks } from '../../src/agent/report/notify.js'
@@ -48,9 +49,13 @@ test('--listen: :8080 by default, off with --once unless given, and checked', ()
   expect(() => parse('--listen', ':70000')).toThrow(/is not an address/)
 })
 
-test('--kustomize-timeout and --kustomize-memory-limit: 120s and 2048 MiB by default, checked, also from GITOPS_AGENT_*', () => {
+test('--kustomize-timeout and --kustomize-memory-limit: 120s and 256 MiB by default, checked, also from GITOPS_AGENT_*', () => {
   expect(parse().kustomizeTimeoutMs).toBe(120_000)
-  expect(parse().kustomizeMemoryLimitMB).toBe(2048)
+  expect(parse().kustomizeMemoryLimitMB).toBe(256)
+  // A build may use its limit while the agent holds its own memory: both fit the container's limit.
+  const deployment = readFileSync('deploy/base/deployment.yaml', 'utf8')
+  const containerMiB = Number(/limits:\s+memory: (\d+)Mi/.exec(deployment)?.[1])
+  expect(parse().kustomizeMemoryLimitMB).toBeLessThanOrEqual(containerMiB / 2)
   expect(parse('--kustomize-timeout', '3s').kustomizeTimeoutMs).toBe(3000)
   expect(parse('--kustomize-memory-limit', '512').kustomizeMemoryLimitMB).toBe(512)
   const fromEnv = parseConfig(

@@ -33,6 +33,13 @@ export interface TreeEntry {
   mode: string
   type: string
   hash: string
+  /** A blob's size in bytes (`git ls-tree -l`); 0 for folders and submodules. */
+  size: number
+  /**
+   * Set when the path is not UTF-8: how many of its `/`-separated names come before the first that
+   * is not. Such a name is shown with its bytes escaped (`\xff`); two of them never read as one.
+   */
+  notUtf8At?: number
 }
 
 export interface Identity {
@@ -156,7 +163,13 @@ const DEFAULT_TIMEOUT_MS = 10 * 60_000
  */
 async function execGit(
   args: string[],
-  options: { cwd: string; env: Record<string, string>; timeoutMs?: number; input?: string },
+  options: {
+    cwd: string
+    env: Record<string, string>
+    timeoutMs?: number
+    input?: string
+    maxOutputBytes?: number
+  },
 ): Promise<Buffer> {
   let r: ProcessResult
   try {
@@ -164,6 +177,7 @@ async function execGit(
       cwd: options.cwd,
       env: options.env,
       input: options.input,
+      maxOutputBytes: options.maxOutputBytes,
       timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
       label: 'git',
     })
@@ -178,6 +192,38 @@ async function execGit(
     .filter(Boolean)
     .join('\n')
   throw new Error(said || `git exited with code ${r.code}`)
+}
+
+// ignoreBOM: a leading U+FEFF stays part of the name (dropped, "\uFEFFa" would read as "a").
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
+
+/**
+ * A path from git as text. One that is not UTF-8 keeps each byte of its names that are not as `\xNN`,
+ * and says which name is the first of them (see `TreeEntry.notUtf8At`).
+ */
+function decodePath(bytes: Buffer): { path: string; notUtf8At?: number } {
+  try {
+    return { path: strictUtf8.decode(bytes) }
+  } catch {
+    // "/" is never part of a longer UTF-8 sequence: names can be decoded one by one.
+    let notUtf8At: number | undefined
+    const names = bytes
+      .toString('latin1')
+      .split('/')
+      .map((latin1, i) => {
+        const name = Buffer.from(latin1, 'latin1')
+        try {
+          return strictUtf8.decode(name)
+        } catch {
+          notUtf8At ??= i
+          // A backslash is escaped too: two different names never read the same.
+          const escape = (b: number) =>
+            b === 0x5c ? '\\\\' : b < 0x80 ? String.fromCharCode(b) : `\\x${b.toString(16)}`
+          return [...name].map(escape).join('')
+        }
+      })
+    return { path: names.join('/'), notUtf8At }
+  }
 }
 
 /** A working clone of one remote branch, and the git commands run on it. */
@@ -199,9 +245,15 @@ export class GitClient {
     return (await this.rawBytes(args)).toString('utf8')
   }
 
-  private rawBytes(args: string[], input?: string): Promise<Buffer> {
+  private rawBytes(args: string[], input?: string, maxOutputBytes?: number): Promise<Buffer> {
     const run = this.queue.then(() =>
-      execGit(args, { cwd: this.dir, env: this.env, timeoutMs: this.timeoutMs, input }),
+      execGit(args, {
+        cwd: this.dir,
+        env: this.env,
+        timeoutMs: this.timeoutMs,
+        input,
+        maxOutputBytes,
+      }),
     )
     this.queue = run.catch(() => undefined)
     return run
@@ -307,10 +359,15 @@ export class GitClient {
   }
 
   /** `run` for output that is not text (file contents), with `input` on stdin. */
-  private async runBytes(args: string[], what: string, input?: string): Promise<Buffer> {
+  private async runBytes(
+    args: string[],
+    what: string,
+    input?: string,
+    maxOutputBytes?: number,
+  ): Promise<Buffer> {
     this.log.debug(redact(`git ${args.join(' ')}`))
     try {
-      return await this.rawBytes(args, input)
+      return await this.rawBytes(args, input, maxOutputBytes)
     } catch (error) {
       const message = redact(errorMessage(error)).trim()
       const hint = AUTH_FAILED.test(message)
@@ -470,17 +527,18 @@ export class GitClient {
   }
 
   /**
-   * Every file and folder under `path` at `commit`, recursively, in git's order, with git's modes and
-   * object hashes (`git ls-tree -r -t`). Paths are relative to the repository's root.
+   * Every file and folder under `path` at `commit`, recursively, in git's order, with git's modes,
+   * object hashes and blob sizes (`git ls-tree -r -t -l`). Paths are relative to the repository's root.
    */
   async listTree(commit: string, path: string): Promise<TreeEntry[]> {
-    const out = await this.run(
+    const out = await this.runBytes(
       [
         // A path is a path, never pathspec magic (`:x`).
         '--literal-pathspecs',
         'ls-tree',
         '-r',
         '-t',
+        '-l',
         '-z',
         '--full-tree',
         commit,
@@ -488,25 +546,44 @@ export class GitClient {
       ],
       `list ${path || 'the root'}`,
     )
-    return out
-      .split('\0')
-      .filter((l) => l.includes('\t'))
-      .map((l) => {
-        const tab = l.indexOf('\t')
-        const [mode, type, hash] = l.slice(0, tab).split(' ')
-        return { path: l.slice(tab + 1), mode, type, hash }
+    const entries: TreeEntry[] = []
+    // Split as bytes: a path is decoded on its own, strictly (a lossy decode makes names meet).
+    for (let at = 0; at < out.length;) {
+      const nul = out.indexOf(0, at)
+      const end = nul < 0 ? out.length : nul
+      const line = out.subarray(at, end)
+      at = end + 1
+      const tab = line.indexOf(0x09)
+      if (tab < 0) continue
+      // "<mode> <type> <hash> <size, padded>": the size is "-" for folders and submodules.
+      const [mode, type, hash, size] = line.subarray(0, tab).toString('latin1').trim().split(/ +/)
+      entries.push({
+        mode,
+        type,
+        hash,
+        size: Number(size) || 0,
+        ...decodePath(line.subarray(tab + 1)),
       })
+    }
+    return entries
   }
 
-  /** The content of blobs, by hash: one `git cat-file --batch` for all of them. */
-  async readBlobs(hashes: string[]): Promise<Map<string, Buffer>> {
+  /**
+   * The content of blobs: one `git cat-file --batch` for all of them. Its output may be as large as
+   * the sizes asked for (from `listTree`) and no larger: a huge file is read only when asked for.
+   */
+  async readBlobs(wanted: { hash: string; size: number }[]): Promise<Map<string, Buffer>> {
     const blobs = new Map<string, Buffer>()
-    const wanted = [...new Set(hashes)]
-    if (wanted.length === 0) return blobs
+    const unique = new Map(wanted.map((b) => [b.hash, b.size]))
+    if (unique.size === 0) return blobs
+    // Each answer's header, "<hash> blob <size>\n", and the newline after its content.
+    let bound = 0
+    for (const [hash, size] of unique) bound += size + hash.length + 32
     const out = await this.runBytes(
       ['cat-file', '--batch'],
-      `read ${wanted.length} files`,
-      `${wanted.join('\n')}\n`,
+      `read ${unique.size} files`,
+      `${[...unique.keys()].join('\n')}\n`,
+      bound,
     )
     // Each answer: "<hash> <type> <size>\n<size bytes>\n", or "<name> missing\n".
     let at = 0

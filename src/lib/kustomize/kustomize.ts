@@ -169,6 +169,11 @@ export interface BuildOptions {
   timeoutMs?: number
   /** Kill the build when its resident memory passes this (Linux); default 2048 MiB. */
   memoryLimitMB?: number
+  /**
+   * Kill the build when its output passes this many bytes (default 256 MiB): the caller would refuse
+   * more anyway, and should not have to hold it first.
+   */
+  maxOutputBytes?: number
   /** Kill the build when this aborts (the agent stopping). */
   signal?: AbortSignal
 }
@@ -236,6 +241,7 @@ async function runBuild(
     return await runCommand(k.program, args, {
       timeoutMs: options.timeoutMs ?? DEFAULT_BUILD_TIMEOUT_MS,
       memoryLimitMB: options.memoryLimitMB ?? DEFAULT_BUILD_MEMORY_MB,
+      maxOutputBytes: options.maxOutputBytes,
       signal: options.signal,
       label: `kustomize build ${dir}`,
       timeoutSetting: 'kustomize-timeout',
@@ -243,6 +249,11 @@ async function runBuild(
     })
   } catch (error) {
     // A stop is not the user's doing: it goes on as it is, for the caller to tell apart.
+    if (error instanceof ProcessLimitError && error.reason === 'output') {
+      throw new ConfigurationError(
+        `${error.message}: more YAML than is read from one build; make the kustomization smaller or split it into several`,
+      )
+    }
     if (error instanceof ProcessLimitError && error.reason !== 'stopped') {
       throw new ConfigurationError(error.message)
     }

@@ -31,7 +31,8 @@ export interface LoadLimits {
   maxValues?: number
 }
 
-const DEFAULT_MAX_BYTES = 16 * 1024 * 1024
+/** The largest manifest text read by default (`LoadLimits.maxBytes`). */
+export const DEFAULT_MAX_BYTES = 16 * 1024 * 1024
 
 const NULLS = new Set(['', '~', 'null', 'Null', 'NULL'])
 const TRUE = new Set(['y', 'Y', 'yes', 'Yes', 'YES', 'on', 'On', 'ON', 'true', 'True', 'TRUE'])
