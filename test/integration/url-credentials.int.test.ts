@@ -84,6 +84,11 @@ test('the agent logs in with the URL credentials; the token is in no file of its
   expect(seen).toEqual([])
   expect(filesWithToken(work)).toEqual([])
   expect(r.stdout + r.stderr).not.toContain(TOKEN)
+  // Run again: the clone (its origin stored without the credentials) is reused, not cloned afresh.
+  const again = await runNode('agent', args, { env: { TMPDIR: work } })
+  expect(again.code).toBe(0)
+  expect(again.stdout).not.toMatch(/Cloning/)
+  expect(filesWithToken(work)).toEqual([])
 }, 60_000)
 
 test('publish-release (CLI) logs in with the URL credentials; the token is in no temp file', async () => {
