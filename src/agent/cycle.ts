@@ -10,7 +10,7 @@
  * being down changes nothing in the cluster.
  */
 import { existsSync, promises as fs } from 'node:fs'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { Limiter, mapLimit } from '../lib/concurrency.js'
 import { ConfigurationError, errorMessage } from '../lib/errors.js'
 import { GitClient, type GitAuth, type TreeEntry } from '../lib/git/git.js'
@@ -145,6 +145,8 @@ export class Agent {
       // A new clone: nothing known of the old one holds (its files on disk above all).
       this.listing = undefined
       await fs.rm(dir, { recursive: true, force: true })
+      // The new clone's index knows nothing of the files an old one wrote there.
+      await fs.rm(join(this.config.workDir, 'tree'), { recursive: true, force: true })
       await fs.mkdir(this.config.workDir, { recursive: true })
       // No work tree: units are read from git's objects (writing thousands of files only to read them
       // back cost more than the whole fetch).
@@ -237,9 +239,12 @@ export class Agent {
       entries: listing.entries,
       read: (blobs) => git.readBlobs(blobs),
       checkout: async () => {
-        if (!listing.checkedOut) await git.checkout(commit)
+        // Beside the clone, not in it: kustomize's root must hold no `.git` (its config, its objects)
+        // that a kustomization in git could copy into the cluster.
+        const tree = resolve(this.config.workDir, 'tree')
+        if (!listing.checkedOut) await git.checkout(commit, tree)
         listing.checkedOut = true
-        return git.dir
+        return tree
       },
     }
   }

@@ -481,6 +481,29 @@ describe('publish-release on a real bare remote', () => {
     expect(r.commit).toMatch(/^[0-9a-f]{40}$/)
     expect(remoteHead(remote)).toBe(head)
   })
+
+  test('credentials in source-repo are left out of release.json and the commit, with a warning', async () => {
+    const remote = bareRemote()
+    const token = 'glcbt-sourcerepotoken0123456789'
+    const warnings: string[] = []
+    const log = { ...silentLogger, warn: (m: string) => warnings.push(m) }
+    await publishRelease(
+      options(remote, {
+        manifests: manifestsFolder('shop', 'acme/shop:1.0.0'),
+        version: '1.0.0',
+        source: {
+          repo: `https://gitlab-ci-token:${token}@gitlab.example.com/g/p.git`,
+          commit: 'a'.repeat(40),
+        },
+      }),
+      log,
+    )
+    expect(release(remote).sourceRepo).toBe('https://gitlab.example.com/g/p.git')
+    expect(remoteMessages(remote)[0]).toContain('Source-Repo: https://gitlab.example.com/g/p.git')
+    expect(git(remote.path, 'log', '-p', '--all')).not.toContain(token)
+    expect(warnings.join('\n')).toContain("'source-repo'")
+    expect(warnings.join('\n')).not.toContain(token)
+  })
 })
 
 function remoteFileText(dir: string, name: string): string {

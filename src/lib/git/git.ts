@@ -12,7 +12,7 @@ import type { Logger } from '../log.js'
 import { registerTempDir } from '../process/cleanup.js'
 import { ProcessLimitError, runProcess, type ProcessResult } from '../process/run.js'
 import { GITHUB_KNOWN_HOSTS, isGithubSsh } from './known-hosts.js'
-import { redactUrl, transportOf } from './remote.js'
+import { redactUrl, splitUrlCredentials, transportOf } from './remote.js'
 
 /** How to reach a remote. */
 export interface GitAuth {
@@ -119,6 +119,21 @@ async function prepareCredentials(url: string, auth: GitAuth, log: Logger): Prom
       unregister?.()
     },
   }
+}
+
+/**
+ * The URL git is given (without user info) and the auth to use: credentials in an http(s) URL are sent
+ * like a token (a header from the environment), so they never reach `.git/config`. An explicit token
+ * wins over one in the URL.
+ */
+function credentialsFromUrl(url: string, auth: GitAuth = {}): { url: string; auth: GitAuth } {
+  const split = splitUrlCredentials(url)
+  if (split.url === url || auth.token) return { url: split.url, auth }
+  // `https://token@host/…` (a token as the user name) or `https://user:token@host/…`.
+  if (split.password !== undefined)
+    return { url: split.url, auth: { ...auth, token: split.password, tokenUser: split.user ?? '' } }
+  if (split.user) return { url: split.url, auth: { ...auth, token: split.user } }
+  return { url: split.url, auth }
 }
 
 function shellQuote(s: string): string {
@@ -290,6 +305,7 @@ export class GitClient {
     },
     log: Logger,
   ): Promise<GitClient> {
+    options = { ...options, ...credentialsFromUrl(options.url, options.auth) }
     if (options.url.startsWith('-')) {
       // git would take it for an option (`--upload-pack=<command>` runs a command).
       throw new ConfigurationError(
@@ -341,6 +357,8 @@ export class GitClient {
     log: Logger,
   ): Promise<GitClient | undefined> {
     if (!existsSync(join(options.dir, '.git'))) return undefined
+    // An origin stored with user info (by an older version) differs, so that clone is replaced.
+    options = { ...options, ...credentialsFromUrl(options.url, options.auth) }
     const credentials = await prepareCredentials(options.url, options.auth ?? {}, log)
     const client = GitClient.make(options.dir, options.url, credentials, log, options.timeoutMs)
     try {
@@ -617,9 +635,17 @@ export class GitClient {
     return (await this.run(['rev-parse', `refs/heads/${branch}`], `read ${branch}`)).trim()
   }
 
-  /** Writes a commit's files into the work tree, for tools that read files (kustomize). */
-  async checkout(commit: string): Promise<void> {
-    await this.run(['reset', '--quiet', '--hard', commit], `check out ${commit.slice(0, 12)}`)
+  /**
+   * Writes a commit's files into the work tree, for tools that read files (kustomize); into `workTree`
+   * (created) when given, a folder without `.git`, so such tools cannot read the clone's own files. The
+   * clone's index follows the last tree written: only files that changed since are written again.
+   */
+  async checkout(commit: string, workTree?: string): Promise<void> {
+    if (workTree) await fs.mkdir(workTree, { recursive: true })
+    await this.run(
+      [...(workTree ? [`--work-tree=${workTree}`] : []), 'reset', '--quiet', '--hard', commit],
+      `check out ${commit.slice(0, 12)}`,
+    )
   }
 
   /**

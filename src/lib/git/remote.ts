@@ -10,9 +10,40 @@ export function transportOf(url: string): Transport {
   return 'file'
 }
 
-/** The URL without any user info (`https://token@host/...` → `https://host/...`), for logs and errors. */
+/**
+ * The URL without any user info (`https://token@host/...` → `https://host/...`), for logs and errors.
+ * Everything up to the last `@` before the host goes: a password may itself hold an `@`.
+ */
 export function redactUrl(url: string): string {
-  return url.replace(/^(https?:\/\/)[^@/]+@/i, '$1')
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, '$1')
+}
+
+/** An http(s) URL split into the URL git may store and the user info it held (URL-decoded). */
+export interface UrlCredentials {
+  url: string
+  user?: string
+  password?: string
+}
+
+/**
+ * Takes the user info out of an http(s) URL (`https://user:token@host/…`), so that git never stores it
+ * in `.git/config`; other URLs are returned as they are.
+ */
+export function splitUrlCredentials(url: string): UrlCredentials {
+  const match = /^(https?:\/\/)([^/?#]*)@/i.exec(url)
+  if (!match) return { url }
+  const info = match[2]
+  const colon = info.indexOf(':')
+  const decode = (s: string): string => {
+    try {
+      return decodeURIComponent(s)
+    } catch {
+      return s
+    }
+  }
+  const user = decode(colon < 0 ? info : info.slice(0, colon))
+  const password = colon < 0 ? undefined : decode(info.slice(colon + 1))
+  return { url: match[1] + url.slice(match[0].length), user: user || undefined, password }
 }
 
 /** The host of a remote (`git@host:path`, `ssh://`, `https://`); undefined for a local or `file://` one. */

@@ -7,6 +7,7 @@ import { promises as fs } from 'node:fs'
 import { join } from 'node:path'
 import { ConfigurationError } from '../errors.js'
 import { localCommitTime, type GitClient } from '../git/git.js'
+import { splitUrlCredentials } from '../git/remote.js'
 import type { Logger } from '../log.js'
 import {
   readManifestFolder,
@@ -79,6 +80,21 @@ interface Content {
   objects: KubeObject[]
 }
 
+/**
+ * A CI's clone URL may carry the job's token (GitLab's CI_REPOSITORY_URL,
+ * `https://gitlab-ci-token:TOKEN@host/…`): release.json and the commit record only where the source lives.
+ */
+function withoutSourceCredentials(options: PublishOptions, log: Logger): PublishOptions {
+  const repo = options.source.repo
+  if (!repo) return options
+  const { url } = splitUrlCredentials(repo)
+  if (url === repo) return options
+  log.warn(
+    "input 'source-repo' holds credentials (user info in the URL): they are left out of release.json and the commit; give the URL without them",
+  )
+  return { ...options, source: { ...options.source, repo: url } }
+}
+
 /** Checks every input, then publishes. */
 export async function publishRelease(options: PublishOptions, log: Logger): Promise<PublishResult> {
   const env = validateName('env', options.env)
@@ -97,6 +113,7 @@ export async function publishRelease(options: PublishOptions, log: Logger): Prom
     )
   }
   validateSourceCommit(options.source.commit)
+  options = withoutSourceCredentials(options, log)
   // The manifests are read and validated before anything is cloned.
   let rendered: SerializedManifest[] | undefined
   if (options.manifests !== undefined) {
