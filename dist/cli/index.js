@@ -3386,6 +3386,7 @@ var dist = __nccwpck_require__(8815);
 
 
 
+/** The largest manifest text read by default (`LoadLimits.maxBytes`). */
 const DEFAULT_MAX_BYTES = 16 * 1024 * 1024;
 const NULLS = new Set(['', '~', 'null', 'Null', 'NULL']);
 const TRUE = new Set(['y', 'Y', 'yes', 'Yes', 'YES', 'on', 'On', 'ON', 'true', 'True', 'TRUE']);
@@ -4067,9 +4068,34 @@ function transportOf(url) {
         return 'ssh';
     return 'file';
 }
-/** The URL without any user info (`https://token@host/...` → `https://host/...`), for logs and errors. */
+/**
+ * The URL without any user info (`https://token@host/...` → `https://host/...`), for logs and errors.
+ * Everything up to the last `@` before the host goes: a password may itself hold an `@`.
+ */
 function redactUrl(url) {
-    return url.replace(/^(https?:\/\/)[^@/]+@/i, '$1');
+    return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, '$1');
+}
+/**
+ * Takes the user info out of an http(s) URL (`https://user:token@host/…`), so that git never stores it
+ * in `.git/config`; other URLs are returned as they are.
+ */
+function splitUrlCredentials(url) {
+    const match = /^(https?:\/\/)([^/?#]*)@/i.exec(url);
+    if (!match)
+        return { url };
+    const info = match[2];
+    const colon = info.indexOf(':');
+    const decode = (s) => {
+        try {
+            return decodeURIComponent(s);
+        }
+        catch {
+            return s;
+        }
+    };
+    const user = decode(colon < 0 ? info : info.slice(0, colon));
+    const password = colon < 0 ? undefined : decode(info.slice(colon + 1));
+    return { url: match[1] + url.slice(match[0].length), user: user || undefined, password };
 }
 /** The host of a remote (`git@host:path`, `ssh://`, `https://`); undefined for a local or `file://` one. */
 function hostOf(url) {
@@ -4164,6 +4190,22 @@ async function prepareCredentials(url, auth, log) {
         },
     };
 }
+/**
+ * The URL git is given (without user info) and the auth to use: credentials in an http(s) URL are sent
+ * like a token (a header from the environment), so they never reach `.git/config`. An explicit token
+ * wins over one in the URL.
+ */
+function credentialsFromUrl(url, auth = {}) {
+    const split = splitUrlCredentials(url);
+    if (split.url === url || auth.token)
+        return { url: split.url, auth };
+    // `https://token@host/…` (a token as the user name) or `https://user:token@host/…`.
+    if (split.password !== undefined)
+        return { url: split.url, auth: { ...auth, token: split.password, tokenUser: split.user ?? '' } };
+    if (split.user)
+        return { url: split.url, auth: { ...auth, token: split.user } };
+    return { url: split.url, auth };
+}
 function shellQuote(s) {
     return `'${s.replace(/'/g, `'\\''`)}'`;
 }
@@ -4204,6 +4246,7 @@ async function execGit(args, options) {
             cwd: options.cwd,
             env: options.env,
             input: options.input,
+            maxOutputBytes: options.maxOutputBytes,
             timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
             label: 'git',
         });
@@ -4220,6 +4263,37 @@ async function execGit(args, options) {
         .filter(Boolean)
         .join('\n');
     throw new Error(said || `git exited with code ${r.code}`);
+}
+// ignoreBOM: a leading U+FEFF stays part of the name (dropped, "\uFEFFa" would read as "a").
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+/**
+ * A path from git as text. One that is not UTF-8 keeps each byte of its names that are not as `\xNN`,
+ * and says which name is the first of them (see `TreeEntry.notUtf8At`).
+ */
+function decodePath(bytes) {
+    try {
+        return { path: strictUtf8.decode(bytes) };
+    }
+    catch {
+        // "/" is never part of a longer UTF-8 sequence: names can be decoded one by one.
+        let notUtf8At;
+        const names = bytes
+            .toString('latin1')
+            .split('/')
+            .map((latin1, i) => {
+            const name = Buffer.from(latin1, 'latin1');
+            try {
+                return strictUtf8.decode(name);
+            }
+            catch {
+                notUtf8At ??= i;
+                // A backslash is escaped too: two different names never read the same.
+                const escape = (b) => b === 0x5c ? '\\\\' : b < 0x80 ? String.fromCharCode(b) : `\\x${b.toString(16)}`;
+                return [...name].map(escape).join('');
+            }
+        });
+        return { path: names.join('/'), notUtf8At };
+    }
 }
 /** A working clone of one remote branch, and the git commands run on it. */
 class GitClient {
@@ -4243,8 +4317,14 @@ class GitClient {
     async raw(args) {
         return (await this.rawBytes(args)).toString('utf8');
     }
-    rawBytes(args, input) {
-        const run = this.queue.then(() => execGit(args, { cwd: this.dir, env: this.env, timeoutMs: this.timeoutMs, input }));
+    rawBytes(args, input, maxOutputBytes) {
+        const run = this.queue.then(() => execGit(args, {
+            cwd: this.dir,
+            env: this.env,
+            timeoutMs: this.timeoutMs,
+            input,
+            maxOutputBytes,
+        }));
         this.queue = run.catch(() => undefined);
         return run;
     }
@@ -4260,6 +4340,7 @@ class GitClient {
      * asked of the remote when `branch` is not given.
      */
     static async clone(options, log) {
+        options = { ...options, ...credentialsFromUrl(options.url, options.auth) };
         if (options.url.startsWith('-')) {
             // git would take it for an option (`--upload-pack=<command>` runs a command).
             throw new ConfigurationError(`repository: '${redactUrl(options.url)}' is not a repository URL (it starts with '-')`);
@@ -4302,6 +4383,8 @@ class GitClient {
     static async open(options, log) {
         if (!(0,external_node_fs_.existsSync)((0,external_node_path_namespaceObject.join)(options.dir, '.git')))
             return undefined;
+        // An origin stored with user info (by an older version) differs, so that clone is replaced.
+        options = { ...options, ...credentialsFromUrl(options.url, options.auth) };
         const credentials = await prepareCredentials(options.url, options.auth ?? {}, log);
         const client = GitClient.make(options.dir, options.url, credentials, log, options.timeoutMs);
         try {
@@ -4320,10 +4403,10 @@ class GitClient {
         return (await this.runBytes(args, what)).toString('utf8');
     }
     /** `run` for output that is not text (file contents), with `input` on stdin. */
-    async runBytes(args, what, input) {
+    async runBytes(args, what, input, maxOutputBytes) {
         this.log.debug(redact(`git ${args.join(' ')}`));
         try {
-            return await this.rawBytes(args, input);
+            return await this.rawBytes(args, input, maxOutputBytes);
         }
         catch (error) {
             const message = redact(errorMessage(error)).trim();
@@ -4458,37 +4541,58 @@ class GitClient {
         });
     }
     /**
-     * Every file and folder under `path` at `commit`, recursively, in git's order, with git's modes and
-     * object hashes (`git ls-tree -r -t`). Paths are relative to the repository's root.
+     * Every file and folder under `path` at `commit`, recursively, in git's order, with git's modes,
+     * object hashes and blob sizes (`git ls-tree -r -t -l`). Paths are relative to the repository's root.
      */
     async listTree(commit, path) {
-        const out = await this.run([
+        const out = await this.runBytes([
             // A path is a path, never pathspec magic (`:x`).
             '--literal-pathspecs',
             'ls-tree',
             '-r',
             '-t',
+            '-l',
             '-z',
             '--full-tree',
             commit,
             ...(path ? ['--', `${path}/`] : []),
         ], `list ${path || 'the root'}`);
-        return out
-            .split('\0')
-            .filter((l) => l.includes('\t'))
-            .map((l) => {
-            const tab = l.indexOf('\t');
-            const [mode, type, hash] = l.slice(0, tab).split(' ');
-            return { path: l.slice(tab + 1), mode, type, hash };
-        });
+        const entries = [];
+        // Split as bytes: a path is decoded on its own, strictly (a lossy decode makes names meet).
+        for (let at = 0; at < out.length;) {
+            const nul = out.indexOf(0, at);
+            const end = nul < 0 ? out.length : nul;
+            const line = out.subarray(at, end);
+            at = end + 1;
+            const tab = line.indexOf(0x09);
+            if (tab < 0)
+                continue;
+            // "<mode> <type> <hash> <size, padded>": the size is "-" for folders and submodules.
+            const [mode, type, hash, size] = line.subarray(0, tab).toString('latin1').trim().split(/ +/);
+            entries.push({
+                mode,
+                type,
+                hash,
+                size: Number(size) || 0,
+                ...decodePath(line.subarray(tab + 1)),
+            });
+        }
+        return entries;
     }
-    /** The content of blobs, by hash: one `git cat-file --batch` for all of them. */
-    async readBlobs(hashes) {
+    /**
+     * The content of blobs: one `git cat-file --batch` for all of them. Its output may be as large as
+     * the sizes asked for (from `listTree`) and no larger: a huge file is read only when asked for.
+     */
+    async readBlobs(wanted) {
         const blobs = new Map();
-        const wanted = [...new Set(hashes)];
-        if (wanted.length === 0)
+        const unique = new Map(wanted.map((b) => [b.hash, b.size]));
+        if (unique.size === 0)
             return blobs;
-        const out = await this.runBytes(['cat-file', '--batch'], `read ${wanted.length} files`, `${wanted.join('\n')}\n`);
+        // Each answer's header, "<hash> blob <size>\n", and the newline after its content.
+        let bound = 0;
+        for (const [hash, size] of unique)
+            bound += size + hash.length + 32;
+        const out = await this.runBytes(['cat-file', '--batch'], `read ${unique.size} files`, `${[...unique.keys()].join('\n')}\n`, bound);
         // Each answer: "<hash> <type> <size>\n<size bytes>\n", or "<name> missing\n".
         let at = 0;
         while (at < out.length) {
@@ -4517,9 +4621,15 @@ class GitClient {
         ], `fetch ${branch}`);
         return (await this.run(['rev-parse', `refs/heads/${branch}`], `read ${branch}`)).trim();
     }
-    /** Writes a commit's files into the work tree, for tools that read files (kustomize). */
-    async checkout(commit) {
-        await this.run(['reset', '--quiet', '--hard', commit], `check out ${commit.slice(0, 12)}`);
+    /**
+     * Writes a commit's files into the work tree, for tools that read files (kustomize); into `workTree`
+     * (created) when given, a folder without `.git`, so such tools cannot read the clone's own files. The
+     * clone's index follows the last tree written: only files that changed since are written again.
+     */
+    async checkout(commit, workTree) {
+        if (workTree)
+            await external_node_fs_.promises.mkdir(workTree, { recursive: true });
+        await this.run([...(workTree ? [`--work-tree=${workTree}`] : []), 'reset', '--quiet', '--hard', commit], `check out ${commit.slice(0, 12)}`);
     }
     /**
      * True when `ancestor` is in the history of `commit`: the branch moved forward from it. False when
@@ -5137,6 +5247,21 @@ function compareReleases(a, b) {
 
 
 
+
+/**
+ * A CI's clone URL may carry the job's token (GitLab's CI_REPOSITORY_URL,
+ * `https://gitlab-ci-token:TOKEN@host/…`): release.json and the commit record only where the source lives.
+ */
+function withoutSourceCredentials(options, log) {
+    const repo = options.source.repo;
+    if (!repo)
+        return options;
+    const { url } = splitUrlCredentials(repo);
+    if (url === repo)
+        return options;
+    log.warn("input 'source-repo' holds credentials (user info in the URL): they are left out of release.json and the commit; give the URL without them");
+    return { ...options, source: { ...options.source, repo: url } };
+}
 /** Checks every input, then publishes. */
 async function publishRelease(options, log) {
     const env = validateName('env', options.env);
@@ -5154,6 +5279,7 @@ async function publishRelease(options, log) {
         throw new ConfigurationError("give exactly one of 'manifests' (publish), 'from-env' (promote) or 'retire: true' (remove the app)");
     }
     validateSourceCommit(options.source.commit);
+    options = withoutSourceCredentials(options, log);
     // The manifests are read and validated before anything is cloned.
     let rendered;
     if (options.manifests !== undefined) {
@@ -5697,6 +5823,7 @@ async function runBuild(k, args, dir, options) {
         return await runCommand(k.program, args, {
             timeoutMs: options.timeoutMs ?? DEFAULT_BUILD_TIMEOUT_MS,
             memoryLimitMB: options.memoryLimitMB ?? DEFAULT_BUILD_MEMORY_MB,
+            maxOutputBytes: options.maxOutputBytes,
             signal: options.signal,
             label: `kustomize build ${dir}`,
             timeoutSetting: 'kustomize-timeout',
@@ -5705,6 +5832,9 @@ async function runBuild(k, args, dir, options) {
     }
     catch (error) {
         // A stop is not the user's doing: it goes on as it is, for the caller to tell apart.
+        if (error instanceof ProcessLimitError && error.reason === 'output') {
+            throw new ConfigurationError(`${error.message}: more YAML than is read from one build; make the kustomization smaller or split it into several`);
+        }
         if (error instanceof ProcessLimitError && error.reason !== 'stopped') {
             throw new ConfigurationError(error.message);
         }

@@ -35308,6 +35308,7 @@ var dist = __nccwpck_require__(8815);
 
 
 
+/** The largest manifest text read by default (`LoadLimits.maxBytes`). */
 const DEFAULT_MAX_BYTES = 16 * 1024 * 1024;
 const NULLS = new Set(['', '~', 'null', 'Null', 'NULL']);
 const TRUE = new Set(['y', 'Y', 'yes', 'Yes', 'YES', 'on', 'On', 'ON', 'true', 'True', 'TRUE']);
@@ -35725,6 +35726,7 @@ async function runBuild(k, args, dir, options) {
         return await runCommand(k.program, args, {
             timeoutMs: options.timeoutMs ?? DEFAULT_BUILD_TIMEOUT_MS,
             memoryLimitMB: options.memoryLimitMB ?? DEFAULT_BUILD_MEMORY_MB,
+            maxOutputBytes: options.maxOutputBytes,
             signal: options.signal,
             label: `kustomize build ${dir}`,
             timeoutSetting: 'kustomize-timeout',
@@ -35733,6 +35735,9 @@ async function runBuild(k, args, dir, options) {
     }
     catch (error) {
         // A stop is not the user's doing: it goes on as it is, for the caller to tell apart.
+        if (error instanceof ProcessLimitError && error.reason === 'output') {
+            throw new errors_ConfigurationError(`${error.message}: more YAML than is read from one build; make the kustomization smaller or split it into several`);
+        }
         if (error instanceof ProcessLimitError && error.reason !== 'stopped') {
             throw new errors_ConfigurationError(error.message);
         }
