@@ -35425,11 +35425,13 @@ function transportOf(url) {
     return 'file';
 }
 /**
- * The URL without any user info (`https://token@host/...` → `https://host/...`), for logs and errors.
- * Everything up to the last `@` before the host goes: a password may itself hold an `@`.
+ * The URL without secrets in its user info, for logs and errors: everything up to the last `@` before
+ * the host goes (a password may itself hold an `@`) for http(s), where a user name alone may be a token
+ * (`https://token@host/...` → `https://host/...`), and for any scheme when it holds a password. An SSH
+ * user name alone (`ssh://git@host/...`) is no secret and stays, as git and Flux print it.
  */
 function redactUrl(url) {
-    return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, '$1');
+    return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)([^/?#]*)@/i, (all, scheme, info) => /^https?:\/\/$/i.test(scheme) || info.includes(':') ? scheme : all);
 }
 /**
  * Takes the user info out of an http(s) URL (`https://user:token@host/…`), so that git never stores it

@@ -9,6 +9,8 @@ describe('redactUrl', () => {
       'https://gitlab.example.com/g/p.git',
     ],
     ['ssh://git:secret@a@host:22/repo.git', 'ssh://host:22/repo.git'],
+    // An SSH user name alone is no secret: shown as git shows it.
+    ['ssh://root@127.0.0.1:2222/repo.git', 'ssh://root@127.0.0.1:2222/repo.git'],
     ['HTTPS://tok@host/x', 'HTTPS://host/x'],
     // An `@` after the host is part of the path, not user info.
     ['https://host/a@b/x.git', 'https://host/a@b/x.git'],
