@@ -25,7 +25,7 @@ import {
   stages,
   type ChangeEntry,
 } from '../lib/kube/apply.js'
-import { describeRef, refOf, type KubeClient, type ObjectRef } from '../lib/kube/client.js'
+import type { KubeClient } from '../lib/kube/client.js'
 import { needsWait, waitHealthy } from '../lib/kube/health.js'
 import {
   listInventories,
@@ -35,7 +35,8 @@ import {
 } from '../lib/kube/inventory.js'
 import { AGENT_LABEL, DOMAIN, UNIT_ANNOTATION, UNIT_LABEL, unitHash } from '../lib/kube/labels.js'
 import { AGENT_LEASE } from '../lib/kube/lease.js'
-import { canonicalJson, objectDigest, objectKey } from '../lib/manifests/objects.js'
+import { describeRef, objectKey, refKey, refOf, type ObjectRef } from '../lib/manifests/identity.js'
+import { canonicalJson, objectDigest } from '../lib/manifests/objects.js'
 import type { KubeObject } from '../lib/manifests/yaml.js'
 import type { AgentConfig } from './config.js'
 import { loadUnits, type RepoFiles, type Unit } from './units.js'
@@ -87,7 +88,6 @@ const INVENTORY_LABEL = `${DOMAIN}/inventory`
 const INVENTORY_PREFIX = 'gitops-unit-'
 
 /** `Kind/namespace/name`, as inventories and prune candidates are compared. */
-const keyOf = (e: ObjectRef): string => `${e.kind}/${e.namespace ?? ''}/${e.name}`
 
 export class Agent {
   private git?: GitClient
@@ -362,12 +362,12 @@ export class Agent {
     for (const unit of units) {
       const declaredHere = new Set(unit.objects.map((m) => objectKey(m.object)))
       for (const e of inventories.get(unit.path)?.objects ?? []) {
-        const heir = [`${e.kind}/${e.namespace ?? ''}/${e.name}`, `${e.kind}//${e.name}`]
+        const heir = [refKey(e), `${e.kind}//${e.name}`]
           .map((k) => appliedBy.get(k))
           .find((u) => u !== undefined && u !== unit.path)
         if (
           heir &&
-          ![`${e.kind}/${e.namespace ?? ''}/${e.name}`, `${e.kind}//${e.name}`].some((k) =>
+          ![refKey(e), `${e.kind}//${e.name}`].some((k) =>
             declaredHere.has(k),
           )
         ) {
@@ -581,12 +581,12 @@ export class Agent {
       // cycle apply the unit again, whatever git then says.
       if (!this.config.dryRun && changes.some((c) => c.action === 'applied')) {
         const applied = new Set(
-          changes.filter((c) => c.action === 'applied').map((c) => keyOf(c.ref)),
+          changes.filter((c) => c.action === 'applied').map((c) => refKey(c.ref)),
         )
         const objects = [
-          ...(inventory?.objects ?? []).filter((e) => !applied.has(keyOf(e))),
+          ...(inventory?.objects ?? []).filter((e) => !applied.has(refKey(e))),
           ...resolved
-            .filter(({ object }) => applied.has(keyOf(refOf(object))))
+            .filter(({ object }) => applied.has(refKey(refOf(object))))
             .map(({ object }) => ({ ...refOf(object), digest: objectDigest(object) })),
         ]
         await this.recordInventory({
@@ -611,7 +611,7 @@ export class Agent {
     // Declared by any unit now: as written in git, where a namespaced object may name no namespace and a
     // cluster-scoped one may name one.
     const declared = (e: ObjectRef): boolean =>
-      owners.has(keyOf(e)) ||
+      owners.has(refKey(e)) ||
       (e.namespace === this.config.defaultNamespace && owners.has(`${e.kind}//${e.name}`)) ||
       (e.namespace === undefined && kindAndName.has(`${e.kind}/${e.name}`))
     // The inventory holds every object the unit declares, the ones another unit applies for it too.
@@ -619,8 +619,8 @@ export class Agent {
       ...refOf(object),
       digest: objectDigest(object),
     }))
-    const mine = new Set(current.map(keyOf))
-    const gone = (inventory?.objects ?? []).filter((e) => !mine.has(keyOf(e)) && !declared(e))
+    const mine = new Set(current.map(refKey))
+    const gone = (inventory?.objects ?? []).filter((e) => !mine.has(refKey(e)) && !declared(e))
     let pruneEntries: ChangeEntry[] = []
     const dry = this.config.dryRun || (this.config.gcDry && !unit.retired)
     if (gone.length > 0 && pruneWanted && this.pruneHeld) {
@@ -663,9 +663,9 @@ export class Agent {
     const settled = new Set(
       pruneEntries
         .filter((p) => (p.action === 'deleted' && !dry) || p.action === 'skipped')
-        .map((p) => keyOf(p.ref)),
+        .map((p) => refKey(p.ref)),
     )
-    const unpruned = gone.filter((g) => !settled.has(keyOf(g)))
+    const unpruned = gone.filter((g) => !settled.has(refKey(g)))
 
     // Step 5: the inventory.
     if (!this.config.dryRun) {

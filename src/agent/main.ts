@@ -5,6 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { Backoff } from '../lib/backoff.js'
 import { errorMessage } from '../lib/errors.js'
 import type { GitAuth } from '../lib/git/git.js'
 import { sleep } from '../lib/concurrency.js'
@@ -27,25 +28,6 @@ const DEFAULT_KNOWN_HOSTS = '/etc/gitops/ssh/known_hosts'
 /** The longest wait between tries after a transient API error (shorter when the poll is). */
 const MAX_BACKOFF_MS = 30_000
 const RELEASE_TIMEOUT_MS = 5_000
-
-/** Waits that double from 1 s up to `capMs`, each drawn between half and all of it (jitter). */
-export class Backoff {
-  private failures = 0
-
-  constructor(
-    private readonly capMs: number,
-    private readonly random: () => number = Math.random,
-  ) {}
-
-  next(): number {
-    const base = Math.min(this.capMs, 1000 * 2 ** Math.min(this.failures++, 20))
-    return Math.round(base * (0.5 + this.random() * 0.5))
-  }
-
-  reset(): void {
-    this.failures = 0
-  }
-}
 
 /** JSON lines (default) or plain text, one line per event. */
 export function agentLogger(
@@ -167,7 +149,12 @@ export async function main(
   // A transient API error (an API server restarting, a 503, connections refused) never ends a running
   // agent: it says so, is not ready meanwhile, and tries again after a jittered back-off no longer
   // than the poll interval. `--once` fails at once (exit 1): a job is not meant to wait for the cluster.
-  const backoff = new Backoff(Math.min(MAX_BACKOFF_MS, Math.max(1000, config.gitPollIntervalMs)))
+  // Waits that double from 1 s up to the cap, each between half and all of its bound.
+  const backoff = new Backoff({
+    baseMs: 1000,
+    capMs: Math.min(MAX_BACKOFF_MS, Math.max(1000, config.gitPollIntervalMs)),
+    jitter: 'equal',
+  })
   const transient = async (what: string, error: unknown): Promise<void> => {
     const message = errorMessage(error)
     const wait = backoff.next()

@@ -2,7 +2,8 @@
 import { existsSync } from 'node:fs'
 import type { Logger } from '../log.js'
 import { readManifestFolder } from '../manifests/folder.js'
-import { describeObject, objectDigest, objectKey } from '../manifests/objects.js'
+import { describeObject, objectKey } from '../manifests/identity.js'
+import { objectDigest } from '../manifests/objects.js'
 import type { KubeObject } from '../manifests/yaml.js'
 
 export interface ObjectDiff {

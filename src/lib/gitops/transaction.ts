@@ -9,6 +9,8 @@
 import { promises as fs } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { Backoff } from '../backoff.js'
+import { sleep } from '../concurrency.js'
 import { ConfigurationError } from '../errors.js'
 import { GitClient, PushRejectedError, type GitAuth, type Identity } from '../git/git.js'
 import { redactUrl } from '../git/remote.js'
@@ -51,14 +53,6 @@ export interface TransactionResult<T> {
   attempts: number
 }
 
-const BACKOFF_BASE_MS = 250
-const BACKOFF_CAP_MS = 4000
-
-/** Full jitter: a random wait up to an exponentially growing, capped bound. */
-function backoff(attempt: number): number {
-  const bound = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** Math.min(attempt, 10))
-  return Math.floor(Math.random() * bound)
-}
 
 /**
  * Runs `apply` on a fresh clone of the target branch and pushes what it staged; on a rejected push, again
@@ -89,6 +83,8 @@ export async function commitToGitops<T>(
     )
     const branch = options.branch ?? (await git.branch())
     const target = options.mode === 'pull-request' ? options.prBranch! : branch
+    // Full jitter from 500 ms up to 4 s: contending pipelines spread out instead of colliding again.
+    const backoff = new Backoff({ baseMs: 500, capMs: 4000, jitter: 'full' })
     for (let attempt = 1; ; attempt++) {
       const planned = await apply(git, attempt)
       if (!planned.commit) {
@@ -125,11 +121,11 @@ export async function commitToGitops<T>(
               `nothing was changed — run the job again, or raise max-attempts`,
           )
         }
-        const wait = backoff(attempt)
+        const wait = backoff.next()
         log.info(
           `Push rejected: ${target} moved. Re-applying on the new tip in ${wait} ms (attempt ${attempt + 1}/${options.maxAttempts})`,
         )
-        await new Promise((r) => setTimeout(r, wait))
+        await sleep(wait)
         await git.resetToRemote(branch)
       }
     }

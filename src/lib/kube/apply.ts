@@ -4,9 +4,10 @@
  * by inventory, only what still carries the unit's label and is not protected.
  */
 import { sleep, type Limiter } from '../concurrency.js'
+import { describeRef, refOf, type ObjectRef } from '../manifests/identity.js'
 import { canonicalJson } from '../manifests/objects.js'
 import type { KubeObject } from '../manifests/yaml.js'
-import { describeRef, KubeError, refOf, type KubeClient, type ObjectRef } from './client.js'
+import { KubeError, type KubeClient } from './client.js'
 import {
   AGENT_LABEL,
   FIELD_MANAGER,

@@ -10,29 +10,9 @@ import { Agent, request } from 'node:https'
 import { request as httpRequest, Agent as HttpAgent } from 'node:http'
 import { sleep } from '../concurrency.js'
 import { ConfigurationError } from '../errors.js'
+import { describeRef, refOf, type ObjectRef } from '../manifests/identity.js'
 import type { KubeObject } from '../manifests/yaml.js'
 import { loadConnection, type Connection } from './kubeconfig.js'
-
-/** The identity of an object. */
-export interface ObjectRef {
-  apiVersion: string
-  kind: string
-  name: string
-  namespace?: string
-}
-
-export function refOf(object: KubeObject): ObjectRef {
-  return {
-    apiVersion: object.apiVersion,
-    kind: object.kind,
-    name: object.metadata.name,
-    ...(object.metadata.namespace ? { namespace: object.metadata.namespace } : {}),
-  }
-}
-
-export function describeRef(ref: ObjectRef): string {
-  return ref.namespace ? `${ref.kind}/${ref.namespace}/${ref.name}` : `${ref.kind}/${ref.name}`
-}
 
 /** A failed API call: `code` is the HTTP status (0 when the server could not be reached). */
 export class KubeError extends Error {

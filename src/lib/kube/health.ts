@@ -4,7 +4,8 @@
  */
 import { sleep, type Limiter } from '../concurrency.js'
 import type { KubeObject } from '../manifests/yaml.js'
-import { describeRef, type KubeClient, type ObjectRef } from './client.js'
+import { describeRef, type ObjectRef } from '../manifests/identity.js'
+import type { KubeClient } from './client.js'
 
 export type Health =
   | { state: 'healthy' }

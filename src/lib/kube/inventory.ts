@@ -3,8 +3,9 @@
  * (named by a hash of the unit's path). It is the read-only sync state: what survives a restart, what
  * pruning compares with, and when the unit was last fully applied.
  */
+import type { ObjectRef } from '../manifests/identity.js'
 import type { KubeObject } from '../manifests/yaml.js'
-import { KubeError, type KubeClient, type ObjectRef } from './client.js'
+import { KubeError, type KubeClient } from './client.js'
 import { AGENT_LABEL, DOMAIN, UNIT_ANNOTATION, UNIT_LABEL, unitHash } from './labels.js'
 
 export interface InventoryEntry extends ObjectRef {

@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto'
 import { ConfigurationError } from '../errors.js'
+import { describeObject, objectKey } from './identity.js'
 import type { KubeObject, LoadedDocument } from './yaml.js'
 
 /** An object with the place it was read from. */
@@ -50,19 +51,6 @@ function isName(value: string): boolean {
 /** A value for a message: quoted, escaped, and cut short. */
 function shown(value: string): string {
   return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value)
-}
-
-/** `kind/namespace/name` (namespace empty for cluster-scoped or unset). */
-export function objectKey(object: KubeObject): string {
-  return `${object.kind}/${object.metadata.namespace ?? ''}/${object.metadata.name}`
-}
-
-/** `Kind/name` or `Kind/namespace/name`, for messages. */
-export function describeObject(object: KubeObject): string {
-  const ns = object.metadata.namespace
-  return ns
-    ? `${object.kind}/${ns}/${object.metadata.name}`
-    : `${object.kind}/${object.metadata.name}`
 }
 
 /**
