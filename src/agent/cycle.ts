@@ -365,12 +365,7 @@ export class Agent {
         const heir = [refKey(e), `${e.kind}//${e.name}`]
           .map((k) => appliedBy.get(k))
           .find((u) => u !== undefined && u !== unit.path)
-        if (
-          heir &&
-          ![refKey(e), `${e.kind}//${e.name}`].some((k) =>
-            declaredHere.has(k),
-          )
-        ) {
+        if (heir && ![refKey(e), `${e.kind}//${e.name}`].some((k) => declaredHere.has(k))) {
           inherits.add(heir)
         }
       }

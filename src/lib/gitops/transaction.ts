@@ -53,7 +53,6 @@ export interface TransactionResult<T> {
   attempts: number
 }
 
-
 /**
  * Runs `apply` on a fresh clone of the target branch and pushes what it staged; on a rejected push, again
  * on the new tip. `apply` must stage the full change from the work tree's current state every time it is

@@ -28,7 +28,11 @@ export function refKey(ref: Pick<ObjectRef, 'kind' | 'name' | 'namespace'>): str
 
 /** The key of a manifest, as `refKey` of its ref. */
 export function objectKey(object: KubeObject): string {
-  return refKey({ kind: object.kind, name: object.metadata.name, namespace: object.metadata.namespace })
+  return refKey({
+    kind: object.kind,
+    name: object.metadata.name,
+    namespace: object.metadata.namespace,
+  })
 }
 
 /** `Kind/name` or `Kind/namespace/name`, for messages. */
@@ -38,5 +42,9 @@ export function describeRef(ref: Pick<ObjectRef, 'kind' | 'name' | 'namespace'>)
 
 /** `describeRef` of a manifest. */
 export function describeObject(object: KubeObject): string {
-  return describeRef({ kind: object.kind, name: object.metadata.name, namespace: object.metadata.namespace })
+  return describeRef({
+    kind: object.kind,
+    name: object.metadata.name,
+    namespace: object.metadata.namespace,
+  })
 }
