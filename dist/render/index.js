@@ -28374,7 +28374,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8723);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6760);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -28383,7 +28383,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 8723:
+/***/ 6760:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -35747,11 +35747,46 @@ async function runBuild(k, args, dir, options) {
 
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: ./src/lib/manifests/identity.ts
+function refOf(object) {
+    return {
+        apiVersion: object.apiVersion,
+        kind: object.kind,
+        name: object.metadata.name,
+        ...(object.metadata.namespace ? { namespace: object.metadata.namespace } : {}),
+    };
+}
+/** `Kind/namespace/name` (namespace empty for cluster-scoped or unset): the key of indexes. */
+function refKey(ref) {
+    return `${ref.kind}/${ref.namespace ?? ''}/${ref.name}`;
+}
+/** The key of a manifest, as `refKey` of its ref. */
+function objectKey(object) {
+    return refKey({
+        kind: object.kind,
+        name: object.metadata.name,
+        namespace: object.metadata.namespace,
+    });
+}
+/** `Kind/name` or `Kind/namespace/name`, for messages. */
+function describeRef(ref) {
+    return ref.namespace ? `${ref.kind}/${ref.namespace}/${ref.name}` : `${ref.kind}/${ref.name}`;
+}
+/** `describeRef` of a manifest. */
+function describeObject(object) {
+    return describeRef({
+        kind: object.kind,
+        name: object.metadata.name,
+        namespace: object.metadata.namespace,
+    });
+}
+
 ;// CONCATENATED MODULE: ./src/lib/manifests/objects.ts
 /**
  * Kubernetes objects as this tool handles them: validation, identity, the stable order, the canonical
  * form and its digest.
  */
+
 
 
 // What the Kubernetes API server takes, so a name never becomes a path (file names, API paths): kinds
@@ -35782,17 +35817,6 @@ function isName(value) {
 /** A value for a message: quoted, escaped, and cut short. */
 function shown(value) {
     return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
-}
-/** `kind/namespace/name` (namespace empty for cluster-scoped or unset). */
-function objectKey(object) {
-    return `${object.kind}/${object.metadata.namespace ?? ''}/${object.metadata.name}`;
-}
-/** `Kind/name` or `Kind/namespace/name`, for messages. */
-function describeObject(object) {
-    const ns = object.metadata.namespace;
-    return ns
-        ? `${object.kind}/${ns}/${object.metadata.name}`
-        : `${object.kind}/${object.metadata.name}`;
 }
 /**
  * Checks that every document is a well-formed Kubernetes object (apiVersion, kind, metadata.name), that

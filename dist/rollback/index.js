@@ -28372,7 +28372,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(778);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4152);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -28381,7 +28381,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 778:
+/***/ 4152:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -32004,6 +32004,7 @@ const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(impo
  */
 
 
+
 // What the Kubernetes API server takes, so a name never becomes a path (file names, API paths): kinds
 // are words (a DNS-1035 label once lower-cased, as the API server checks a CRD's kind); apiVersion is
 // `v1` or `<DNS subdomain group>/<version>`; names follow the generic path-segment rule (per-kind rules
@@ -32032,17 +32033,6 @@ function isName(value) {
 /** A value for a message: quoted, escaped, and cut short. */
 function shown(value) {
     return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
-}
-/** `kind/namespace/name` (namespace empty for cluster-scoped or unset). */
-function objectKey(object) {
-    return `${object.kind}/${object.metadata.namespace ?? ''}/${object.metadata.name}`;
-}
-/** `Kind/name` or `Kind/namespace/name`, for messages. */
-function describeObject(object) {
-    const ns = object.metadata.namespace;
-    return ns
-        ? `${object.kind}/${ns}/${object.metadata.name}`
-        : `${object.kind}/${object.metadata.name}`;
 }
 /**
  * Checks that every document is a well-formed Kubernetes object (apiVersion, kind, metadata.name), that
@@ -35680,8 +35670,43 @@ async function readManifestFolder(dir, options = {}) {
     return docs;
 }
 
+;// CONCATENATED MODULE: ./src/lib/manifests/identity.ts
+function refOf(object) {
+    return {
+        apiVersion: object.apiVersion,
+        kind: object.kind,
+        name: object.metadata.name,
+        ...(object.metadata.namespace ? { namespace: object.metadata.namespace } : {}),
+    };
+}
+/** `Kind/namespace/name` (namespace empty for cluster-scoped or unset): the key of indexes. */
+function refKey(ref) {
+    return `${ref.kind}/${ref.namespace ?? ''}/${ref.name}`;
+}
+/** The key of a manifest, as `refKey` of its ref. */
+function identity_objectKey(object) {
+    return refKey({
+        kind: object.kind,
+        name: object.metadata.name,
+        namespace: object.metadata.namespace,
+    });
+}
+/** `Kind/name` or `Kind/namespace/name`, for messages. */
+function describeRef(ref) {
+    return ref.namespace ? `${ref.kind}/${ref.namespace}/${ref.name}` : `${ref.kind}/${ref.name}`;
+}
+/** `describeRef` of a manifest. */
+function identity_describeObject(object) {
+    return describeRef({
+        kind: object.kind,
+        name: object.metadata.name,
+        namespace: object.metadata.namespace,
+    });
+}
+
 ;// CONCATENATED MODULE: ./src/lib/gitops/diff.ts
 /** What a release changes in a release folder: objects added, changed and removed (what the agent prunes). */
+
 
 
 
@@ -35699,20 +35724,20 @@ async function folderObjects(dir, log) {
     }
 }
 function diffObjects(before, after) {
-    const index = (objects) => new Map(objects.map((o) => [objectKey(o), o]));
+    const index = (objects) => new Map(objects.map((o) => [identity_objectKey(o), o]));
     const old = index(before);
     const now = index(after);
     const diff = { added: [], changed: [], removed: [] };
     for (const [key, object] of now) {
         const previous = old.get(key);
         if (!previous)
-            diff.added.push(describeObject(object));
+            diff.added.push(identity_describeObject(object));
         else if (objectDigest(previous) !== objectDigest(object))
-            diff.changed.push(describeObject(object));
+            diff.changed.push(identity_describeObject(object));
     }
     for (const [key, object] of old)
         if (!now.has(key))
-            diff.removed.push(describeObject(object));
+            diff.removed.push(identity_describeObject(object));
     return diff;
 }
 /** A markdown table of the diff, for job summaries. */
@@ -35956,6 +35981,85 @@ function describeRelease(info) {
 
 ;// CONCATENATED MODULE: external "node:os"
 const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+;// CONCATENATED MODULE: ./src/lib/backoff.ts
+class Backoff {
+    options;
+    failures = 0;
+    constructor(options) {
+        this.options = options;
+    }
+    /** The wait before the next attempt; each call counts one more failure. */
+    next() {
+        const { baseMs, capMs, jitter, random = Math.random } = this.options;
+        const bound = Math.min(capMs, baseMs * 2 ** Math.min(this.failures++, 20));
+        return jitter === 'full'
+            ? Math.floor(random() * bound)
+            : Math.round(bound * (0.5 + random() * 0.5));
+    }
+    /** After a success: the next failure waits the first bound again. */
+    reset() {
+        this.failures = 0;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/lib/concurrency.ts
+/** Runs `fn` over `items` with at most `limit` at a time; results in input order. */
+async function mapLimit(items, limit, fn) {
+    const results = new Array(items.length);
+    let next = 0;
+    const worker = async () => {
+        while (next < items.length) {
+            const i = next++;
+            results[i] = await fn(items[i], i);
+        }
+    };
+    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+    return results;
+}
+/** Waits `ms` milliseconds, or less if `signal` aborts. */
+function sleep(ms, signal) {
+    return new Promise((resolve) => {
+        if (signal?.aborted)
+            return resolve();
+        const abort = () => {
+            clearTimeout(timer);
+            resolve();
+        };
+        // The listener goes with the sleep: a running agent sleeps on one signal for as long as it runs.
+        const timer = setTimeout(() => {
+            signal?.removeEventListener('abort', abort);
+            resolve();
+        }, ms);
+        signal?.addEventListener('abort', abort, { once: true });
+    });
+}
+/** At most `limit` tasks at a time, shared by every caller: one budget of requests for all units. */
+class Limiter {
+    limit;
+    active = 0;
+    waiting = [];
+    constructor(limit) {
+        this.limit = limit;
+    }
+    async run(task) {
+        if (this.active < this.limit)
+            this.active++;
+        else
+            await new Promise((resolve) => this.waiting.push(resolve));
+        try {
+            return await task();
+        }
+        finally {
+            // The slot passes straight to the next task waiting, if any.
+            const next = this.waiting.shift();
+            if (next)
+                next();
+            else
+                this.active--;
+        }
+    }
+}
+
 ;// CONCATENATED MODULE: external "node:child_process"
 const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
 ;// CONCATENATED MODULE: ./src/lib/process/run.ts
@@ -36965,13 +37069,8 @@ async function gitlabMergeRequest(api, spec, log) {
 
 
 
-const BACKOFF_BASE_MS = 250;
-const BACKOFF_CAP_MS = 4000;
-/** Full jitter: a random wait up to an exponentially growing, capped bound. */
-function backoff(attempt) {
-    const bound = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** Math.min(attempt, 10));
-    return Math.floor(Math.random() * bound);
-}
+
+
 /**
  * Runs `apply` on a fresh clone of the target branch and pushes what it staged; on a rejected push, again
  * on the new tip. `apply` must stage the full change from the work tree's current state every time it is
@@ -36995,6 +37094,8 @@ async function commitToGitops(options, log, apply) {
         }, log);
         const branch = options.branch ?? (await git.branch());
         const target = options.mode === 'pull-request' ? options.prBranch : branch;
+        // Full jitter from 500 ms up to 4 s: contending pipelines spread out instead of colliding again.
+        const backoff = new Backoff({ baseMs: 500, capMs: 4000, jitter: 'full' });
         for (let attempt = 1;; attempt++) {
             const planned = await apply(git, attempt);
             if (!planned.commit) {
@@ -37032,9 +37133,9 @@ async function commitToGitops(options, log, apply) {
                     throw new Error(`push to ${target} was rejected ${attempt} times (others kept pushing first); ` +
                         `nothing was changed — run the job again, or raise max-attempts`);
                 }
-                const wait = backoff(attempt);
+                const wait = backoff.next();
                 log.info(`Push rejected: ${target} moved. Re-applying on the new tip in ${wait} ms (attempt ${attempt + 1}/${options.maxAttempts})`);
-                await new Promise((r) => setTimeout(r, wait));
+                await sleep(wait);
                 await git.resetToRemote(branch);
             }
         }

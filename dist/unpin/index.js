@@ -28372,7 +28372,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3667);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8918);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -28381,7 +28381,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 3667:
+/***/ 8918:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -32189,6 +32189,85 @@ function commitKind(message) {
 
 ;// CONCATENATED MODULE: external "node:os"
 const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+;// CONCATENATED MODULE: ./src/lib/backoff.ts
+class Backoff {
+    options;
+    failures = 0;
+    constructor(options) {
+        this.options = options;
+    }
+    /** The wait before the next attempt; each call counts one more failure. */
+    next() {
+        const { baseMs, capMs, jitter, random = Math.random } = this.options;
+        const bound = Math.min(capMs, baseMs * 2 ** Math.min(this.failures++, 20));
+        return jitter === 'full'
+            ? Math.floor(random() * bound)
+            : Math.round(bound * (0.5 + random() * 0.5));
+    }
+    /** After a success: the next failure waits the first bound again. */
+    reset() {
+        this.failures = 0;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/lib/concurrency.ts
+/** Runs `fn` over `items` with at most `limit` at a time; results in input order. */
+async function mapLimit(items, limit, fn) {
+    const results = new Array(items.length);
+    let next = 0;
+    const worker = async () => {
+        while (next < items.length) {
+            const i = next++;
+            results[i] = await fn(items[i], i);
+        }
+    };
+    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+    return results;
+}
+/** Waits `ms` milliseconds, or less if `signal` aborts. */
+function sleep(ms, signal) {
+    return new Promise((resolve) => {
+        if (signal?.aborted)
+            return resolve();
+        const abort = () => {
+            clearTimeout(timer);
+            resolve();
+        };
+        // The listener goes with the sleep: a running agent sleeps on one signal for as long as it runs.
+        const timer = setTimeout(() => {
+            signal?.removeEventListener('abort', abort);
+            resolve();
+        }, ms);
+        signal?.addEventListener('abort', abort, { once: true });
+    });
+}
+/** At most `limit` tasks at a time, shared by every caller: one budget of requests for all units. */
+class Limiter {
+    limit;
+    active = 0;
+    waiting = [];
+    constructor(limit) {
+        this.limit = limit;
+    }
+    async run(task) {
+        if (this.active < this.limit)
+            this.active++;
+        else
+            await new Promise((resolve) => this.waiting.push(resolve));
+        try {
+            return await task();
+        }
+        finally {
+            // The slot passes straight to the next task waiting, if any.
+            const next = this.waiting.shift();
+            if (next)
+                next();
+            else
+                this.active--;
+        }
+    }
+}
+
 ;// CONCATENATED MODULE: external "node:child_process"
 const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
 ;// CONCATENATED MODULE: ./src/lib/process/run.ts
@@ -33172,13 +33251,8 @@ async function gitlabMergeRequest(api, spec, log) {
 
 
 
-const BACKOFF_BASE_MS = 250;
-const BACKOFF_CAP_MS = 4000;
-/** Full jitter: a random wait up to an exponentially growing, capped bound. */
-function backoff(attempt) {
-    const bound = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** Math.min(attempt, 10));
-    return Math.floor(Math.random() * bound);
-}
+
+
 /**
  * Runs `apply` on a fresh clone of the target branch and pushes what it staged; on a rejected push, again
  * on the new tip. `apply` must stage the full change from the work tree's current state every time it is
@@ -33202,6 +33276,8 @@ async function commitToGitops(options, log, apply) {
         }, log);
         const branch = options.branch ?? (await git.branch());
         const target = options.mode === 'pull-request' ? options.prBranch : branch;
+        // Full jitter from 500 ms up to 4 s: contending pipelines spread out instead of colliding again.
+        const backoff = new Backoff({ baseMs: 500, capMs: 4000, jitter: 'full' });
         for (let attempt = 1;; attempt++) {
             const planned = await apply(git, attempt);
             if (!planned.commit) {
@@ -33239,9 +33315,9 @@ async function commitToGitops(options, log, apply) {
                     throw new Error(`push to ${target} was rejected ${attempt} times (others kept pushing first); ` +
                         `nothing was changed — run the job again, or raise max-attempts`);
                 }
-                const wait = backoff(attempt);
+                const wait = backoff.next();
                 log.info(`Push rejected: ${target} moved. Re-applying on the new tip in ${wait} ms (attempt ${attempt + 1}/${options.maxAttempts})`);
-                await new Promise((r) => setTimeout(r, wait));
+                await sleep(wait);
                 await git.resetToRemote(branch);
             }
         }
