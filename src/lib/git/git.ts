@@ -1,245 +1,31 @@
 /**
  * The one git wrapper. Everything that touches git goes through `GitClient` (the git binary run directly,
- * arguments as arrays, never a shell, one command at a time per clone). Credentials are never written into `.git/config`: a token rides on
- * each command as an `http.extraheader` passed in the environment, and an SSH key lives in a private temp folder with a
- * pinned known_hosts file, both removed by `dispose()`.
+ * arguments as arrays, never a shell, one command at a time per clone). Credentials never reach
+ * `.git/config` (see `credentials.ts`); clone and fetch retry what may succeed on retry (`retry.ts`).
  */
 import { existsSync, promises as fs } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { ConfigurationError, errorMessage } from '../errors.js'
+import { ConfigurationError } from '../errors.js'
 import type { Logger } from '../log.js'
-import { registerTempDir } from '../process/cleanup.js'
-import { ProcessLimitError, runProcess, type ProcessResult } from '../process/run.js'
-import { GITHUB_KNOWN_HOSTS, isGithubSsh } from './known-hosts.js'
-import { redactUrl, splitUrlCredentials, transportOf } from './remote.js'
+import {
+  credentialsFromUrl,
+  prepareCredentials,
+  type Credentials,
+  type GitAuth,
+} from './credentials.js'
+import { describeFailure, execGit, gitEnvironment, redact } from './exec.js'
+import { cloneArgs, fetchArgs, type CloneOptions } from './fetch.js'
+import { logArgs, parseLog, type CommitInfo } from './history.js'
+import { redactUrl } from './remote.js'
+import { withRetry } from './retry.js'
+import { batchBound, lsTreeArgs, parseBatch, parseTree, type TreeEntry } from './tree.js'
+import { commitArgs, pushArgs, pushFailure, type Identity } from './write.js'
 
-/** How to reach a remote. */
-export interface GitAuth {
-  /** A token for HTTPS remotes (GitHub: any token; GitLab: a job or access token). */
-  token?: string
-  /** The user name sent with the token (default `x-access-token`; GitLab CI job tokens need `gitlab-ci-token`). */
-  tokenUser?: string
-  /** An OpenSSH private key, for SSH remotes. */
-  sshKey?: string
-  /** known_hosts lines for the SSH host; GitHub's published keys are built in. */
-  knownHosts?: string
-}
-
-/** One line of `git ls-tree`: a blob (file), tree (folder) or commit (submodule). */
-export interface TreeEntry {
-  path: string
-  /** `100644`, `100755`, `120000` (a symlink), `040000`, `160000`. */
-  mode: string
-  type: string
-  hash: string
-  /** A blob's size in bytes (`git ls-tree -l`); 0 for folders and submodules. */
-  size: number
-  /**
-   * Set when the path is not UTF-8: how many of its `/`-separated names come before the first that
-   * is not. Such a name is shown with its bytes escaped (`\xff`); two of them never read as one.
-   */
-  notUtf8At?: number
-}
-
-export interface Identity {
-  name: string
-  email: string
-}
-
-/** Thrown when the remote refused a push because its branch moved (someone else pushed first). */
-export class PushRejectedError extends Error {
-  constructor(message: string) {
-    super(message)
-    this.name = 'PushRejectedError'
-  }
-}
-
-/** Prepared credentials: environment and `-c` options for every git command, and files to remove. */
-interface Credentials {
-  env: Record<string, string>
-  dispose(): Promise<void>
-}
-
-async function prepareCredentials(url: string, auth: GitAuth, log: Logger): Promise<Credentials> {
-  const transport = transportOf(url)
-  const env: Record<string, string> = { GIT_TERMINAL_PROMPT: '0' }
-  let dir: string | undefined
-  let unregister: (() => void) | undefined
-  if (transport === 'ssh') {
-    const knownHosts =
-      auth.knownHosts?.trim() || (isGithubSsh(url) ? GITHUB_KNOWN_HOSTS.join('\n') : '')
-    if (!knownHosts) {
-      throw new ConfigurationError(
-        `known-hosts is required for the SSH remote ${url} (only GitHub's host keys are built in); ` +
-          `give the host's public key line(s), e.g. from 'ssh-keyscan -p PORT host' checked out of band`,
-      )
-    }
-    dir = await fs.mkdtemp(join(tmpdir(), 'gitops-ssh-'))
-    // The key must not outlive a run stopped by a signal.
-    unregister = registerTempDir(dir)
-    await fs.chmod(dir, 0o700)
-    const knownHostsFile = join(dir, 'known_hosts')
-    await fs.writeFile(knownHostsFile, `${knownHosts}\n`, { mode: 0o600 })
-    const args = [
-      'ssh',
-      '-o',
-      'BatchMode=yes',
-      '-o',
-      'StrictHostKeyChecking=yes',
-      '-o',
-      `UserKnownHostsFile=${shellQuote(knownHostsFile)}`,
-      '-o',
-      'ConnectTimeout=30',
-    ]
-    if (auth.sshKey) {
-      const keyFile = join(dir, 'key')
-      const key = auth.sshKey.endsWith('\n') ? auth.sshKey : `${auth.sshKey}\n`
-      await fs.writeFile(keyFile, key, { mode: 0o600 })
-      args.push('-i', shellQuote(keyFile), '-o', 'IdentitiesOnly=yes')
-    }
-    env.GIT_SSH_COMMAND = args.join(' ')
-  } else if (auth.token && (transport === 'https' || transport === 'http')) {
-    const basic = Buffer.from(`${auth.tokenUser ?? 'x-access-token'}:${auth.token}`).toString(
-      'base64',
-    )
-    // Through the environment, not `-c` on the command line, where other users of the machine could
-    // read it with ps; and never into .git/config.
-    env.GIT_CONFIG_COUNT = '1'
-    env.GIT_CONFIG_KEY_0 = 'http.extraheader'
-    env.GIT_CONFIG_VALUE_0 = `AUTHORIZATION: basic ${basic}`
-  } else if (auth.token) {
-    log.debug(`a token is not used for the ${transport} remote ${redactUrl(url)}`)
-  }
-  const created = dir
-  return {
-    env,
-    dispose: async () => {
-      if (created) await fs.rm(created, { recursive: true, force: true })
-      unregister?.()
-    },
-  }
-}
-
-/**
- * The URL git is given (without user info) and the auth to use: credentials in an http(s) URL are sent
- * like a token (a header from the environment), so they never reach `.git/config`. An explicit token
- * wins over one in the URL.
- */
-function credentialsFromUrl(url: string, auth: GitAuth = {}): { url: string; auth: GitAuth } {
-  const split = splitUrlCredentials(url)
-  if (split.url === url || auth.token) return { url: split.url, auth }
-  // `https://token@host/…` (a token as the user name) or `https://user:token@host/…`.
-  if (split.password !== undefined)
-    return { url: split.url, auth: { ...auth, token: split.password, tokenUser: split.user ?? '' } }
-  if (split.user) return { url: split.url, auth: { ...auth, token: split.user } }
-  return { url: split.url, auth }
-}
-
-function shellQuote(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`
-}
-
-/**
- * The caller's environment without what must not reach git: the identity comes from commit(), the
- * repository from the clone, and editors, pagers, prompts and extra config would make runs differ by
- * machine. Proxy and TLS settings for HTTPS remotes are kept.
- */
-function gitEnvironment(): Record<string, string> {
-  const keep =
-    /^GIT_(SSL_CAINFO|SSL_CAPATH|HTTP_LOW_SPEED_\w+|TRACE\w*|CURL_VERBOSE|CONFIG_NOSYSTEM)$/i
-  const drop = /^(GIT_\w+|EDITOR|VISUAL|PAGER|PREFIX|SSH_ASKPASS)$/i
-  const env: Record<string, string> = {}
-  for (const [key, value] of Object.entries(process.env)) {
-    if (value !== undefined && (keep.test(key) || !drop.test(key))) env[key] = value
-  }
-  return env
-}
-
-/** What git says when the remote refused the login. */
-const AUTH_FAILED =
-  /could not read Username|Authentication failed|HTTP Basic: Access denied|Permission denied \(publickey|returned error: 40[13]/i
-
-/** Messages of a rejected, non-fast-forward push, in the words of git and of the common hosts. */
-const REJECTED =
-  /\[rejected\]|non-fast-forward|fetch first|failed to update ref|cannot lock ref|stale info|incorrect old value/i
-
-/**
- * Without a caller's limit, each git command gets this long: a remote that never answers must not hang
- * a publish (or its ssh and remote helpers outlive it).
- */
-const DEFAULT_TIMEOUT_MS = 10 * 60_000
-
-/**
- * Runs git in `cwd` through the process runner; resolves with its stdout, rejects with what it said.
- * Stdin is only the given `input` (no prompt can hang a job). After `timeoutMs` its whole process group
- * is killed: ssh or a remote helper holding the pipes would otherwise keep the command, and every later
- * one on the clone, waiting.
- */
-async function execGit(
-  args: string[],
-  options: {
-    cwd: string
-    env: Record<string, string>
-    timeoutMs?: number
-    input?: string
-    maxOutputBytes?: number
-  },
-): Promise<Buffer> {
-  let r: ProcessResult
-  try {
-    r = await runProcess('git', args, {
-      cwd: options.cwd,
-      env: options.env,
-      input: options.input,
-      maxOutputBytes: options.maxOutputBytes,
-      timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-      label: 'git',
-    })
-  } catch (error) {
-    const said = error instanceof ProcessLimitError ? error.stderr.trim() : ''
-    throw new Error(`${errorMessage(error)}${said ? `: ${said}` : ''}`)
-  }
-  if (r.code === 0) return r.stdout
-  // Both streams: `push --porcelain` tells a rejection on stdout, the reason on stderr; only the tail
-  // of a long output.
-  const said = [r.stderr.trim(), r.stdout.toString('utf8').trim().slice(-2000)]
-    .filter(Boolean)
-    .join('\n')
-  throw new Error(said || `git exited with code ${r.code}`)
-}
-
-// ignoreBOM: a leading U+FEFF stays part of the name (dropped, "\uFEFFa" would read as "a").
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
-
-/**
- * A path from git as text. One that is not UTF-8 keeps each byte of its names that are not as `\xNN`,
- * and says which name is the first of them (see `TreeEntry.notUtf8At`).
- */
-function decodePath(bytes: Buffer): { path: string; notUtf8At?: number } {
-  try {
-    return { path: strictUtf8.decode(bytes) }
-  } catch {
-    // "/" is never part of a longer UTF-8 sequence: names can be decoded one by one.
-    let notUtf8At: number | undefined
-    const names = bytes
-      .toString('latin1')
-      .split('/')
-      .map((latin1, i) => {
-        const name = Buffer.from(latin1, 'latin1')
-        try {
-          return strictUtf8.decode(name)
-        } catch {
-          notUtf8At ??= i
-          // A backslash is escaped too: two different names never read the same.
-          const escape = (b: number) =>
-            b === 0x5c ? '\\\\' : b < 0x80 ? String.fromCharCode(b) : `\\x${b.toString(16)}`
-          return [...name].map(escape).join('')
-        }
-      })
-    return { path: names.join('/'), notUtf8At }
-  }
-}
+export type { GitAuth } from './credentials.js'
+export { GitCommandError } from './exec.js'
+export { localCommitTime, type CommitInfo } from './history.js'
+export type { TreeEntry } from './tree.js'
+export { PushRejectedError, type Identity } from './write.js'
 
 /** A working clone of one remote branch, and the git commands run on it. */
 export class GitClient {
@@ -293,16 +79,7 @@ export class GitClient {
    * asked of the remote when `branch` is not given.
    */
   static async clone(
-    options: {
-      url: string
-      dir: string
-      branch?: string
-      depth?: number
-      /** false: the work tree stays empty; files are read from git's objects (see `readBlobs`). */
-      checkout?: boolean
-      auth?: GitAuth
-      timeoutMs?: number
-    },
+    options: CloneOptions & { auth?: GitAuth; timeoutMs?: number },
     log: Logger,
   ): Promise<GitClient> {
     options = { ...options, ...credentialsFromUrl(options.url, options.auth) }
@@ -320,22 +97,7 @@ export class GitClient {
       // Without a branch, git clones the remote's default branch (its HEAD): no extra round trip.
       const what = `${redactUrl(options.url)} (branch ${options.branch ?? '(default)'}${depth ? `, depth ${depth}` : ''})`
       log.info(`Cloning ${what}`)
-      await client.run(
-        [
-          'clone',
-          '--quiet',
-          '--no-tags',
-          '--single-branch',
-          ...(options.branch ? ['--branch', options.branch] : []),
-          ...(depth ? ['--depth', String(depth)] : []),
-          ...(options.checkout === false ? ['--no-checkout'] : []),
-          // `--`: whatever the URL holds, it is never read as an option.
-          '--',
-          options.url,
-          '.',
-        ],
-        `clone ${what}`,
-      )
+      await client.network(cloneArgs(options), `clone ${what}`)
       if (!options.branch && !(await client.resolveCommit('HEAD'))) {
         throw new ConfigurationError(
           `${redactUrl(options.url)} is empty (no default branch); set the branch input`,
@@ -387,24 +149,19 @@ export class GitClient {
     try {
       return await this.rawBytes(args, input, maxOutputBytes)
     } catch (error) {
-      const message = redact(errorMessage(error)).trim()
-      const hint = AUTH_FAILED.test(message)
-        ? ' (the remote refused the credentials: check the token or ssh-key, and that it may access this repository)'
-        : ''
-      throw new GitCommandError(`git failed to ${what}: ${message}${hint}`)
+      throw describeFailure(error, what)
     }
+  }
+
+  /** `run` for a command that reaches the remote (clone, fetch, ls-remote): retried when it may help. */
+  private network(args: string[], what: string): Promise<string> {
+    return withRetry(() => this.run(args, what), this.log)
   }
 
   /** Fetches `branch` (all new commits, keeping any history already here) and resets the work tree to it. */
   async resetToRemote(branch: string): Promise<string> {
-    await this.run(
-      [
-        'fetch',
-        '--quiet',
-        '--no-tags',
-        'origin',
-        `+refs/heads/${branch}:refs/remotes/origin/${branch}`,
-      ],
+    await this.network(
+      fetchArgs([`+refs/heads/${branch}:refs/remotes/origin/${branch}`]),
       `fetch ${branch}`,
     )
     await this.run(
@@ -419,11 +176,8 @@ export class GitClient {
   /** Fetches `depth` more commits of history (or all of it); false when there was nothing more. */
   async deepen(depth: number | 'all'): Promise<boolean> {
     if (!(await this.isShallow())) return false
-    const args =
-      depth === 'all'
-        ? ['fetch', '--quiet', '--no-tags', '--unshallow', 'origin']
-        : ['fetch', '--quiet', '--no-tags', `--deepen=${depth}`, 'origin']
-    await this.run(args, 'fetch more history')
+    const deeper = depth === 'all' ? '--unshallow' : `--deepen=${depth}`
+    await this.network(fetchArgs([], [deeper]), 'fetch more history')
     return true
   }
 
@@ -470,21 +224,7 @@ export class GitClient {
 
   /** Commits what is staged, with the given author as author and committer. */
   async commit(message: string, author: Identity): Promise<string> {
-    await this.run(
-      [
-        '-c',
-        `user.name=${author.name}`,
-        '-c',
-        `user.email=${author.email}`,
-        'commit',
-        '--quiet',
-        '--no-verify',
-        '--no-gpg-sign',
-        '-m',
-        message,
-      ],
-      'commit',
-    )
+    await this.run(commitArgs(message, author), 'commit')
     return this.head()
   }
 
@@ -494,22 +234,19 @@ export class GitClient {
    * (only ever used on the tool's own pull-request branches).
    */
   async push(branch: string, options: { lease?: string } = {}): Promise<void> {
-    const args = ['push', '--quiet', '--porcelain', 'origin']
-    if (options.lease !== undefined)
-      args.push(`--force-with-lease=refs/heads/${branch}:${options.lease}`)
-    args.push(`HEAD:refs/heads/${branch}`)
     try {
-      await this.run(args, `push to ${branch}`)
+      await this.run(pushArgs(branch, options.lease), `push to ${branch}`)
     } catch (error) {
-      const message = errorMessage(error)
-      if (REJECTED.test(message)) throw new PushRejectedError(message)
-      throw error
+      throw pushFailure(error)
     }
   }
 
   /** The commit a remote branch points at, or undefined when it does not exist. */
   async remoteBranchCommit(branch: string): Promise<string | undefined> {
-    const out = await this.run(['ls-remote', 'origin', `refs/heads/${branch}`], `look up ${branch}`)
+    const out = await this.network(
+      ['ls-remote', 'origin', `refs/heads/${branch}`],
+      `look up ${branch}`,
+    )
     return out.trim() ? out.trim().split(/\s+/)[0] : undefined
   }
 
@@ -517,8 +254,8 @@ export class GitClient {
   async remoteBranchFile(branch: string, path: string): Promise<string | undefined> {
     if (!(await this.remoteBranchCommit(branch))) return undefined
     const ref = `refs/gitops-actions/${branch}`
-    await this.run(
-      ['fetch', '--quiet', '--no-tags', '--depth', '1', 'origin', `+refs/heads/${branch}:${ref}`],
+    await this.network(
+      fetchArgs([`+refs/heads/${branch}:${ref}`], ['--depth', '1']),
       `fetch ${branch}`,
     )
     try {
@@ -530,18 +267,7 @@ export class GitClient {
 
   /** `git log` of `path` as records of hash, subject, body and commit time, newest first. */
   async history(path: string, range = 'HEAD'): Promise<CommitInfo[]> {
-    const out = await this.run(
-      ['log', '--format=%H%x1f%cI%x1f%B%x1e', range, '--', path],
-      `read the history of ${path}`,
-    )
-    return out
-      .split('\x1e')
-      .map((r) => r.trim())
-      .filter((r) => r !== '')
-      .map((r) => {
-        const [hash, time, message] = r.split('\x1f')
-        return { hash, time, message: message.trim() }
-      })
+    return parseLog(await this.run(logArgs(path, range), `read the history of ${path}`))
   }
 
   /**
@@ -549,41 +275,7 @@ export class GitClient {
    * object hashes and blob sizes (`git ls-tree -r -t -l`). Paths are relative to the repository's root.
    */
   async listTree(commit: string, path: string): Promise<TreeEntry[]> {
-    const out = await this.runBytes(
-      [
-        // A path is a path, never pathspec magic (`:x`).
-        '--literal-pathspecs',
-        'ls-tree',
-        '-r',
-        '-t',
-        '-l',
-        '-z',
-        '--full-tree',
-        commit,
-        ...(path ? ['--', `${path}/`] : []),
-      ],
-      `list ${path || 'the root'}`,
-    )
-    const entries: TreeEntry[] = []
-    // Split as bytes: a path is decoded on its own, strictly (a lossy decode makes names meet).
-    for (let at = 0; at < out.length;) {
-      const nul = out.indexOf(0, at)
-      const end = nul < 0 ? out.length : nul
-      const line = out.subarray(at, end)
-      at = end + 1
-      const tab = line.indexOf(0x09)
-      if (tab < 0) continue
-      // "<mode> <type> <hash> <size, padded>": the size is "-" for folders and submodules.
-      const [mode, type, hash, size] = line.subarray(0, tab).toString('latin1').trim().split(/ +/)
-      entries.push({
-        mode,
-        type,
-        hash,
-        size: Number(size) || 0,
-        ...decodePath(line.subarray(tab + 1)),
-      })
-    }
-    return entries
+    return parseTree(await this.runBytes(lsTreeArgs(commit, path), `list ${path || 'the root'}`))
   }
 
   /**
@@ -591,29 +283,15 @@ export class GitClient {
    * the sizes asked for (from `listTree`) and no larger: a huge file is read only when asked for.
    */
   async readBlobs(wanted: { hash: string; size: number }[]): Promise<Map<string, Buffer>> {
-    const blobs = new Map<string, Buffer>()
     const unique = new Map(wanted.map((b) => [b.hash, b.size]))
-    if (unique.size === 0) return blobs
-    // Each answer's header, "<hash> blob <size>\n", and the newline after its content.
-    let bound = 0
-    for (const [hash, size] of unique) bound += size + hash.length + 32
+    if (unique.size === 0) return new Map()
     const out = await this.runBytes(
       ['cat-file', '--batch'],
       `read ${unique.size} files`,
       `${[...unique.keys()].join('\n')}\n`,
-      bound,
+      batchBound(unique),
     )
-    // Each answer: "<hash> <type> <size>\n<size bytes>\n", or "<name> missing\n".
-    let at = 0
-    while (at < out.length) {
-      const eol = out.indexOf(0x0a, at)
-      const header = out.subarray(at, eol).toString('latin1').split(' ')
-      if (header.length !== 3) throw new GitCommandError(`git cannot read object ${header[0]}`)
-      const size = Number(header[2])
-      blobs.set(header[0], out.subarray(eol + 1, eol + 1 + size))
-      at = eol + 1 + size + 1
-    }
-    return blobs
+    return parseBatch(out)
   }
 
   /**
@@ -621,15 +299,8 @@ export class GitClient {
    * clone whose files are read from git's objects. Returns the branch's new commit.
    */
   async fetchHead(branch: string): Promise<string> {
-    await this.run(
-      [
-        'fetch',
-        '--quiet',
-        '--no-tags',
-        '--update-head-ok',
-        'origin',
-        `+refs/heads/${branch}:refs/heads/${branch}`,
-      ],
+    await this.network(
+      fetchArgs([`+refs/heads/${branch}:refs/heads/${branch}`], ['--update-head-ok']),
       `fetch ${branch}`,
     )
     return (await this.run(['rev-parse', `refs/heads/${branch}`], `read ${branch}`)).trim()
@@ -683,46 +354,4 @@ export class GitClient {
   async dispose(): Promise<void> {
     await this.credentials.dispose()
   }
-}
-
-/**
- * The committer time (ISO 8601) of a commit in the repository at `dir` (the checkout a CI step runs in),
- * or undefined when it is not there.
- */
-export async function localCommitTime(
-  commit: string,
-  dir = process.cwd(),
-): Promise<string | undefined> {
-  if (!/^[0-9a-f]{7,64}$/i.test(commit)) return undefined
-  try {
-    const out = await execGit(['show', '-s', '--format=%cI', commit], {
-      cwd: dir,
-      env: gitEnvironment(),
-    })
-    return out.toString('utf8').trim() || undefined
-  } catch {
-    return undefined
-  }
-}
-
-export interface CommitInfo {
-  hash: string
-  /** Committer time, ISO 8601. */
-  time: string
-  message: string
-}
-
-/** A git command that failed; its message says what was being done and what git said. */
-export class GitCommandError extends Error {
-  constructor(message: string) {
-    super(message)
-    this.name = 'GitCommandError'
-  }
-}
-
-/** Removes anything that looks like credentials from git's messages. */
-function redact(message: string): string {
-  return message
-    .replace(/(https?:\/\/)[^@\s/]+@/gi, '$1')
-    .replace(/(AUTHORIZATION: basic )\S+/gi, '$1***')
 }
