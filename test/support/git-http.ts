@@ -11,6 +11,8 @@ export interface GitHttpServer {
   url(repoPath: string): string
   /** Called on every request that passed authentication (e.g. to look at the client's disk meanwhile). */
   onRequest?: (path: string) => void
+  /** How many of the next authenticated requests get a 503 (a host that is briefly down). */
+  failNext: number
   close(): Promise<void>
 }
 
@@ -21,7 +23,7 @@ export async function startGitHttp(
   token: string,
 ): Promise<GitHttpServer> {
   const expected = `Basic ${Buffer.from(`${user}:${token}`).toString('base64')}`
-  const self: Partial<GitHttpServer> = {}
+  const self: Partial<GitHttpServer> = { failNext: 0 }
   const server: Server = createServer((req, res) => {
     // The scheme is case-insensitive (git sends `basic`).
     const given = req.headers.authorization?.replace(/^basic /i, 'Basic ')
@@ -33,6 +35,13 @@ export async function startGitHttp(
     }
     const url = new URL(req.url ?? '/', 'http://localhost')
     self.onRequest?.(url.pathname)
+    if (self.failNext! > 0) {
+      self.failNext!--
+      req.resume()
+      res.writeHead(503, { 'Content-Type': 'text/plain' })
+      res.end('Service Unavailable\n')
+      return
+    }
     const cgi = spawn('git', ['http-backend'], {
       env: {
         PATH: process.env.PATH,
