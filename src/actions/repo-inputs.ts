@@ -2,7 +2,7 @@
 import { ConfigurationError } from '../lib/errors.js'
 import type { GitAuth, Identity } from '../lib/git/git.js'
 import { ciContext, repositoryUrl } from '../lib/gitops/ci-env.js'
-import { projectOf, type PullRequestApi } from '../lib/gitops/pull-request.js'
+import { projectOf, type PullRequestApi } from '../lib/git-host/index.js'
 import type { Inputs } from '../lib/inputs.js'
 
 export interface RepoInputs {

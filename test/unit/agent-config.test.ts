@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs'
 import { parseConfig } from '../../src/agent/config.js'
 import type { UnitOutcome } from '../../src/agent/cycle.js'
-import { parseWebhooks } from '../../src/agent/report/notify.js'
+import { parseWebhooks } from '../../src/lib/notify/index.js'
 import { Transitions } from '../../src/agent/report/transitions.js'
 
 const defaults = { namespace: 'gitops-system', workDir: '/tmp/w' }

@@ -16,7 +16,7 @@ import { GitClient, PushRejectedError, type GitAuth, type Identity } from '../gi
 import { redactUrl } from '../git/remote.js'
 import type { Logger } from '../log.js'
 import { registerTempDir } from '../process/cleanup.js'
-import { openPullRequest, type PullRequestApi } from './pull-request.js'
+import { openPullRequest, type PullRequestApi } from '../git-host/index.js'
 
 export interface RepoOptions {
   /** The gitops repo's URL. */

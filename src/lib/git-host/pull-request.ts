@@ -3,15 +3,12 @@
  * release force-updates the same branch and so the same request: an old one can never be merged over a
  * newer release.
  */
-import { ConfigurationError } from '../errors.js'
-import { gitlabCall } from '../gitlab-api.js'
 import type { Logger } from '../log.js'
+import { githubCall, githubRepository } from './github.js'
+import { gitlabCall } from './gitlab.js'
+import type { GitHostApi } from './host.js'
 
-export interface PullRequestApi {
-  host: 'github' | 'gitlab'
-  /** `https://api.github.com`, a GitHub Enterprise `…/api/v3`, or GitLab's `…/api/v4`. */
-  apiUrl: string
-  token: string
+export interface PullRequestApi extends GitHostApi {
   /** `owner/name` (GitHub) or the project path (GitLab). */
   project: string
 }
@@ -21,22 +18,6 @@ export interface PullRequestSpec {
   base: string
   title: string
   body: string
-}
-
-/** The `owner/name` part of a repository URL or `owner/name` string. */
-export function projectOf(repository: string): string {
-  const path = repository
-    .replace(/^file:\/\//i, '')
-    .replace(/^[a-z+]+:\/\/[^/]+\//i, '')
-    .replace(/^[^@/]+@[^:/]+:/, '')
-    .replace(/\.git$/, '')
-    .replace(/^\/+|\/+$/g, '')
-  if (!/^[\w.-]+(\/[\w.-]+)+$/.test(path)) {
-    throw new ConfigurationError(
-      `cannot tell the project of '${repository}' for the pull request API`,
-    )
-  }
-  return path
 }
 
 /** Opens the request, or updates the open one from the same branch; returns its web URL. */
@@ -50,47 +31,45 @@ export async function openPullRequest(
     : githubPullRequest(api, spec, log)
 }
 
-/** Octokit for one GitHub repository (`owner/name`, the last two parts of `project`). */
-export async function githubRepository(apiUrl: string, token: string, project: string) {
-  const [owner, repo] = project.split('/').slice(-2)
-  // Loaded on demand: Octokit is most of a bundle and only pull requests and commit statuses need it.
-  const { getOctokit } = await import('@actions/github')
-  return { octokit: getOctokit(token, { baseUrl: apiUrl }), owner, repo }
-}
-
 async function githubPullRequest(
   api: PullRequestApi,
   spec: PullRequestSpec,
   log: Logger,
 ): Promise<string> {
   const { octokit, owner, repo } = await githubRepository(api.apiUrl, api.token, api.project)
-  const open = await octokit.rest.pulls.list({
-    owner,
-    repo,
-    head: `${owner}:${spec.head}`,
-    base: spec.base,
-    state: 'open',
-  })
-  const existing = open.data[0]
-  if (existing) {
-    await octokit.rest.pulls.update({
+  const open = await githubCall('list pull requests', () =>
+    octokit.rest.pulls.list({
       owner,
       repo,
-      pull_number: existing.number,
-      title: spec.title,
-      body: spec.body,
-    })
+      head: `${owner}:${spec.head}`,
+      base: spec.base,
+      state: 'open',
+    }),
+  )
+  const existing = open.data[0]
+  if (existing) {
+    await githubCall(`update pull request #${existing.number}`, () =>
+      octokit.rest.pulls.update({
+        owner,
+        repo,
+        pull_number: existing.number,
+        title: spec.title,
+        body: spec.body,
+      }),
+    )
     log.info(`Updated pull request #${existing.number}: ${existing.html_url}`)
     return existing.html_url
   }
-  const created = await octokit.rest.pulls.create({
-    owner,
-    repo,
-    head: spec.head,
-    base: spec.base,
-    title: spec.title,
-    body: spec.body,
-  })
+  const created = await githubCall('create a pull request', () =>
+    octokit.rest.pulls.create({
+      owner,
+      repo,
+      head: spec.head,
+      base: spec.base,
+      title: spec.title,
+      body: spec.body,
+    }),
+  )
   log.info(`Opened pull request #${created.data.number}: ${created.data.html_url}`)
   return created.data.html_url
 }
