@@ -3,8 +3,8 @@
  * stack trace, and kept apart from bugs in this tool.
  */
 export class ConfigurationError extends Error {
-  constructor(message: string) {
-    super(message)
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options)
     this.name = 'ConfigurationError'
   }
 }

@@ -1,5 +1,6 @@
 import { GitCommandError } from '../../src/lib/git/exec.js'
 import { isRetryable } from '../../src/lib/git/retry.js'
+import { ProcessLimitError } from '../../src/lib/process/run.js'
 
 const failed = (said: string) => new GitCommandError(`git failed to fetch main: ${said}`)
 
@@ -28,13 +29,14 @@ test.each([
 })
 
 test('a command our own limits killed, or an error not from git, is not retried', () => {
-  expect(
-    isRetryable(new GitCommandError('git did not finish within 1 s; killed', { limit: 'timeout' })),
-  ).toBe(false)
-  expect(
-    isRetryable(
-      new GitCommandError('git was stopped (shutting down); killed', { limit: 'stopped' }),
-    ),
-  ).toBe(false)
+  for (const reason of ['timeout', 'memory', 'output', 'stopped'] as const) {
+    const limit = new ProcessLimitError(`git hit its ${reason} limit; killed`, reason, '')
+    const inner = new GitCommandError(limit.message, { cause: limit })
+    expect(
+      isRetryable(
+        new GitCommandError(`git failed to fetch main: ${limit.message}`, { cause: inner }),
+      ),
+    ).toBe(false)
+  }
   expect(isRetryable(new Error('fatal: early EOF'))).toBe(false)
 })

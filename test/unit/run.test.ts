@@ -1,7 +1,13 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { runCleanups } from '../../src/lib/process/cleanup.js'
-import { runCommand, runProcess, stopChildren } from '../../src/lib/process/run.js'
+import {
+  limitOf,
+  ProcessLimitError,
+  runCommand,
+  runProcess,
+  stopChildren,
+} from '../../src/lib/process/run.js'
 import { cleanupTempDirs, tempDir } from '../support/tmp.js'
 
 afterAll(cleanupTempDirs)
@@ -113,4 +119,12 @@ test('a program that does not exist is an error naming it', async () => {
   await expect(runProcess('/nonexistent/kustomize', ['build'])).rejects.toThrow(
     /\/nonexistent\/kustomize.*ENOENT/,
   )
+})
+
+test('a limit is told the same way whoever wrapped the runner’s error', () => {
+  const limit = new ProcessLimitError('git did not finish within 1 s; killed', 'timeout', '')
+  expect(limitOf(limit)).toBe('timeout')
+  expect(limitOf(new Error('git failed to fetch main', { cause: limit }))).toBe('timeout')
+  expect(limitOf(new Error('git failed', { cause: new Error('exit 128') }))).toBeUndefined()
+  expect(limitOf('not an error')).toBeUndefined()
 })

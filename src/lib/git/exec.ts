@@ -3,22 +3,16 @@
  * and errors that say what git said without the credentials it may have echoed.
  */
 import { errorMessage } from '../errors.js'
-import {
-  ProcessLimitError,
-  runProcess,
-  type LimitReason,
-  type ProcessResult,
-} from '../process/run.js'
+import { ProcessLimitError, runProcess, type ProcessResult } from '../process/run.js'
 
-/** A git command that failed; its message says what was being done and what git said. */
+/**
+ * A git command that failed; its message says what was being done and what git said. When a limit of
+ * the process runner killed git, its `ProcessLimitError` is the cause (see `limitOf`).
+ */
 export class GitCommandError extends Error {
-  /** Set when the process runner killed git for passing a limit (or the run stopping). */
-  readonly limit?: LimitReason
-
-  constructor(message: string, options: { limit?: LimitReason } = {}) {
-    super(message)
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options)
     this.name = 'GitCommandError'
-    this.limit = options.limit
   }
 }
 
@@ -72,9 +66,7 @@ export async function execGit(args: string[], options: ExecGitOptions): Promise<
   } catch (error) {
     if (!(error instanceof ProcessLimitError)) throw new GitCommandError(errorMessage(error))
     const said = error.stderr.trim()
-    throw new GitCommandError(`${error.message}${said ? `: ${said}` : ''}`, {
-      limit: error.reason,
-    })
+    throw new GitCommandError(`${error.message}${said ? `: ${said}` : ''}`, { cause: error })
   }
   if (r.code === 0) return r.stdout
   // Both streams: `push --porcelain` tells a rejection on stdout, the reason on stderr; only the tail
@@ -105,7 +97,5 @@ export function describeFailure(error: unknown, what: string): GitCommandError {
   const hint = AUTH_FAILED.test(message)
     ? ' (the remote refused the credentials: check the token or ssh-key, and that it may access this repository)'
     : ''
-  return new GitCommandError(`git failed to ${what}: ${message}${hint}`, {
-    limit: error instanceof GitCommandError ? error.limit : undefined,
-  })
+  return new GitCommandError(`git failed to ${what}: ${message}${hint}`, { cause: error })
 }

@@ -7,6 +7,7 @@ import { Backoff } from '../backoff.js'
 import { sleep } from '../concurrency.js'
 import { errorMessage } from '../errors.js'
 import type { Logger } from '../log.js'
+import { limitOf } from '../process/run.js'
 import { AUTH_FAILED, GitCommandError } from './exec.js'
 
 export interface RetryPolicy {
@@ -33,7 +34,7 @@ const LOCAL =
 
 /** False for a failure that would fail again the same way. */
 export function isRetryable(error: unknown): boolean {
-  if (!(error instanceof GitCommandError) || error.limit !== undefined) return false
+  if (!(error instanceof GitCommandError) || limitOf(error) !== undefined) return false
   const message = errorMessage(error)
   return ![AUTH_FAILED, NOT_FOUND, HOST_KEY, LOCAL].some((pattern) => pattern.test(message))
 }

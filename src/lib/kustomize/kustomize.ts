@@ -252,10 +252,11 @@ async function runBuild(
     if (error instanceof ProcessLimitError && error.reason === 'output') {
       throw new ConfigurationError(
         `${error.message}: more YAML than is read from one build; make the kustomization smaller or split it into several`,
+        { cause: error },
       )
     }
     if (error instanceof ProcessLimitError && error.reason !== 'stopped') {
-      throw new ConfigurationError(error.message)
+      throw new ConfigurationError(error.message, { cause: error })
     }
     throw error
   }

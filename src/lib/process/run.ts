@@ -69,6 +69,17 @@ const MAX_STDERR = 64 * 1024
 /** After a kill, how long to wait for the pipes to close (a child in a group of its own may hold them). */
 const KILL_GRACE_MS = 2000
 
+/**
+ * The limit that killed a child, read from its error or from an error that wraps it (`cause`): git and
+ * kustomize put the runner's error into their own, so every caller tells a limit the same way.
+ */
+export function limitOf(error: unknown): LimitReason | undefined {
+  for (let e: unknown = error; e instanceof Error; e = e.cause) {
+    if (e instanceof ProcessLimitError) return e.reason
+  }
+  return undefined
+}
+
 /** Every running child's kill, to stop them all at once (the agent's SIGTERM). */
 const running = new Set<() => void>()
 
