@@ -15,7 +15,7 @@ import {
 } from './credentials.js'
 import { describeFailure, execGit, gitEnvironment, redact } from './exec.js'
 import { cloneArgs, fetchArgs, type CloneOptions } from './fetch.js'
-import { logArgs, parseLog, type CommitInfo } from './history.js'
+import { logArgs, parseLog, shallowCommits, type CommitInfo } from './history.js'
 import { redactUrl } from './remote.js'
 import { withRetry } from './retry.js'
 import { batchBound, lsTreeArgs, parseBatch, parseTree, type TreeEntry } from './tree.js'
@@ -186,13 +186,8 @@ export class GitClient {
    * (its parent is missing, so everything looks added): a history read from a shallow clone must leave
    * them out until more history is fetched.
    */
-  async shallowBoundary(): Promise<Set<string>> {
-    try {
-      const text = await fs.readFile(join(this.dir, '.git', 'shallow'), 'utf8')
-      return new Set(text.split('\n').filter(Boolean))
-    } catch {
-      return new Set()
-    }
+  shallowBoundary(): Promise<Set<string>> {
+    return shallowCommits(this.dir)
   }
 
   async isShallow(): Promise<boolean> {

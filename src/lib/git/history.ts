@@ -1,4 +1,6 @@
 /** Reading commits: `git log` records, and a commit's time in the checkout a CI step runs in. */
+import { promises as fs } from 'node:fs'
+import { join } from 'node:path'
 import { execGit, gitEnvironment } from './exec.js'
 
 export interface CommitInfo {
@@ -42,5 +44,15 @@ export async function localCommitTime(
     return out.toString('utf8').trim() || undefined
   } catch {
     return undefined
+  }
+}
+
+/** The commits at the shallow boundary of the clone in `dir` (none when it is not shallow). */
+export async function shallowCommits(dir: string): Promise<Set<string>> {
+  try {
+    const text = await fs.readFile(join(dir, '.git', 'shallow'), 'utf8')
+    return new Set(text.split('\n').filter(Boolean))
+  } catch {
+    return new Set()
   }
 }
