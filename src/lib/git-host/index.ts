@@ -1,7 +1,5 @@
 /** The git host's API: who the host is, pull and merge requests, commit statuses. */
 export { setCommitStatus, type CommitStatus, type StatusState } from './commit-status.js'
-export { githubCall, githubRepository } from './github.js'
-export { gitlabCall, type GitlabApi } from './gitlab.js'
 export {
   defaultApiUrl,
   gitHostOf,
