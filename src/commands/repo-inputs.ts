@@ -1,7 +1,7 @@
 /** The inputs every command that writes to the gitops repo shares: where, how to log in, how to commit. */
 import { ConfigurationError } from '../lib/errors.js'
 import type { GitAuth, Identity } from '../lib/git/git.js'
-import { ciContext, repositoryUrl } from '../lib/gitops/ci-env.js'
+import { ciContext, repositoryUrl } from './ci-env.js'
 import { projectOf, type PullRequestApi } from '../lib/gitops/pull-request.js'
 import type { Inputs } from '../lib/inputs.js'
 
