@@ -5,7 +5,7 @@ import { ConfigurationError } from '../errors.js'
 import type { Logger } from '../log.js'
 import { RELEASE_FILE, releasePath, validateName } from './layout.js'
 import { readRelease, releaseText } from './release.js'
-import { commitMessage } from './trailers.js'
+import { commitMessage, releaseTrailers } from './trailers.js'
 import { commitToGitops, type ReleaseRepoOptions } from './transaction.js'
 
 /** An unpin always pushes: it only lifts a pin, there is nothing to review. */
@@ -46,11 +46,7 @@ export async function unpin(options: UnpinOptions, log: Logger): Promise<UnpinRe
       const message = commitMessage(
         `unpin(${env}/${app}): ${current.version}`,
         `Lifts the pin of the rollback from ${pinned.from} (${pinned.reason}); the next publish goes through.`,
-        [
-          { key: 'Gitops-App', value: app },
-          { key: 'Gitops-Env', value: env },
-          { key: 'Gitops-Version', value: current.version },
-        ],
+        releaseTrailers({ app, env, version: current.version }),
       )
       return { commit: true as const, message, result: { version: current.version } }
     },
