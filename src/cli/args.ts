@@ -2,7 +2,7 @@
  * Command-line arguments: `gitops-actions <command> --<input> value …`, with `GITOPS_<INPUT>` environment
  * variables as a fallback (`output-dir` → `GITOPS_OUTPUT_DIR`). A flag given twice builds a list.
  */
-import { parseFlags, type FlagSpec } from '../lib/args.js'
+import { parseFlags, type FlagSpec } from '../commands/adapter.js'
 
 export interface ParsedArgs {
   values: Map<string, string>

@@ -58,4 +58,6 @@ export function failure(error: unknown): { message: string; stack?: string } {
   return { message: errorMessage(error), stack: bug ? error.stack : undefined }
 }
 
+// What the adapters use of the library, so that they import src/commands alone.
+export { parseFlags, type FlagSpec } from '../lib/args.js'
 export { consoleLogger, type Logger } from '../lib/log.js'
