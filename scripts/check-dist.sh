@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 npm run --silent build
-if ! git diff --exit-code --stat -- dist action.yml src/actions/specs.generated.ts README.md actions; then
+if ! git diff --exit-code --stat -- dist action.yml src/commands/specs.generated.ts README.md actions; then
   echo "check-dist: the files above are stale. Run 'npm run build' and commit the result." >&2
   exit 1
 fi

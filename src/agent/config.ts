@@ -3,6 +3,7 @@
  * install switches by changing its image.
  */
 import { readFileSync } from 'node:fs'
+import { booleanWord, parseFlags } from '../lib/args.js'
 import { ConfigurationError, errorMessage } from '../lib/errors.js'
 import { hostOf } from '../lib/git/remote.js'
 import { checkGitPath } from './units.js'
@@ -172,32 +173,8 @@ export function parseConfig(
   env: NodeJS.ProcessEnv,
   defaults: { namespace: string; workDir: string; sshKey?: string; knownHosts?: string },
 ): AgentConfig | 'help' {
-  const values = new Map<string, string[]>()
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]
-    if (arg === '--help' || arg === '-h') return 'help'
-    // No error here quotes an argument: one in the wrong place may be a secret (a key, a token).
-    if (!arg.startsWith('--'))
-      throw new ConfigurationError(
-        `unexpected argument at position ${i + 1} (not a flag, and no flag before it takes a value)`,
-      )
-    const eq = arg.indexOf('=')
-    const name = eq >= 0 ? arg.slice(2, eq) : arg.slice(2)
-    const flag = FLAGS[name]
-    if (!flag)
-      throw new ConfigurationError(
-        /^[a-z][a-z0-9-]{0,40}$/.test(name)
-          ? `unknown flag --${name} (see --help)`
-          : `unknown flag at position ${i + 1} (see --help)`,
-      )
-    let value: string
-    if (eq >= 0) value = arg.slice(eq + 1)
-    else if (flag.boolean && (i + 1 >= argv.length || !/^(true|false)$/.test(argv[i + 1])))
-      value = 'true'
-    else if (i + 1 < argv.length) value = argv[++i]
-    else throw new ConfigurationError(`--${name} needs a value`)
-    values.set(name, [...(values.get(name) ?? []), value])
-  }
+  const { values, help } = parseFlags(argv, FLAGS)
+  if (help) return 'help'
   const get = (name: string): string | undefined => {
     const v = values.get(name)
     if (v) return v[v.length - 1]
@@ -206,9 +183,9 @@ export function parseConfig(
   }
   const bool = (name: string): boolean => {
     const v = get(name)
-    if (v === undefined) return false
-    if (v === 'true' || v === 'false') return v === 'true'
-    throw new ConfigurationError(`--${name} must be true or false`)
+    const value = v === undefined ? false : booleanWord(v)
+    if (value === undefined) throw new ConfigurationError(`--${name} must be true or false`)
+    return value
   }
   const gitUrl = get('git-url')
   if (!gitUrl) throw new ConfigurationError('--git-url is required')

@@ -4,67 +4,12 @@
  * GitLab's `artifacts:reports:dotenv`). Logs go to stderr, so stdout holds only outputs.
  */
 import { promises as fs } from 'node:fs'
-import { aliases, commands, findCommand } from '../actions/commands.js'
-import { specs, type CommandSpec } from '../actions/specs.generated.js'
-import { ConfigurationError, errorMessage } from '../lib/errors.js'
-import { Inputs } from '../lib/inputs.js'
-import { consoleLogger } from '../lib/log.js'
-import { envName, parseArgs } from './args.js'
+import { booleanInputs, consoleLogger, failure, runCommand, specOf } from '../commands/adapter.js'
+import { findCommand } from '../commands/registry.js'
+import { envName, parseArgs, type ParsedArgs } from './args.js'
+import { commandHelp, mainHelp } from './help.js'
 
 const USAGE = 2
-
-function mainHelp(): string {
-  const lines = [
-    'Usage: gitops-actions <command> [--<input> value]... [--dotenv FILE]',
-    '',
-    'Commands:',
-  ]
-  for (const name of Object.keys(commands)) {
-    const alias = Object.entries(aliases).find(([, target]) => target === name)?.[0]
-    lines.push(`  ${(name + (alias ? ` (${alias})` : '')).padEnd(24)} ${specs[name].description}`)
-  }
-  lines.push('', "Run 'gitops-actions <command> --help' for a command's inputs.")
-  lines.push('Every input can also be set as GITOPS_<INPUT> (e.g. GITOPS_OUTPUT_DIR).')
-  return lines.join('\n')
-}
-
-function commandHelp(name: string, spec: CommandSpec): string {
-  const lines = [
-    `Usage: gitops-actions ${name} [--<input> value]... [--dotenv FILE]`,
-    '',
-    spec.description,
-    '',
-  ]
-  lines.push('Inputs:')
-  for (const [input, s] of Object.entries(spec.inputs)) {
-    const extra = [
-      s.required ? 'required' : '',
-      s.default ? `default: ${s.default}` : '',
-      envName(input),
-    ]
-      .filter(Boolean)
-      .join('; ')
-    lines.push(`  --${input}`, `      ${s.description.replace(/\s+/g, ' ').trim()} (${extra})`)
-  }
-  lines.push('', 'Outputs (printed as key=value):')
-  for (const [output, s] of Object.entries(spec.outputs)) {
-    lines.push(`  ${output.padEnd(20)} ${s.description.replace(/\s+/g, ' ').trim()}`)
-  }
-  lines.push(
-    '',
-    '  --dotenv FILE        also write the outputs to FILE (GitLab artifacts:reports:dotenv)',
-  )
-  return lines.join('\n')
-}
-
-/** The inputs that are true/false (their default says so): the only flags that may stand alone. */
-export function booleanInputs(spec: CommandSpec): Set<string> {
-  return new Set(
-    Object.entries(spec.inputs)
-      .filter(([, s]) => s.default === 'true' || s.default === 'false')
-      .map(([name]) => name),
-  )
-}
 
 /** Runs the CLI; returns the process exit code. */
 export async function main(argv: string[], env = process.env): Promise<number> {
@@ -80,50 +25,39 @@ export async function main(argv: string[], env = process.env): Promise<number> {
     process.stderr.write(`gitops-actions: unknown command ${shown}\n\n${mainHelp()}\n`)
     return USAGE
   }
-  const spec = specs[command.name]
-  let parsed
+  const spec = specOf(command)
+  let parsed: ParsedArgs
   try {
     // Positions in messages count from the command word, as the user typed them.
     parsed = parseArgs(rest, new Set(Object.keys(spec.inputs)), booleanInputs(spec), 2)
   } catch (error) {
-    process.stderr.write(`gitops-actions ${command.name}: ${errorMessage(error)}\n`)
+    process.stderr.write(`gitops-actions ${command.name}: ${failure(error).message}\n`)
     return USAGE
   }
   if (parsed.help) {
     process.stdout.write(`${commandHelp(command.name, spec)}\n`)
     return 0
   }
-  const log = consoleLogger({ debug: env.GITOPS_DEBUG === 'true' || env.RUNNER_DEBUG === '1' })
+  const debug = env.GITOPS_DEBUG === 'true'
   const secrets: string[] = []
-  const defaults = Object.fromEntries(Object.entries(spec.inputs).map(([k, v]) => [k, v.default]))
-  const inputs = new Inputs(
-    {
-      get: (input) => parsed.values.get(input) ?? env[envName(input)],
-      mask: (s) => secrets.push(s),
-    },
-    defaults,
-  )
   try {
-    const options: unknown = command.getInputs(inputs)
-    const result: unknown = await command.run(options, log)
-    const outputs = command.outputs(result)
-    const lines = Object.entries(outputs).map(([k, v]) => `${k}=${v.replace(/\n/g, '\\n')}`)
-    process.stdout.write(lines.map((l) => `${l}\n`).join(''))
-    if (parsed.dotenv) {
-      await fs.writeFile(parsed.dotenv, lines.map((l) => `${l}\n`).join(''))
-    }
+    const { outputs } = await runCommand(
+      command,
+      {
+        get: (input) => parsed.values.get(input) ?? env[envName(input)],
+        mask: (s) => secrets.push(s),
+      },
+      consoleLogger({ debug: debug || env.RUNNER_DEBUG === '1' }),
+    )
+    const lines = Object.entries(outputs).map(([k, v]) => `${k}=${v.replace(/\n/g, '\\n')}\n`)
+    process.stdout.write(lines.join(''))
+    if (parsed.dotenv) await fs.writeFile(parsed.dotenv, lines.join(''))
     return 0
   } catch (error) {
-    let message = errorMessage(error)
-    for (const s of secrets) message = message.replaceAll(s, '***')
-    process.stderr.write(`gitops-actions ${command.name}: ${message}\n`)
-    if (
-      !(error instanceof ConfigurationError) &&
-      error instanceof Error &&
-      env.GITOPS_DEBUG === 'true'
-    ) {
-      process.stderr.write(`${error.stack}\n`)
-    }
+    const { message, stack } = failure(error)
+    const redacted = secrets.reduce((text, s) => text.replaceAll(s, '***'), message)
+    process.stderr.write(`gitops-actions ${command.name}: ${redacted}\n`)
+    if (stack && debug) process.stderr.write(`${stack}\n`)
     return 1
   }
 }

@@ -4,6 +4,7 @@
  * input gives the same value and the same error everywhere.
  */
 import { readFileSync } from 'node:fs'
+import { booleanWord } from './args.js'
 import { ConfigurationError } from './errors.js'
 
 // Control characters (C0, DEL, C1). A one-line value (a name, a version, a path) has none: a newline in
@@ -103,8 +104,8 @@ export class Inputs {
   boolean(name: string): boolean {
     const value = this.raw(name)
     if (value === undefined) return false
-    if (['true', 'True', 'TRUE'].includes(value)) return true
-    if (['false', 'False', 'FALSE'].includes(value)) return false
+    const word = booleanWord(value)
+    if (word !== undefined) return word
     // The value is not quoted back: a token pasted into the wrong input would be printed.
     throw new ConfigurationError(`input '${name}' must be true or false`)
   }

@@ -2,7 +2,7 @@ import { envName, parseArgs } from '../../src/cli/args.js'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { readRepoInputs } from '../../src/actions/repo-inputs.js'
+import { readRepoInputs } from '../../src/commands/repo-inputs.js'
 import { Inputs } from '../../src/lib/inputs.js'
 
 function inputs(values: Record<string, string>, defaults: Record<string, string> = {}) {

@@ -1,5 +1,5 @@
+import { publishReleaseCommand } from '../../commands/publish-release.js'
 import { runAction } from '../github.js'
-import { publishReleaseCommand } from './command.js'
 
 /** The `publish-release` action. */
 export async function run(): Promise<void> {

@@ -1,5 +1,5 @@
+import { renderCommand } from '../../commands/render.js'
 import { runAction } from '../github.js'
-import { renderCommand } from './command.js'
 
 /** The `render` action. */
 export async function run(): Promise<void> {

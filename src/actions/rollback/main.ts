@@ -1,5 +1,5 @@
+import { rollbackCommand } from '../../commands/rollback.js'
 import { runAction } from '../github.js'
-import { rollbackCommand } from './command.js'
 
 /** The `rollback` action. */
 export async function run(): Promise<void> {

@@ -1,5 +1,5 @@
+import { unpinCommand } from '../../commands/unpin.js'
 import { runAction } from '../github.js'
-import { unpinCommand } from './command.js'
 
 /** The `unpin` action. */
 export async function run(): Promise<void> {

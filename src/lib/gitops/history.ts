@@ -1,7 +1,7 @@
 /** Reading the release history of one env/app from the gitops repo's git log. */
 import type { CommitInfo, GitClient } from '../git/git.js'
 import { RELEASE_FILE } from './layout.js'
-import { commitKind, trailer } from './trailers.js'
+import { commitKind, trailer, TRAILERS } from './trailers.js'
 
 /**
  * The history of `path`, newest first, fetching more of a shallow clone until `enough` says it has what
@@ -37,5 +37,5 @@ export function isReleaseCommit(c: CommitInfo): boolean {
 
 /** The release commit a rollback restored (its `Rollback-To:` trailer). */
 export function rollbackTarget(c: CommitInfo): string | undefined {
-  return commitKind(c.message) === 'rollback' ? trailer(c.message, 'Rollback-To') : undefined
+  return commitKind(c.message) === 'rollback' ? trailer(c.message, TRAILERS.rollbackTo) : undefined
 }

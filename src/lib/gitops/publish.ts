@@ -3,58 +3,36 @@
  * with `release.json`, commit with trailers and push; or promote the exact release of another env; or
  * retire the app.
  */
-import { promises as fs } from 'node:fs'
-import { join } from 'node:path'
 import { ConfigurationError } from '../errors.js'
 import { localCommitTime, type GitClient } from '../git/git.js'
 import { splitUrlCredentials } from '../git/remote.js'
 import type { Logger } from '../log.js'
 import {
-  readManifestFolder,
   serializeManifests,
+  readManifestFolder,
   type SerializedManifest,
 } from '../manifests/folder.js'
-import { manifestsDigest, validateManifests } from '../manifests/objects.js'
-import type { KubeObject } from '../manifests/yaml.js'
+import { validateManifests } from '../manifests/objects.js'
 import { diffObjects, folderObjects, type ObjectDiff } from './diff.js'
 import { findPinCommit } from './history.js'
 import { RELEASE_FILE, releasePath, validateName } from './layout.js'
+import { describeRelease, parseRelease, readRelease, type ReleaseInfo } from './release.js'
 import {
-  describeRelease,
-  parseRelease,
-  readRelease,
-  releaseText,
-  type ReleaseInfo,
-} from './release.js'
+  contentFor,
+  messageFor,
+  writeFolder,
+  type Content,
+  type ContentRequest,
+} from './release-content.js'
 import { safeRepoPath } from './safe-path.js'
-import { commitMessage, type Trailer } from './trailers.js'
 import { commitReleaseChange, type Planned, type ReleaseRepoOptions } from './transaction.js'
 import { compareReleases } from './version.js'
 
-export interface SourceInfo {
-  repo?: string
-  commit?: string
-  /** ISO 8601; orders non-SemVer versions. */
-  commitTime?: string
-  run?: string
-}
-
-export interface PublishOptions extends ReleaseRepoOptions {
-  env: string
-  app: string
+export interface PublishOptions extends ReleaseRepoOptions, ContentRequest {
   /** The per-object folder that render wrote (not with `fromEnv` or `retire`). */
   manifests?: string
-  version?: string
-  source: SourceInfo
-  releasedBy?: string
-  kustomizeVersion?: string
-  /** Extra text for the commit body. */
-  message?: string
-  /** Promote: copy the release of this env. */
-  fromEnv?: string
   /** Override the downgrade, same-version and pin refusals. */
   force: boolean
-  allowSecrets: boolean
   retire: boolean
 }
 
@@ -67,17 +45,6 @@ export interface PublishResult {
   digest: string
   path: string
   diff: ObjectDiff
-}
-
-/** The content a publish puts in place, before it is checked against what is in the repo. */
-interface Content {
-  kind: 'release' | 'promote' | 'retire'
-  /** Remove the folder altogether (retiring an app that is already retired). */
-  remove?: boolean
-  info: ReleaseInfo
-  /** Object files (name, YAML); none for a retirement. */
-  files: { file: string; yaml: string }[]
-  objects: KubeObject[]
 }
 
 /**
@@ -200,91 +167,6 @@ function validateSourceCommit(commit: string | undefined): void {
   )
 }
 
-async function contentFor(
-  options: PublishOptions,
-  git: GitClient,
-  rendered: SerializedManifest[] | undefined,
-  current: ReleaseInfo | undefined,
-  now: string,
-): Promise<Content> {
-  const base = {
-    app: options.app,
-    env: options.env,
-    releasedAt: now,
-    releasedBy: options.releasedBy,
-  }
-  if (rendered) {
-    const objects = rendered.map((m) => m.object)
-    return {
-      kind: 'release',
-      objects,
-      files: rendered,
-      info: {
-        ...base,
-        version: options.version!,
-        digest: manifestsDigest(objects),
-        objects: objects.length,
-        sourceRepo: options.source.repo,
-        sourceCommit: options.source.commit,
-        sourceCommitTime: options.source.commitTime,
-        sourceRun: options.source.run,
-        kustomizeVersion: options.kustomizeVersion,
-      },
-    }
-  }
-  if (options.fromEnv) {
-    const fromPath = releasePath(options.fromEnv, options.app)
-    const fromDir = await safeRepoPath(git.dir, fromPath)
-    const from = await readRelease(git.dir, fromPath)
-    if (!from || from.retired) {
-      throw new ConfigurationError(`cannot promote: ${fromPath} holds no release of ${options.app}`)
-    }
-    // First: the folder holds regular *.yaml files only (a symlinked file is refused), then their bytes.
-    const docs = await readManifestFolder(fromDir, { skip: [RELEASE_FILE] })
-    const names = (await fs.readdir(fromDir))
-      .filter((n) => n !== RELEASE_FILE && !n.startsWith('.'))
-      .sort()
-    const files = await Promise.all(
-      names.map(async (file) => ({ file, yaml: await fs.readFile(join(fromDir, file), 'utf8') })),
-    )
-    const objects = validateManifests(docs, { allowSecrets: options.allowSecrets }).map(
-      (m) => m.object,
-    )
-    if (manifestsDigest(objects) !== from.digest) {
-      throw new ConfigurationError(
-        `cannot promote: the objects in ${releasePath(options.fromEnv, options.app)} do not match its release.json digest (edited by hand?)`,
-      )
-    }
-    const { pinned: _pinned, ...copied } = from
-    return {
-      kind: 'promote',
-      objects,
-      files,
-      info: {
-        ...copied,
-        ...base,
-        releasedBy: options.releasedBy ?? from.releasedBy,
-        promotedFrom: options.fromEnv,
-      },
-    }
-  }
-  // Retire: an empty release that says so, and the agent prunes the app's objects on purpose. Once
-  // retired, retiring again removes the folder.
-  return {
-    kind: 'retire',
-    remove: current?.retired === true,
-    objects: [],
-    files: [],
-    info: {
-      ...base,
-      version: current?.version ?? options.version ?? 'retired',
-      digest: manifestsDigest([]),
-      objects: 0,
-      retired: true,
-    },
-  }
-}
-
 /**
  * Compares the new content with the release in place. Returns `unchanged` when publishing would change
  * nothing, or notes for the commit body (what `force` overrode); throws on a refusal.
@@ -374,38 +256,4 @@ async function checkPendingRequest(
         `publish with force: true to override`,
     )
   }
-}
-
-async function writeFolder(dir: string, content: Content): Promise<void> {
-  await fs.rm(dir, { recursive: true, force: true })
-  if (content.remove) return
-  await fs.mkdir(dir, { recursive: true })
-  await Promise.all(content.files.map((f) => fs.writeFile(join(dir, f.file), f.yaml)))
-  await fs.writeFile(join(dir, RELEASE_FILE), releaseText(content.info))
-}
-
-function messageFor(options: PublishOptions, content: Content, notes: string[]): string {
-  const { env, app, version } = content.info
-  const subject =
-    content.kind === 'promote'
-      ? `promote(${options.fromEnv}→${env}/${app}): ${version}`
-      : content.remove
-        ? `retire(${env}/${app}): removed`
-        : `${content.kind}(${env}/${app}): ${version}`
-  const trailers: Trailer[] = [
-    { key: 'Gitops-App', value: app },
-    { key: 'Gitops-Env', value: env },
-    { key: 'Gitops-Version', value: version },
-    { key: 'Gitops-Digest', value: content.info.digest },
-    { key: 'Source-Repo', value: content.info.sourceRepo ?? '' },
-    { key: 'Source-Commit', value: content.info.sourceCommit ?? '' },
-    { key: 'Source-Run', value: content.info.sourceRun ?? '' },
-    { key: 'Promoted-From', value: content.kind === 'promote' ? (options.fromEnv ?? '') : '' },
-    { key: 'Released-By', value: content.info.releasedBy ?? '' },
-  ]
-  return commitMessage(
-    subject,
-    [options.message ?? '', ...notes].filter(Boolean).join('\n\n'),
-    trailers,
-  )
 }

@@ -14,7 +14,7 @@ import { isReleaseCommit, pathHistory, rollbackTarget } from './history.js'
 import { RELEASES_DIR, RELEASE_FILE, releasePath, validateName } from './layout.js'
 import { describeRelease, readRelease, releaseText } from './release.js'
 import { safeRepoPath } from './safe-path.js'
-import { commitMessage, trailer, type Trailer } from './trailers.js'
+import { commitMessage, releaseTrailers, trailer, TRAILERS } from './trailers.js'
 import { commitReleaseChange, type ReleaseRepoOptions } from './transaction.js'
 import { promises as fs } from 'node:fs'
 
@@ -90,7 +90,7 @@ async function findTarget(git: GitClient, path: string, to: string): Promise<str
   let hash: string | undefined
   await pathHistory(git, releaseFile, (commits) => {
     hash = commits.find(
-      (c) => isReleaseCommit(c) && sameVersion(trailer(c.message, 'Gitops-Version') ?? '', to),
+      (c) => isReleaseCommit(c) && sameVersion(trailer(c.message, TRAILERS.version) ?? '', to),
     )?.hash
     return hash !== undefined
   })
@@ -168,16 +168,16 @@ export async function rollback(options: RollbackOptions, log: Logger): Promise<R
         )
         return { commit: false as const, result }
       }
-      const trailers: Trailer[] = [
-        { key: 'Gitops-App', value: app },
-        { key: 'Gitops-Env', value: env },
-        { key: 'Gitops-Version', value: restored.version },
-        { key: 'Source-Repo', value: restored.sourceRepo ?? '' },
-        { key: 'Source-Commit', value: restored.sourceCommit ?? '' },
-        { key: 'Source-Run', value: restored.sourceRun ?? '' },
-        { key: 'Rollback-To', value: target },
-        ...reverted.map((hash) => ({ key: 'Reverts', value: hash })),
-      ]
+      const trailers = releaseTrailers({
+        app,
+        env,
+        version: restored.version,
+        sourceRepo: restored.sourceRepo,
+        sourceCommit: restored.sourceCommit,
+        sourceRun: restored.sourceRun,
+        rollbackTo: target,
+        reverts: reverted,
+      })
       const body = [
         `Rolls ${app} in ${env} back from ${current.version} to ${restored.version}.`,
         options.reason ? `Reason: ${options.reason}` : '',

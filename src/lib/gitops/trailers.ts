@@ -8,6 +8,38 @@ export interface Trailer {
   value: string
 }
 
+/** Every trailer a gitops commit may carry, in the order written. */
+export const TRAILERS = {
+  app: 'Gitops-App',
+  env: 'Gitops-Env',
+  version: 'Gitops-Version',
+  digest: 'Gitops-Digest',
+  sourceRepo: 'Source-Repo',
+  sourceCommit: 'Source-Commit',
+  sourceRun: 'Source-Run',
+  promotedFrom: 'Promoted-From',
+  releasedBy: 'Released-By',
+  rollbackTo: 'Rollback-To',
+  reverts: 'Reverts',
+} as const
+
+/** What a commit says of the release it puts in place: which app, env and version, from where. */
+export type ReleaseTrailerValues = {
+  [K in Exclude<keyof typeof TRAILERS, 'reverts'>]?: string
+} & { app: string; env: string; version: string; reverts?: string[] }
+
+/**
+ * The trailers of a release, promote, rollback or unpin commit, always in the same order; what is not
+ * given is left out. `reverts` gives one `Reverts:` line per commit undone.
+ */
+export function releaseTrailers(values: ReleaseTrailerValues): Trailer[] {
+  return Object.entries(TRAILERS).flatMap(([field, key]) => {
+    const value = values[field as keyof ReleaseTrailerValues]
+    const list = Array.isArray(value) ? value : [value ?? '']
+    return list.map((v) => ({ key, value: v }))
+  })
+}
+
 /** Builds a message: subject, optional body, a blank line, then the trailers. */
 export function commitMessage(
   subject: string,
@@ -40,13 +72,6 @@ export function parseTrailers(message: string): Trailer[] {
 /** The first value of a trailer, or undefined. */
 export function trailer(message: string, key: string): string | undefined {
   return parseTrailers(message).find((t) => t.key.toLowerCase() === key.toLowerCase())?.value
-}
-
-/** All values of a trailer (e.g. every `Reverts:`). */
-export function trailerValues(message: string, key: string): string[] {
-  return parseTrailers(message)
-    .filter((t) => t.key.toLowerCase() === key.toLowerCase())
-    .map((t) => t.value)
 }
 
 /** The kind of gitops commit from its subject: `release`, `promote`, `rollback`, `unpin`, `retire`. */

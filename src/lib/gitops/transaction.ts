@@ -37,6 +37,8 @@ export interface RepoOptions {
   depth?: number
   /** Each git command is killed (with its process group) after this long; none when unset. */
   gitTimeoutMs?: number
+  /** Where the clone goes (the CI runner's temp folder); default: the system's. */
+  tempDir?: string
 }
 
 /** What the caller's change produced on one attempt. */
@@ -64,7 +66,7 @@ export async function commitToGitops<T>(
   apply: (git: GitClient, attempt: number) => Promise<Planned<T>>,
 ): Promise<TransactionResult<T>> {
   if (options.maxAttempts < 1) throw new ConfigurationError('max-attempts must be at least 1')
-  const work = await fs.mkdtemp(join(process.env.RUNNER_TEMP || tmpdir(), 'gitops-repo-'))
+  const work = await fs.mkdtemp(join(options.tempDir ?? tmpdir(), 'gitops-repo-'))
   // A run stopped by a signal still removes the clone.
   const unregister = registerTempDir(work)
   let git: GitClient | undefined
@@ -135,18 +137,18 @@ export async function commitToGitops<T>(
   }
 }
 
-/** What publish and rollback share: the repository, how to log in and commit, push or pull request. */
-export interface ReleaseRepoOptions {
+/**
+ * What every command that writes to the gitops repo is given: the repository, how to log in and commit,
+ * push or pull request (`readRepoInputs` reads it from the inputs).
+ */
+export interface ReleaseRepoOptions extends Pick<
+  RepoOptions,
+  'branch' | 'auth' | 'author' | 'mode' | 'maxAttempts' | 'dryRun' | 'gitTimeoutMs' | 'tempDir'
+> {
+  /** The gitops repo's URL (or local path). */
   repository: string
-  branch?: string
-  auth: GitAuth
-  author: Identity
-  mode: 'push' | 'pull-request'
-  maxAttempts: number
-  dryRun: boolean
+  /** The git host's API, to open the pull request in pull-request mode. */
   pullRequest?: PullRequestApi
-  /** Each git command is killed (with its process group) after this long; none when unset. */
-  gitTimeoutMs?: number
 }
 
 /**
@@ -172,6 +174,7 @@ export async function commitReleaseChange<T>(
       maxAttempts: options.maxAttempts,
       dryRun: options.dryRun,
       gitTimeoutMs: options.gitTimeoutMs,
+      tempDir: options.tempDir,
     },
     log,
     apply,

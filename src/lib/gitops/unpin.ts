@@ -2,24 +2,16 @@
 import { join } from 'node:path'
 import { promises as fs } from 'node:fs'
 import { ConfigurationError } from '../errors.js'
-import type { GitAuth, Identity } from '../git/git.js'
 import type { Logger } from '../log.js'
 import { RELEASE_FILE, releasePath, validateName } from './layout.js'
 import { readRelease, releaseText } from './release.js'
-import { commitMessage } from './trailers.js'
-import { commitToGitops } from './transaction.js'
+import { commitMessage, releaseTrailers } from './trailers.js'
+import { commitToGitops, type ReleaseRepoOptions } from './transaction.js'
 
-export interface UnpinOptions {
-  repository: string
-  branch?: string
-  auth: GitAuth
+/** An unpin always pushes: it only lifts a pin, there is nothing to review. */
+export interface UnpinOptions extends Omit<ReleaseRepoOptions, 'mode' | 'pullRequest'> {
   env: string
   app: string
-  author: Identity
-  dryRun: boolean
-  maxAttempts: number
-  /** Each git command is killed (with its process group) after this long; none when unset. */
-  gitTimeoutMs?: number
 }
 
 export interface UnpinResult {
@@ -54,11 +46,7 @@ export async function unpin(options: UnpinOptions, log: Logger): Promise<UnpinRe
       const message = commitMessage(
         `unpin(${env}/${app}): ${current.version}`,
         `Lifts the pin of the rollback from ${pinned.from} (${pinned.reason}); the next publish goes through.`,
-        [
-          { key: 'Gitops-App', value: app },
-          { key: 'Gitops-Env', value: env },
-          { key: 'Gitops-Version', value: current.version },
-        ],
+        releaseTrailers({ app, env, version: current.version }),
       )
       return { commit: true as const, message, result: { version: current.version } }
     },

@@ -1,12 +1,8 @@
-import { ciContext } from '../../lib/gitops/ci-env.js'
-import { diffTable } from '../../lib/gitops/diff.js'
-import {
-  publishRelease,
-  type PublishOptions,
-  type PublishResult,
-} from '../../lib/gitops/publish.js'
-import type { Command } from '../command.js'
-import { readRepoInputs } from '../repo-inputs.js'
+import { ciContext } from './ci-env.js'
+import { diffTable } from '../lib/gitops/diff.js'
+import { publishRelease, type PublishOptions, type PublishResult } from '../lib/gitops/publish.js'
+import type { Command } from './command.js'
+import { readRepoInputs } from './repo-inputs.js'
 
 export const publishReleaseCommand: Command<PublishOptions, PublishResult> = {
   name: 'publish-release',

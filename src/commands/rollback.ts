@@ -1,7 +1,7 @@
-import { diffTable } from '../../lib/gitops/diff.js'
-import { rollback, type RollbackOptions, type RollbackResult } from '../../lib/gitops/rollback.js'
-import type { Command } from '../command.js'
-import { readRepoInputs } from '../repo-inputs.js'
+import { diffTable } from '../lib/gitops/diff.js'
+import { rollback, type RollbackOptions, type RollbackResult } from '../lib/gitops/rollback.js'
+import type { Command } from './command.js'
+import { readRepoInputs } from './repo-inputs.js'
 
 export const rollbackCommand: Command<RollbackOptions, RollbackResult> = {
   name: 'rollback',

@@ -1,6 +1,7 @@
 /**
- * Defaults that come from the CI system running the step: GitHub Actions (`GITHUB_*`) or GitLab CI
- * (`CI_*`). Library code reads the environment here and nowhere else.
+ * Defaults that come from the CI system running the step: GitHub Actions (`GITHUB_*`, `RUNNER_TEMP`) or
+ * GitLab CI (`CI_*`). The commands read the environment here and nowhere else, and pass on what the
+ * library needs.
  */
 export interface CiContext {
   sourceRepo?: string
@@ -10,12 +11,16 @@ export interface CiContext {
   /** The git host's web URL (`https://github.com`), for `owner/name` repositories. */
   serverUrl?: string
   host: 'github' | 'gitlab'
+  /** The runner's temp folder (emptied after each job), for clones; unset: the system's. */
+  tempDir?: string
 }
 
 export function ciContext(env: NodeJS.ProcessEnv = process.env): CiContext {
+  const tempDir = env.RUNNER_TEMP || undefined
   if (env.GITLAB_CI === 'true' || env.CI_SERVER_URL) {
     return {
       host: 'gitlab',
+      tempDir,
       sourceRepo: env.CI_PROJECT_URL,
       sourceCommit: env.CI_COMMIT_SHA,
       sourceRun: env.CI_PIPELINE_URL ?? env.CI_JOB_URL,
@@ -27,6 +32,7 @@ export function ciContext(env: NodeJS.ProcessEnv = process.env): CiContext {
   const repo = env.GITHUB_REPOSITORY
   return {
     host: 'github',
+    tempDir,
     sourceRepo: server && repo ? `${server}/${repo}` : repo,
     sourceCommit: env.GITHUB_SHA,
     sourceRun:

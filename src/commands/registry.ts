@@ -1,9 +1,9 @@
 /** Every command, by name, with its aliases: what the root action and the CLI dispatch on. */
 import type { AnyCommand } from './command.js'
-import { publishReleaseCommand } from './publish-release/command.js'
-import { renderCommand } from './render/command.js'
-import { rollbackCommand } from './rollback/command.js'
-import { unpinCommand } from './unpin/command.js'
+import { publishReleaseCommand } from './publish-release.js'
+import { renderCommand } from './render.js'
+import { rollbackCommand } from './rollback.js'
+import { unpinCommand } from './unpin.js'
 
 export const commands: Record<string, AnyCommand> = {
   render: renderCommand,
@@ -16,5 +16,11 @@ export const commands: Record<string, AnyCommand> = {
 export const aliases: Record<string, string> = { publish: 'publish-release' }
 
 export function findCommand(name: string): AnyCommand | undefined {
-  return commands[aliases[name] ?? name]
+  const target = Object.hasOwn(aliases, name) ? aliases[name] : name
+  return Object.hasOwn(commands, target) ? commands[target] : undefined
+}
+
+/** Every name a command answers to, sorted. */
+export function commandNames(): string[] {
+  return [...Object.keys(commands), ...Object.keys(aliases)].sort()
 }

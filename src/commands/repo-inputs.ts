@@ -1,22 +1,9 @@
 /** The inputs every command that writes to the gitops repo shares: where, how to log in, how to commit. */
 import { ConfigurationError } from '../lib/errors.js'
-import type { GitAuth, Identity } from '../lib/git/git.js'
-import { ciContext, repositoryUrl } from '../lib/gitops/ci-env.js'
 import { projectOf, type PullRequestApi } from '../lib/git-host/index.js'
+import type { ReleaseRepoOptions } from '../lib/gitops/transaction.js'
 import type { Inputs } from '../lib/inputs.js'
-
-export interface RepoInputs {
-  repository: string
-  branch?: string
-  auth: GitAuth
-  author: Identity
-  mode: 'push' | 'pull-request'
-  maxAttempts: number
-  dryRun: boolean
-  pullRequest?: PullRequestApi
-  /** How long one git command may take before it is killed, in milliseconds (`git-timeout`, seconds). */
-  gitTimeoutMs: number
-}
+import { ciContext, repositoryUrl } from './ci-env.js'
 
 /** `ssh-key`, or the content of the file `ssh-key-file` names (masked the same way); not both. */
 function readSshKey(inputs: Inputs): string | undefined {
@@ -37,7 +24,11 @@ function wholeNumber(inputs: Inputs, name: string, fallback: string, unit: strin
   return value
 }
 
-export function readRepoInputs(inputs: Inputs, env: NodeJS.ProcessEnv = process.env): RepoInputs {
+/** The repository options of every command that writes to the gitops repo (`git-timeout` in seconds). */
+export function readRepoInputs(
+  inputs: Inputs,
+  env: NodeJS.ProcessEnv = process.env,
+): ReleaseRepoOptions {
   const token = inputs.secret('token')
   const sshKey = readSshKey(inputs)
   const ci = ciContext(env)
@@ -74,5 +65,6 @@ export function readRepoInputs(inputs: Inputs, env: NodeJS.ProcessEnv = process.
     dryRun: inputs.boolean('dry-run'),
     pullRequest,
     gitTimeoutMs,
+    tempDir: ci.tempDir,
   }
 }

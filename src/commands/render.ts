@@ -1,8 +1,8 @@
-import { render, type RenderOptions, type RenderResult } from '../../lib/render.js'
-import { ConfigurationError } from '../../lib/errors.js'
-import type { Inputs } from '../../lib/inputs.js'
-import { DEFAULT_BUILD_MEMORY_MB, DEFAULT_BUILD_TIMEOUT_MS } from '../../lib/kustomize/kustomize.js'
-import type { Command } from '../command.js'
+import { render, type RenderOptions, type RenderResult } from '../lib/render.js'
+import { ConfigurationError } from '../lib/errors.js'
+import type { Inputs } from '../lib/inputs.js'
+import { DEFAULT_BUILD_MEMORY_MB, DEFAULT_BUILD_TIMEOUT_MS } from '../lib/kustomize/kustomize.js'
+import type { Command } from './command.js'
 
 const DEFAULTS: Record<string, number> = {
   'kustomize-timeout': DEFAULT_BUILD_TIMEOUT_MS / 1000,

@@ -1,6 +1,6 @@
-import { unpin, type UnpinOptions, type UnpinResult } from '../../lib/gitops/unpin.js'
-import type { Command } from '../command.js'
-import { readRepoInputs } from '../repo-inputs.js'
+import { unpin, type UnpinOptions, type UnpinResult } from '../lib/gitops/unpin.js'
+import type { Command } from './command.js'
+import { readRepoInputs } from './repo-inputs.js'
 
 export const unpinCommand: Command<UnpinOptions, UnpinResult> = {
   name: 'unpin',
