@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs'
 import { booleanWord, parseFlags } from '../lib/args.js'
 import { ConfigurationError, errorMessage } from '../lib/errors.js'
-import { hostOf } from '../lib/git/remote.js'
+import { defaultApiUrl, gitHostOf, type GitHost } from '../lib/git-host/index.js'
 import { checkGitPath } from './units.js'
 
 export interface AgentConfig {
@@ -294,18 +294,12 @@ function secretRef(flag: string, value: string | undefined): SecretRef | undefin
 function statusApi(
   gitUrl: string,
   get: (name: string) => string | undefined,
-): { provider: 'github' | 'gitlab'; apiUrl: string } {
-  const host = hostOf(gitUrl)
-  const provider = get('status-provider') ?? (host?.includes('gitlab') ? 'gitlab' : 'github')
+): { provider: GitHost; apiUrl: string } {
+  const provider = get('status-provider') ?? gitHostOf(gitUrl)
   if (provider !== 'github' && provider !== 'gitlab')
     throw new ConfigurationError('--status-provider must be github or gitlab')
-  const fallback =
-    provider === 'gitlab'
-      ? `https://${host ?? 'gitlab.com'}/api/v4`
-      : !host || host === 'github.com'
-        ? 'https://api.github.com'
-        : `https://${host}/api/v3`
-  return { provider, apiUrl: (get('status-api-url') ?? fallback).replace(/\/+$/, '') }
+  const apiUrl = get('status-api-url') ?? defaultApiUrl(provider, gitUrl)
+  return { provider, apiUrl: apiUrl.replace(/\/+$/, '') }
 }
 
 /** The secret a `file:`/`env:` flag points at, trimmed; a clear error when it is not there. */
