@@ -1,30 +1,18 @@
 /**
- * The one Kubernetes client module: every API call of the agent goes through `KubeClient`, plain HTTPS on
- * one pool of kept-alive connections, with discovery cached per apiVersion. Errors come back as
- * `KubeError`s that say what was being done, the status code and the server's own message.
+ * The one Kubernetes client module: every API call of the agent goes through `KubeClient`, with discovery
+ * cached per apiVersion (`transport.ts` sends the requests). Errors come back as `KubeError`s that say
+ * what was being done, the status code and the server's own message.
  *
  * Why not @kubernetes/client-node: loading it alone takes ~80 MB of memory (its generated models) and adds
  * work to every request; the agent needs a dozen REST calls, and a small pod.
  */
-import { Agent, request } from 'node:https'
-import { request as httpRequest, Agent as HttpAgent } from 'node:http'
-import { sleep } from '../concurrency.js'
-import { ConfigurationError } from '../errors.js'
 import { describeRef, refOf, type ObjectRef } from '../manifests/identity.js'
 import type { KubeObject } from '../manifests/yaml.js'
-import { loadConnection, type Connection } from './kubeconfig.js'
+import { KubeError } from './errors.js'
+import { loadConnection } from './kubeconfig.js'
+import { APPLY_PATCH, Transport, type Response } from './transport.js'
 
-/** A failed API call: `code` is the HTTP status (0 when the server could not be reached). */
-export class KubeError extends Error {
-  constructor(
-    message: string,
-    readonly code: number,
-    readonly reason?: string,
-  ) {
-    super(message)
-    this.name = 'KubeError'
-  }
-}
+export { KubeError }
 
 interface StatusBody {
   kind?: string
@@ -44,33 +32,6 @@ export interface ApplyOptions {
   dryRun?: boolean
 }
 
-interface Response {
-  status: number
-  text: string
-  /** The Retry-After header, in seconds. */
-  retryAfter?: string
-}
-
-const APPLY_PATCH = 'application/apply-patch+yaml'
-
-/**
- * Whether a request lost with a stale connection may be sent again: a read; a server-side apply (the same
- * object again, the same result); a delete (bound to the object's uid where it matters, and a second one
- * of what the first deleted answers 404, read as gone). Not a create or an update, whose second try would
- * fail on the first one's success.
- */
-function resendable(method: string, contentType: string): boolean {
-  return (
-    method === 'GET' || method === 'DELETE' || (method === 'PATCH' && contentType === APPLY_PATCH)
-  )
-}
-
-/** A request that failed, before any answer, on a reused kept-alive connection the server had closed. */
-class StaleConnection extends Error {}
-
-/** A request that got no answer within the request timeout (the message says how long). */
-class Unanswered extends Error {}
-
 /** `/api/v1[/namespaces/NS]/plural` or `/apis/group/version[/namespaces/NS]/plural`. */
 function collectionPath(apiVersion: string, r: ApiResource, namespace?: string): string {
   const base = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`
@@ -81,47 +42,12 @@ function collectionPath(apiVersion: string, r: ApiResource, namespace?: string):
 export class KubeClient {
   /** Discovery per apiVersion: the resources it serves. */
   private readonly discovery = new Map<string, Promise<ApiResource[]>>()
-  private readonly agent: Agent | HttpAgent
-  /** The server's URL in parts, read once: every request is built from them. */
-  private readonly endpoint: { protocol: string; hostname: string; port: string; path: string }
 
-  private constructor(
-    private readonly connection: Connection,
-    private readonly maxSockets: number,
-    private readonly requestTimeoutMs: number,
-  ) {
-    let url: URL
-    try {
-      url = new URL(connection.server)
-    } catch {
-      throw new ConfigurationError(
-        `the kubeconfig's server ${connection.server} is not a URL (https://host:port)`,
-      )
-    }
-    this.endpoint = {
-      protocol: url.protocol,
-      // An IPv6 address goes to the socket without its brackets.
-      hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'),
-      port: url.port,
-      path: url.pathname.replace(/\/+$/, ''),
-    }
-    const options = { keepAlive: true, maxSockets }
-    this.agent =
-      url.protocol === 'http:'
-        ? new HttpAgent(options)
-        : new Agent({
-            ...options,
-            ca: connection.ca,
-            cert: connection.cert,
-            key: connection.key,
-            rejectUnauthorized: !connection.insecure,
-            servername: connection.serverName,
-          })
-  }
+  private constructor(private readonly transport: Transport) {}
 
   /** The server's URL, for messages. */
   get server(): string {
-    return this.connection.server
+    return this.transport.server
   }
 
   /** From a kubeconfig file, else `KUBECONFIG`, `~/.kube/config` or the in-cluster service account. */
@@ -132,133 +58,14 @@ export class KubeClient {
       requestTimeoutMs = 60_000,
     }: { maxSockets?: number; requestTimeoutMs?: number } = {},
   ): KubeClient {
-    return new KubeClient(loadConnection(kubeconfig), maxSockets, requestTimeoutMs)
+    return new KubeClient(
+      new Transport(loadConnection(kubeconfig), { maxSockets, requestTimeoutMs }),
+    )
   }
 
   /** Closes kept-alive connections (the process can then exit at once). */
   close(): void {
-    this.agent.destroy()
-  }
-
-  /**
-   * One request; JSON in and out. A 401 gets one retry with a fresh credential (a rotated token), a 429
-   * a few after waiting, and a request lost with a stale kept-alive connection goes out again until it
-   * meets a live one, when sending it twice is harmless.
-   */
-  private async call(
-    what: string,
-    method: string,
-    path: string,
-    body?: unknown,
-    contentType = 'application/json',
-  ): Promise<Response> {
-    let refreshed = false
-    let resent = 0
-    for (let waited = 0; ;) {
-      let authorization: string | undefined
-      try {
-        authorization = await this.connection.authorization()
-      } catch (error) {
-        const message = error instanceof Error ? error.message : String(error)
-        throw new KubeError(`${what}: no credentials for ${this.server}: ${message}`, 0)
-      }
-      let response: Response
-      try {
-        response = await this.send(method, path, body, contentType, authorization)
-      } catch (error) {
-        // The server closed its kept-alive connections (it restarted, or a load balancer timed them
-        // out) and this request went out on one: sent again while that is so, if sending it twice is
-        // harmless. The pool may hold several such connections; a new one never fails this way, so this
-        // ends by itself (the bound is a guard).
-        if (
-          error instanceof StaleConnection &&
-          resendable(method, contentType) &&
-          resent++ <= this.maxSockets
-        )
-          continue
-        if (error instanceof Unanswered)
-          throw new KubeError(
-            `${what}: no answer from the API server at ${this.server} within ${error.message}`,
-            0,
-            'Timeout',
-          )
-        const message = error instanceof Error ? error.message : String(error)
-        throw new KubeError(`${what}: cannot reach the API server at ${this.server}: ${message}`, 0)
-      }
-      if (response.status === 401 && !refreshed) {
-        refreshed = true
-        this.connection.refresh()
-        continue
-      }
-      // Too many requests (API priority and fairness): wait as told, a few times, as client-go does.
-      if (response.status === 429 && waited < 3) {
-        waited++
-        await sleep(Math.min(10, Number(response.retryAfter) || 1) * 1000)
-        continue
-      }
-      return response
-    }
-  }
-
-  private async send(
-    method: string,
-    path: string,
-    body: unknown,
-    contentType: string,
-    authorization: string | undefined,
-  ): Promise<Response> {
-    const payload = body === undefined ? undefined : JSON.stringify(body)
-    const server = this.endpoint
-    const send = server.protocol === 'http:' ? httpRequest : request
-    return new Promise((resolve, reject) => {
-      let answered = false
-      const req = send(
-        {
-          protocol: server.protocol,
-          hostname: server.hostname,
-          port: server.port,
-          // Appended, not resolved: a server URL may carry a path (a proxy's `/k8s/clusters/<id>`).
-          path: server.path + path,
-          method,
-          agent: this.agent,
-          headers: {
-            Accept: 'application/json',
-            'User-Agent': 'gitops-agent',
-            ...(authorization ? { Authorization: authorization } : {}),
-            ...(payload !== undefined
-              ? { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(payload) }
-              : {}),
-          },
-          timeout: this.requestTimeoutMs,
-        },
-        (res) => {
-          answered = true
-          const chunks: Buffer[] = []
-          res.on('data', (c: Buffer) => chunks.push(c))
-          res.on('end', () =>
-            resolve({
-              status: res.statusCode ?? 0,
-              text: Buffer.concat(chunks).toString('utf8'),
-              retryAfter: res.headers['retry-after'],
-            }),
-          )
-          res.on('error', reject)
-        },
-      )
-      // No Nagle delay: a request's headers and body would otherwise wait for the server's ACK
-      // (set here: an https Agent does not pass `noDelay` on to its TLS sockets).
-      req.on('socket', (socket) => socket.setNoDelay(true))
-      req.on('timeout', () => req.destroy(new Unanswered(`${this.requestTimeoutMs / 1000} s`)))
-      // Reset or closed for writing on a reused connection before any answer: the server had closed it.
-      req.on('error', (error: NodeJS.ErrnoException) =>
-        reject(
-          req.reusedSocket && !answered && (error.code === 'ECONNRESET' || error.code === 'EPIPE')
-            ? new StaleConnection(error.message)
-            : error,
-        ),
-      )
-      req.end(payload)
-    })
+    this.transport.close()
   }
 
   /** The parsed body of a 2xx answer; a `KubeError` with the server's Status message otherwise. */
@@ -284,7 +91,7 @@ export class KubeClient {
     if (!found) {
       const path = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`
       const what = `discover ${apiVersion}`
-      found = this.call(what, 'GET', path).then((response) => {
+      found = this.transport.call(what, 'GET', path).then((response) => {
         if (response.status === 404) return []
         return this.parse<{ resources?: ApiResource[] }>(what, response).resources ?? []
       })
@@ -361,13 +168,13 @@ export class KubeClient {
     if (options.force) query.set('force', 'true')
     if (options.dryRun) query.set('dryRun', 'All')
     const path = `${await this.objectPath(refOf(object))}?${query}`
-    return this.call(what, 'PATCH', path, object, APPLY_PATCH)
+    return this.transport.call(what, 'PATCH', path, object, APPLY_PATCH)
   }
 
   /** The live object, or undefined when it does not exist. */
   async get(ref: ObjectRef): Promise<KubeObject | undefined> {
     const what = `read ${describeRef(ref)}`
-    const response = await this.call(what, 'GET', await this.objectPath(ref))
+    const response = await this.transport.call(what, 'GET', await this.objectPath(ref))
     if (response.status === 404) return undefined
     return this.parse(what, response)
   }
@@ -376,14 +183,14 @@ export class KubeClient {
     const what = `create ${describeRef(refOf(object))}`
     const ref = refOf(object)
     const path = await this.collection(ref.apiVersion, ref.kind, ref.namespace)
-    return this.parse(what, await this.call(what, 'POST', path, object))
+    return this.parse(what, await this.transport.call(what, 'POST', path, object))
   }
 
   /** Replaces an object; fails with 409 when its `resourceVersion` is stale. */
   async replace(object: KubeObject): Promise<KubeObject> {
     const what = `update ${describeRef(refOf(object))}`
     const path = await this.objectPath(refOf(object))
-    return this.parse(what, await this.call(what, 'PUT', path, object))
+    return this.parse(what, await this.transport.call(what, 'PUT', path, object))
   }
 
   /**
@@ -392,7 +199,7 @@ export class KubeClient {
    */
   async delete(ref: ObjectRef, uid?: string): Promise<boolean> {
     const what = `delete ${describeRef(ref)}`
-    const response = await this.call(what, 'DELETE', await this.objectPath(ref), {
+    const response = await this.transport.call(what, 'DELETE', await this.objectPath(ref), {
       kind: 'DeleteOptions',
       apiVersion: 'v1',
       propagationPolicy: 'Background',
@@ -420,7 +227,7 @@ export class KubeClient {
       if (next) query.set('continue', next)
       const page = this.parse<{ items?: KubeObject[]; metadata?: { continue?: string } }>(
         what,
-        await this.call(what, 'GET', `${path}?${query}`),
+        await this.transport.call(what, 'GET', `${path}?${query}`),
       )
       // A list's items carry no kind or apiVersion: give them theirs.
       for (const item of page.items ?? []) items.push({ ...item, apiVersion, kind })

@@ -1,37 +1,46 @@
 /**
  * Where the API server is and how to prove who we are: a kubeconfig file (`--kubeconfig`, `KUBECONFIG`,
  * `~/.kube/config`) or the pod's service account. Covers what clusters hand out: bearer tokens (also from
- * a file that rotates), client certificates, basic auth, and exec plugins (`aws eks get-token`,
- * `gke-gcloud-auth-plugin`, `kubelogin`). Legacy `auth-provider` entries are refused with what to use instead.
+ * a file that rotates), client certificates, basic auth, exec plugins (tokens or client certificates:
+ * `exec-credential.ts`) and http(s) proxies (`proxy-url`). Legacy `auth-provider` entries are refused with
+ * what to use instead. `HTTPS_PROXY` and `NO_PROXY` in the environment are not read: only `proxy-url`.
  */
 import { existsSync, readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
-import { delimiter, dirname, isAbsolute, join, resolve, sep } from 'node:path'
+import { delimiter, dirname, isAbsolute, join } from 'node:path'
 import { load } from 'js-yaml'
 import { ConfigurationError, errorMessage } from '../errors.js'
-import { runProcess } from '../process/run.js'
+import { execCredentials, type ExecConfig } from './exec-credential.js'
+import { displayProxy } from './proxy.js'
 
 const SERVICE_ACCOUNT = '/var/run/secrets/kubernetes.io/serviceaccount'
 
+/** What proves who we are on a request. */
+export interface Credentials {
+  /** The `Authorization` header value. */
+  authorization?: string
+  /** A client certificate and its key (PEM) from an exec plugin, in place of the kubeconfig's. */
+  cert?: string
+  key?: string
+}
+
+/** Credentials, read fresh when they can change. */
+export interface CredentialSource {
+  credentials(): Promise<Credentials>
+  /** Forget a cached credential (after a 401), so the next call gets a new one. */
+  refresh(): void
+}
+
 /** TLS material and credentials for one API server. */
-export interface Connection {
+export interface Connection extends CredentialSource {
   server: string
   ca?: Buffer
   insecure: boolean
   serverName?: string
-  /** The `Authorization` header value (or undefined), read fresh when it can change. */
-  authorization(): Promise<string | undefined>
-  /** Forget a cached credential (after a 401), so the next call gets a new one. */
-  refresh(): void
+  /** An http(s) proxy to reach the server through (`proxy-url`). */
+  proxy?: URL
   cert?: Buffer
   key?: Buffer
-}
-
-interface ExecConfig {
-  apiVersion?: string
-  command: string
-  args?: string[]
-  env?: { name: string; value: string }[]
 }
 
 interface RawConfig {
@@ -69,13 +78,13 @@ function inCluster(env: NodeJS.ProcessEnv): Connection {
 }
 
 /** A token read from a file, read again each minute: bound service account tokens rotate. */
-function tokenFile(path: string): Pick<Connection, 'authorization' | 'refresh'> {
+function tokenFile(path: string): CredentialSource {
   let cached: { token: string; at: number } | undefined
   return {
-    authorization: () => {
+    credentials: () => {
       if (!cached || Date.now() - cached.at > 60_000)
         cached = { token: readFileSync(path, 'utf8').trim(), at: Date.now() }
-      return Promise.resolve(`Bearer ${cached.token}`)
+      return Promise.resolve({ authorization: `Bearer ${cached.token}` })
     },
     refresh: () => (cached = undefined),
   }
@@ -131,37 +140,26 @@ function fromKubeconfig(files: string[]): Connection {
       `the kubeconfig user ${context.user} uses an auth-provider, which kubectl itself no longer supports: use an exec credential plugin (e.g. gke-gcloud-auth-plugin, kubelogin)`,
     )
   }
-  if (cluster['proxy-url'])
-    throw new ConfigurationError(
-      `the kubeconfig cluster ${context.cluster} sets proxy-url, which is not supported`,
-    )
-
-  let credentials: Pick<Connection, 'authorization' | 'refresh'>
+  let credentials: CredentialSource
   if (typeof user.token === 'string') {
-    const header = `Bearer ${user.token}`
-    credentials = { authorization: () => Promise.resolve(header), refresh: () => undefined }
+    credentials = fixed(`Bearer ${user.token}`)
   } else if (typeof user.tokenFile === 'string') {
     const base = baseOf.get(userEntry) ?? '.'
     credentials = tokenFile(
       isAbsolute(user.tokenFile) ? user.tokenFile : join(base, user.tokenFile),
     )
   } else if (typeof user.username === 'string') {
-    const header = `Basic ${Buffer.from(`${user.username}:${str(user.password) ?? ''}`).toString('base64')}`
-    credentials = { authorization: () => Promise.resolve(header), refresh: () => undefined }
+    credentials = fixed(
+      `Basic ${Buffer.from(`${user.username}:${str(user.password) ?? ''}`).toString('base64')}`,
+    )
   } else if (user.exec) {
-    const exec = user.exec as ExecConfig
-    if (typeof exec.command !== 'string' || !exec.command)
-      throw new ConfigurationError(
-        `the kubeconfig user ${context.user} has an exec plugin with no command`,
-      )
-    // As kubectl does: a command with a path in it is relative to the kubeconfig's folder; a bare name
-    // is looked up on PATH.
-    const command = exec.command.includes(sep)
-      ? resolve(baseOf.get(userEntry) ?? '.', exec.command)
-      : exec.command
-    credentials = execCredentials({ ...exec, command })
+    credentials = execCredentials(
+      user.exec as ExecConfig,
+      String(context.user),
+      baseOf.get(userEntry) ?? '.',
+    )
   } else {
-    credentials = { authorization: () => Promise.resolve(undefined), refresh: () => undefined }
+    credentials = fixed(undefined)
   }
   return {
     server: server.replace(/\/+$/, ''),
@@ -173,58 +171,39 @@ function fromKubeconfig(files: string[]): Connection {
       typeof cluster['tls-server-name'] === 'string' ? cluster['tls-server-name'] : undefined,
     cert: data(user['client-certificate-data']) ?? readPath(userEntry, user['client-certificate']),
     key: data(user['client-key-data']) ?? readPath(userEntry, user['client-key']),
-    authorization: credentials.authorization,
-    refresh: credentials.refresh,
+    proxy: proxyUrl(cluster['proxy-url'], String(context.cluster)),
+    credentials: () => credentials.credentials(),
+    refresh: () => credentials.refresh(),
   }
 }
 
-/** An exec credential plugin's token, kept until it expires (or the server refuses it). */
-function execCredentials(exec: ExecConfig): Pick<Connection, 'authorization' | 'refresh'> {
-  let cached: { header: string; expires: number } | undefined
-  const run = async (): Promise<string> => {
-    // The process runner: no shell, a time limit, and its process group killed with it.
-    const r = await runProcess(exec.command, exec.args ?? [], {
-      env: {
-        ...process.env,
-        ...Object.fromEntries((exec.env ?? []).map((e) => [e.name, e.value])),
-        KUBERNETES_EXEC_INFO: JSON.stringify({
-          apiVersion: exec.apiVersion,
-          kind: 'ExecCredential',
-          spec: { interactive: false },
-        }),
-      },
-      timeoutMs: 60_000,
-      maxOutputBytes: 1024 * 1024,
-      label: `the exec credential plugin ${exec.command}`,
-    })
-    if (r.code !== 0)
-      throw new Error(
-        `the exec credential plugin ${exec.command} failed: ${r.stderr.trim() || `exit code ${r.code}`}`,
-      )
-    return r.stdout.toString('utf8')
+/** Credentials that never change. */
+function fixed(authorization: string | undefined): CredentialSource {
+  const credentials = Promise.resolve({ authorization })
+  return { credentials: () => credentials, refresh: () => undefined }
+}
+
+/** A cluster's `proxy-url`: http(s) proxies; SOCKS ones are refused. Messages leave out credentials. */
+function proxyUrl(value: unknown, cluster: string): URL | undefined {
+  if (value === undefined || value === '') return undefined
+  let url: URL | undefined
+  try {
+    url = typeof value === 'string' ? new URL(value) : undefined
+  } catch {
+    url = undefined
   }
-  // One run at a time: concurrent requests share the plugin's answer.
-  let running: Promise<string> | undefined
-  const fetchToken = async (): Promise<string> => {
-    const out = JSON.parse(await run()) as {
-      status?: { token?: string; expirationTimestamp?: string }
-    }
-    if (!out.status?.token)
-      throw new Error(
-        `the exec credential plugin ${exec.command} returned no token (client certificates from plugins are not supported)`,
-      )
-    const expires = out.status.expirationTimestamp
-      ? Date.parse(out.status.expirationTimestamp) - 30_000
-      : Number.POSITIVE_INFINITY
-    cached = { header: `Bearer ${out.status.token}`, expires }
-    return cached.header
-  }
-  return {
-    authorization: () => {
-      if (cached && Date.now() < cached.expires) return Promise.resolve(cached.header)
-      running ??= fetchToken().finally(() => (running = undefined))
-      return running
-    },
-    refresh: () => (cached = undefined),
-  }
+  if (!url)
+    throw new ConfigurationError(
+      `the kubeconfig cluster ${cluster} has a proxy-url that is not a URL`,
+    )
+  const shown = displayProxy(url)
+  if (url.protocol.startsWith('socks'))
+    throw new ConfigurationError(
+      `the kubeconfig cluster ${cluster} sets proxy-url ${shown}, a SOCKS proxy, which is not supported: use an http or https proxy`,
+    )
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new ConfigurationError(
+      `the kubeconfig cluster ${cluster} sets proxy-url ${shown}: only http and https proxies are supported`,
+    )
+  return url
 }
