@@ -2,35 +2,16 @@
  * The in-process test API server (test/support/kube-api), checked with the real kubectl and with raw
  * HTTP: what passes here is what the agent's tests can rely on.
  */
-import { execFile } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { connect } from 'node:http2'
 import { connect as tlsConnect } from 'node:tls'
 import { join } from 'node:path'
 import { parse as parseYaml } from 'yaml'
 import { startKubeApiServer, type KubeApiServer } from '../support/kube-api/index.js'
-import { kubectl } from '../support/paths.js'
+import { runKubectl } from '../support/kubectl.js'
 import { cleanupTempDirs, tempDir } from '../support/tmp.js'
 
 afterAll(cleanupTempDirs)
-
-interface Run {
-  code: number
-  stdout: string
-  stderr: string
-}
-
-/** Runs the pinned kubectl against `server`, with its own cache and HOME (nothing of the user's). */
-function run(server: KubeApiServer, cacheDir: string, args: string[]): Promise<Run> {
-  const argv = ['--kubeconfig', server.kubeconfigPath, '--cache-dir', cacheDir, ...args]
-  const env = { PATH: process.env.PATH, HOME: cacheDir }
-  return new Promise((resolve) => {
-    execFile(kubectl, argv, { env }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0
-      resolve({ code, stdout, stderr })
-    })
-  })
-}
 
 /** Polls `probe` until it returns something truthy. */
 async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = 5000) {
@@ -138,7 +119,7 @@ describe('test API server, driven by the real kubectl', () => {
   let server: KubeApiServer
   let cache: string
   let dir: string
-  const kc = (...args: string[]) => run(server, cache, args)
+  const kc = (...args: string[]) => runKubectl(server.kubeconfigPath, cache, args)
   const file = (name: string, text: string): string => {
     const path = join(dir, name)
     writeFileSync(path, text)
@@ -447,7 +428,7 @@ describe('test API server, driven by the real kubectl', () => {
 describe('workload controller', () => {
   let server: KubeApiServer
   let cache: string
-  const kc = (...args: string[]) => run(server, cache, args)
+  const kc = (...args: string[]) => runKubectl(server.kubeconfigPath, cache, args)
 
   beforeAll(async () => {
     server = await startKubeApiServer({ progressDeadlineMs: 300 })
@@ -1162,13 +1143,11 @@ describe('plain HTTP mode', () => {
       expect(r.status).toBe(200)
       const list = (await r.json()) as { items: any[] }
       expect(list.items.map((n: any) => n.metadata.name)).toContain('default')
-      const got = await run(server, join(tempDir('kube-api-http-'), 'cache'), [
-        'get',
-        'ns',
-        'default',
-        '-o',
-        'name',
-      ])
+      const got = await runKubectl(
+        server.kubeconfigPath,
+        join(tempDir('kube-api-http-'), 'cache'),
+        ['get', 'ns', 'default', '-o', 'name'],
+      )
       expect(got.stdout.trim()).toBe('namespace/default')
     } finally {
       await server.stop()

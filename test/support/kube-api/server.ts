@@ -9,6 +9,7 @@ import * as http from 'node:http'
 import * as http2 from 'node:http2'
 import * as https from 'node:https'
 import type { AddressInfo, Socket } from 'node:net'
+import type { TLSSocket } from 'node:tls'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { WorkloadController } from './controller.js'
@@ -34,8 +35,16 @@ export interface KubeApiServerOptions {
    * in front of the API server may.
    */
   http2?: boolean
-  /** Answer 401 to requests without the kubeconfig's bearer token (default false: anyone may ask). */
+  /**
+   * Answer 401 to requests without the kubeconfig's bearer token (default false: anyone may ask), or,
+   * with `clientCa`, without a client certificate it signed.
+   */
   requireToken?: boolean
+  /**
+   * PEM of a CA whose client certificates authenticate a request, as kube-apiserver's `--client-ca-file`:
+   * the server asks for a certificate in the TLS handshake and records the user it names (its CN).
+   */
+  clientCa?: string
   /** Namespaces that exist from the start (default: default, kube-system, kube-public, kube-node-lease). */
   namespaces?: string[]
   /** Delay before the workload controller reports a rollout (default 50 ms). */
@@ -69,6 +78,8 @@ export interface RecordedRequest {
   userAgent?: string
   /** `2.0` or `1.1`. */
   httpVersion: string
+  /** The CN of the verified client certificate the request came with (with `clientCa`). */
+  user?: string
   /** The answer's HTTP code (0 for a dropped connection, undefined while in flight). */
   status?: number
 }
@@ -201,6 +212,18 @@ function readBody(req: http.IncomingMessage): Promise<Buffer> {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+
+/** The CN of the client certificate the connection proved (over HTTP/1.1 or HTTP/2), if any. */
+function certificateUser(req: http.IncomingMessage): string | undefined {
+  const socket = (
+    req.httpVersionMajor === 2
+      ? (req as unknown as http2.Http2ServerRequest).stream.session?.socket
+      : req.socket
+  ) as TLSSocket | undefined
+  if (!socket?.authorized) return undefined
+  const cn = socket.getPeerCertificate()?.subject?.CN
+  return typeof cn === 'string' ? cn : undefined
+}
 
 /** The parts of a resource URL: `/api/v1/namespaces/x/configmaps/y/status`. */
 interface ResourcePath {
@@ -406,6 +429,7 @@ export async function startKubeApiServer(
       accept: req.headers.accept,
       userAgent: req.headers['user-agent'],
       httpVersion: req.httpVersion,
+      user: certificateUser(req),
     }
     log.push(record)
     // A reset HTTP/2 stream 'finish'es too: a dropped request keeps its 0.
@@ -432,7 +456,11 @@ export async function startKubeApiServer(
         statusBody(fault.errorCode, reason, `injected fault: ${reason}`),
       )
     }
-    if (options.requireToken && req.headers.authorization !== `Bearer ${token}`) {
+    if (
+      options.requireToken &&
+      req.headers.authorization !== `Bearer ${token}` &&
+      record.user === undefined
+    ) {
       return sendJson(res, 401, statusBody(401, 'Unauthorized', 'Unauthorized'))
     }
     try {
@@ -449,12 +477,20 @@ export async function startKubeApiServer(
     })
   }
   // The compatibility API gives HTTP/2 requests the same shape as HTTP/1.1 ones.
+  // A client certificate is asked for, not required: a request may still come with a token.
+  const tlsOptions = {
+    cert: certs?.cert,
+    key: certs?.key,
+    ...(options.clientCa
+      ? { ca: options.clientCa, requestCert: true, rejectUnauthorized: false }
+      : {}),
+  }
   const server = !certs
     ? http.createServer(listener)
     : options.http2 === false
-      ? https.createServer({ cert: certs.cert, key: certs.key }, listener)
+      ? https.createServer(tlsOptions, listener)
       : http2.createSecureServer(
-          { cert: certs.cert, key: certs.key, allowHTTP1: true },
+          { ...tlsOptions, allowHTTP1: true },
           listener as unknown as (
             req: http2.Http2ServerRequest,
             res: http2.Http2ServerResponse,

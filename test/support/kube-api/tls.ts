@@ -1,7 +1,8 @@
 /**
- * A throwaway CA and a server certificate for 127.0.0.1/localhost, made with the `openssl` CLI.
- * HTTPS with the CA in the kubeconfig is what a real cluster looks like to kubectl and to
- * `@kubernetes/client-node` (which refuses plain http unless told to skip TLS verification).
+ * Throwaway CAs and certificates, made with the `openssl` CLI: the server's (for 127.0.0.1/localhost) and
+ * a client's (for a server started with `clientCa`). HTTPS with the CA in the kubeconfig is what a real
+ * cluster looks like to kubectl and to `@kubernetes/client-node` (which refuses plain http unless told to
+ * skip TLS verification).
  */
 import { execFile } from 'node:child_process'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
@@ -12,18 +13,20 @@ import { promisify } from 'node:util'
 const run = promisify(execFile)
 
 export interface TestCertificates {
-  /** PEM of the CA that signed the server certificate (for `certificate-authority-data`). */
+  /** PEM of the CA that signed the certificate (for `certificate-authority-data`, or `clientCa`). */
   ca: string
   cert: string
   key: string
 }
 
-async function generate(): Promise<TestCertificates> {
+// P-256 keys: generated in milliseconds, accepted by Go's and Node's TLS alike.
+const ecKey = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes']
+
+/** A new CA and one certificate it signs, with `subject` and the `extensions` lines. */
+async function generate(subject: string, extensions: string[]): Promise<TestCertificates> {
   const dir = await mkdtemp(join(tmpdir(), 'kube-api-tls-'))
   const at = (name: string): string => join(dir, name)
   try {
-    // P-256 keys: generated in milliseconds, accepted by Go's and Node's TLS alike.
-    const ecKey = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes']
     await run('openssl', [
       'req',
       '-x509',
@@ -45,26 +48,25 @@ async function generate(): Promise<TestCertificates> {
       'req',
       ...ecKey,
       '-keyout',
-      at('server.key'),
+      at('leaf.key'),
       '-out',
-      at('server.csr'),
+      at('leaf.csr'),
       '-subj',
-      '/CN=kube-apiserver',
+      subject,
     ])
     await writeFile(
-      at('server.ext'),
+      at('leaf.ext'),
       [
-        'subjectAltName=IP:127.0.0.1,DNS:localhost',
         'basicConstraints=CA:FALSE',
         'keyUsage=critical,digitalSignature,keyEncipherment',
-        'extendedKeyUsage=serverAuth',
+        ...extensions,
       ].join('\n'),
     )
     await run('openssl', [
       'x509',
       '-req',
       '-in',
-      at('server.csr'),
+      at('leaf.csr'),
       '-CA',
       at('ca.crt'),
       '-CAkey',
@@ -74,12 +76,12 @@ async function generate(): Promise<TestCertificates> {
       '-days',
       '2',
       '-extfile',
-      at('server.ext'),
+      at('leaf.ext'),
       '-out',
-      at('server.crt'),
+      at('leaf.crt'),
     ])
     const [ca, cert, key] = await Promise.all(
-      ['ca.crt', 'server.crt', 'server.key'].map((f) => readFile(at(f), 'utf8')),
+      ['ca.crt', 'leaf.crt', 'leaf.key'].map((f) => readFile(at(f), 'utf8')),
     )
     return { ca, cert, key }
   } finally {
@@ -87,13 +89,30 @@ async function generate(): Promise<TestCertificates> {
   }
 }
 
-let cached: Promise<TestCertificates> | undefined
-
-/** The certificates, made once per process (every server of a test run can share them). */
-export function testCertificates(): Promise<TestCertificates> {
-  cached ??= generate().catch((error: unknown) => {
-    cached = undefined
-    throw error
-  })
-  return cached
+/** Made once per process, made again after a failure. */
+function once(make: () => Promise<TestCertificates>): () => Promise<TestCertificates> {
+  let cached: Promise<TestCertificates> | undefined
+  return () => {
+    cached ??= make().catch((error: unknown) => {
+      cached = undefined
+      throw error
+    })
+    return cached
+  }
 }
+
+/** The server certificates, made once per process (every server of a test run can share them). */
+export const testCertificates = once(() =>
+  generate('/CN=kube-apiserver', [
+    'subjectAltName=IP:127.0.0.1,DNS:localhost',
+    'extendedKeyUsage=serverAuth',
+  ]),
+)
+
+/**
+ * A client certificate for the user `test-user` in the group `system:masters` (CN and O, as the API
+ * server reads them), with its own CA: start a server with `clientCa: ca` to accept it.
+ */
+export const testClientCertificate = once(() =>
+  generate('/O=system:masters/CN=test-user', ['extendedKeyUsage=clientAuth']),
+)
