@@ -3,8 +3,8 @@
  * cached per apiVersion (`transport.ts` sends the requests). Errors come back as `KubeError`s that say
  * what was being done, the status code and the server's own message.
  *
- * Why not @kubernetes/client-node: loading it alone takes ~80 MB of memory (its generated models) and adds
- * work to every request; the agent needs a dozen REST calls, and a small pod.
+ * Why not @kubernetes/client-node: a process using it holds 64-74 MB more memory (its generated models)
+ * and its bundle is 16 MB; the agent needs a dozen REST calls, and a small pod (docs/decisions.md).
  */
 import { describeRef, refOf, type ObjectRef } from '../manifests/identity.js'
 import type { KubeObject } from '../manifests/yaml.js'

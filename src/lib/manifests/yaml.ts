@@ -3,8 +3,9 @@
  *
  * kubectl reads YAML with go-yaml v2 (YAML 1.1): `0644` is the octal 420 and `yes`/`on`/`y` are booleans.
  * Reading goes through js-yaml with a schema of go-yaml v2's own rules for plain scalars (`resolve.go`),
- * checked by test against kubectl itself: js-yaml reads thousands of manifests five times as fast as the
- * `yaml` package, which stays for writing (it quotes every string a YAML 1.1 reader could misread):
+ * checked by test against kubectl itself: js-yaml reads thousands of manifests about ten times as fast as
+ * the `yaml` package (`npm run bench:deps`, docs/decisions.md), which stays for writing (it quotes every
+ * string a YAML 1.1 reader could misread):
  * - `~`, `null`, `Null`, `NULL` and nothing are null; `y`, `yes`, `on`, `true` (and `n`, `no`, `off`,
  *   `false`) in three casings are booleans;
  * - integers as Go's `ParseInt(s, 0, 64)` reads them once `_` is dropped: `0644` and `0o17` octal, `0x1F`,
