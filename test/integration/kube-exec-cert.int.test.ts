@@ -161,7 +161,10 @@ test('a token and a certificate together; a certificate without its key; neither
     /the exec credential plugin .*plugin\.sh returned a client certificate without its key, or a key alone$/,
   )
   const empty = KubeClient.load(pluginKubeconfig([{}]).path)
-  await expect(empty.isNamespaced('v1', 'Secret')).rejects.toThrow(
+  const error = (await empty.isNamespaced('v1', 'Secret').catch((e: unknown) => e)) as Error
+  expect(error.message).toMatch(
     /the exec credential plugin .*plugin\.sh returned neither a token nor a client certificate$/,
   )
+  // The plugin's own error is kept as the cause (a limit of the process runner would be found there).
+  expect(error.cause).toBeInstanceOf(Error)
 })

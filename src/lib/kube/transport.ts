@@ -140,7 +140,12 @@ export class Transport {
         credentials = await this.connection.credentials()
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error)
-        throw new KubeError(`${what}: no credentials for ${this.server}: ${message}`, 0)
+        throw new KubeError(
+          `${what}: no credentials for ${this.server}: ${message}`,
+          0,
+          undefined,
+          { cause: error },
+        )
       }
       let response: Response
       try {
