@@ -4,6 +4,7 @@
  * job summary. Nothing here imports `@actions/core`.
  */
 import type { Inputs } from '../lib/inputs.js'
+import type { ChangeOutcome } from '../lib/gitops/transaction.js'
 import type { Logger } from '../lib/log.js'
 
 export interface Command<Options, Result> {
@@ -15,6 +16,16 @@ export interface Command<Options, Result> {
   outputs(result: Result): Record<string, string>
   /** Markdown for the job summary. */
   summary(result: Result): string
+}
+
+/** The outputs every command that writes to the gitops repo gives. */
+export function changeOutputs(r: ChangeOutcome): Record<string, string> {
+  return {
+    commit: r.commit ?? '',
+    changed: String(r.changed),
+    attempts: String(r.attempts),
+    'pull-request-url': r.pullRequestUrl ?? '',
+  }
 }
 
 // The registry holds commands of different option types; the adapters only pass values through.

@@ -1,7 +1,7 @@
 import { ciContext } from './ci-env.js'
 import { diffTable } from '../lib/gitops/diff.js'
 import { publishRelease, type PublishOptions, type PublishResult } from '../lib/gitops/publish.js'
-import type { Command } from './command.js'
+import { changeOutputs, type Command } from './command.js'
 import { readRepoInputs } from './repo-inputs.js'
 
 export const publishReleaseCommand: Command<PublishOptions, PublishResult> = {
@@ -32,10 +32,7 @@ export const publishReleaseCommand: Command<PublishOptions, PublishResult> = {
   },
   run: publishRelease,
   outputs: (r) => ({
-    commit: r.commit ?? '',
-    changed: String(r.changed),
-    attempts: String(r.attempts),
-    'pull-request-url': r.pullRequestUrl ?? '',
+    ...changeOutputs(r),
     version: r.version,
     digest: r.digest,
     'objects-added': r.diff.added.join(','),

@@ -1,6 +1,6 @@
 import { diffTable } from '../lib/gitops/diff.js'
 import { rollback, type RollbackOptions, type RollbackResult } from '../lib/gitops/rollback.js'
-import type { Command } from './command.js'
+import { changeOutputs, type Command } from './command.js'
 import { readRepoInputs } from './repo-inputs.js'
 
 export const rollbackCommand: Command<RollbackOptions, RollbackResult> = {
@@ -15,14 +15,11 @@ export const rollbackCommand: Command<RollbackOptions, RollbackResult> = {
   }),
   run: rollback,
   outputs: (r) => ({
-    commit: r.commit ?? '',
-    changed: String(r.changed),
-    attempts: String(r.attempts),
+    ...changeOutputs(r),
     version: r.version,
     'rolled-back-from': r.from,
     target: r.target,
     reverted: r.reverted.join(','),
-    'pull-request-url': r.pullRequestUrl ?? '',
   }),
   summary: (r) =>
     [

@@ -25,7 +25,13 @@ import {
   type ContentRequest,
 } from './release-content.js'
 import { safeRepoPath } from './safe-path.js'
-import { commitReleaseChange, type Planned, type ReleaseRepoOptions } from './transaction.js'
+import {
+  commitReleaseChange,
+  outcome,
+  type ChangeOutcome,
+  type Planned,
+  type ReleaseRepoOptions,
+} from './transaction.js'
 import { compareReleases } from './version.js'
 
 export interface PublishOptions extends ReleaseRepoOptions, ContentRequest {
@@ -36,11 +42,7 @@ export interface PublishOptions extends ReleaseRepoOptions, ContentRequest {
   retire: boolean
 }
 
-export interface PublishResult {
-  commit?: string
-  changed: boolean
-  attempts: number
-  pullRequestUrl?: string
+export interface PublishResult extends ChangeOutcome {
   version: string
   digest: string
   path: string
@@ -143,13 +145,7 @@ export async function publishRelease(options: PublishOptions, log: Logger): Prom
     }),
   )
 
-  return {
-    ...tx.result,
-    commit: tx.commit,
-    changed: tx.changed,
-    attempts: tx.attempts,
-    pullRequestUrl: tx.pullRequestUrl,
-  }
+  return outcome(tx)
 }
 
 // A git object id: SHA-1 (40) or SHA-256 (64), or an abbreviation of at least 7.

@@ -15,7 +15,12 @@ import { RELEASES_DIR, RELEASE_FILE, releasePath, validateName } from './layout.
 import { describeRelease, readRelease, releaseText } from './release.js'
 import { safeRepoPath } from './safe-path.js'
 import { commitMessage, releaseTrailers, trailer, TRAILERS } from './trailers.js'
-import { commitReleaseChange, type ReleaseRepoOptions } from './transaction.js'
+import {
+  commitReleaseChange,
+  outcome,
+  type ChangeOutcome,
+  type ReleaseRepoOptions,
+} from './transaction.js'
 import { promises as fs } from 'node:fs'
 
 export interface RollbackOptions extends ReleaseRepoOptions {
@@ -27,10 +32,7 @@ export interface RollbackOptions extends ReleaseRepoOptions {
   pin: boolean
 }
 
-export interface RollbackResult {
-  commit?: string
-  changed: boolean
-  attempts: number
+export interface RollbackResult extends ChangeOutcome {
   /** The version now in place. */
   version: string
   /** The version rolled back from. */
@@ -40,7 +42,6 @@ export interface RollbackResult {
   /** Every commit undone, newest first. */
   reverted: string[]
   diff: ObjectDiff
-  pullRequestUrl?: string
 }
 
 const sameVersion = (a: string, b: string) => a.replace(/^v/, '') === b.replace(/^v/, '')
@@ -199,11 +200,5 @@ export async function rollback(options: RollbackOptions, log: Logger): Promise<R
     }),
   )
 
-  return {
-    ...tx.result,
-    commit: tx.commit,
-    changed: tx.changed,
-    attempts: tx.attempts,
-    pullRequestUrl: tx.pullRequestUrl,
-  }
+  return outcome(tx)
 }

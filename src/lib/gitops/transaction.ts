@@ -55,6 +55,23 @@ export interface TransactionResult<T> {
   attempts: number
 }
 
+/** What a command that writes to the gitops repo reports besides its own result. */
+export interface ChangeOutcome {
+  commit?: string
+  changed: boolean
+  attempts: number
+  /** The pull (or merge) request, in pull-request mode. */
+  pullRequestUrl?: string
+}
+
+/** A transaction's result with its commit, change, attempts and pull request beside it. */
+export function outcome<T>(
+  tx: TransactionResult<T> & { pullRequestUrl?: string },
+): T & ChangeOutcome {
+  const { commit, changed, attempts, pullRequestUrl } = tx
+  return { ...tx.result, commit, changed, attempts, pullRequestUrl }
+}
+
 /**
  * Runs `apply` on a fresh clone of the target branch and pushes what it staged; on a rejected push, again
  * on the new tip. `apply` must stage the full change from the work tree's current state every time it is

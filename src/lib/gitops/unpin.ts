@@ -6,7 +6,12 @@ import type { Logger } from '../log.js'
 import { RELEASE_FILE, releasePath, validateName } from './layout.js'
 import { readRelease, releaseText } from './release.js'
 import { commitMessage, releaseTrailers } from './trailers.js'
-import { commitToGitops, type ReleaseRepoOptions } from './transaction.js'
+import {
+  commitToGitops,
+  outcome,
+  type ChangeOutcome,
+  type ReleaseRepoOptions,
+} from './transaction.js'
 
 /** An unpin always pushes: it only lifts a pin, there is nothing to review. */
 export interface UnpinOptions extends Omit<ReleaseRepoOptions, 'mode' | 'pullRequest'> {
@@ -14,10 +19,7 @@ export interface UnpinOptions extends Omit<ReleaseRepoOptions, 'mode' | 'pullReq
   app: string
 }
 
-export interface UnpinResult {
-  commit?: string
-  changed: boolean
-  attempts: number
+export interface UnpinResult extends Omit<ChangeOutcome, 'pullRequestUrl'> {
   version: string
 }
 
@@ -51,5 +53,5 @@ export async function unpin(options: UnpinOptions, log: Logger): Promise<UnpinRe
       return { commit: true as const, message, result: { version: current.version } }
     },
   )
-  return { ...tx.result, commit: tx.commit, changed: tx.changed, attempts: tx.attempts }
+  return outcome(tx)
 }
