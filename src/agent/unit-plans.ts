@@ -1,6 +1,6 @@
 /**
- * How a unit is made up, from git's listing alone (nothing is read yet): its manifests, its release.json,
- * whether kustomize builds it, and why it cannot be loaded at all.
+ * What each unit under a git path is made of, from git's listing alone (nothing is read yet): its
+ * manifests, its release.json, whether kustomize builds it, and why it cannot be loaded at all.
  */
 import { RELEASE_FILE } from '../lib/gitops/layout.js'
 import type { TreeEntry } from '../lib/git/git.js'
@@ -11,6 +11,7 @@ export interface PlanOptions {
   manifestGeneration: boolean
   limits?: LoadLimits
 }
+
 const MANIFEST = /\.ya?ml$/i
 const SKIPPED = new Set([RELEASE_FILE, 'kustomization.yaml', 'kustomization.yml', 'Kustomization'])
 

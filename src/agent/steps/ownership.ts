@@ -21,7 +21,7 @@ export interface Ownership {
    * Some unit declares the object now, as written in git: a namespaced object may name no namespace
    * (it gets `defaultNamespace`), a cluster-scoped one may name one.
    */
-  declares(ref: ObjectRef): boolean
+  declares: (ref: ObjectRef) => boolean
 }
 
 /**
