@@ -10,7 +10,6 @@
  * being down changes nothing in the cluster.
  */
 import { Limiter, mapLimit } from '../lib/concurrency.js'
-import { errorMessage } from '../lib/errors.js'
 import type { GitAuth } from '../lib/git/git.js'
 import { crdScopes } from '../lib/kube/apply.js'
 import type { KubeClient } from '../lib/kube/client.js'
@@ -20,16 +19,10 @@ import type { UnitCache, Unit } from './units.js'
 import { apply, applyOrder } from './steps/apply.js'
 import { PruneHold, type AgentContext, type CycleState } from './steps/context.js'
 import { health } from './steps/health.js'
-import { InventoryCache } from './steps/inventories.js'
+import { collect, InventoryCache } from './steps/inventories.js'
 import { load } from './steps/load.js'
 import { orphans } from './steps/orphans.js'
-import {
-  logOutcome,
-  outcome,
-  PhaseClock,
-  type CycleResult,
-  type UnitOutcome,
-} from './steps/outcome.js'
+import { logOutcome, PhaseClock, type CycleResult, type UnitOutcome } from './steps/outcome.js'
 import { planOwnership } from './steps/ownership.js'
 import { prepare } from './steps/prepare.js'
 import { prune } from './steps/prune.js'
@@ -66,7 +59,7 @@ export class SyncAgent {
       log,
       agentName,
       limiter: new Limiter(config.concurrency),
-      inventories: new InventoryCache(config, client, agentName),
+      inventoryCache: new InventoryCache(config, client, agentName),
       retries: new Retries(config.gitPollIntervalMs, config.syncIntervalMs),
       hold: new PruneHold(),
     }
@@ -84,19 +77,13 @@ export class SyncAgent {
     clock.gitDone()
 
     // 2. The units, while the API server is asked what was applied before (read-only in dry-run).
-    const inventoriesRead = this.ctx.inventories.read(options.full === true, () => hold.lost)
+    const inventoriesRead = this.ctx.inventoryCache.read(options.full === true, () => hold.lost)
     const loaded = await load(this.ctx, this.repo, commit, this.unitCache)
     if ('end' in loaded) return loaded.end
     const units = loaded.next
-    let inventories: CycleState['inventories']
-    try {
-      inventories = await inventoriesRead()
-    } catch (error) {
-      const message = errorMessage(error)
-      log.error(`event=api-error: ${message}; nothing is changed in the cluster`)
-      const failed = units.map((u) => outcome(u, 'failed', commit, { error: message }))
-      return { commit, apiError: message, units: failed }
-    }
+    const collected = await collect(log, inventoriesRead, units, commit)
+    if ('end' in collected) return collected.end
+    const inventories = collected.next
     const cycle: CycleState = {
       commit,
       full: options.full === true,
@@ -123,13 +110,14 @@ export class SyncAgent {
     return { commit, units: outcomes, phases: clock.phases() }
   }
 
-  /** Steps 3 to 5 for one unit: each may end the unit's steps with its outcome. */
+  /** One unit's steps; the reporter hears of what was applied before its health is awaited. */
   private async syncUnit(cycle: CycleState, unit: Unit): Promise<UnitOutcome> {
     const result = await this.unitSteps(cycle, unit)
     if (result.status === 'synced' && !this.ctx.config.dryRun) await this.onApplied?.(result)
     return result
   }
 
+  /** Steps 3 to 5 for one unit: each may end the unit's steps with its outcome. */
   private async unitSteps(cycle: CycleState, unit: Unit): Promise<UnitOutcome> {
     const prepared = await prepare(this.ctx, cycle, unit)
     if ('end' in prepared) return prepared.end
@@ -142,7 +130,7 @@ export class SyncAgent {
   /** From now until the next cycle, nothing is pruned (e.g. another agent took the lease). */
   holdPruning(reason: string): void {
     this.ctx.hold.loseLease(reason)
-    this.ctx.inventories.forget()
+    this.ctx.inventoryCache.forget()
     this.ctx.log.warn(`event=prune-held: ${reason}`)
   }
 
@@ -151,7 +139,7 @@ export class SyncAgent {
    * them, since this one last did.
    */
   forgetInventories(): void {
-    this.ctx.inventories.forget()
+    this.ctx.inventoryCache.forget()
   }
 
   async dispose(): Promise<void> {

@@ -18,7 +18,7 @@ export interface AgentContext {
   /** One budget of API requests in flight (`--concurrency`), shared by the units applied together. */
   limiter: Limiter
   /** The inventories as this agent last read or wrote them. */
-  inventories: InventoryCache
+  inventoryCache: InventoryCache
   retries: Retries
   hold: PruneHold
 }

@@ -3,9 +3,14 @@
  * to date by this agent's own writes: while it holds the lease nobody else writes them, so a quiet poll
  * need not list them all.
  */
+import { errorMessage } from '../../lib/errors.js'
 import type { KubeClient } from '../../lib/kube/client.js'
 import { listInventories, writeInventory, type Inventory } from '../../lib/kube/inventory.js'
+import type { Logger } from '../../lib/log.js'
 import type { AgentConfig } from '../config.js'
+import type { Unit } from '../units.js'
+import type { Step } from './context.js'
+import { outcome, type CycleResult } from './outcome.js'
 
 export class InventoryCache {
   private kept?: { byUnit: Map<string, Inventory>; readAt: number }
@@ -58,5 +63,25 @@ export class InventoryCache {
   /** Read them again next cycle: another agent may have held the lease, and written them, meanwhile. */
   forget(): void {
     this.kept = undefined
+  }
+}
+
+/**
+ * The inventories `read` started. The API server out of reach ends the cycle, changing nothing: every
+ * unit says so, none is to blame.
+ */
+export async function collect(
+  log: Logger,
+  read: () => Promise<Map<string, Inventory>>,
+  units: Unit[],
+  commit: string,
+): Promise<Step<Map<string, Inventory>, CycleResult>> {
+  try {
+    return { next: await read() }
+  } catch (error) {
+    const message = errorMessage(error)
+    log.error(`event=api-error: ${message}; nothing is changed in the cluster`)
+    const failed = units.map((u) => outcome(u, 'failed', commit, { error: message }))
+    return { end: { commit, apiError: message, units: failed } }
   }
 }

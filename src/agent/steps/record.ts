@@ -13,7 +13,7 @@ import type { Pruned } from './prune.js'
 
 /** Records the unit's inventory and ends its steps: synced, unchanged or pruned, or failed to record. */
 export async function record(
-  { config, inventories, retries }: AgentContext,
+  { config, inventoryCache, retries }: AgentContext,
   { commit }: CycleState,
   { unit, inventory, applyWanted }: Prepared,
   changes: ChangeEntry[],
@@ -21,7 +21,7 @@ export async function record(
 ): Promise<UnitOutcome> {
   if (!config.dryRun) {
     try {
-      await inventories.write({
+      await inventoryCache.write({
         unit: unit.path,
         commit,
         digest: unit.digest,
@@ -58,7 +58,7 @@ export async function record(
  * digest makes the next cycle apply the unit again, whatever git then says.
  */
 export async function recordPartial(
-  { inventories, log }: AgentContext,
+  { inventoryCache, log }: AgentContext,
   commit: string,
   { unit, inventory, objects }: Prepared,
   changes: ChangeEntry[],
@@ -70,7 +70,7 @@ export async function recordPartial(
       .filter(({ object }) => applied.has(refKey(refOf(object))))
       .map(({ object }) => ({ ...refOf(object), digest: objectDigest(object) })),
   ]
-  await inventories
+  await inventoryCache
     .write({
       unit: unit.path,
       commit,
