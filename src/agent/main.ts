@@ -14,7 +14,7 @@ import { acquire, AGENT_LEASE, release, tryAcquire } from '../lib/kube/lease.js'
 import { redactUrl } from '../lib/git/remote.js'
 import type { Logger } from '../lib/log.js'
 import { parseConfig, readFlagFile, readSecretRef, usage, type AgentConfig } from './config.js'
-import { Agent, type CycleResult } from './cycle.js'
+import { SyncAgent, type CycleResult } from './cycle.js'
 import { EventRecorder } from './report/events.js'
 import { serveReports } from './report/http.js'
 import { Metrics } from './report/metrics.js'
@@ -126,7 +126,7 @@ export async function main(
           )
         : undefined,
   })
-  const agent = new Agent(config, client, log, auth, agentName, (o) => reporter.applied(o))
+  const agent = new SyncAgent(config, client, log, auth, agentName, (o) => reporter.applied(o))
   let server: Awaited<ReturnType<typeof serveReports>> | undefined
   if (config.listen) {
     try {
