@@ -6,20 +6,16 @@ import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _lib_process_cleanup_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7221);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(380);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3832);
 
-
-// Killed or interrupted, a run removes its clone and SSH key first.
-(0,_lib_process_cleanup_js__WEBPACK_IMPORTED_MODULE_0__/* .cleanUpOnStopSignals */ .z6)();
-process.exitCode = await (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .main */ .i)(process.argv.slice(2));
+process.exitCode = await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .main */ .i)(process.argv.slice(2));
 
 __webpack_async_result__();
 } catch(e) { __webpack_async_result__(e); } }, 1);
 
 /***/ }),
 
-/***/ 380:
+/***/ 3832:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -28,15 +24,782 @@ __nccwpck_require__.d(__webpack_exports__, {
   i: () => (/* binding */ main)
 });
 
-// UNUSED EXPORTS: booleanInputs
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+;// CONCATENATED MODULE: ./src/lib/errors.ts
+/**
+ * A mistake in what the user gave (an input, a file, a remote): reported as a plain message, without a
+ * stack trace, and kept apart from bugs in this tool.
+ */
+class ConfigurationError extends Error {
+    constructor(message, options) {
+        super(message, options);
+        this.name = 'ConfigurationError';
+    }
+}
+/** The message of anything thrown, for logs and `setFailed`. */
+function errorMessage(error) {
+    return error instanceof Error ? error.message : String(error);
+}
 
-// EXTERNAL MODULE: external "node:fs"
-var external_node_fs_ = __nccwpck_require__(3024);
-;// CONCATENATED MODULE: ./src/lib/gitops/ci-env.ts
+// EXTERNAL MODULE: external "node:util"
+var external_node_util_ = __nccwpck_require__(7975);
+;// CONCATENATED MODULE: ./src/lib/args.ts
+/**
+ * The one command-line parser, for the CLI and the agent, on `node:util`'s `parseArgs`: `--name value`,
+ * `--name=value` (everything after the first `=`), and a flag given again adds a value. A flag that takes
+ * a value takes the next argument whatever it looks like (an SSH key starts with `-----BEGIN`); a boolean
+ * flag stands alone, meaning true, or takes a true/false word after it. `--help` or `-h` ends parsing.
+ *
+ * No error quotes an argument: one in the wrong place may be a secret (a key pasted after a boolean flag,
+ * a token with a typo in its flag). A flag is named only when its name has a flag's shape, anything else
+ * by its position on the command line.
+ */
+
+
+/** true or false for the words a boolean flag or input takes (as `@actions/core` reads them). */
+function booleanWord(value) {
+    if (value === 'true' || value === 'True' || value === 'TRUE')
+        return true;
+    if (value === 'false' || value === 'False' || value === 'FALSE')
+        return false;
+    return undefined;
+}
+// Only a name of this shape is ever quoted in an error.
+const FLAG_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
+/** The option is one whole argument, not a letter of a `-abc` group that parseArgs split up. */
+function whole(arg, option) {
+    return (arg === option.rawName ||
+        (option.inlineValue === true && arg === `${option.rawName}=${option.value}`));
+}
+/**
+ * Parses `argv` against the flags there are. `firstPosition` is the position of `argv[0]` on the whole
+ * command line, for messages (after a command word, 2).
+ */
+function parseFlags(argv, flags, firstPosition = 1) {
+    const known = (name) => Object.hasOwn(flags, name) ? flags[name] : undefined;
+    const options = {};
+    for (const name of Object.keys(flags))
+        options[name] = { type: flags[name].boolean ? 'boolean' : 'string' };
+    options.help = { type: 'boolean', short: 'h' };
+    // Not strict: every refusal is ours, worded so that it quotes nothing.
+    const { tokens } = (0,external_node_util_.parseArgs)({
+        args: [...argv],
+        options,
+        strict: false,
+        allowPositionals: true,
+        tokens: true,
+    });
+    const values = new Map();
+    for (let t = 0; t < tokens.length; t++) {
+        const token = tokens[t];
+        const position = token.index + firstPosition;
+        if (token.kind === 'option' && token.name === 'help' && argv[token.index] === token.rawName)
+            return { values, help: true };
+        if (token.kind !== 'option' ||
+            !token.rawName.startsWith('--') ||
+            !whole(argv[token.index], token)) {
+            throw new ConfigurationError(`argument ${position} is not a flag, nor the value of one (flags are --lower-case-name VALUE; see --help)`);
+        }
+        const name = token.name;
+        if (!FLAG_NAME.test(name))
+            throw new ConfigurationError(`argument ${position} is an unknown flag (see --help)`);
+        if (name === 'help')
+            throw new ConfigurationError('flag --help takes no value');
+        const flag = known(name);
+        if (!flag)
+            throw new ConfigurationError(`unknown flag --${name} (see --help for the flags)`);
+        let value = token.value;
+        if (value === undefined && flag.boolean) {
+            const next = tokens[t + 1];
+            const word = next?.kind === 'positional' &&
+                next.index === token.index + 1 &&
+                booleanWord(next.value) !== undefined;
+            value = word ? next.value : 'true';
+            if (word)
+                t++;
+        }
+        if (value === undefined)
+            throw new ConfigurationError(`flag --${name} needs a value (--${name} VALUE)`);
+        values.set(name, [...(values.get(name) ?? []), value]);
+    }
+    return { values, help: false };
+}
+
+;// CONCATENATED MODULE: ./src/lib/inputs.ts
+/**
+ * The one way inputs are read, whatever the adapter: GitHub Actions (`core.getInput`), or the CLI (flags
+ * and `GITOPS_*` environment variables). Each command's `getInputs()` reads through this, so the same
+ * input gives the same value and the same error everywhere.
+ */
+
+
+
+// Control characters (C0, DEL, C1). A one-line value (a name, a version, a path) has none: a newline in
+// a version ends up in commit trailers and outputs. Text (lists, keys, messages) may hold line breaks
+// and tabs, nothing else.
+const ANY_CONTROL = /\p{Cc}/u;
+const CONTROL_BUT_LINE_BREAKS = /(?![\n\r\t])\p{Cc}/u;
+class Inputs {
+    source;
+    defaults;
+    constructor(source, defaults = {}) {
+        this.source = source;
+        this.defaults = defaults;
+    }
+    /** The trimmed value or default; `text` allows line breaks and tabs, else one line only. */
+    raw(name, text = false) {
+        const value = this.source.get(name)?.trim() || this.defaults[name] || undefined;
+        if (value === undefined)
+            return undefined;
+        // The value is never quoted: it may be a secret, and its bytes would garble the log.
+        if (!text && ANY_CONTROL.test(value)) {
+            throw new ConfigurationError(`input '${name}' holds a control character (a line break, tab or other); it must be one line`);
+        }
+        if (text && CONTROL_BUT_LINE_BREAKS.test(value)) {
+            throw new ConfigurationError(`input '${name}' holds a control character; only line breaks and tabs are allowed`);
+        }
+        return value;
+    }
+    mask(value) {
+        this.source.mask(value);
+        // Multi-line secrets (keys) are masked line by line too, as runners print them that way.
+        for (const line of value.split(/\r?\n/)) {
+            const part = line.trim();
+            if (part.length > 8 && part !== value)
+                this.source.mask(part);
+        }
+    }
+    /** A value that must be given. */
+    required(name) {
+        const value = this.raw(name);
+        if (value === undefined)
+            throw new ConfigurationError(`input '${name}' is required`);
+        return value;
+    }
+    /** A value, or undefined when empty. */
+    optional(name) {
+        return this.raw(name);
+    }
+    /** Free text that may span lines (a commit message, known_hosts lines), or undefined when empty. */
+    text(name) {
+        return this.raw(name, true);
+    }
+    /** A secret: masked in logs before anything else can print it. */
+    secret(name) {
+        const value = this.raw(name, true);
+        if (value !== undefined)
+            this.mask(value);
+        return value;
+    }
+    /**
+     * A secret read from the file the input names (`ssh-key-file`), masked like `secret`. An unreadable
+     * file is an error naming the input and the path, never the content.
+     */
+    secretFile(name) {
+        const path = this.raw(name);
+        if (path === undefined)
+            return undefined;
+        let content;
+        try {
+            content = (0,external_node_fs_namespaceObject.readFileSync)(path, 'utf8').trim();
+        }
+        catch (error) {
+            const code = error.code ?? 'unreadable';
+            throw new ConfigurationError(`input ${name} ${path} cannot be read (${code})`);
+        }
+        if (content === '')
+            throw new ConfigurationError(`input ${name} ${path} is empty`);
+        if (CONTROL_BUT_LINE_BREAKS.test(content)) {
+            throw new ConfigurationError(`input ${name} ${path} holds control characters; it must be a text file`);
+        }
+        this.mask(content);
+        return content;
+    }
+    /** `true`/`false` (YAML 1.2 core schema words, as `core.getBooleanInput` takes them). */
+    boolean(name) {
+        const value = this.raw(name);
+        if (value === undefined)
+            return false;
+        const word = booleanWord(value);
+        if (word !== undefined)
+            return word;
+        // The value is not quoted back: a token pasted into the wrong input would be printed.
+        throw new ConfigurationError(`input '${name}' must be true or false`);
+    }
+    /** A list: one item a line, or comma-separated; blank items and `#` comments dropped. */
+    list(name) {
+        const value = this.raw(name, true);
+        if (value === undefined)
+            return [];
+        return value
+            .split(/[\n,]/)
+            .map((s) => s.trim())
+            .filter((s) => s !== '' && !s.startsWith('#'));
+    }
+    /** Words split on whitespace, for flags passed through to another program. */
+    words(name) {
+        const value = this.raw(name, true);
+        return value === undefined ? [] : value.split(/\s+/).filter((s) => s !== '');
+    }
+    /** One of a fixed set of values. */
+    choice(name, allowed) {
+        const value = this.raw(name);
+        if (value === undefined)
+            return undefined;
+        if (!allowed.includes(value)) {
+            throw new ConfigurationError(`input '${name}' must be one of ${allowed.join(', ')}`);
+        }
+        return value;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/lib/process/cleanup.ts
+/**
+ * What must not outlive the process: temp folders holding a clone or an SSH key, and child process
+ * groups. Each is registered while it exists and unregistered when removed on the normal path; a CI step
+ * or CLI run told to stop (SIGTERM, SIGINT, SIGHUP: a cancelled job, Ctrl-C, a closed terminal) removes
+ * what is still registered before it exits. The work is synchronous on purpose: a signal handler that
+ * awaits may be cut short by the next signal or the runner's SIGKILL.
+ */
+
+const cleanups = new Set();
+/** Registers `cleanup` until the returned function is called (on the normal path). */
+function registerCleanup(cleanup) {
+    cleanups.add(cleanup);
+    return () => {
+        cleanups.delete(cleanup);
+    };
+}
+/** Registers a folder to remove; the returned function unregisters it (the caller removes it itself). */
+function registerTempDir(dir) {
+    return registerCleanup(() => (0,external_node_fs_namespaceObject.rmSync)(dir, { recursive: true, force: true }));
+}
+/** Runs every registered cleanup now, newest first; one failing does not stop the others. */
+function runCleanups() {
+    const all = [...cleanups].reverse();
+    cleanups.clear();
+    for (const cleanup of all) {
+        try {
+            cleanup();
+        }
+        catch {
+            // best effort: the others still run
+        }
+    }
+}
+const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'];
+let installed = false;
+/**
+ * For short-lived entry points (actions, CLI): on a stop signal, run the cleanups, then die of the same
+ * signal so the caller sees how it ended. The agent handles its signals itself (it stops gracefully).
+ */
+function cleanUpOnStopSignals() {
+    if (installed)
+        return;
+    installed = true;
+    for (const signal of STOP_SIGNALS) {
+        process.once(signal, () => {
+            runCleanups();
+            // The handler was `once`: the default action (termination) now applies.
+            process.kill(process.pid, signal);
+        });
+    }
+}
+
+;// CONCATENATED MODULE: ./src/commands/specs.generated.ts
+// Generated by `npm run build` from actions/*/action.yml. Do not edit.
+const specs = {
+    "publish-release": {
+        "description": "Commit an app's rendered manifests into the gitops repo under releases/<env>/<app>/ with release metadata, and push - safely when many pipelines push at once. Also promotes a release from one env to another, or retires an app.",
+        "inputs": {
+            "env": {
+                "description": "The environment (a DNS-label-like name, e.g. `staging`).",
+                "required": true
+            },
+            "app": {
+                "description": "The app (a DNS-label-like name).",
+                "required": true
+            },
+            "manifests": {
+                "description": "The per-object folder that render wrote (its `manifests-dir` output). Not with `from-env` or `retire`.",
+                "required": false
+            },
+            "version": {
+                "description": "The release's version. SemVer (a leading `v` is fine) orders releases; any other version (a commit SHA, a date) is ordered by its source commit's time, else by the gitops repo's history (a newer publish is newer).",
+                "required": false
+            },
+            "from-env": {
+                "description": "Promote - copy the exact release of this env (same objects, digest and version) to `env`.",
+                "required": false
+            },
+            "retire": {
+                "description": "Remove the app - replace its folder with a release.json that says `retired`, so the agent prunes its objects. Retiring again removes the folder.",
+                "required": false,
+                "default": "false"
+            },
+            "force": {
+                "description": "Override the refusals to downgrade, to re-publish a version with other manifests, and to publish over a rollback's pin. Said in the commit.",
+                "required": false,
+                "default": "false"
+            },
+            "allow-secrets": {
+                "description": "Accept plaintext `Secret` objects (refused by default).",
+                "required": false,
+                "default": "false"
+            },
+            "source-repo": {
+                "description": "The app's repository. Default - from `GITHUB_SERVER_URL`/`GITHUB_REPOSITORY`, or GitLab's `CI_PROJECT_URL`.",
+                "required": false
+            },
+            "source-commit": {
+                "description": "The app's commit. Default - `GITHUB_SHA` or `CI_COMMIT_SHA`.",
+                "required": false
+            },
+            "source-commit-time": {
+                "description": "The source commit's time (ISO 8601). Default - read from the checkout with git, when it is there.",
+                "required": false
+            },
+            "source-run": {
+                "description": "The CI run's URL. Default - the GitHub Actions run, or GitLab's `CI_PIPELINE_URL`.",
+                "required": false
+            },
+            "released-by": {
+                "description": "Who released. Default - `GITHUB_ACTOR` or `GITLAB_USER_LOGIN`.",
+                "required": false
+            },
+            "kustomize-version": {
+                "description": "The kustomize version that rendered the manifests (render's `kustomize-version` output), recorded in release.json.",
+                "required": false
+            },
+            "message": {
+                "description": "Extra text for the commit body.",
+                "required": false
+            },
+            "repository": {
+                "description": "The gitops repo - a clone URL (`https://…`, `git@host:owner/name.git`, `ssh://…`, `file://…`) or `owner/name` on the current git host.",
+                "required": true
+            },
+            "token": {
+                "description": "A token that may push to the gitops repo over HTTPS (and open pull requests). Masked; never written to disk or the repo.",
+                "required": false
+            },
+            "ssh-key": {
+                "description": "An OpenSSH private key that may push to the gitops repo over SSH. Masked; kept in a private temp file for the run only.",
+                "required": false
+            },
+            "ssh-key-file": {
+                "description": "A file holding the OpenSSH private key, instead of `ssh-key` (not both) - the safer form on a command line, where a value may end up in shell history or process lists. Masked the same way.",
+                "required": false
+            },
+            "known-hosts": {
+                "description": "known_hosts lines of the SSH host (required for SSH remotes other than github.com, whose published keys are built in).",
+                "required": false
+            },
+            "branch": {
+                "description": "The gitops repo's branch. Default - the remote's default branch.",
+                "required": false
+            },
+            "author-name": {
+                "description": "Commit author and committer name.",
+                "required": false,
+                "default": "gitops-actions[bot]"
+            },
+            "author-email": {
+                "description": "Commit author and committer email.",
+                "required": false,
+                "default": "gitops-actions@users.noreply.github.com"
+            },
+            "mode": {
+                "description": "`push` to the branch, or `pull-request`: push to the tool's own branch `gitops/<env>/<app>` and open or update one pull request (GitHub) or merge request (GitLab).",
+                "required": false,
+                "default": "push"
+            },
+            "git-host": {
+                "description": "`github` or `gitlab`, for pull requests and token logins. Default - from the CI system running the step.",
+                "required": false
+            },
+            "api-url": {
+                "description": "The git host's API URL for pull requests. Default - `GITHUB_API_URL` or `CI_API_V4_URL`.",
+                "required": false
+            },
+            "max-attempts": {
+                "description": "Push attempts when other pipelines push first (each re-applies the change on the new tip, with jittered backoff).",
+                "required": false,
+                "default": "30"
+            },
+            "git-timeout": {
+                "description": "Seconds one git command (clone, fetch, push) may take before it is stopped with its children; a remote that never answers fails the step instead of hanging it.",
+                "required": false,
+                "default": "300"
+            },
+            "dry-run": {
+                "description": "Commit in a temporary clone but push nothing.",
+                "required": false,
+                "default": "false"
+            }
+        },
+        "outputs": {
+            "commit": {
+                "description": "The commit made (empty when nothing changed)."
+            },
+            "changed": {
+                "description": "`true` when a commit was made; decided by digest, version and pin, not by release.json's bytes."
+            },
+            "attempts": {
+                "description": "Push attempts it took."
+            },
+            "pull-request-url": {
+                "description": "The pull or merge request, in pull-request mode."
+            },
+            "version": {
+                "description": "The version now in place."
+            },
+            "digest": {
+                "description": "The manifests' digest."
+            },
+            "objects-added": {
+                "description": "Objects added, comma-separated (`Kind/namespace/name`)."
+            },
+            "objects-changed": {
+                "description": "Objects changed, comma-separated."
+            },
+            "objects-removed": {
+                "description": "Objects removed, comma-separated - the agent prunes them."
+            }
+        }
+    },
+    "render": {
+        "description": "Run kustomize on an app's kustomization and hand back plain, validated manifests, one file per object.",
+        "inputs": {
+            "path": {
+                "description": "The kustomization folder to build.",
+                "required": true
+            },
+            "images": {
+                "description": "Image overrides, one a line or comma-separated: `name=newName:tag`, `name:tag`, `name@sha256:<digest>`. Applied through a temporary overlay; your files are never modified.",
+                "required": false
+            },
+            "output-dir": {
+                "description": "The folder to write, one file per object (`<kind>-<name>.yaml`). Replaced wholly on each run.",
+                "required": false,
+                "default": "rendered"
+            },
+            "output-file": {
+                "description": "The single-file form of the same objects. Default `<output-dir>.yaml`, beside the folder.",
+                "required": false
+            },
+            "namespace": {
+                "description": "Set this namespace on every namespaced object (kustomize's `namespace:`).",
+                "required": false
+            },
+            "kustomize": {
+                "description": "Which kustomize to run: a path to a kustomize or kubectl binary, or `kubectl` for `kubectl kustomize`. Default `GITOPS_KUSTOMIZE`, else a standalone `kustomize` on PATH, else `kubectl kustomize`.",
+                "required": false
+            },
+            "kustomize-flags": {
+                "description": "Extra flags for kustomize, e.g. `--enable-helm` or `--load-restrictor LoadRestrictionsNone`.",
+                "required": false
+            },
+            "kustomize-timeout": {
+                "description": "Seconds kustomize may run before it is killed (with whatever it started): a remote resource on a host that never answers fails the step instead of holding it.",
+                "required": false,
+                "default": "120"
+            },
+            "kustomize-memory-limit": {
+                "description": "MiB of memory kustomize may hold (with whatever it started; watched on Linux runners) before it is killed: a YAML alias bomb fails the step instead of the runner.",
+                "required": false,
+                "default": "2048"
+            },
+            "allow-secrets": {
+                "description": "Accept plaintext `Secret` objects (refused by default; use sealed or SOPS secrets).",
+                "required": false,
+                "default": "false"
+            }
+        },
+        "outputs": {
+            "manifests-dir": {
+                "description": "The folder of per-object files."
+            },
+            "manifests-file": {
+                "description": "The single-file form."
+            },
+            "objects": {
+                "description": "How many objects were rendered."
+            },
+            "digest": {
+                "description": "sha256 of the canonical form of the objects; the same input gives the same digest everywhere."
+            },
+            "kustomize-version": {
+                "description": "The version of the kustomize that ran."
+            }
+        }
+    },
+    "rollback": {
+        "description": "Go back to an earlier release of one app in one env - the folder restored as it was, in one commit that lists every commit it reverts, history kept, and the app pinned. Made for a manual workflow_dispatch.",
+        "inputs": {
+            "env": {
+                "description": "The environment.",
+                "required": true
+            },
+            "app": {
+                "description": "The app.",
+                "required": true
+            },
+            "to": {
+                "description": "The release to go back to - a commit of the gitops repo, a version, or `previous` (the release before the one in place; rollbacks do not count).",
+                "required": false,
+                "default": "previous"
+            },
+            "reason": {
+                "description": "Why, for the commit and the pin.",
+                "required": false
+            },
+            "pin": {
+                "description": "Pin the app so the next publish does not silently undo the rollback (lift with `unpin` or `force`).",
+                "required": false,
+                "default": "true"
+            },
+            "repository": {
+                "description": "The gitops repo - a clone URL (`https://…`, `git@host:owner/name.git`, `ssh://…`, `file://…`) or `owner/name` on the current git host.",
+                "required": true
+            },
+            "token": {
+                "description": "A token that may push to the gitops repo over HTTPS (and open pull requests). Masked; never written to disk or the repo.",
+                "required": false
+            },
+            "ssh-key": {
+                "description": "An OpenSSH private key that may push to the gitops repo over SSH. Masked; kept in a private temp file for the run only.",
+                "required": false
+            },
+            "ssh-key-file": {
+                "description": "A file holding the OpenSSH private key, instead of `ssh-key` (not both) - the safer form on a command line, where a value may end up in shell history or process lists. Masked the same way.",
+                "required": false
+            },
+            "known-hosts": {
+                "description": "known_hosts lines of the SSH host (required for SSH remotes other than github.com, whose published keys are built in).",
+                "required": false
+            },
+            "branch": {
+                "description": "The gitops repo's branch. Default - the remote's default branch.",
+                "required": false
+            },
+            "author-name": {
+                "description": "Commit author and committer name.",
+                "required": false,
+                "default": "gitops-actions[bot]"
+            },
+            "author-email": {
+                "description": "Commit author and committer email.",
+                "required": false,
+                "default": "gitops-actions@users.noreply.github.com"
+            },
+            "mode": {
+                "description": "`push` to the branch, or `pull-request`: push to the tool's own branch `gitops/<env>/<app>` and open or update one pull request (GitHub) or merge request (GitLab).",
+                "required": false,
+                "default": "push"
+            },
+            "git-host": {
+                "description": "`github` or `gitlab`, for pull requests and token logins. Default - from the CI system running the step.",
+                "required": false
+            },
+            "api-url": {
+                "description": "The git host's API URL for pull requests. Default - `GITHUB_API_URL` or `CI_API_V4_URL`.",
+                "required": false
+            },
+            "max-attempts": {
+                "description": "Push attempts when other pipelines push first (each re-applies the change on the new tip, with jittered backoff).",
+                "required": false,
+                "default": "30"
+            },
+            "git-timeout": {
+                "description": "Seconds one git command (clone, fetch, push) may take before it is stopped with its children; a remote that never answers fails the step instead of hanging it.",
+                "required": false,
+                "default": "300"
+            },
+            "dry-run": {
+                "description": "Commit in a temporary clone but push nothing.",
+                "required": false,
+                "default": "false"
+            }
+        },
+        "outputs": {
+            "commit": {
+                "description": "The rollback commit."
+            },
+            "changed": {
+                "description": "`true` when a commit was made."
+            },
+            "attempts": {
+                "description": "Push attempts it took."
+            },
+            "version": {
+                "description": "The version now in place."
+            },
+            "rolled-back-from": {
+                "description": "The version that was in place before."
+            },
+            "target": {
+                "description": "The release commit restored."
+            },
+            "reverted": {
+                "description": "The commits undone, newest first, comma-separated."
+            },
+            "pull-request-url": {
+                "description": "The pull or merge request, in pull-request mode."
+            }
+        }
+    },
+    "unpin": {
+        "description": "Lift the pin that a rollback set on one env/app, in a commit of its own, so the next publish goes through.",
+        "inputs": {
+            "env": {
+                "description": "The environment.",
+                "required": true
+            },
+            "app": {
+                "description": "The app.",
+                "required": true
+            },
+            "repository": {
+                "description": "The gitops repo - a clone URL (`https://…`, `git@host:owner/name.git`, `ssh://…`, `file://…`) or `owner/name` on the current git host.",
+                "required": true
+            },
+            "token": {
+                "description": "A token that may push to the gitops repo over HTTPS (and open pull requests). Masked; never written to disk or the repo.",
+                "required": false
+            },
+            "ssh-key": {
+                "description": "An OpenSSH private key that may push to the gitops repo over SSH. Masked; kept in a private temp file for the run only.",
+                "required": false
+            },
+            "ssh-key-file": {
+                "description": "A file holding the OpenSSH private key, instead of `ssh-key` (not both) - the safer form on a command line, where a value may end up in shell history or process lists. Masked the same way.",
+                "required": false
+            },
+            "known-hosts": {
+                "description": "known_hosts lines of the SSH host (required for SSH remotes other than github.com, whose published keys are built in).",
+                "required": false
+            },
+            "branch": {
+                "description": "The gitops repo's branch. Default - the remote's default branch.",
+                "required": false
+            },
+            "author-name": {
+                "description": "Commit author and committer name.",
+                "required": false,
+                "default": "gitops-actions[bot]"
+            },
+            "author-email": {
+                "description": "Commit author and committer email.",
+                "required": false,
+                "default": "gitops-actions@users.noreply.github.com"
+            },
+            "max-attempts": {
+                "description": "Push attempts when other pipelines push first (each re-applies the change on the new tip, with jittered backoff).",
+                "required": false,
+                "default": "30"
+            },
+            "git-timeout": {
+                "description": "Seconds one git command (clone, fetch, push) may take before it is stopped with its children; a remote that never answers fails the step instead of hanging it.",
+                "required": false,
+                "default": "300"
+            },
+            "dry-run": {
+                "description": "Commit in a temporary clone but push nothing.",
+                "required": false,
+                "default": "false"
+            }
+        },
+        "outputs": {
+            "commit": {
+                "description": "The commit made (empty when the app was not pinned)."
+            },
+            "changed": {
+                "description": "`true` when a commit was made."
+            },
+            "version": {
+                "description": "The version in place."
+            }
+        }
+    }
+};
+
+;// CONCATENATED MODULE: ./src/lib/log.ts
+/** A logger that drops everything: for callers that want only the result. */
+const silentLogger = {
+    debug: () => undefined,
+    info: () => undefined,
+    warn: () => undefined,
+    error: () => undefined,
+};
+/** A logger that writes plain lines to stderr (the CLI and tests); debug only when asked. */
+function consoleLogger(options = {}) {
+    const write = (prefix, message) => {
+        process.stderr.write(`${prefix}${message}\n`);
+    };
+    return {
+        debug: (m) => {
+            if (options.debug)
+                write('debug: ', m);
+        },
+        info: (m) => write('', m),
+        warn: (m) => write('warning: ', m),
+        error: (m) => write('error: ', m),
+    };
+}
+
+;// CONCATENATED MODULE: ./src/commands/adapter.ts
+/**
+ * What both adapters (the GitHub Action and the CLI) do with a command, so that each keeps only where
+ * values come from and where results go: read its inputs, with the defaults of its action.yml where one
+ * is empty, run it, hand back its outputs and summary, and tell a failure's message from a bug's stack.
+ * The adapters import `src/commands` alone: what they need of the library comes through here.
+ */
+
+
+
+
+/** The command's inputs and outputs, from its action.yml. */
+function specOf(command) {
+    return specs[command.name];
+}
+/** The inputs that are true/false (their default says so). */
+function booleanInputs(spec) {
+    return new Set(Object.entries(spec.inputs)
+        .filter(([, s]) => s.default === 'true' || s.default === 'false')
+        .map(([name]) => name));
+}
+/** A command's inputs read from `source`, with its action.yml's defaults where a value is empty. */
+function commandInputs(command, source) {
+    const spec = specOf(command);
+    const defaults = Object.fromEntries(Object.entries(spec.inputs).map(([k, v]) => [k, v.default]));
+    return new Inputs(source, defaults);
+}
+/** Reads every input (refusing bad ones before any work), runs the command, and gives its results. */
+async function runCommand(command, source, log) {
+    // Stopped (a cancelled job, Ctrl-C), a run removes its clone and SSH key before it exits.
+    cleanUpOnStopSignals();
+    const options = command.getInputs(commandInputs(command, source));
+    const result = await command.run(options, log);
+    return { outputs: command.outputs(result), summary: () => command.summary(result) };
+}
+/** A failure as an adapter reports it: the message, and the stack only for a bug, not a user's mistake. */
+function failure(error) {
+    const bug = !(error instanceof ConfigurationError) && error instanceof Error;
+    return { message: errorMessage(error), stack: bug ? error.stack : undefined };
+}
+// What the adapters use of the library, so that they import src/commands alone.
+
+
+
+;// CONCATENATED MODULE: ./src/commands/ci-env.ts
 function ciContext(env = process.env) {
+    const tempDir = env.RUNNER_TEMP || undefined;
     if (env.GITLAB_CI === 'true' || env.CI_SERVER_URL) {
         return {
             host: 'gitlab',
+            tempDir,
             sourceRepo: env.CI_PROJECT_URL,
             sourceCommit: env.CI_COMMIT_SHA,
             sourceRun: env.CI_PIPELINE_URL ?? env.CI_JOB_URL,
@@ -48,6 +811,7 @@ function ciContext(env = process.env) {
     const repo = env.GITHUB_REPOSITORY;
     return {
         host: 'github',
+        tempDir,
         sourceRepo: server && repo ? `${server}/${repo}` : repo,
         sourceCommit: env.GITHUB_SHA,
         sourceRun: server && repo && env.GITHUB_RUN_ID
@@ -73,22 +837,6 @@ function repositoryUrl(repository, useSsh, ci = ciContext()) {
 var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: external "node:path"
 const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
-;// CONCATENATED MODULE: ./src/lib/errors.ts
-/**
- * A mistake in what the user gave (an input, a file, a remote): reported as a plain message, without a
- * stack trace, and kept apart from bugs in this tool.
- */
-class ConfigurationError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'ConfigurationError';
-    }
-}
-/** The message of anything thrown, for logs and `setFailed`. */
-function errorMessage(error) {
-    return error instanceof Error ? error.message : String(error);
-}
-
 ;// CONCATENATED MODULE: ./src/lib/manifests/identity.ts
 function refOf(object) {
     return {
@@ -3394,8 +4142,9 @@ var dist = __nccwpck_require__(8815);
  *
  * kubectl reads YAML with go-yaml v2 (YAML 1.1): `0644` is the octal 420 and `yes`/`on`/`y` are booleans.
  * Reading goes through js-yaml with a schema of go-yaml v2's own rules for plain scalars (`resolve.go`),
- * checked by test against kubectl itself: js-yaml reads thousands of manifests five times as fast as the
- * `yaml` package, which stays for writing (it quotes every string a YAML 1.1 reader could misread):
+ * checked by test against kubectl itself: js-yaml reads thousands of manifests about ten times as fast as
+ * the `yaml` package (`npm run bench:deps`, docs/decisions.md), which stays for writing (it quotes every
+ * string a YAML 1.1 reader could misread):
  * - `~`, `null`, `Null`, `NULL` and nothing are null; `y`, `yes`, `on`, `true` (and `n`, `no`, `off`,
  *   `false`) in three casings are booleans;
  * - integers as Go's `ParseInt(s, 0, 64)` reads them once `_` is dropped: `0644` and `0o17` octal, `0x1F`,
@@ -3688,15 +4437,15 @@ function serializeManifests(objects) {
  */
 async function writeManifestFolder(dir, manifests) {
     await checkReplaceableFolder(dir);
-    await external_node_fs_.promises.mkdir((0,external_node_path_namespaceObject.dirname)(dir), { recursive: true });
-    const tmp = await external_node_fs_.promises.mkdtemp((0,external_node_path_namespaceObject.join)((0,external_node_path_namespaceObject.dirname)(dir), `.${(0,external_node_path_namespaceObject.basename)(dir)}.tmp-`));
+    await external_node_fs_namespaceObject.promises.mkdir((0,external_node_path_namespaceObject.dirname)(dir), { recursive: true });
+    const tmp = await external_node_fs_namespaceObject.promises.mkdtemp((0,external_node_path_namespaceObject.join)((0,external_node_path_namespaceObject.dirname)(dir), `.${(0,external_node_path_namespaceObject.basename)(dir)}.tmp-`));
     try {
-        await Promise.all(manifests.map((m) => external_node_fs_.promises.writeFile((0,external_node_path_namespaceObject.join)(tmp, m.file), m.yaml)));
-        await external_node_fs_.promises.rm(dir, { recursive: true, force: true });
-        await external_node_fs_.promises.rename(tmp, dir);
+        await Promise.all(manifests.map((m) => external_node_fs_namespaceObject.promises.writeFile((0,external_node_path_namespaceObject.join)(tmp, m.file), m.yaml)));
+        await external_node_fs_namespaceObject.promises.rm(dir, { recursive: true, force: true });
+        await external_node_fs_namespaceObject.promises.rename(tmp, dir);
     }
     catch (e) {
-        await external_node_fs_.promises.rm(tmp, { recursive: true, force: true });
+        await external_node_fs_namespaceObject.promises.rm(tmp, { recursive: true, force: true });
         throw e;
     }
 }
@@ -3706,20 +4455,20 @@ function manifestStream(manifests) {
 }
 /** Writes a file atomically (a temp file renamed into place). */
 async function writeFileAtomic(file, text) {
-    await external_node_fs_.promises.mkdir((0,external_node_path_namespaceObject.dirname)(file), { recursive: true });
+    await external_node_fs_namespaceObject.promises.mkdir((0,external_node_path_namespaceObject.dirname)(file), { recursive: true });
     const tmp = `${file}.tmp-${process.pid}`;
-    await external_node_fs_.promises.writeFile(tmp, text);
-    await external_node_fs_.promises.rename(tmp, file);
+    await external_node_fs_namespaceObject.promises.writeFile(tmp, text);
+    await external_node_fs_namespaceObject.promises.rename(tmp, file);
 }
 /** Refuses an output folder that is a file, or holds anything but manifests (it is replaced wholly). */
 async function checkReplaceableFolder(dir) {
-    if (!(0,external_node_fs_.existsSync)(dir))
+    if (!(0,external_node_fs_namespaceObject.existsSync)(dir))
         return;
-    const stat = await external_node_fs_.promises.stat(dir);
+    const stat = await external_node_fs_namespaceObject.promises.stat(dir);
     if (!stat.isDirectory()) {
         throw new ConfigurationError(`output-dir ${dir} exists and is not a folder`);
     }
-    const entries = await external_node_fs_.promises.readdir(dir, { withFileTypes: true });
+    const entries = await external_node_fs_namespaceObject.promises.readdir(dir, { withFileTypes: true });
     const foreign = entries.filter((e) => !(e.isFile() && MANIFEST_FILE.test(e.name)));
     if (foreign.length > 0) {
         throw new ConfigurationError(`output-dir ${dir} holds other things than manifests (${foreign
@@ -3736,7 +4485,7 @@ async function checkReplaceableFolder(dir) {
 async function checkReplaceableFile(file) {
     let stat;
     try {
-        stat = await external_node_fs_.promises.lstat(file);
+        stat = await external_node_fs_namespaceObject.promises.lstat(file);
     }
     catch (error) {
         if (error.code === 'ENOENT')
@@ -3756,7 +4505,7 @@ async function checkReplaceableFile(file) {
 /** True when the file parses as YAML documents that are all Kubernetes objects (or none). */
 async function isManifestStream(file) {
     try {
-        const docs = parseManifestText(await external_node_fs_.promises.readFile(file, 'utf8'), file);
+        const docs = parseManifestText(await external_node_fs_namespaceObject.promises.readFile(file, 'utf8'), file);
         return docs.every(({ value }) => typeof value.apiVersion === 'string' &&
             typeof value.kind === 'string' &&
             typeof value.metadata?.name === 'string');
@@ -3777,7 +4526,7 @@ function isInside(inner, outer) {
 async function readManifestFolder(dir, options = {}) {
     let entries;
     try {
-        entries = await external_node_fs_.promises.readdir(dir, { withFileTypes: true });
+        entries = await external_node_fs_namespaceObject.promises.readdir(dir, { withFileTypes: true });
     }
     catch {
         throw new ConfigurationError(`manifests folder ${dir} does not exist or cannot be read`);
@@ -3790,7 +4539,7 @@ async function readManifestFolder(dir, options = {}) {
             throw new ConfigurationError(`${(0,external_node_path_namespaceObject.join)(dir, entry.name)}: a manifests folder holds only *.yaml files, one object each`);
         }
         const file = (0,external_node_path_namespaceObject.join)(dir, entry.name);
-        const text = decodeUtf8(await external_node_fs_.promises.readFile(file), file);
+        const text = decodeUtf8(await external_node_fs_namespaceObject.promises.readFile(file), file);
         docs.push(...parseManifestText(text, file));
     }
     return docs;
@@ -3804,7 +4553,7 @@ async function readManifestFolder(dir, options = {}) {
 
 /** The objects of a release folder as it is now (none when it does not exist or cannot be read). */
 async function folderObjects(dir, log) {
-    if (!(0,external_node_fs_.existsSync)(dir))
+    if (!(0,external_node_fs_namespaceObject.existsSync)(dir))
         return [];
     try {
         const docs = await readManifestFolder(dir, { skip: ['release.json'] });
@@ -3846,8 +4595,169 @@ function diffTable(diff) {
 
 ;// CONCATENATED MODULE: external "node:os"
 const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
-// EXTERNAL MODULE: ./src/lib/process/cleanup.ts
-var cleanup = __nccwpck_require__(7221);
+;// CONCATENATED MODULE: ./src/lib/git/known-hosts.ts
+/**
+ * GitHub's published SSH host keys (https://docs.github.com/en/authentication/keeping-your-account-and-data-secure/githubs-ssh-key-fingerprints),
+ * built in so that an SSH remote on github.com is verified without a `known-hosts` input. Any other host
+ * needs its keys given explicitly: nothing is ever trusted on first use.
+ */
+const GITHUB_KNOWN_HOSTS = [
+    'github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl',
+    'github.com ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBEmKSENjQEezOmxkZMy7opKgwFB9nkt5YRrYMjNuG5N87uRgg6CLrbo5wAdT/y6v0mKV0U2w0WZ2YB/++Tpockg=',
+    'github.com ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABgQCj7ndNxQowgcQnjshcLrqPEiiphnt+VTTvDP6mHBL9j1aNUkY4Ue1gvwnGLVlOhGeYrnZaMgRK6+PKCUXaDbC7qtbW8gIkhL7aGCsOr/C56SJMy/BCZfxd1nWzAOxSDPgVsmerOBYfNqltV9/hWCqBywINIR+5dIg6JTJ72pcEpEjcYgXkE2YEFXV1JHnsKgbLWNlhScqb2UmyRkQyytRLtL+38TGxkxCflmO+5Z8CSSNY7GidjMIZ7Q4zMjA2n1nGrlTDkzwDCsw+wqFPGQA179cnfGWOWRVruj16z6XyvxvjJwbz0wQZ75XK5tKSb7FNyeIEs4TT4jk+S4dhPeAUC5y+bDYirYgM4GC7uEnztnZyaVWQ7B381AK4Qdrwt51ZqExKbQpTUNn+EjqoTwvqNj4kqx5QUCI0ThS/YkOxJCXmPUWZbhjpCg56i+2aB6CmK2JGhn57K5mj0MNdBXA4/WnwH6XoPWJzK5Nyu2zB3nAZp+S5hpQs+p1vN1/wsjk=',
+];
+/** True for a remote on github.com over SSH (`git@github.com:o/r.git` or `ssh://git@github.com/o/r`). */
+function isGithubSsh(url) {
+    return /^(ssh:\/\/)?[^@/]+@github\.com[:/]/.test(url);
+}
+
+;// CONCATENATED MODULE: ./src/lib/git/remote.ts
+/** What a remote URL is: its transport, and a form safe to print. */
+/** `git@host:path`, `ssh://…`, `https://…`, `file://…` or a local path. */
+function transportOf(url) {
+    if (/^https:\/\//i.test(url))
+        return 'https';
+    if (/^http:\/\//i.test(url))
+        return 'http';
+    if (/^ssh:\/\//i.test(url) || /^[^/@:]+@[^/:]+:/.test(url))
+        return 'ssh';
+    return 'file';
+}
+/**
+ * The URL without secrets in its user info, for logs and errors: everything up to the last `@` before
+ * the host goes (a password may itself hold an `@`) for http(s), where a user name alone may be a token
+ * (`https://token@host/...` → `https://host/...`), and for any scheme when it holds a password. An SSH
+ * user name alone (`ssh://git@host/...`) is no secret and stays, as git and Flux print it.
+ */
+function redactUrl(url) {
+    return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)([^/?#]*)@/i, (all, scheme, info) => /^https?:\/\/$/i.test(scheme) || info.includes(':') ? scheme : all);
+}
+/**
+ * Takes the user info out of an http(s) URL (`https://user:token@host/…`), so that git never stores it
+ * in `.git/config`; other URLs are returned as they are.
+ */
+function splitUrlCredentials(url) {
+    const match = /^(https?:\/\/)([^/?#]*)@/i.exec(url);
+    if (!match)
+        return { url };
+    const info = match[2];
+    const colon = info.indexOf(':');
+    const decode = (s) => {
+        try {
+            return decodeURIComponent(s);
+        }
+        catch {
+            return s;
+        }
+    };
+    const user = decode(colon < 0 ? info : info.slice(0, colon));
+    const password = colon < 0 ? undefined : decode(info.slice(colon + 1));
+    return { url: match[1] + url.slice(match[0].length), user: user || undefined, password };
+}
+/** The host of a remote (`git@host:path`, `ssh://`, `https://`); undefined for a local or `file://` one. */
+function remote_hostOf(url) {
+    const scp = /^[^@/]+@([^:/]+):/.exec(url);
+    if (scp)
+        return scp[1];
+    try {
+        const parsed = new URL(url);
+        return parsed.protocol === 'file:' ? undefined : parsed.hostname;
+    }
+    catch {
+        return undefined;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/lib/git/credentials.ts
+/**
+ * Credentials for a remote, never written into `.git/config`: a token rides on each command as an
+ * `http.extraheader` passed in the environment, and an SSH key lives in a private temp folder with a
+ * pinned known_hosts file, removed by `dispose()`.
+ */
+
+
+
+
+
+
+
+async function prepareCredentials(url, auth, log) {
+    const transport = transportOf(url);
+    const env = { GIT_TERMINAL_PROMPT: '0' };
+    let dir;
+    let unregister;
+    if (transport === 'ssh') {
+        const knownHosts = auth.knownHosts?.trim() || (isGithubSsh(url) ? GITHUB_KNOWN_HOSTS.join('\n') : '');
+        if (!knownHosts) {
+            throw new ConfigurationError(`known-hosts is required for the SSH remote ${url} (only GitHub's host keys are built in); ` +
+                `give the host's public key line(s), e.g. from 'ssh-keyscan -p PORT host' checked out of band`);
+        }
+        dir = await external_node_fs_namespaceObject.promises.mkdtemp((0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.tmpdir)(), 'gitops-ssh-'));
+        // The key must not outlive a run stopped by a signal.
+        unregister = registerTempDir(dir);
+        await external_node_fs_namespaceObject.promises.chmod(dir, 0o700);
+        const knownHostsFile = (0,external_node_path_namespaceObject.join)(dir, 'known_hosts');
+        await external_node_fs_namespaceObject.promises.writeFile(knownHostsFile, `${knownHosts}\n`, { mode: 0o600 });
+        const args = [
+            'ssh',
+            '-o',
+            'BatchMode=yes',
+            '-o',
+            'StrictHostKeyChecking=yes',
+            '-o',
+            `UserKnownHostsFile=${shellQuote(knownHostsFile)}`,
+            '-o',
+            'ConnectTimeout=30',
+        ];
+        if (auth.sshKey) {
+            const keyFile = (0,external_node_path_namespaceObject.join)(dir, 'key');
+            const key = auth.sshKey.endsWith('\n') ? auth.sshKey : `${auth.sshKey}\n`;
+            await external_node_fs_namespaceObject.promises.writeFile(keyFile, key, { mode: 0o600 });
+            args.push('-i', shellQuote(keyFile), '-o', 'IdentitiesOnly=yes');
+        }
+        env.GIT_SSH_COMMAND = args.join(' ');
+    }
+    else if (auth.token && (transport === 'https' || transport === 'http')) {
+        const basic = Buffer.from(`${auth.tokenUser ?? 'x-access-token'}:${auth.token}`).toString('base64');
+        // Through the environment, not `-c` on the command line, where other users of the machine could
+        // read it with ps; and never into .git/config.
+        env.GIT_CONFIG_COUNT = '1';
+        env.GIT_CONFIG_KEY_0 = 'http.extraheader';
+        env.GIT_CONFIG_VALUE_0 = `AUTHORIZATION: basic ${basic}`;
+    }
+    else if (auth.token) {
+        log.debug(`a token is not used for the ${transport} remote ${redactUrl(url)}`);
+    }
+    const created = dir;
+    return {
+        env,
+        dispose: async () => {
+            if (created)
+                await external_node_fs_namespaceObject.promises.rm(created, { recursive: true, force: true });
+            unregister?.();
+        },
+    };
+}
+/**
+ * The URL git is given (without user info) and the auth to use: credentials in an http(s) URL are sent
+ * like a token (a header from the environment), so they never reach `.git/config`. An explicit token
+ * wins over one in the URL.
+ */
+function credentialsFromUrl(url, auth = {}) {
+    const split = splitUrlCredentials(url);
+    if (split.url === url || auth.token)
+        return { url: split.url, auth };
+    // `https://token@host/…` (a token as the user name) or `https://user:token@host/…`.
+    if (split.password !== undefined)
+        return { url: split.url, auth: { ...auth, token: split.password, tokenUser: split.user ?? '' } };
+    if (split.user)
+        return { url: split.url, auth: { ...auth, token: split.user } };
+    return { url: split.url, auth };
+}
+function shellQuote(s) {
+    return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
 ;// CONCATENATED MODULE: external "node:child_process"
 const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
 ;// CONCATENATED MODULE: ./src/lib/process/run.ts
@@ -3885,6 +4795,17 @@ const DEFAULT_MAX_OUTPUT = 256 * MiB;
 const MAX_STDERR = 64 * 1024;
 /** After a kill, how long to wait for the pipes to close (a child in a group of its own may hold them). */
 const KILL_GRACE_MS = 2000;
+/**
+ * The limit that killed a child, read from its error or from an error that wraps it (`cause`): git and
+ * kustomize put the runner's error into their own, so every caller tells a limit the same way.
+ */
+function limitOf(error) {
+    for (let e = error; e instanceof Error; e = e.cause) {
+        if (e instanceof ProcessLimitError)
+            return e.reason;
+    }
+    return undefined;
+}
 /** Every running child's kill, to stop them all at once (the agent's SIGTERM). */
 const running = new Set();
 /** Kills every child running now (each rejects as stopped). */
@@ -3965,7 +4886,7 @@ function runProcess(command, args, options = {}) {
         const stop = () => kill('stopped');
         running.add(stop);
         stops.push(() => running.delete(stop));
-        stops.push((0,cleanup/* registerCleanup */.qE)(stop));
+        stops.push(registerCleanup(stop));
         if (options.signal) {
             options.signal.addEventListener('abort', stop, { once: true });
             stops.push(() => options.signal.removeEventListener('abort', stop));
@@ -3985,7 +4906,7 @@ function runProcess(command, args, options = {}) {
     });
 }
 /** `runProcess` with stdout as UTF-8 text. */
-async function runCommand(command, args, options = {}) {
+async function run_runCommand(command, args, options = {}) {
     const r = await runProcess(command, args, options);
     return { code: r.code, stdout: r.stdout.toString('utf8'), stderr: r.stderr };
 }
@@ -4026,7 +4947,7 @@ function scan() {
     const rss = new Map();
     let pids;
     try {
-        pids = (0,external_node_fs_.readdirSync)('/proc').filter((name) => /^\d+$/.test(name));
+        pids = (0,external_node_fs_namespaceObject.readdirSync)('/proc').filter((name) => /^\d+$/.test(name));
     }
     catch {
         return;
@@ -4046,7 +4967,7 @@ function scan() {
 /** The process group of a process, from /proc/<pid>/stat (after the command name, which may hold spaces). */
 function groupOf(pid) {
     try {
-        const stat = (0,external_node_fs_.readFileSync)(`/proc/${pid}/stat`, 'latin1');
+        const stat = (0,external_node_fs_namespaceObject.readFileSync)(`/proc/${pid}/stat`, 'latin1');
         const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
         return Number(fields[2]);
     }
@@ -4057,7 +4978,7 @@ function groupOf(pid) {
 /** Resident memory in bytes (VmRSS, in kB in /proc/<pid>/status: no page size to guess). */
 function residentBytes(pid) {
     try {
-        const m = /^VmRSS:\s+(\d+) kB/m.exec((0,external_node_fs_.readFileSync)(`/proc/${pid}/status`, 'latin1'));
+        const m = /^VmRSS:\s+(\d+) kB/m.exec((0,external_node_fs_namespaceObject.readFileSync)(`/proc/${pid}/status`, 'latin1'));
         return m ? Number(m[1]) * 1024 : 0;
     }
     catch {
@@ -4065,177 +4986,28 @@ function residentBytes(pid) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/lib/git/known-hosts.ts
+;// CONCATENATED MODULE: ./src/lib/git/exec.ts
 /**
- * GitHub's published SSH host keys (https://docs.github.com/en/authentication/keeping-your-account-and-data-secure/githubs-ssh-key-fingerprints),
- * built in so that an SSH remote on github.com is verified without a `known-hosts` input. Any other host
- * needs its keys given explicitly: nothing is ever trusted on first use.
- */
-const GITHUB_KNOWN_HOSTS = [
-    'github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl',
-    'github.com ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBEmKSENjQEezOmxkZMy7opKgwFB9nkt5YRrYMjNuG5N87uRgg6CLrbo5wAdT/y6v0mKV0U2w0WZ2YB/++Tpockg=',
-    'github.com ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABgQCj7ndNxQowgcQnjshcLrqPEiiphnt+VTTvDP6mHBL9j1aNUkY4Ue1gvwnGLVlOhGeYrnZaMgRK6+PKCUXaDbC7qtbW8gIkhL7aGCsOr/C56SJMy/BCZfxd1nWzAOxSDPgVsmerOBYfNqltV9/hWCqBywINIR+5dIg6JTJ72pcEpEjcYgXkE2YEFXV1JHnsKgbLWNlhScqb2UmyRkQyytRLtL+38TGxkxCflmO+5Z8CSSNY7GidjMIZ7Q4zMjA2n1nGrlTDkzwDCsw+wqFPGQA179cnfGWOWRVruj16z6XyvxvjJwbz0wQZ75XK5tKSb7FNyeIEs4TT4jk+S4dhPeAUC5y+bDYirYgM4GC7uEnztnZyaVWQ7B381AK4Qdrwt51ZqExKbQpTUNn+EjqoTwvqNj4kqx5QUCI0ThS/YkOxJCXmPUWZbhjpCg56i+2aB6CmK2JGhn57K5mj0MNdBXA4/WnwH6XoPWJzK5Nyu2zB3nAZp+S5hpQs+p1vN1/wsjk=',
-];
-/** True for a remote on github.com over SSH (`git@github.com:o/r.git` or `ssh://git@github.com/o/r`). */
-function isGithubSsh(url) {
-    return /^(ssh:\/\/)?[^@/]+@github\.com[:/]/.test(url);
-}
-
-;// CONCATENATED MODULE: ./src/lib/git/remote.ts
-/** What a remote URL is: its transport, and a form safe to print. */
-/** `git@host:path`, `ssh://…`, `https://…`, `file://…` or a local path. */
-function transportOf(url) {
-    if (/^https:\/\//i.test(url))
-        return 'https';
-    if (/^http:\/\//i.test(url))
-        return 'http';
-    if (/^ssh:\/\//i.test(url) || /^[^/@:]+@[^/:]+:/.test(url))
-        return 'ssh';
-    return 'file';
-}
-/**
- * The URL without secrets in its user info, for logs and errors: everything up to the last `@` before
- * the host goes (a password may itself hold an `@`) for http(s), where a user name alone may be a token
- * (`https://token@host/...` → `https://host/...`), and for any scheme when it holds a password. An SSH
- * user name alone (`ssh://git@host/...`) is no secret and stays, as git and Flux print it.
- */
-function redactUrl(url) {
-    return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)([^/?#]*)@/i, (all, scheme, info) => /^https?:\/\/$/i.test(scheme) || info.includes(':') ? scheme : all);
-}
-/**
- * Takes the user info out of an http(s) URL (`https://user:token@host/…`), so that git never stores it
- * in `.git/config`; other URLs are returned as they are.
- */
-function splitUrlCredentials(url) {
-    const match = /^(https?:\/\/)([^/?#]*)@/i.exec(url);
-    if (!match)
-        return { url };
-    const info = match[2];
-    const colon = info.indexOf(':');
-    const decode = (s) => {
-        try {
-            return decodeURIComponent(s);
-        }
-        catch {
-            return s;
-        }
-    };
-    const user = decode(colon < 0 ? info : info.slice(0, colon));
-    const password = colon < 0 ? undefined : decode(info.slice(colon + 1));
-    return { url: match[1] + url.slice(match[0].length), user: user || undefined, password };
-}
-/** The host of a remote (`git@host:path`, `ssh://`, `https://`); undefined for a local or `file://` one. */
-function hostOf(url) {
-    const scp = /^[^@/]+@([^:/]+):/.exec(url);
-    if (scp)
-        return scp[1];
-    try {
-        const parsed = new URL(url);
-        return parsed.protocol === 'file:' ? undefined : parsed.hostname;
-    }
-    catch {
-        return undefined;
-    }
-}
-
-;// CONCATENATED MODULE: ./src/lib/git/git.ts
-/**
- * The one git wrapper. Everything that touches git goes through `GitClient` (the git binary run directly,
- * arguments as arrays, never a shell, one command at a time per clone). Credentials are never written into `.git/config`: a token rides on
- * each command as an `http.extraheader` passed in the environment, and an SSH key lives in a private temp folder with a
- * pinned known_hosts file, both removed by `dispose()`.
+ * Running the git binary: through the one process runner, with an environment of our own, a time limit,
+ * and errors that say what git said without the credentials it may have echoed.
  */
 
 
-
-
-
-
-
-
-/** Thrown when the remote refused a push because its branch moved (someone else pushed first). */
-class PushRejectedError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'PushRejectedError';
+/**
+ * A git command that failed; its message says what was being done and what git said. When a limit of
+ * the process runner killed git, its `ProcessLimitError` is the cause (see `limitOf`).
+ */
+class GitCommandError extends Error {
+    constructor(message, options) {
+        super(message, options);
+        this.name = 'GitCommandError';
     }
-}
-async function prepareCredentials(url, auth, log) {
-    const transport = transportOf(url);
-    const env = { GIT_TERMINAL_PROMPT: '0' };
-    let dir;
-    let unregister;
-    if (transport === 'ssh') {
-        const knownHosts = auth.knownHosts?.trim() || (isGithubSsh(url) ? GITHUB_KNOWN_HOSTS.join('\n') : '');
-        if (!knownHosts) {
-            throw new ConfigurationError(`known-hosts is required for the SSH remote ${url} (only GitHub's host keys are built in); ` +
-                `give the host's public key line(s), e.g. from 'ssh-keyscan -p PORT host' checked out of band`);
-        }
-        dir = await external_node_fs_.promises.mkdtemp((0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.tmpdir)(), 'gitops-ssh-'));
-        // The key must not outlive a run stopped by a signal.
-        unregister = (0,cleanup/* registerTempDir */.R6)(dir);
-        await external_node_fs_.promises.chmod(dir, 0o700);
-        const knownHostsFile = (0,external_node_path_namespaceObject.join)(dir, 'known_hosts');
-        await external_node_fs_.promises.writeFile(knownHostsFile, `${knownHosts}\n`, { mode: 0o600 });
-        const args = [
-            'ssh',
-            '-o',
-            'BatchMode=yes',
-            '-o',
-            'StrictHostKeyChecking=yes',
-            '-o',
-            `UserKnownHostsFile=${shellQuote(knownHostsFile)}`,
-            '-o',
-            'ConnectTimeout=30',
-        ];
-        if (auth.sshKey) {
-            const keyFile = (0,external_node_path_namespaceObject.join)(dir, 'key');
-            const key = auth.sshKey.endsWith('\n') ? auth.sshKey : `${auth.sshKey}\n`;
-            await external_node_fs_.promises.writeFile(keyFile, key, { mode: 0o600 });
-            args.push('-i', shellQuote(keyFile), '-o', 'IdentitiesOnly=yes');
-        }
-        env.GIT_SSH_COMMAND = args.join(' ');
-    }
-    else if (auth.token && (transport === 'https' || transport === 'http')) {
-        const basic = Buffer.from(`${auth.tokenUser ?? 'x-access-token'}:${auth.token}`).toString('base64');
-        // Through the environment, not `-c` on the command line, where other users of the machine could
-        // read it with ps; and never into .git/config.
-        env.GIT_CONFIG_COUNT = '1';
-        env.GIT_CONFIG_KEY_0 = 'http.extraheader';
-        env.GIT_CONFIG_VALUE_0 = `AUTHORIZATION: basic ${basic}`;
-    }
-    else if (auth.token) {
-        log.debug(`a token is not used for the ${transport} remote ${redactUrl(url)}`);
-    }
-    const created = dir;
-    return {
-        env,
-        dispose: async () => {
-            if (created)
-                await external_node_fs_.promises.rm(created, { recursive: true, force: true });
-            unregister?.();
-        },
-    };
 }
 /**
- * The URL git is given (without user info) and the auth to use: credentials in an http(s) URL are sent
- * like a token (a header from the environment), so they never reach `.git/config`. An explicit token
- * wins over one in the URL.
+ * Without a caller's limit, each git command gets this long: a remote that never answers must not hang
+ * a publish (or its ssh and remote helpers outlive it).
  */
-function credentialsFromUrl(url, auth = {}) {
-    const split = splitUrlCredentials(url);
-    if (split.url === url || auth.token)
-        return { url: split.url, auth };
-    // `https://token@host/…` (a token as the user name) or `https://user:token@host/…`.
-    if (split.password !== undefined)
-        return { url: split.url, auth: { ...auth, token: split.password, tokenUser: split.user ?? '' } };
-    if (split.user)
-        return { url: split.url, auth: { ...auth, token: split.user } };
-    return { url: split.url, auth };
-}
-function shellQuote(s) {
-    return `'${s.replace(/'/g, `'\\''`)}'`;
-}
+const DEFAULT_TIMEOUT_MS = 10 * 60_000;
 /**
  * The caller's environment without what must not reach git: the identity comes from commit(), the
  * repository from the clone, and editors, pagers, prompts and extra config would make runs differ by
@@ -4251,20 +5023,11 @@ function gitEnvironment() {
     }
     return env;
 }
-/** What git says when the remote refused the login. */
-const AUTH_FAILED = /could not read Username|Authentication failed|HTTP Basic: Access denied|Permission denied \(publickey|returned error: 40[13]/i;
-/** Messages of a rejected, non-fast-forward push, in the words of git and of the common hosts. */
-const REJECTED = /\[rejected\]|non-fast-forward|fetch first|failed to update ref|cannot lock ref|stale info|incorrect old value/i;
 /**
- * Without a caller's limit, each git command gets this long: a remote that never answers must not hang
- * a publish (or its ssh and remote helpers outlive it).
- */
-const DEFAULT_TIMEOUT_MS = 10 * 60_000;
-/**
- * Runs git in `cwd` through the process runner; resolves with its stdout, rejects with what it said.
- * Stdin is only the given `input` (no prompt can hang a job). After `timeoutMs` its whole process group
- * is killed: ssh or a remote helper holding the pipes would otherwise keep the command, and every later
- * one on the clone, waiting.
+ * Runs git in `cwd` through the process runner; resolves with its stdout, rejects with a
+ * `GitCommandError` holding what it said. Stdin is only the given `input` (no prompt can hang a job).
+ * After `timeoutMs` its whole process group is killed: ssh or a remote helper holding the pipes would
+ * otherwise keep the command, and every later one on the clone, waiting.
  */
 async function execGit(args, options) {
     let r;
@@ -4279,8 +5042,10 @@ async function execGit(args, options) {
         });
     }
     catch (error) {
-        const said = error instanceof ProcessLimitError ? error.stderr.trim() : '';
-        throw new Error(`${errorMessage(error)}${said ? `: ${said}` : ''}`);
+        if (!(error instanceof ProcessLimitError))
+            throw new GitCommandError(errorMessage(error));
+        const said = error.stderr.trim();
+        throw new GitCommandError(`${error.message}${said ? `: ${said}` : ''}`, { cause: error });
     }
     if (r.code === 0)
         return r.stdout;
@@ -4289,407 +5054,71 @@ async function execGit(args, options) {
     const said = [r.stderr.trim(), r.stdout.toString('utf8').trim().slice(-2000)]
         .filter(Boolean)
         .join('\n');
-    throw new Error(said || `git exited with code ${r.code}`);
+    throw new GitCommandError(said || `git exited with code ${r.code}`);
 }
-// ignoreBOM: a leading U+FEFF stays part of the name (dropped, "\uFEFFa" would read as "a").
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+/** Removes anything that looks like credentials from git's messages. */
+function redact(message) {
+    return message
+        .replace(/(https?:\/\/)[^@\s/]+@/gi, '$1')
+        .replace(/(AUTHORIZATION: basic )\S+/gi, '$1***');
+}
+/** What git says when the remote refused the login. */
+const AUTH_FAILED = /could not read Username|Authentication failed|HTTP Basic: Access denied|Permission denied \(publickey|returned error: 40[13]/i;
 /**
- * A path from git as text. One that is not UTF-8 keeps each byte of its names that are not as `\xNN`,
- * and says which name is the first of them (see `TreeEntry.notUtf8At`).
+ * A failed git command as the error callers see: what was being done, what git said (redacted), a hint
+ * when the login was refused, and the limit that killed it, if one did.
  */
-function decodePath(bytes) {
-    try {
-        return { path: strictUtf8.decode(bytes) };
-    }
-    catch {
-        // "/" is never part of a longer UTF-8 sequence: names can be decoded one by one.
-        let notUtf8At;
-        const names = bytes
-            .toString('latin1')
-            .split('/')
-            .map((latin1, i) => {
-            const name = Buffer.from(latin1, 'latin1');
-            try {
-                return strictUtf8.decode(name);
-            }
-            catch {
-                notUtf8At ??= i;
-                // A backslash is escaped too: two different names never read the same.
-                const escape = (b) => b === 0x5c ? '\\\\' : b < 0x80 ? String.fromCharCode(b) : `\\x${b.toString(16)}`;
-                return [...name].map(escape).join('');
-            }
-        });
-        return { path: names.join('/'), notUtf8At };
-    }
+function describeFailure(error, what) {
+    const message = redact(errorMessage(error)).trim();
+    const hint = AUTH_FAILED.test(message)
+        ? ' (the remote refused the credentials: check the token or ssh-key, and that it may access this repository)'
+        : '';
+    return new GitCommandError(`git failed to ${what}: ${message}${hint}`, { cause: error });
 }
-/** A working clone of one remote branch, and the git commands run on it. */
-class GitClient {
-    dir;
-    url;
-    env;
-    timeoutMs;
-    credentials;
-    log;
-    /** The command running now: commands on one clone run one after another. */
-    queue = Promise.resolve();
-    constructor(dir, url, env, timeoutMs, credentials, log) {
-        this.dir = dir;
-        this.url = url;
-        this.env = env;
-        this.timeoutMs = timeoutMs;
-        this.credentials = credentials;
-        this.log = log;
-    }
-    /** Runs one git command in the clone, after those already started. */
-    async raw(args) {
-        return (await this.rawBytes(args)).toString('utf8');
-    }
-    rawBytes(args, input, maxOutputBytes) {
-        const run = this.queue.then(() => execGit(args, {
-            cwd: this.dir,
-            env: this.env,
-            timeoutMs: this.timeoutMs,
-            input,
-            maxOutputBytes,
-        }));
-        this.queue = run.catch(() => undefined);
-        return run;
-    }
-    /** A client on `dir` whose every git command carries the credentials. */
-    static make(dir, url, credentials, log, timeoutMs) {
-        // GIT_SSH_COMMAND and the GIT_CONFIG_* header are built here (a temp key file and pinned known_hosts;
-        // the token's header), never taken from user input as they are.
-        const env = { ...gitEnvironment(), ...credentials.env };
-        return new GitClient(dir, url, env, timeoutMs, credentials, log);
-    }
-    /**
-     * Clones `branch` of `url` into `dir` (created), shallowly unless `depth` is 0. The default branch is
-     * asked of the remote when `branch` is not given.
-     */
-    static async clone(options, log) {
-        options = { ...options, ...credentialsFromUrl(options.url, options.auth) };
-        if (options.url.startsWith('-')) {
-            // git would take it for an option (`--upload-pack=<command>` runs a command).
-            throw new ConfigurationError(`repository: '${redactUrl(options.url)}' is not a repository URL (it starts with '-')`);
-        }
-        const credentials = await prepareCredentials(options.url, options.auth ?? {}, log);
-        try {
-            await external_node_fs_.promises.mkdir(options.dir, { recursive: true });
-            const client = GitClient.make(options.dir, options.url, credentials, log, options.timeoutMs);
-            const depth = options.depth ?? 1;
-            // Without a branch, git clones the remote's default branch (its HEAD): no extra round trip.
-            const what = `${redactUrl(options.url)} (branch ${options.branch ?? '(default)'}${depth ? `, depth ${depth}` : ''})`;
-            log.info(`Cloning ${what}`);
-            await client.run([
-                'clone',
-                '--quiet',
-                '--no-tags',
-                '--single-branch',
-                ...(options.branch ? ['--branch', options.branch] : []),
-                ...(depth ? ['--depth', String(depth)] : []),
-                ...(options.checkout === false ? ['--no-checkout'] : []),
-                // `--`: whatever the URL holds, it is never read as an option.
-                '--',
-                options.url,
-                '.',
-            ], `clone ${what}`);
-            if (!options.branch && !(await client.resolveCommit('HEAD'))) {
-                throw new ConfigurationError(`${redactUrl(options.url)} is empty (no default branch); set the branch input`);
-            }
-            return client;
-        }
-        catch (error) {
-            await credentials.dispose();
-            throw error;
-        }
-    }
-    /**
-     * Opens a clone made earlier (by `clone`) in `dir`, if it is one of `url`; undefined otherwise. Lets a
-     * restarted process fetch what changed instead of cloning again.
-     */
-    static async open(options, log) {
-        if (!(0,external_node_fs_.existsSync)((0,external_node_path_namespaceObject.join)(options.dir, '.git')))
-            return undefined;
-        // An origin stored with user info (by an older version) differs, so that clone is replaced.
-        options = { ...options, ...credentialsFromUrl(options.url, options.auth) };
-        const credentials = await prepareCredentials(options.url, options.auth ?? {}, log);
-        const client = GitClient.make(options.dir, options.url, credentials, log, options.timeoutMs);
-        try {
-            const origin = (await client.run(['remote', 'get-url', 'origin'], 'read the origin')).trim();
-            if (origin === options.url)
-                return client;
-        }
-        catch {
-            // not a usable clone: the caller clones afresh
-        }
-        await credentials.dispose();
-        return undefined;
-    }
-    /** Runs git; a failure becomes an error that says what was being done. */
-    async run(args, what) {
-        return (await this.runBytes(args, what)).toString('utf8');
-    }
-    /** `run` for output that is not text (file contents), with `input` on stdin. */
-    async runBytes(args, what, input, maxOutputBytes) {
-        this.log.debug(redact(`git ${args.join(' ')}`));
-        try {
-            return await this.rawBytes(args, input, maxOutputBytes);
-        }
-        catch (error) {
-            const message = redact(errorMessage(error)).trim();
-            const hint = AUTH_FAILED.test(message)
-                ? ' (the remote refused the credentials: check the token or ssh-key, and that it may access this repository)'
-                : '';
-            throw new GitCommandError(`git failed to ${what}: ${message}${hint}`);
-        }
-    }
-    /** Fetches `branch` (all new commits, keeping any history already here) and resets the work tree to it. */
-    async resetToRemote(branch) {
-        await this.run([
-            'fetch',
-            '--quiet',
-            '--no-tags',
-            'origin',
-            `+refs/heads/${branch}:refs/remotes/origin/${branch}`,
-        ], `fetch ${branch}`);
-        await this.run(['reset', '--quiet', '--hard', `refs/remotes/origin/${branch}`], `reset to origin/${branch}`);
-        // Untracked files: none in a clone only this tool writes to, but a publish retry makes sure.
-        await this.run(['clean', '-q', '-fdx'], 'clean the work tree');
-        return this.head();
-    }
-    /** Fetches `depth` more commits of history (or all of it); false when there was nothing more. */
-    async deepen(depth) {
-        if (!(await this.isShallow()))
-            return false;
-        const args = depth === 'all'
-            ? ['fetch', '--quiet', '--no-tags', '--unshallow', 'origin']
-            : ['fetch', '--quiet', '--no-tags', `--deepen=${depth}`, 'origin'];
-        await this.run(args, 'fetch more history');
-        return true;
-    }
-    /**
-     * The commits at the shallow boundary. `git log -- <path>` lists a boundary commit whatever it changed
-     * (its parent is missing, so everything looks added): a history read from a shallow clone must leave
-     * them out until more history is fetched.
-     */
-    async shallowBoundary() {
-        try {
-            const text = await external_node_fs_.promises.readFile((0,external_node_path_namespaceObject.join)(this.dir, '.git', 'shallow'), 'utf8');
-            return new Set(text.split('\n').filter(Boolean));
-        }
-        catch {
-            return new Set();
-        }
-    }
-    async isShallow() {
-        return ((await this.run(['rev-parse', '--is-shallow-repository'], 'inspect the clone')).trim() ===
-            'true');
-    }
-    /** The branch checked out. */
-    async branch() {
-        return (await this.run(['rev-parse', '--abbrev-ref', 'HEAD'], 'read the branch')).trim();
-    }
-    async head() {
-        return (await this.run(['rev-parse', 'HEAD'], 'read HEAD')).trim();
-    }
-    /** Stages everything under `path` (additions, changes and removals). */
-    async addAll(path) {
-        await this.run(['add', '--all', '--', path], `stage ${path}`);
-    }
-    /** True when the index differs from HEAD under `path`. */
-    async hasStagedChanges(path) {
-        const out = await this.run(['diff', '--cached', '--name-only', '--', path], 'compare with HEAD');
-        return out.trim() !== '';
-    }
-    /** Commits what is staged, with the given author as author and committer. */
-    async commit(message, author) {
-        await this.run([
-            '-c',
-            `user.name=${author.name}`,
-            '-c',
-            `user.email=${author.email}`,
-            'commit',
-            '--quiet',
-            '--no-verify',
-            '--no-gpg-sign',
-            '-m',
-            message,
-        ], 'commit');
-        return this.head();
-    }
-    /**
-     * Pushes HEAD to `branch`. A rejection because the branch moved is a `PushRejectedError` (the caller
-     * fetches and re-applies); anything else is a plain error. `lease` makes it a force-with-lease push
-     * (only ever used on the tool's own pull-request branches).
-     */
-    async push(branch, options = {}) {
-        const args = ['push', '--quiet', '--porcelain', 'origin'];
-        if (options.lease !== undefined)
-            args.push(`--force-with-lease=refs/heads/${branch}:${options.lease}`);
-        args.push(`HEAD:refs/heads/${branch}`);
-        try {
-            await this.run(args, `push to ${branch}`);
-        }
-        catch (error) {
-            const message = errorMessage(error);
-            if (REJECTED.test(message))
-                throw new PushRejectedError(message);
-            throw error;
-        }
-    }
-    /** The commit a remote branch points at, or undefined when it does not exist. */
-    async remoteBranchCommit(branch) {
-        const out = await this.run(['ls-remote', 'origin', `refs/heads/${branch}`], `look up ${branch}`);
-        return out.trim() ? out.trim().split(/\s+/)[0] : undefined;
-    }
-    /** A file of another branch of the remote (fetched shallowly), or undefined when either is missing. */
-    async remoteBranchFile(branch, path) {
-        if (!(await this.remoteBranchCommit(branch)))
-            return undefined;
-        const ref = `refs/gitops-actions/${branch}`;
-        await this.run(['fetch', '--quiet', '--no-tags', '--depth', '1', 'origin', `+refs/heads/${branch}:${ref}`], `fetch ${branch}`);
-        try {
-            return await this.raw(['show', `${ref}:${path}`]);
-        }
-        catch {
-            return undefined;
-        }
-    }
-    /** `git log` of `path` as records of hash, subject, body and commit time, newest first. */
-    async history(path, range = 'HEAD') {
-        const out = await this.run(['log', '--format=%H%x1f%cI%x1f%B%x1e', range, '--', path], `read the history of ${path}`);
-        return out
-            .split('\x1e')
-            .map((r) => r.trim())
-            .filter((r) => r !== '')
-            .map((r) => {
-            const [hash, time, message] = r.split('\x1f');
-            return { hash, time, message: message.trim() };
-        });
-    }
-    /**
-     * Every file and folder under `path` at `commit`, recursively, in git's order, with git's modes,
-     * object hashes and blob sizes (`git ls-tree -r -t -l`). Paths are relative to the repository's root.
-     */
-    async listTree(commit, path) {
-        const out = await this.runBytes([
-            // A path is a path, never pathspec magic (`:x`).
-            '--literal-pathspecs',
-            'ls-tree',
-            '-r',
-            '-t',
-            '-l',
-            '-z',
-            '--full-tree',
-            commit,
-            ...(path ? ['--', `${path}/`] : []),
-        ], `list ${path || 'the root'}`);
-        const entries = [];
-        // Split as bytes: a path is decoded on its own, strictly (a lossy decode makes names meet).
-        for (let at = 0; at < out.length;) {
-            const nul = out.indexOf(0, at);
-            const end = nul < 0 ? out.length : nul;
-            const line = out.subarray(at, end);
-            at = end + 1;
-            const tab = line.indexOf(0x09);
-            if (tab < 0)
-                continue;
-            // "<mode> <type> <hash> <size, padded>": the size is "-" for folders and submodules.
-            const [mode, type, hash, size] = line.subarray(0, tab).toString('latin1').trim().split(/ +/);
-            entries.push({
-                mode,
-                type,
-                hash,
-                size: Number(size) || 0,
-                ...decodePath(line.subarray(tab + 1)),
-            });
-        }
-        return entries;
-    }
-    /**
-     * The content of blobs: one `git cat-file --batch` for all of them. Its output may be as large as
-     * the sizes asked for (from `listTree`) and no larger: a huge file is read only when asked for.
-     */
-    async readBlobs(wanted) {
-        const blobs = new Map();
-        const unique = new Map(wanted.map((b) => [b.hash, b.size]));
-        if (unique.size === 0)
-            return blobs;
-        // Each answer's header, "<hash> blob <size>\n", and the newline after its content.
-        let bound = 0;
-        for (const [hash, size] of unique)
-            bound += size + hash.length + 32;
-        const out = await this.runBytes(['cat-file', '--batch'], `read ${unique.size} files`, `${[...unique.keys()].join('\n')}\n`, bound);
-        // Each answer: "<hash> <type> <size>\n<size bytes>\n", or "<name> missing\n".
-        let at = 0;
-        while (at < out.length) {
-            const eol = out.indexOf(0x0a, at);
-            const header = out.subarray(at, eol).toString('latin1').split(' ');
-            if (header.length !== 3)
-                throw new GitCommandError(`git cannot read object ${header[0]}`);
-            const size = Number(header[2]);
-            blobs.set(header[0], out.subarray(eol + 1, eol + 1 + size));
-            at = eol + 1 + size + 1;
-        }
-        return blobs;
-    }
-    /**
-     * Fetches `branch` straight into the local branch of that name, without touching the work tree: for a
-     * clone whose files are read from git's objects. Returns the branch's new commit.
-     */
-    async fetchHead(branch) {
-        await this.run([
-            'fetch',
-            '--quiet',
-            '--no-tags',
-            '--update-head-ok',
-            'origin',
-            `+refs/heads/${branch}:refs/heads/${branch}`,
-        ], `fetch ${branch}`);
-        return (await this.run(['rev-parse', `refs/heads/${branch}`], `read ${branch}`)).trim();
-    }
-    /**
-     * Writes a commit's files into the work tree, for tools that read files (kustomize); into `workTree`
-     * (created) when given, a folder without `.git`, so such tools cannot read the clone's own files. The
-     * clone's index follows the last tree written: only files that changed since are written again.
-     */
-    async checkout(commit, workTree) {
-        if (workTree)
-            await external_node_fs_.promises.mkdir(workTree, { recursive: true });
-        await this.run([...(workTree ? [`--work-tree=${workTree}`] : []), 'reset', '--quiet', '--hard', commit], `check out ${commit.slice(0, 12)}`);
-    }
-    /**
-     * True when `ancestor` is in the history of `commit`: the branch moved forward from it. False when
-     * it is not (the branch was force-pushed), or when git cannot tell.
-     */
-    async isAncestor(ancestor, commit) {
-        try {
-            await this.raw(['merge-base', '--is-ancestor', ancestor, commit]);
-            return true;
-        }
-        catch {
-            return false;
-        }
-    }
-    /** Resolves a commit name (full or short hash) to a full hash, or undefined. */
-    async resolveCommit(name) {
-        try {
-            return ((await this.raw(['rev-parse', '--verify', '--quiet', `${name}^{commit}`])).trim() ||
-                undefined);
-        }
-        catch {
-            return undefined;
-        }
-    }
-    /** Puts `path` as it was at `commit` into the work tree and index (removing what was added since). */
-    async restorePath(commit, path) {
-        await this.run(['rm', '-r', '-q', '--ignore-unmatch', '--', path], `clear ${path}`);
-        await this.run(['checkout', commit, '--', path], `restore ${path} from ${commit}`);
-    }
-    /** Removes credentials files; the clone itself is the caller's to remove. */
-    async dispose() {
-        await this.credentials.dispose();
-    }
+
+;// CONCATENATED MODULE: ./src/lib/git/fetch.ts
+/** The commands that read from the remote: clone and fetch, as argument arrays. */
+/** `git clone` of one branch (the remote's default without one) into the current folder. */
+function cloneArgs(options) {
+    const depth = options.depth ?? 1;
+    return [
+        'clone',
+        '--quiet',
+        '--no-tags',
+        '--single-branch',
+        ...(options.branch ? ['--branch', options.branch] : []),
+        ...(depth ? ['--depth', String(depth)] : []),
+        ...(options.checkout === false ? ['--no-checkout'] : []),
+        // `--`: whatever the URL holds, it is never read as an option.
+        '--',
+        options.url,
+        '.',
+    ];
+}
+/** `git fetch` from origin, without tags, of `refspecs`, with `options` (`--depth 1`, `--unshallow`). */
+function fetchArgs(refspecs, options = []) {
+    return ['fetch', '--quiet', '--no-tags', ...options, 'origin', ...refspecs];
+}
+
+;// CONCATENATED MODULE: ./src/lib/git/history.ts
+/** Reading commits: `git log` records, and a commit's time in the checkout a CI step runs in. */
+
+
+
+/** `git log` of `path` in `range` as records of hash, commit time and message (see `parseLog`). */
+function logArgs(path, range) {
+    return ['log', '--format=%H%x1f%cI%x1f%B%x1e', range, '--', path];
+}
+/** The commits in `logArgs` output, newest first. */
+function parseLog(out) {
+    return out
+        .split('\x1e')
+        .map((r) => r.trim())
+        .filter((r) => r !== '')
+        .map((r) => {
+        const [hash, time, message] = r.split('\x1f');
+        return { hash, time, message: message.trim() };
+    });
 }
 /**
  * The committer time (ISO 8601) of a commit in the repository at `dir` (the checkout a CI step runs in),
@@ -4709,245 +5138,15 @@ async function localCommitTime(commit, dir = process.cwd()) {
         return undefined;
     }
 }
-/** A git command that failed; its message says what was being done and what git said. */
-class GitCommandError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'GitCommandError';
-    }
-}
-/** Removes anything that looks like credentials from git's messages. */
-function redact(message) {
-    return message
-        .replace(/(https?:\/\/)[^@\s/]+@/gi, '$1')
-        .replace(/(AUTHORIZATION: basic )\S+/gi, '$1***');
-}
-
-;// CONCATENATED MODULE: ./src/lib/gitops/layout.ts
-/**
- * The gitops repo convention: `releases/<env>/<app>/` holds one app's rendered objects in one environment,
- * with `release.json` beside them.
- */
-
-const RELEASES_DIR = 'releases';
-const RELEASE_FILE = 'release.json';
-// DNS-label-like: what can be a folder name, a label value and part of a branch name safely.
-const NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
-/** Checks an env or app name; `input` names the input in the error. */
-function validateName(input, value) {
-    if (!NAME.test(value)) {
-        throw new ConfigurationError(
-        // The value is not echoed: a secret pasted into the wrong input must not be printed.
-        `input '${input}' is not a valid name (lower-case letters, digits and '-', at most 63, ` +
-            `starting and ending with a letter or digit)`);
-    }
-    return value;
-}
-/** `releases/<env>/<app>` (relative to the repo root, always with `/`). */
-function releasePath(env, app) {
-    return `${RELEASES_DIR}/${env}/${app}`;
-}
-
-;// CONCATENATED MODULE: ./src/lib/gitops/trailers.ts
-/**
- * Commit messages of the gitops repo: a subject that says what happened (`release(staging/shop): 1.4.2`)
- * and git trailers, so that plain `git log` answers "what was released where, from which commit".
- */
-/** Builds a message: subject, optional body, a blank line, then the trailers. */
-function commitMessage(subject, body, trailers) {
-    const lines = [subject];
-    if (body && body.trim())
-        lines.push('', body.trim());
-    const present = trailers.filter((t) => t.value !== '');
-    if (present.length > 0) {
-        lines.push('', ...present.map((t) => `${t.key}: ${t.value.replace(/\s*\n\s*/g, ' ')}`));
-    }
-    return `${lines.join('\n')}\n`;
-}
-/** Every trailer of a message (the last paragraph's `Key: value` lines), in order. */
-function parseTrailers(message) {
-    const paragraphs = message.trim().split(/\n\s*\n/);
-    if (paragraphs.length < 2)
-        return [];
-    const last = paragraphs[paragraphs.length - 1].split('\n');
-    const trailers = [];
-    for (const line of last) {
-        const m = /^([A-Za-z][A-Za-z0-9-]*): (.*)$/.exec(line);
-        if (!m)
-            return [];
-        trailers.push({ key: m[1], value: m[2].trim() });
-    }
-    return trailers;
-}
-/** The first value of a trailer, or undefined. */
-function trailer(message, key) {
-    return parseTrailers(message).find((t) => t.key.toLowerCase() === key.toLowerCase())?.value;
-}
-/** All values of a trailer (e.g. every `Reverts:`). */
-function trailerValues(message, key) {
-    return parseTrailers(message)
-        .filter((t) => t.key.toLowerCase() === key.toLowerCase())
-        .map((t) => t.value);
-}
-/** The kind of gitops commit from its subject: `release`, `promote`, `rollback`, `unpin`, `retire`. */
-function commitKind(message) {
-    return /^(release|promote|rollback|unpin|retire)\(/.exec(message)?.[1];
-}
-
-;// CONCATENATED MODULE: ./src/lib/gitops/history.ts
-
-
-/**
- * The history of `path`, newest first, fetching more of a shallow clone until `enough` says it has what
- * it needs or the whole history is here.
- */
-async function pathHistory(git, path, enough) {
-    let depth = 50;
-    for (;;) {
-        const boundary = await git.shallowBoundary();
-        const commits = (await git.history(path)).filter((c) => !boundary.has(c.hash));
-        if (enough(commits))
-            return commits;
-        if (!(await git.deepen(depth)))
-            return commits;
-        depth *= 2;
-    }
-}
-/** The newest rollback commit of `path`: the one that pinned it. */
-async function findPinCommit(git, path) {
-    const isPin = (c) => commitKind(c.message) === 'rollback';
-    const commits = await pathHistory(git, `${path}/${RELEASE_FILE}`, (cs) => cs.some(isPin));
-    return commits.find(isPin);
-}
-/** True for commits that put a new release in place (not rollbacks, unpins or retirements). */
-function isReleaseCommit(c) {
-    const kind = commitKind(c.message);
-    return kind === 'release' || kind === 'promote';
-}
-/** The release commit a rollback restored (its `Rollback-To:` trailer). */
-function rollbackTarget(c) {
-    return commitKind(c.message) === 'rollback' ? trailer(c.message, 'Rollback-To') : undefined;
-}
-
-;// CONCATENATED MODULE: ./src/lib/gitops/safe-path.ts
-/**
- * Paths inside a clone of the gitops repo, checked before anything is read, deleted or written there.
- * Anyone who can push to the gitops repo can commit a symlink (`releases -> /home/runner`); following it
- * would make a publish delete and write files on the runner, outside the clone, before git refuses the
- * pathspec. So every component on the way is `lstat`ed from the clone's root: a symlink is refused by
- * name, and the path must resolve inside the clone.
- */
-
-
-
-/**
- * Resolves `path` (repo-relative, with `/`) under the clone `root` and returns the absolute path. Throws a
- * ConfigurationError naming the component (repo-relative) that is a symlink, or that is not a folder
- * where one is needed. Components that do not exist yet are fine: they are created as real folders.
- */
-async function safeRepoPath(root, path, leaf = 'folder') {
-    const full = (0,external_node_path_namespaceObject.resolve)(root, path);
-    const rel = (0,external_node_path_namespaceObject.relative)((0,external_node_path_namespaceObject.resolve)(root), full);
-    if (rel === '' || rel.startsWith('..') || (0,external_node_path_namespaceObject.isAbsolute)(rel)) {
-        throw new ConfigurationError(`${path} does not lie inside the gitops repo`);
-    }
-    const parts = rel.split(/[\\/]/);
-    for (let i = 0; i < parts.length; i++) {
-        const shown = parts.slice(0, i + 1).join('/');
-        let stat;
-        try {
-            stat = await external_node_fs_.promises.lstat((0,external_node_path_namespaceObject.resolve)(root, ...parts.slice(0, i + 1)));
-        }
-        catch (error) {
-            if (error.code === 'ENOENT')
-                return full;
-            throw error;
-        }
-        if (stat.isSymbolicLink()) {
-            throw new ConfigurationError(`${shown} is a symbolic link in the gitops repo; refusing to read or write through it ` +
-                `(it could point outside the repo): replace it with a real ${i < parts.length - 1 || leaf === 'folder' ? 'folder' : 'file'} in git`);
-        }
-        const last = i === parts.length - 1;
-        if (!last || leaf === 'folder') {
-            if (!stat.isDirectory()) {
-                throw new ConfigurationError(`${shown} in the gitops repo is not a folder; the releases/<env>/<app>/ layout needs one there`);
-            }
-        }
-        else if (!stat.isFile()) {
-            throw new ConfigurationError(`${shown} in the gitops repo is not a regular file`);
-        }
-    }
-    return full;
-}
-
-;// CONCATENATED MODULE: ./src/lib/gitops/release.ts
-/** `release.json`: what a release folder holds, read by publish, rollback and the agent. */
-
-
-
-
-/**
- * Reads `<folder>/release.json` of the clone at `root` (`folder` repo-relative); undefined when there is
- * none. A symlink anywhere on the way, the file itself included, is refused by name before it is read.
- */
-async function readRelease(root, folder) {
-    const name = `${folder}/${RELEASE_FILE}`;
-    const file = await safeRepoPath(root, name, 'file');
-    if (!(0,external_node_fs_.existsSync)(file))
-        return undefined;
-    return parseRelease(await external_node_fs_.promises.readFile(file, 'utf8'), name);
-}
-/**
- * Checks and reads the text of a release file; `file` names it in the error. The error says what is
- * wrong, never the text: a release file may be a symlink's target or hold anything.
- */
-function parseRelease(text, file) {
-    let value;
+/** The commits at the shallow boundary of the clone in `dir` (none when it is not shallow). */
+async function shallowCommits(dir) {
     try {
-        value = JSON.parse(text);
+        const text = await external_node_fs_namespaceObject.promises.readFile((0,external_node_path_namespaceObject.join)(dir, '.git', 'shallow'), 'utf8');
+        return new Set(text.split('\n').filter(Boolean));
     }
     catch {
-        // JSON.parse's message quotes the text: not shown.
-        throw new ConfigurationError(`${file} is not a valid release file: it is not JSON`);
+        return new Set();
     }
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-        throw new ConfigurationError(`${file} is not a valid release file: it is not a JSON object`);
-    }
-    const info = value;
-    if (typeof info.version !== 'string' || typeof info.digest !== 'string') {
-        throw new ConfigurationError(`${file} is not a valid release file: 'version' and 'digest' must be strings`);
-    }
-    return info;
-}
-/** The file's text: keys in a fixed order, two-space indent, a final newline. */
-function releaseText(info) {
-    const ordered = [
-        'app',
-        'env',
-        'version',
-        'digest',
-        'objects',
-        'sourceRepo',
-        'sourceCommit',
-        'sourceCommitTime',
-        'sourceRun',
-        'releasedBy',
-        'kustomizeVersion',
-        'releasedAt',
-        'promotedFrom',
-        'pinned',
-        'retired',
-    ];
-    const out = {};
-    for (const key of ordered)
-        if (info[key] !== undefined)
-            out[key] = info[key];
-    return `${JSON.stringify(out, null, 2)}\n`;
-}
-/** A short description for messages: `1.4.2 (source abc1234, released 2026-…)`. */
-function describeRelease(info) {
-    const source = info.sourceCommit ? `source ${info.sourceCommit.slice(0, 12)}, ` : '';
-    return `${info.version} (${source}released ${info.releasedAt}${info.releasedBy ? ` by ${info.releasedBy}` : ''})`;
 }
 
 ;// CONCATENATED MODULE: ./src/lib/backoff.ts
@@ -5029,41 +5228,868 @@ class Limiter {
     }
 }
 
-;// CONCATENATED MODULE: ./src/lib/gitlab-api.ts
-/** GitLab's REST API (v4), as publish (merge requests) and the agent (commit statuses) call it. */
+;// CONCATENATED MODULE: ./src/lib/git/retry.ts
 /**
- * One call with the token in GitLab's own header; the answer's JSON. A failure says which call (without
- * its query), the status and the start of what GitLab answered.
+ * Clone and fetch retry like every other network call: a bounded number of attempts with jittered
+ * back-off, and none for what cannot succeed on retry (a refused login, a missing repository or branch,
+ * a host key that does not match, a command our own limits killed, a mistake on this side).
  */
-async function gitlabCall(api, method, path, options = {}) {
-    const url = `${api.apiUrl.replace(/\/+$/, '')}${path}`;
-    const response = await fetch(url, {
-        method,
-        headers: { 'PRIVATE-TOKEN': api.token, 'Content-Type': 'application/json' },
-        body: options.body ? JSON.stringify(options.body) : undefined,
-        signal: options.timeoutMs ? AbortSignal.timeout(options.timeoutMs) : undefined,
-    });
-    const text = await response.text();
-    if (!response.ok) {
-        throw new Error(`GitLab API ${method} ${url.replace(/\?.*/, '')}: ${response.status} ${text.slice(0, 300)}`);
-    }
-    try {
-        return (text ? JSON.parse(text) : undefined);
-    }
-    catch {
-        throw new Error(`GitLab API ${method} ${url.replace(/\?.*/, '')}: the answer is not JSON: ${text.slice(0, 120)}`);
+
+
+
+
+
+const NETWORK_RETRY = { attempts: 3, baseMs: 1000, capMs: 4000 };
+/** What git says when the repository or the ref is not there. */
+const NOT_FOUND = /repository .* not found|Repository not found|does not appear to be a git repository|returned error: 404|project you were looking for could not be found|Remote branch .* not found|couldn't find remote ref|not our ref/i;
+/** What ssh says when the host's key is not the one pinned. */
+const HOST_KEY = /Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|host key for .* has changed|No \S+ host key is known/i;
+/** Mistakes on this side that no retry mends. */
+const LOCAL = /already exists and is not an empty directory|invalid refspec|unknown option|not a git repository/i;
+/** False for a failure that would fail again the same way. */
+function isRetryable(error) {
+    if (!(error instanceof GitCommandError) || limitOf(error) !== undefined)
+        return false;
+    const message = errorMessage(error);
+    return ![AUTH_FAILED, NOT_FOUND, HOST_KEY, LOCAL].some((pattern) => pattern.test(message));
+}
+/**
+ * Runs `attempt` until it succeeds, fails in a way no retry mends, or has been tried
+ * `policy.attempts` times; each retry is logged with what failed and how long it waits.
+ */
+async function withRetry(attempt, log, policy = NETWORK_RETRY) {
+    const backoff = new Backoff({ baseMs: policy.baseMs, capMs: policy.capMs, jitter: 'equal' });
+    for (let n = 1;; n++) {
+        try {
+            return await attempt();
+        }
+        catch (error) {
+            if (n >= policy.attempts || !isRetryable(error))
+                throw error;
+            const wait = backoff.next();
+            log.warn(`${errorMessage(error)} (attempt ${n} of ${policy.attempts}); retrying in ${(wait / 1000).toFixed(1)} s`);
+            await sleep(wait);
+        }
     }
 }
 
-;// CONCATENATED MODULE: ./src/lib/gitops/pull-request.ts
+;// CONCATENATED MODULE: ./src/lib/git/tree.ts
+/** Reading trees and blobs from git's objects: `ls-tree -z` and `cat-file --batch` output, as bytes. */
+
+/** `git ls-tree -r -t -l -z --full-tree` of `path` (the whole tree when empty) at `commit`. */
+function lsTreeArgs(commit, path) {
+    return [
+        // A path is a path, never pathspec magic (`:x`).
+        '--literal-pathspecs',
+        'ls-tree',
+        '-r',
+        '-t',
+        '-l',
+        '-z',
+        '--full-tree',
+        commit,
+        ...(path ? ['--', `${path}/`] : []),
+    ];
+}
+/** The entries of `lsTreeArgs` output. */
+function parseTree(out) {
+    const entries = [];
+    // Split as bytes: a path is decoded on its own, strictly (a lossy decode makes names meet).
+    for (let at = 0; at < out.length;) {
+        const nul = out.indexOf(0, at);
+        const end = nul < 0 ? out.length : nul;
+        const line = out.subarray(at, end);
+        at = end + 1;
+        const tab = line.indexOf(0x09);
+        if (tab < 0)
+            continue;
+        // "<mode> <type> <hash> <size, padded>": the size is "-" for folders and submodules.
+        const [mode, type, hash, size] = line.subarray(0, tab).toString('latin1').trim().split(/ +/);
+        entries.push({
+            mode,
+            type,
+            hash,
+            size: Number(size) || 0,
+            ...decodePath(line.subarray(tab + 1)),
+        });
+    }
+    return entries;
+}
 /**
- * Opening or updating the one pull request (GitHub) or merge request (GitLab) of a gitops branch. A newer
- * release force-updates the same branch and so the same request: an old one can never be merged over a
- * newer release.
+ * The most `cat-file --batch` may write for these blobs: each answer's header, "<hash> blob <size>\n",
+ * its content and the newline after it.
+ */
+function batchBound(sizes) {
+    let bound = 0;
+    for (const [hash, size] of sizes)
+        bound += size + hash.length + 32;
+    return bound;
+}
+/** The blobs in `cat-file --batch` output, by hash. */
+function parseBatch(out) {
+    const blobs = new Map();
+    // Each answer: "<hash> <type> <size>\n<size bytes>\n", or "<name> missing\n".
+    let at = 0;
+    while (at < out.length) {
+        const eol = out.indexOf(0x0a, at);
+        const header = out.subarray(at, eol).toString('latin1').split(' ');
+        if (header.length !== 3)
+            throw new GitCommandError(`git cannot read object ${header[0]}`);
+        const size = Number(header[2]);
+        blobs.set(header[0], out.subarray(eol + 1, eol + 1 + size));
+        at = eol + 1 + size + 1;
+    }
+    return blobs;
+}
+// ignoreBOM: a leading U+FEFF stays part of the name (dropped, "\uFEFFa" would read as "a").
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+/**
+ * A path from git as text. One that is not UTF-8 keeps each byte of its names that are not as `\xNN`,
+ * and says which name is the first of them (see `TreeEntry.notUtf8At`).
+ */
+function decodePath(bytes) {
+    try {
+        return { path: strictUtf8.decode(bytes) };
+    }
+    catch {
+        // "/" is never part of a longer UTF-8 sequence: names can be decoded one by one.
+        let notUtf8At;
+        const names = bytes
+            .toString('latin1')
+            .split('/')
+            .map((latin1, i) => {
+            const name = Buffer.from(latin1, 'latin1');
+            try {
+                return strictUtf8.decode(name);
+            }
+            catch {
+                notUtf8At ??= i;
+                // A backslash is escaped too: two different names never read the same.
+                const escape = (b) => b === 0x5c ? '\\\\' : b < 0x80 ? String.fromCharCode(b) : `\\x${b.toString(16)}`;
+                return [...name].map(escape).join('');
+            }
+        });
+        return { path: names.join('/'), notUtf8At };
+    }
+}
+
+;// CONCATENATED MODULE: ./src/lib/git/write.ts
+/** Writing to a clone and its remote: the commit and push commands, and what a rejected push says. */
+
+/** Thrown when the remote refused a push because its branch moved (someone else pushed first). */
+class PushRejectedError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'PushRejectedError';
+    }
+}
+/** Messages of a rejected, non-fast-forward push, in the words of git and of the common hosts. */
+const REJECTED = /\[rejected\]|non-fast-forward|fetch first|failed to update ref|cannot lock ref|stale info|incorrect old value/i;
+/** Commits what is staged, with `author` as author and committer, skipping hooks and signing. */
+function commitArgs(message, author) {
+    return [
+        '-c',
+        `user.name=${author.name}`,
+        '-c',
+        `user.email=${author.email}`,
+        'commit',
+        '--quiet',
+        '--no-verify',
+        '--no-gpg-sign',
+        '-m',
+        message,
+    ];
+}
+/** Pushes HEAD to `branch`; with `lease`, only if the remote branch is still at that commit. */
+function pushArgs(branch, lease) {
+    const args = ['push', '--quiet', '--porcelain', 'origin'];
+    if (lease !== undefined)
+        args.push(`--force-with-lease=refs/heads/${branch}:${lease}`);
+    args.push(`HEAD:refs/heads/${branch}`);
+    return args;
+}
+/** A failed push as a `PushRejectedError` when the branch moved; any other failure as it is. */
+function pushFailure(error) {
+    return REJECTED.test(errorMessage(error)) ? new PushRejectedError(errorMessage(error)) : error;
+}
+
+;// CONCATENATED MODULE: ./src/lib/git/git.ts
+/**
+ * The one git wrapper. Everything that touches git goes through `GitClient` (the git binary run directly,
+ * arguments as arrays, never a shell, one command at a time per clone). Credentials never reach
+ * `.git/config` (see `credentials.ts`); clone and fetch retry what may succeed on retry (`retry.ts`).
  */
 
 
-/** The `owner/name` part of a repository URL or `owner/name` string. */
+
+
+
+
+
+
+
+
+
+
+
+
+/** A working clone of one remote branch, and the git commands run on it. */
+class GitClient {
+    dir;
+    url;
+    env;
+    timeoutMs;
+    credentials;
+    log;
+    /** The command running now: commands on one clone run one after another. */
+    queue = Promise.resolve();
+    constructor(dir, url, env, timeoutMs, credentials, log) {
+        this.dir = dir;
+        this.url = url;
+        this.env = env;
+        this.timeoutMs = timeoutMs;
+        this.credentials = credentials;
+        this.log = log;
+    }
+    /** Runs one git command in the clone, after those already started. */
+    async raw(args) {
+        return (await this.rawBytes(args)).toString('utf8');
+    }
+    rawBytes(args, input, maxOutputBytes) {
+        const run = this.queue.then(() => execGit(args, {
+            cwd: this.dir,
+            env: this.env,
+            timeoutMs: this.timeoutMs,
+            input,
+            maxOutputBytes,
+        }));
+        this.queue = run.catch(() => undefined);
+        return run;
+    }
+    /** A client on `dir` whose every git command carries the credentials. */
+    static make(dir, url, credentials, log, timeoutMs) {
+        // GIT_SSH_COMMAND and the GIT_CONFIG_* header are built here (a temp key file and pinned known_hosts;
+        // the token's header), never taken from user input as they are.
+        const env = { ...gitEnvironment(), ...credentials.env };
+        return new GitClient(dir, url, env, timeoutMs, credentials, log);
+    }
+    /**
+     * Clones `branch` of `url` into `dir` (created), shallowly unless `depth` is 0. The default branch is
+     * asked of the remote when `branch` is not given.
+     */
+    static async clone(options, log) {
+        options = { ...options, ...credentialsFromUrl(options.url, options.auth) };
+        if (options.url.startsWith('-')) {
+            // git would take it for an option (`--upload-pack=<command>` runs a command).
+            throw new ConfigurationError(`repository: '${redactUrl(options.url)}' is not a repository URL (it starts with '-')`);
+        }
+        const credentials = await prepareCredentials(options.url, options.auth ?? {}, log);
+        try {
+            await external_node_fs_namespaceObject.promises.mkdir(options.dir, { recursive: true });
+            const client = GitClient.make(options.dir, options.url, credentials, log, options.timeoutMs);
+            const depth = options.depth ?? 1;
+            // Without a branch, git clones the remote's default branch (its HEAD): no extra round trip.
+            const what = `${redactUrl(options.url)} (branch ${options.branch ?? '(default)'}${depth ? `, depth ${depth}` : ''})`;
+            log.info(`Cloning ${what}`);
+            await client.network(cloneArgs(options), `clone ${what}`);
+            if (!options.branch && !(await client.resolveCommit('HEAD'))) {
+                throw new ConfigurationError(`${redactUrl(options.url)} is empty (no default branch); set the branch input`);
+            }
+            return client;
+        }
+        catch (error) {
+            await credentials.dispose();
+            throw error;
+        }
+    }
+    /**
+     * Opens a clone made earlier (by `clone`) in `dir`, if it is one of `url`; undefined otherwise. Lets a
+     * restarted process fetch what changed instead of cloning again.
+     */
+    static async open(options, log) {
+        if (!(0,external_node_fs_namespaceObject.existsSync)((0,external_node_path_namespaceObject.join)(options.dir, '.git')))
+            return undefined;
+        // An origin stored with user info (by an older version) differs, so that clone is replaced.
+        options = { ...options, ...credentialsFromUrl(options.url, options.auth) };
+        const credentials = await prepareCredentials(options.url, options.auth ?? {}, log);
+        const client = GitClient.make(options.dir, options.url, credentials, log, options.timeoutMs);
+        try {
+            const origin = (await client.run(['remote', 'get-url', 'origin'], 'read the origin')).trim();
+            if (origin === options.url)
+                return client;
+        }
+        catch {
+            // not a usable clone: the caller clones afresh
+        }
+        await credentials.dispose();
+        return undefined;
+    }
+    /** Runs git; a failure becomes an error that says what was being done. */
+    async run(args, what) {
+        return (await this.runBytes(args, what)).toString('utf8');
+    }
+    /** `run` for output that is not text (file contents), with `input` on stdin. */
+    async runBytes(args, what, input, maxOutputBytes) {
+        this.log.debug(redact(`git ${args.join(' ')}`));
+        try {
+            return await this.rawBytes(args, input, maxOutputBytes);
+        }
+        catch (error) {
+            throw describeFailure(error, what);
+        }
+    }
+    /** `run` for a command that reaches the remote (clone, fetch, ls-remote): retried when it may help. */
+    network(args, what) {
+        return withRetry(() => this.run(args, what), this.log);
+    }
+    /** Fetches `branch` (all new commits, keeping any history already here) and resets the work tree to it. */
+    async resetToRemote(branch) {
+        await this.network(fetchArgs([`+refs/heads/${branch}:refs/remotes/origin/${branch}`]), `fetch ${branch}`);
+        await this.run(['reset', '--quiet', '--hard', `refs/remotes/origin/${branch}`], `reset to origin/${branch}`);
+        // Untracked files: none in a clone only this tool writes to, but a publish retry makes sure.
+        await this.run(['clean', '-q', '-fdx'], 'clean the work tree');
+        return this.head();
+    }
+    /** Fetches `depth` more commits of history (or all of it); false when there was nothing more. */
+    async deepen(depth) {
+        if (!(await this.isShallow()))
+            return false;
+        const deeper = depth === 'all' ? '--unshallow' : `--deepen=${depth}`;
+        await this.network(fetchArgs([], [deeper]), 'fetch more history');
+        return true;
+    }
+    /**
+     * The commits at the shallow boundary. `git log -- <path>` lists a boundary commit whatever it changed
+     * (its parent is missing, so everything looks added): a history read from a shallow clone must leave
+     * them out until more history is fetched.
+     */
+    shallowBoundary() {
+        return shallowCommits(this.dir);
+    }
+    async isShallow() {
+        return ((await this.run(['rev-parse', '--is-shallow-repository'], 'inspect the clone')).trim() ===
+            'true');
+    }
+    /** The branch checked out. */
+    async branch() {
+        return (await this.run(['rev-parse', '--abbrev-ref', 'HEAD'], 'read the branch')).trim();
+    }
+    async head() {
+        return (await this.run(['rev-parse', 'HEAD'], 'read HEAD')).trim();
+    }
+    /** Stages everything under `path` (additions, changes and removals). */
+    async addAll(path) {
+        await this.run(['add', '--all', '--', path], `stage ${path}`);
+    }
+    /** True when the index differs from HEAD under `path`. */
+    async hasStagedChanges(path) {
+        const out = await this.run(['diff', '--cached', '--name-only', '--', path], 'compare with HEAD');
+        return out.trim() !== '';
+    }
+    /** Commits what is staged, with the given author as author and committer. */
+    async commit(message, author) {
+        await this.run(commitArgs(message, author), 'commit');
+        return this.head();
+    }
+    /**
+     * Pushes HEAD to `branch`. A rejection because the branch moved is a `PushRejectedError` (the caller
+     * fetches and re-applies); anything else is a plain error. `lease` makes it a force-with-lease push
+     * (only ever used on the tool's own pull-request branches).
+     */
+    async push(branch, options = {}) {
+        try {
+            await this.run(pushArgs(branch, options.lease), `push to ${branch}`);
+        }
+        catch (error) {
+            throw pushFailure(error);
+        }
+    }
+    /** The commit a remote branch points at, or undefined when it does not exist. */
+    async remoteBranchCommit(branch) {
+        const out = await this.network(['ls-remote', 'origin', `refs/heads/${branch}`], `look up ${branch}`);
+        return out.trim() ? out.trim().split(/\s+/)[0] : undefined;
+    }
+    /** A file of another branch of the remote (fetched shallowly), or undefined when either is missing. */
+    async remoteBranchFile(branch, path) {
+        if (!(await this.remoteBranchCommit(branch)))
+            return undefined;
+        const ref = `refs/gitops-actions/${branch}`;
+        await this.network(fetchArgs([`+refs/heads/${branch}:${ref}`], ['--depth', '1']), `fetch ${branch}`);
+        try {
+            return await this.raw(['show', `${ref}:${path}`]);
+        }
+        catch {
+            return undefined;
+        }
+    }
+    /** `git log` of `path` as records of hash, subject, body and commit time, newest first. */
+    async history(path, range = 'HEAD') {
+        return parseLog(await this.run(logArgs(path, range), `read the history of ${path}`));
+    }
+    /**
+     * Every file and folder under `path` at `commit`, recursively, in git's order, with git's modes,
+     * object hashes and blob sizes (`git ls-tree -r -t -l`). Paths are relative to the repository's root.
+     */
+    async listTree(commit, path) {
+        return parseTree(await this.runBytes(lsTreeArgs(commit, path), `list ${path || 'the root'}`));
+    }
+    /**
+     * The content of blobs: one `git cat-file --batch` for all of them. Its output may be as large as
+     * the sizes asked for (from `listTree`) and no larger: a huge file is read only when asked for.
+     */
+    async readBlobs(wanted) {
+        const unique = new Map(wanted.map((b) => [b.hash, b.size]));
+        if (unique.size === 0)
+            return new Map();
+        const out = await this.runBytes(['cat-file', '--batch'], `read ${unique.size} files`, `${[...unique.keys()].join('\n')}\n`, batchBound(unique));
+        return parseBatch(out);
+    }
+    /**
+     * Fetches `branch` straight into the local branch of that name, without touching the work tree: for a
+     * clone whose files are read from git's objects. Returns the branch's new commit.
+     */
+    async fetchHead(branch) {
+        await this.network(fetchArgs([`+refs/heads/${branch}:refs/heads/${branch}`], ['--update-head-ok']), `fetch ${branch}`);
+        return (await this.run(['rev-parse', `refs/heads/${branch}`], `read ${branch}`)).trim();
+    }
+    /**
+     * Writes a commit's files into the work tree, for tools that read files (kustomize); into `workTree`
+     * (created) when given, a folder without `.git`, so such tools cannot read the clone's own files. The
+     * clone's index follows the last tree written: only files that changed since are written again.
+     */
+    async checkout(commit, workTree) {
+        if (workTree)
+            await external_node_fs_namespaceObject.promises.mkdir(workTree, { recursive: true });
+        await this.run([...(workTree ? [`--work-tree=${workTree}`] : []), 'reset', '--quiet', '--hard', commit], `check out ${commit.slice(0, 12)}`);
+    }
+    /**
+     * True when `ancestor` is in the history of `commit`: the branch moved forward from it. False when
+     * it is not (the branch was force-pushed), or when git cannot tell.
+     */
+    async isAncestor(ancestor, commit) {
+        try {
+            await this.raw(['merge-base', '--is-ancestor', ancestor, commit]);
+            return true;
+        }
+        catch {
+            return false;
+        }
+    }
+    /** Resolves a commit name (full or short hash) to a full hash, or undefined. */
+    async resolveCommit(name) {
+        try {
+            return ((await this.raw(['rev-parse', '--verify', '--quiet', `${name}^{commit}`])).trim() ||
+                undefined);
+        }
+        catch {
+            return undefined;
+        }
+    }
+    /** Puts `path` as it was at `commit` into the work tree and index (removing what was added since). */
+    async restorePath(commit, path) {
+        await this.run(['rm', '-r', '-q', '--ignore-unmatch', '--', path], `clear ${path}`);
+        await this.run(['checkout', commit, '--', path], `restore ${path} from ${commit}`);
+    }
+    /** Removes credentials files; the clone itself is the caller's to remove. */
+    async dispose() {
+        await this.credentials.dispose();
+    }
+}
+
+;// CONCATENATED MODULE: ./src/lib/gitops/layout.ts
+/**
+ * The gitops repo convention: `releases/<env>/<app>/` holds one app's rendered objects in one environment,
+ * with `release.json` beside them.
+ */
+
+const RELEASES_DIR = 'releases';
+const RELEASE_FILE = 'release.json';
+// DNS-label-like: what can be a folder name, a label value and part of a branch name safely.
+const NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+/** Checks an env or app name; `input` names the input in the error. */
+function validateName(input, value) {
+    if (!NAME.test(value)) {
+        throw new ConfigurationError(
+        // The value is not echoed: a secret pasted into the wrong input must not be printed.
+        `input '${input}' is not a valid name (lower-case letters, digits and '-', at most 63, ` +
+            `starting and ending with a letter or digit)`);
+    }
+    return value;
+}
+/** `releases/<env>/<app>` (relative to the repo root, always with `/`). */
+function releasePath(env, app) {
+    return `${RELEASES_DIR}/${env}/${app}`;
+}
+
+;// CONCATENATED MODULE: ./src/lib/gitops/trailers.ts
+/**
+ * Commit messages of the gitops repo: a subject that says what happened (`release(staging/shop): 1.4.2`)
+ * and git trailers, so that plain `git log` answers "what was released where, from which commit".
+ */
+/** Every trailer a gitops commit may carry, in the order written. */
+const TRAILERS = {
+    app: 'Gitops-App',
+    env: 'Gitops-Env',
+    version: 'Gitops-Version',
+    digest: 'Gitops-Digest',
+    sourceRepo: 'Source-Repo',
+    sourceCommit: 'Source-Commit',
+    sourceRun: 'Source-Run',
+    promotedFrom: 'Promoted-From',
+    releasedBy: 'Released-By',
+    rollbackTo: 'Rollback-To',
+    reverts: 'Reverts',
+};
+/**
+ * The trailers of a release, promote, rollback or unpin commit, always in the same order; what is not
+ * given is left out. `reverts` gives one `Reverts:` line per commit undone.
+ */
+function releaseTrailers(values) {
+    return Object.entries(TRAILERS).flatMap(([field, key]) => {
+        const value = values[field];
+        const list = Array.isArray(value) ? value : [value ?? ''];
+        return list.map((v) => ({ key, value: v }));
+    });
+}
+/** Builds a message: subject, optional body, a blank line, then the trailers. */
+function commitMessage(subject, body, trailers) {
+    const lines = [subject];
+    if (body && body.trim())
+        lines.push('', body.trim());
+    const present = trailers.filter((t) => t.value !== '');
+    if (present.length > 0) {
+        lines.push('', ...present.map((t) => `${t.key}: ${t.value.replace(/\s*\n\s*/g, ' ')}`));
+    }
+    return `${lines.join('\n')}\n`;
+}
+/** Every trailer of a message (the last paragraph's `Key: value` lines), in order. */
+function parseTrailers(message) {
+    const paragraphs = message.trim().split(/\n\s*\n/);
+    if (paragraphs.length < 2)
+        return [];
+    const last = paragraphs[paragraphs.length - 1].split('\n');
+    const trailers = [];
+    for (const line of last) {
+        const m = /^([A-Za-z][A-Za-z0-9-]*): (.*)$/.exec(line);
+        if (!m)
+            return [];
+        trailers.push({ key: m[1], value: m[2].trim() });
+    }
+    return trailers;
+}
+/** The first value of a trailer, or undefined. */
+function trailer(message, key) {
+    return parseTrailers(message).find((t) => t.key.toLowerCase() === key.toLowerCase())?.value;
+}
+/** The kind of gitops commit from its subject: `release`, `promote`, `rollback`, `unpin`, `retire`. */
+function commitKind(message) {
+    return /^(release|promote|rollback|unpin|retire)\(/.exec(message)?.[1];
+}
+
+;// CONCATENATED MODULE: ./src/lib/gitops/history.ts
+
+
+/**
+ * The history of `path`, newest first, fetching more of a shallow clone until `enough` says it has what
+ * it needs or the whole history is here.
+ */
+async function pathHistory(git, path, enough) {
+    let depth = 50;
+    for (;;) {
+        const boundary = await git.shallowBoundary();
+        const commits = (await git.history(path)).filter((c) => !boundary.has(c.hash));
+        if (enough(commits))
+            return commits;
+        if (!(await git.deepen(depth)))
+            return commits;
+        depth *= 2;
+    }
+}
+/** The newest rollback commit of `path`: the one that pinned it. */
+async function findPinCommit(git, path) {
+    const isPin = (c) => commitKind(c.message) === 'rollback';
+    const commits = await pathHistory(git, `${path}/${RELEASE_FILE}`, (cs) => cs.some(isPin));
+    return commits.find(isPin);
+}
+/** True for commits that put a new release in place (not rollbacks, unpins or retirements). */
+function isReleaseCommit(c) {
+    const kind = commitKind(c.message);
+    return kind === 'release' || kind === 'promote';
+}
+/** The release commit a rollback restored (its `Rollback-To:` trailer). */
+function rollbackTarget(c) {
+    return commitKind(c.message) === 'rollback' ? trailer(c.message, TRAILERS.rollbackTo) : undefined;
+}
+
+;// CONCATENATED MODULE: ./src/lib/gitops/safe-path.ts
+/**
+ * Paths inside a clone of the gitops repo, checked before anything is read, deleted or written there.
+ * Anyone who can push to the gitops repo can commit a symlink (`releases -> /home/runner`); following it
+ * would make a publish delete and write files on the runner, outside the clone, before git refuses the
+ * pathspec. So every component on the way is `lstat`ed from the clone's root: a symlink is refused by
+ * name, and the path must resolve inside the clone.
+ */
+
+
+
+/**
+ * Resolves `path` (repo-relative, with `/`) under the clone `root` and returns the absolute path. Throws a
+ * ConfigurationError naming the component (repo-relative) that is a symlink, or that is not a folder
+ * where one is needed. Components that do not exist yet are fine: they are created as real folders.
+ */
+async function safeRepoPath(root, path, leaf = 'folder') {
+    const full = (0,external_node_path_namespaceObject.resolve)(root, path);
+    const rel = (0,external_node_path_namespaceObject.relative)((0,external_node_path_namespaceObject.resolve)(root), full);
+    if (rel === '' || rel.startsWith('..') || (0,external_node_path_namespaceObject.isAbsolute)(rel)) {
+        throw new ConfigurationError(`${path} does not lie inside the gitops repo`);
+    }
+    const parts = rel.split(/[\\/]/);
+    for (let i = 0; i < parts.length; i++) {
+        const shown = parts.slice(0, i + 1).join('/');
+        let stat;
+        try {
+            stat = await external_node_fs_namespaceObject.promises.lstat((0,external_node_path_namespaceObject.resolve)(root, ...parts.slice(0, i + 1)));
+        }
+        catch (error) {
+            if (error.code === 'ENOENT')
+                return full;
+            throw error;
+        }
+        if (stat.isSymbolicLink()) {
+            throw new ConfigurationError(`${shown} is a symbolic link in the gitops repo; refusing to read or write through it ` +
+                `(it could point outside the repo): replace it with a real ${i < parts.length - 1 || leaf === 'folder' ? 'folder' : 'file'} in git`);
+        }
+        const last = i === parts.length - 1;
+        if (!last || leaf === 'folder') {
+            if (!stat.isDirectory()) {
+                throw new ConfigurationError(`${shown} in the gitops repo is not a folder; the releases/<env>/<app>/ layout needs one there`);
+            }
+        }
+        else if (!stat.isFile()) {
+            throw new ConfigurationError(`${shown} in the gitops repo is not a regular file`);
+        }
+    }
+    return full;
+}
+
+;// CONCATENATED MODULE: ./src/lib/gitops/release.ts
+/** `release.json`: what a release folder holds, read by publish, rollback and the agent. */
+
+
+
+
+/**
+ * Reads `<folder>/release.json` of the clone at `root` (`folder` repo-relative); undefined when there is
+ * none. A symlink anywhere on the way, the file itself included, is refused by name before it is read.
+ */
+async function readRelease(root, folder) {
+    const name = `${folder}/${RELEASE_FILE}`;
+    const file = await safeRepoPath(root, name, 'file');
+    if (!(0,external_node_fs_namespaceObject.existsSync)(file))
+        return undefined;
+    return parseRelease(await external_node_fs_namespaceObject.promises.readFile(file, 'utf8'), name);
+}
+/**
+ * Checks and reads the text of a release file; `file` names it in the error. The error says what is
+ * wrong, never the text: a release file may be a symlink's target or hold anything.
+ */
+function parseRelease(text, file) {
+    let value;
+    try {
+        value = JSON.parse(text);
+    }
+    catch {
+        // JSON.parse's message quotes the text: not shown.
+        throw new ConfigurationError(`${file} is not a valid release file: it is not JSON`);
+    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+        throw new ConfigurationError(`${file} is not a valid release file: it is not a JSON object`);
+    }
+    const info = value;
+    if (typeof info.version !== 'string' || typeof info.digest !== 'string') {
+        throw new ConfigurationError(`${file} is not a valid release file: 'version' and 'digest' must be strings`);
+    }
+    return info;
+}
+/** The file's text: keys in a fixed order, two-space indent, a final newline. */
+function releaseText(info) {
+    const ordered = [
+        'app',
+        'env',
+        'version',
+        'digest',
+        'objects',
+        'sourceRepo',
+        'sourceCommit',
+        'sourceCommitTime',
+        'sourceRun',
+        'releasedBy',
+        'kustomizeVersion',
+        'releasedAt',
+        'promotedFrom',
+        'pinned',
+        'retired',
+    ];
+    const out = {};
+    for (const key of ordered)
+        if (info[key] !== undefined)
+            out[key] = info[key];
+    return `${JSON.stringify(out, null, 2)}\n`;
+}
+/** A short description for messages: `1.4.2 (source abc1234, released 2026-…)`. */
+function describeRelease(info) {
+    const source = info.sourceCommit ? `source ${info.sourceCommit.slice(0, 12)}, ` : '';
+    return `${info.version} (${source}released ${info.releasedAt}${info.releasedBy ? ` by ${info.releasedBy}` : ''})`;
+}
+
+;// CONCATENATED MODULE: ./src/lib/gitops/release-content.ts
+/**
+ * What a publish puts in place (a release, a promotion or a retirement): the objects and release.json of
+ * the folder `releases/<env>/<app>/`, written out, and the commit message that says so.
+ */
+
+
+
+
+
+
+
+
+
+/** The content for the request: the rendered objects, a copy of `fromEnv`'s release, or a retirement. */
+async function contentFor(options, git, rendered, current, now) {
+    const base = {
+        app: options.app,
+        env: options.env,
+        releasedAt: now,
+        releasedBy: options.releasedBy,
+    };
+    if (rendered) {
+        const objects = rendered.map((m) => m.object);
+        return {
+            kind: 'release',
+            objects,
+            files: rendered,
+            info: {
+                ...base,
+                version: options.version,
+                digest: manifestsDigest(objects),
+                objects: objects.length,
+                sourceRepo: options.source.repo,
+                sourceCommit: options.source.commit,
+                sourceCommitTime: options.source.commitTime,
+                sourceRun: options.source.run,
+                kustomizeVersion: options.kustomizeVersion,
+            },
+        };
+    }
+    if (options.fromEnv) {
+        const fromPath = releasePath(options.fromEnv, options.app);
+        const fromDir = await safeRepoPath(git.dir, fromPath);
+        const from = await readRelease(git.dir, fromPath);
+        if (!from || from.retired) {
+            throw new ConfigurationError(`cannot promote: ${fromPath} holds no release of ${options.app}`);
+        }
+        // First: the folder holds regular *.yaml files only (a symlinked file is refused), then their bytes.
+        const docs = await readManifestFolder(fromDir, { skip: [RELEASE_FILE] });
+        const names = (await external_node_fs_namespaceObject.promises.readdir(fromDir))
+            .filter((n) => n !== RELEASE_FILE && !n.startsWith('.'))
+            .sort();
+        const files = await Promise.all(names.map(async (file) => ({ file, yaml: await external_node_fs_namespaceObject.promises.readFile((0,external_node_path_namespaceObject.join)(fromDir, file), 'utf8') })));
+        const objects = validateManifests(docs, { allowSecrets: options.allowSecrets }).map((m) => m.object);
+        if (manifestsDigest(objects) !== from.digest) {
+            throw new ConfigurationError(`cannot promote: the objects in ${releasePath(options.fromEnv, options.app)} do not match its release.json digest (edited by hand?)`);
+        }
+        const { pinned: _pinned, ...copied } = from;
+        return {
+            kind: 'promote',
+            objects,
+            files,
+            info: {
+                ...copied,
+                ...base,
+                releasedBy: options.releasedBy ?? from.releasedBy,
+                promotedFrom: options.fromEnv,
+            },
+        };
+    }
+    // Retire: an empty release that says so, and the agent prunes the app's objects on purpose. Once
+    // retired, retiring again removes the folder.
+    return {
+        kind: 'retire',
+        remove: current?.retired === true,
+        objects: [],
+        files: [],
+        info: {
+            ...base,
+            version: current?.version ?? options.version ?? 'retired',
+            digest: manifestsDigest([]),
+            objects: 0,
+            retired: true,
+        },
+    };
+}
+/** Replaces the folder with the content (or removes it). */
+async function writeFolder(dir, content) {
+    await external_node_fs_namespaceObject.promises.rm(dir, { recursive: true, force: true });
+    if (content.remove)
+        return;
+    await external_node_fs_namespaceObject.promises.mkdir(dir, { recursive: true });
+    await Promise.all(content.files.map((f) => external_node_fs_namespaceObject.promises.writeFile((0,external_node_path_namespaceObject.join)(dir, f.file), f.yaml)));
+    await external_node_fs_namespaceObject.promises.writeFile((0,external_node_path_namespaceObject.join)(dir, RELEASE_FILE), releaseText(content.info));
+}
+/** The commit message: what happened in the subject, `notes` (what force overrode) in the body, trailers. */
+function messageFor(options, content, notes) {
+    const { env, app, version } = content.info;
+    const subject = content.kind === 'promote'
+        ? `promote(${options.fromEnv}→${env}/${app}): ${version}`
+        : content.remove
+            ? `retire(${env}/${app}): removed`
+            : `${content.kind}(${env}/${app}): ${version}`;
+    const trailers = releaseTrailers({
+        app,
+        env,
+        version,
+        digest: content.info.digest,
+        sourceRepo: content.info.sourceRepo,
+        sourceCommit: content.info.sourceCommit,
+        sourceRun: content.info.sourceRun,
+        promotedFrom: content.kind === 'promote' ? options.fromEnv : undefined,
+        releasedBy: content.info.releasedBy,
+    });
+    return commitMessage(subject, [options.message ?? '', ...notes].filter(Boolean).join('\n\n'), trailers);
+}
+
+;// CONCATENATED MODULE: ./src/lib/git-host/host.ts
+/** Who the git host is (GitHub or GitLab), where its API is, and the one error its API calls throw. */
+
+
+/** A call to a git host's API that failed: which call (without its query), the status, what it said. */
+class GitHostApiError extends Error {
+    status;
+    constructor(message, 
+    /** The HTTP status, when the host answered. */
+    status) {
+        super(message);
+        this.status = status;
+        this.name = 'GitHostApiError';
+    }
+}
+/** The host a remote URL names: GitLab when its host name says gitlab, else GitHub. */
+function gitHostOf(gitUrl) {
+    return hostOf(gitUrl)?.includes('gitlab') ? 'gitlab' : 'github';
+}
+/**
+ * The API of the host that serves `gitUrl`: `https://<host>/api/v4` for GitLab, `api.github.com` for
+ * github.com (or a local remote), `https://<host>/api/v3` for GitHub Enterprise.
+ */
+function defaultApiUrl(host, gitUrl) {
+    const name = hostOf(gitUrl);
+    if (host === 'gitlab')
+        return `https://${name ?? 'gitlab.com'}/api/v4`;
+    return !name || name === 'github.com' ? 'https://api.github.com' : `https://${name}/api/v3`;
+}
+/** The `owner/name` (GitHub) or project path (GitLab) of a repository URL or `owner/name` string. */
 function projectOf(repository) {
     const path = repository
         .replace(/^file:\/\//i, '')
@@ -5076,54 +6102,139 @@ function projectOf(repository) {
     }
     return path;
 }
+
+;// CONCATENATED MODULE: ./src/lib/git-host/github.ts
+/** GitHub's REST API through Octokit (`@actions/github`), loaded only when a call is made. */
+
+
+/** Octokit for one GitHub repository (`owner/name`, the last two parts of `project`). */
+async function github_githubRepository(apiUrl, token, project) {
+    const [owner, repo] = project.split('/').slice(-2);
+    // Loaded on demand: Octokit is most of a bundle and only pull requests and commit statuses need it.
+    const { getOctokit } = await __nccwpck_require__.e(/* import() */ 413).then(__nccwpck_require__.bind(__nccwpck_require__, 2413));
+    return { octokit: getOctokit(token, { baseUrl: apiUrl }), owner, repo };
+}
+/** Runs one Octokit call; a failure becomes a `GitHostApiError` naming the call and the status. */
+async function github_githubCall(what, call) {
+    try {
+        return await call();
+    }
+    catch (error) {
+        const status = error.status;
+        const code = typeof status === 'number' ? status : undefined;
+        throw new GitHostApiError(`GitHub API ${what}: ${code !== undefined ? `${code} ` : ''}${errorMessage(error)}`, code);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/lib/git-host/gitlab.ts
+/** GitLab's REST API (v4), as publish (merge requests) and the agent (commit statuses) call it. */
+
+
+/**
+ * One call with the token in GitLab's own header; the answer's JSON. A failure says which call (without
+ * its query), the status and the start of what GitLab answered.
+ */
+async function gitlab_gitlabCall(api, method, path, options = {}) {
+    const url = `${api.apiUrl.replace(/\/+$/, '')}${path}`;
+    const call = `GitLab API ${method} ${url.replace(/\?.*/, '')}`;
+    let response;
+    let text;
+    try {
+        response = await fetch(url, {
+            method,
+            headers: { 'PRIVATE-TOKEN': api.token, 'Content-Type': 'application/json' },
+            body: options.body ? JSON.stringify(options.body) : undefined,
+            signal: options.timeoutMs ? AbortSignal.timeout(options.timeoutMs) : undefined,
+        });
+        text = await response.text();
+    }
+    catch (error) {
+        throw new GitHostApiError(`${call}: ${errorMessage(error)}`);
+    }
+    if (!response.ok) {
+        throw new GitHostApiError(`${call}: ${response.status} ${text.slice(0, 300)}`, response.status);
+    }
+    try {
+        return (text ? JSON.parse(text) : undefined);
+    }
+    catch {
+        throw new GitHostApiError(`${call}: the answer is not JSON: ${text.slice(0, 120)}`);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/lib/git-host/commit-status.ts
+/** Setting one commit status on GitHub or GitLab. */
+
+
+/** A git host that does not answer within this long must not hold up the caller. */
+const STATUS_TIMEOUT_MS = 10_000;
+/** Sets `status` on commit `sha` of `project` (`owner/name` or a GitLab project path). */
+async function setCommitStatus(api, project, sha, status) {
+    const { state, context, description } = status;
+    if (api.host === 'gitlab') {
+        const path = ['projects', project, 'statuses', sha].map(encodeURIComponent).join('/');
+        await gitlabCall(api, 'POST', `/${path}`, {
+            body: { state: state === 'failure' ? 'failed' : state, name: context, description },
+            timeoutMs: STATUS_TIMEOUT_MS,
+        });
+        return;
+    }
+    const { octokit, owner, repo } = await githubRepository(api.apiUrl, api.token, project);
+    await githubCall('create a commit status', () => octokit.rest.repos.createCommitStatus({
+        owner,
+        repo,
+        sha,
+        state,
+        context,
+        description,
+        request: { signal: AbortSignal.timeout(STATUS_TIMEOUT_MS) },
+    }));
+}
+
+;// CONCATENATED MODULE: ./src/lib/git-host/pull-request.ts
+
+
 /** Opens the request, or updates the open one from the same branch; returns its web URL. */
 async function openPullRequest(api, spec, log) {
     return api.host === 'gitlab'
         ? gitlabMergeRequest(api, spec, log)
         : githubPullRequest(api, spec, log);
 }
-/** Octokit for one GitHub repository (`owner/name`, the last two parts of `project`). */
-async function githubRepository(apiUrl, token, project) {
-    const [owner, repo] = project.split('/').slice(-2);
-    // Loaded on demand: Octokit is most of a bundle and only pull requests and commit statuses need it.
-    const { getOctokit } = await __nccwpck_require__.e(/* import() */ 413).then(__nccwpck_require__.bind(__nccwpck_require__, 2413));
-    return { octokit: getOctokit(token, { baseUrl: apiUrl }), owner, repo };
-}
 async function githubPullRequest(api, spec, log) {
-    const { octokit, owner, repo } = await githubRepository(api.apiUrl, api.token, api.project);
-    const open = await octokit.rest.pulls.list({
+    const { octokit, owner, repo } = await github_githubRepository(api.apiUrl, api.token, api.project);
+    const open = await github_githubCall('list pull requests', () => octokit.rest.pulls.list({
         owner,
         repo,
         head: `${owner}:${spec.head}`,
         base: spec.base,
         state: 'open',
-    });
+    }));
     const existing = open.data[0];
     if (existing) {
-        await octokit.rest.pulls.update({
+        await github_githubCall(`update pull request #${existing.number}`, () => octokit.rest.pulls.update({
             owner,
             repo,
             pull_number: existing.number,
             title: spec.title,
             body: spec.body,
-        });
+        }));
         log.info(`Updated pull request #${existing.number}: ${existing.html_url}`);
         return existing.html_url;
     }
-    const created = await octokit.rest.pulls.create({
+    const created = await github_githubCall('create a pull request', () => octokit.rest.pulls.create({
         owner,
         repo,
         head: spec.head,
         base: spec.base,
         title: spec.title,
         body: spec.body,
-    });
+    }));
     log.info(`Opened pull request #${created.data.number}: ${created.data.html_url}`);
     return created.data.html_url;
 }
 async function gitlabMergeRequest(api, spec, log) {
     const base = `/projects/${encodeURIComponent(api.project)}/merge_requests`;
-    const call = (method, path, body) => gitlabCall(api, method, path, { body });
+    const call = (method, path, body) => gitlab_gitlabCall(api, method, path, { body });
     const query = new URLSearchParams({
         source_branch: spec.head,
         target_branch: spec.base,
@@ -5146,6 +6257,12 @@ async function gitlabMergeRequest(api, spec, log) {
     return mr.web_url;
 }
 
+;// CONCATENATED MODULE: ./src/lib/git-host/index.ts
+/** The git host's API: who the host is, pull and merge requests, commit statuses. */
+
+
+
+
 ;// CONCATENATED MODULE: ./src/lib/gitops/transaction.ts
 /**
  * One change to the gitops repo, made safely when many pipelines push at once: clone shallowly, let the
@@ -5165,6 +6282,11 @@ async function gitlabMergeRequest(api, spec, log) {
 
 
 
+/** A transaction's result with its commit, change, attempts and pull request beside it. */
+function outcome(tx) {
+    const { commit, changed, attempts, pullRequestUrl } = tx;
+    return { ...tx.result, commit, changed, attempts, pullRequestUrl };
+}
 /**
  * Runs `apply` on a fresh clone of the target branch and pushes what it staged; on a rejected push, again
  * on the new tip. `apply` must stage the full change from the work tree's current state every time it is
@@ -5173,9 +6295,9 @@ async function gitlabMergeRequest(api, spec, log) {
 async function commitToGitops(options, log, apply) {
     if (options.maxAttempts < 1)
         throw new ConfigurationError('max-attempts must be at least 1');
-    const work = await external_node_fs_.promises.mkdtemp((0,external_node_path_namespaceObject.join)(process.env.RUNNER_TEMP || (0,external_node_os_namespaceObject.tmpdir)(), 'gitops-repo-'));
+    const work = await external_node_fs_namespaceObject.promises.mkdtemp((0,external_node_path_namespaceObject.join)(options.tempDir ?? (0,external_node_os_namespaceObject.tmpdir)(), 'gitops-repo-'));
     // A run stopped by a signal still removes the clone.
-    const unregister = (0,cleanup/* registerTempDir */.R6)(work);
+    const unregister = registerTempDir(work);
     let git;
     try {
         git = await GitClient.clone({
@@ -5236,7 +6358,7 @@ async function commitToGitops(options, log, apply) {
     }
     finally {
         await git?.dispose();
-        await external_node_fs_.promises.rm(work, { recursive: true, force: true });
+        await external_node_fs_namespaceObject.promises.rm(work, { recursive: true, force: true });
         unregister();
     }
 }
@@ -5256,6 +6378,7 @@ async function commitReleaseChange(options, target, log, apply, describe) {
         maxAttempts: options.maxAttempts,
         dryRun: options.dryRun,
         gitTimeoutMs: options.gitTimeoutMs,
+        tempDir: options.tempDir,
     }, log, apply);
     if (!tx.changed || options.mode !== 'pull-request' || options.dryRun)
         return tx;
@@ -5336,8 +6459,6 @@ function compareReleases(a, b) {
  * with `release.json`, commit with trailers and push; or promote the exact release of another env; or
  * retire the app.
  */
-
-
 
 
 
@@ -5437,13 +6558,7 @@ async function publishRelease(options, log) {
         title: `${options.fromEnv ? 'promote' : options.retire ? 'retire' : 'release'}(${env}/${app}): ${result.version}`,
         body: `Release of \`${app}\` to \`${env}\`, version \`${result.version}\`.\n\nOpened by gitops-actions; a newer release updates this pull request.`,
     }));
-    return {
-        ...tx.result,
-        commit: tx.commit,
-        changed: tx.changed,
-        attempts: tx.attempts,
-        pullRequestUrl: tx.pullRequestUrl,
-    };
+    return outcome(tx);
 }
 // A git object id: SHA-1 (40) or SHA-256 (64), or an abbreviation of at least 7.
 const COMMIT_ID = /^[0-9a-f]{7,64}$/i;
@@ -5456,78 +6571,6 @@ function validateSourceCommit(commit) {
         return;
     throw new ConfigurationError("input 'source-commit' (or GITHUB_SHA / CI_COMMIT_SHA) is not a commit id: " +
         'give the hexadecimal object id of the source commit, 7 to 64 characters');
-}
-async function contentFor(options, git, rendered, current, now) {
-    const base = {
-        app: options.app,
-        env: options.env,
-        releasedAt: now,
-        releasedBy: options.releasedBy,
-    };
-    if (rendered) {
-        const objects = rendered.map((m) => m.object);
-        return {
-            kind: 'release',
-            objects,
-            files: rendered,
-            info: {
-                ...base,
-                version: options.version,
-                digest: manifestsDigest(objects),
-                objects: objects.length,
-                sourceRepo: options.source.repo,
-                sourceCommit: options.source.commit,
-                sourceCommitTime: options.source.commitTime,
-                sourceRun: options.source.run,
-                kustomizeVersion: options.kustomizeVersion,
-            },
-        };
-    }
-    if (options.fromEnv) {
-        const fromPath = releasePath(options.fromEnv, options.app);
-        const fromDir = await safeRepoPath(git.dir, fromPath);
-        const from = await readRelease(git.dir, fromPath);
-        if (!from || from.retired) {
-            throw new ConfigurationError(`cannot promote: ${fromPath} holds no release of ${options.app}`);
-        }
-        // First: the folder holds regular *.yaml files only (a symlinked file is refused), then their bytes.
-        const docs = await readManifestFolder(fromDir, { skip: [RELEASE_FILE] });
-        const names = (await external_node_fs_.promises.readdir(fromDir))
-            .filter((n) => n !== RELEASE_FILE && !n.startsWith('.'))
-            .sort();
-        const files = await Promise.all(names.map(async (file) => ({ file, yaml: await external_node_fs_.promises.readFile((0,external_node_path_namespaceObject.join)(fromDir, file), 'utf8') })));
-        const objects = validateManifests(docs, { allowSecrets: options.allowSecrets }).map((m) => m.object);
-        if (manifestsDigest(objects) !== from.digest) {
-            throw new ConfigurationError(`cannot promote: the objects in ${releasePath(options.fromEnv, options.app)} do not match its release.json digest (edited by hand?)`);
-        }
-        const { pinned: _pinned, ...copied } = from;
-        return {
-            kind: 'promote',
-            objects,
-            files,
-            info: {
-                ...copied,
-                ...base,
-                releasedBy: options.releasedBy ?? from.releasedBy,
-                promotedFrom: options.fromEnv,
-            },
-        };
-    }
-    // Retire: an empty release that says so, and the agent prunes the app's objects on purpose. Once
-    // retired, retiring again removes the folder.
-    return {
-        kind: 'retire',
-        remove: current?.retired === true,
-        objects: [],
-        files: [],
-        info: {
-            ...base,
-            version: current?.version ?? options.version ?? 'retired',
-            digest: manifestsDigest([]),
-            objects: 0,
-            retired: true,
-        },
-    };
 }
 /**
  * Compares the new content with the release in place. Returns `unchanged` when publishing would change
@@ -5592,36 +6635,19 @@ async function checkPendingRequest(options, git, path, content) {
             `publish with force: true to override`);
     }
 }
-async function writeFolder(dir, content) {
-    await external_node_fs_.promises.rm(dir, { recursive: true, force: true });
-    if (content.remove)
-        return;
-    await external_node_fs_.promises.mkdir(dir, { recursive: true });
-    await Promise.all(content.files.map((f) => external_node_fs_.promises.writeFile((0,external_node_path_namespaceObject.join)(dir, f.file), f.yaml)));
-    await external_node_fs_.promises.writeFile((0,external_node_path_namespaceObject.join)(dir, RELEASE_FILE), releaseText(content.info));
-}
-function messageFor(options, content, notes) {
-    const { env, app, version } = content.info;
-    const subject = content.kind === 'promote'
-        ? `promote(${options.fromEnv}→${env}/${app}): ${version}`
-        : content.remove
-            ? `retire(${env}/${app}): removed`
-            : `${content.kind}(${env}/${app}): ${version}`;
-    const trailers = [
-        { key: 'Gitops-App', value: app },
-        { key: 'Gitops-Env', value: env },
-        { key: 'Gitops-Version', value: version },
-        { key: 'Gitops-Digest', value: content.info.digest },
-        { key: 'Source-Repo', value: content.info.sourceRepo ?? '' },
-        { key: 'Source-Commit', value: content.info.sourceCommit ?? '' },
-        { key: 'Source-Run', value: content.info.sourceRun ?? '' },
-        { key: 'Promoted-From', value: content.kind === 'promote' ? (options.fromEnv ?? '') : '' },
-        { key: 'Released-By', value: content.info.releasedBy ?? '' },
-    ];
-    return commitMessage(subject, [options.message ?? '', ...notes].filter(Boolean).join('\n\n'), trailers);
+
+;// CONCATENATED MODULE: ./src/commands/command.ts
+/** The outputs every command that writes to the gitops repo gives. */
+function changeOutputs(r) {
+    return {
+        commit: r.commit ?? '',
+        changed: String(r.changed),
+        attempts: String(r.attempts),
+        'pull-request-url': r.pullRequestUrl ?? '',
+    };
 }
 
-;// CONCATENATED MODULE: ./src/actions/repo-inputs.ts
+;// CONCATENATED MODULE: ./src/commands/repo-inputs.ts
 /** The inputs every command that writes to the gitops repo shares: where, how to log in, how to commit. */
 
 
@@ -5644,6 +6670,7 @@ function wholeNumber(inputs, name, fallback, unit) {
     }
     return value;
 }
+/** The repository options of every command that writes to the gitops repo (`git-timeout` in seconds). */
 function readRepoInputs(inputs, env = process.env) {
     const token = inputs.secret('token');
     const sshKey = readSshKey(inputs);
@@ -5677,10 +6704,12 @@ function readRepoInputs(inputs, env = process.env) {
         dryRun: inputs.boolean('dry-run'),
         pullRequest,
         gitTimeoutMs,
+        tempDir: ci.tempDir,
     };
 }
 
-;// CONCATENATED MODULE: ./src/actions/publish-release/command.ts
+;// CONCATENATED MODULE: ./src/commands/publish-release.ts
+
 
 
 
@@ -5713,10 +6742,7 @@ const publishReleaseCommand = {
     },
     run: publishRelease,
     outputs: (r) => ({
-        commit: r.commit ?? '',
-        changed: String(r.changed),
-        attempts: String(r.attempts),
-        'pull-request-url': r.pullRequestUrl ?? '',
+        ...changeOutputs(r),
         version: r.version,
         digest: r.digest,
         'objects-added': r.diff.added.join(','),
@@ -5753,7 +6779,7 @@ function which(program, path = process.env.PATH ?? '') {
             continue;
         const candidate = (0,external_node_path_namespaceObject.join)(dir, program);
         try {
-            if ((0,external_node_fs_.statSync)(candidate).isFile())
+            if ((0,external_node_fs_namespaceObject.statSync)(candidate).isFile())
                 return candidate;
         }
         catch {
@@ -5776,7 +6802,7 @@ function resolveKustomize(choice, env = process.env) {
             return forBinary(found);
         }
         const path = (0,external_node_path_namespaceObject.resolve)(wanted);
-        if (!(0,external_node_fs_.existsSync)(path)) {
+        if (!(0,external_node_fs_namespaceObject.existsSync)(path)) {
             throw new ConfigurationError(`kustomize: ${wanted} does not exist (give a path, or 'kubectl')`);
         }
         return forBinary(path);
@@ -5798,7 +6824,7 @@ function forBinary(path) {
 /** The kustomize version (`v5.5.0`), as the binary reports it. */
 async function kustomizeVersion(k) {
     if (k.subcommand[0] === 'kustomize') {
-        const r = await runCommand(k.program, ['version', '--client', '-o', 'json'], {
+        const r = await run_runCommand(k.program, ['version', '--client', '-o', 'json'], {
             timeoutMs: VERSION_TIMEOUT_MS,
             label: `${k.label} version`,
         });
@@ -5809,7 +6835,7 @@ async function kustomizeVersion(k) {
         }
         throw new ConfigurationError(`kustomize: ${k.label} did not report a kustomize version: ${r.stderr.trim()}`);
     }
-    const r = await runCommand(k.program, ['version'], {
+    const r = await run_runCommand(k.program, ['version'], {
         timeoutMs: VERSION_TIMEOUT_MS,
         label: `${k.label} version`,
     });
@@ -5880,17 +6906,17 @@ const VERSION_TIMEOUT_MS = 30_000;
  */
 async function kustomizeBuild(k, dir, options, log) {
     const target = (0,external_node_path_namespaceObject.resolve)(dir);
-    if (!(0,external_node_fs_.existsSync)(target) || !(0,external_node_fs_.statSync)(target).isDirectory()) {
+    if (!(0,external_node_fs_namespaceObject.existsSync)(target) || !(0,external_node_fs_namespaceObject.statSync)(target).isDirectory()) {
         throw new ConfigurationError(`path: ${dir} is not a folder`);
     }
-    if (!['kustomization.yaml', 'kustomization.yml', 'Kustomization'].some((f) => (0,external_node_fs_.existsSync)((0,external_node_path_namespaceObject.join)(target, f)))) {
+    if (!['kustomization.yaml', 'kustomization.yml', 'Kustomization'].some((f) => (0,external_node_fs_namespaceObject.existsSync)((0,external_node_path_namespaceObject.join)(target, f)))) {
         throw new ConfigurationError(`path: ${dir} has no kustomization.yaml`);
     }
     const images = options.images ?? [];
     let overlay;
     let buildDir = target;
     if (images.length > 0 || options.namespace) {
-        overlay = await external_node_fs_.promises.mkdtemp((0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.tmpdir)(), 'gitops-overlay-'));
+        overlay = await external_node_fs_namespaceObject.promises.mkdtemp((0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.tmpdir)(), 'gitops-overlay-'));
         const kustomization = {
             apiVersion: 'kustomize.config.k8s.io/v1beta1',
             kind: 'Kustomization',
@@ -5901,7 +6927,7 @@ async function kustomizeBuild(k, dir, options, log) {
             kustomization.namespace = options.namespace;
         if (images.length > 0)
             kustomization.images = images;
-        await external_node_fs_.promises.writeFile((0,external_node_path_namespaceObject.join)(overlay, 'kustomization.yaml'), toYaml(kustomization));
+        await external_node_fs_namespaceObject.promises.writeFile((0,external_node_path_namespaceObject.join)(overlay, 'kustomization.yaml'), toYaml(kustomization));
         log.debug(`kustomize overlay ${overlay}:\n${toYaml(kustomization)}`);
         buildDir = overlay;
     }
@@ -5917,13 +6943,13 @@ async function kustomizeBuild(k, dir, options, log) {
     }
     finally {
         if (overlay)
-            await external_node_fs_.promises.rm(overlay, { recursive: true, force: true });
+            await external_node_fs_namespaceObject.promises.rm(overlay, { recursive: true, force: true });
     }
 }
 /** Runs the build within its limits; passing one is the user's to fix (a ConfigurationError). */
 async function runBuild(k, args, dir, options) {
     try {
-        return await runCommand(k.program, args, {
+        return await run_runCommand(k.program, args, {
             timeoutMs: options.timeoutMs ?? DEFAULT_BUILD_TIMEOUT_MS,
             memoryLimitMB: options.memoryLimitMB ?? DEFAULT_BUILD_MEMORY_MB,
             maxOutputBytes: options.maxOutputBytes,
@@ -5936,10 +6962,10 @@ async function runBuild(k, args, dir, options) {
     catch (error) {
         // A stop is not the user's doing: it goes on as it is, for the caller to tell apart.
         if (error instanceof ProcessLimitError && error.reason === 'output') {
-            throw new ConfigurationError(`${error.message}: more YAML than is read from one build; make the kustomization smaller or split it into several`);
+            throw new ConfigurationError(`${error.message}: more YAML than is read from one build; make the kustomization smaller or split it into several`, { cause: error });
         }
         if (error instanceof ProcessLimitError && error.reason !== 'stopped') {
-            throw new ConfigurationError(error.message);
+            throw new ConfigurationError(error.message, { cause: error });
         }
         throw error;
     }
@@ -6002,7 +7028,7 @@ async function render(options, log) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/actions/render/command.ts
+;// CONCATENATED MODULE: ./src/commands/render.ts
 
 
 
@@ -6115,7 +7141,7 @@ async function findTarget(git, path, to) {
     }
     let hash;
     await pathHistory(git, releaseFile, (commits) => {
-        hash = commits.find((c) => isReleaseCommit(c) && sameVersion(trailer(c.message, 'Gitops-Version') ?? '', to))?.hash;
+        hash = commits.find((c) => isReleaseCommit(c) && sameVersion(trailer(c.message, TRAILERS.version) ?? '', to))?.hash;
         return hash !== undefined;
     });
     if (!hash)
@@ -6134,7 +7160,7 @@ async function rollback(options, log) {
         const dir = await safeRepoPath(git.dir, path);
         const current = await readRelease(git.dir, path);
         if (!current) {
-            if (!(0,external_node_fs_.existsSync)((0,external_node_path_namespaceObject.join)(git.dir, RELEASES_DIR, env))) {
+            if (!(0,external_node_fs_namespaceObject.existsSync)((0,external_node_path_namespaceObject.join)(git.dir, RELEASES_DIR, env))) {
                 throw new ConfigurationError(`the gitops repo has no env '${env}' (no ${RELEASES_DIR}/${env}/)`);
             }
             throw new ConfigurationError(`${app} was never released to ${env} (no ${path}/${RELEASE_FILE})`);
@@ -6164,7 +7190,7 @@ async function rollback(options, log) {
                 at: new Date().toISOString(),
             }
             : undefined;
-        await external_node_fs_.promises.writeFile((0,external_node_path_namespaceObject.join)(dir, RELEASE_FILE), releaseText({ ...info, pinned }));
+        await external_node_fs_namespaceObject.promises.writeFile((0,external_node_path_namespaceObject.join)(dir, RELEASE_FILE), releaseText({ ...info, pinned }));
         const result = {
             version: restored.version,
             from: current.version,
@@ -6177,16 +7203,16 @@ async function rollback(options, log) {
             log.info(`${path} is already at ${restored.version} (${target.slice(0, 12)}): nothing to roll back`);
             return { commit: false, result };
         }
-        const trailers = [
-            { key: 'Gitops-App', value: app },
-            { key: 'Gitops-Env', value: env },
-            { key: 'Gitops-Version', value: restored.version },
-            { key: 'Source-Repo', value: restored.sourceRepo ?? '' },
-            { key: 'Source-Commit', value: restored.sourceCommit ?? '' },
-            { key: 'Source-Run', value: restored.sourceRun ?? '' },
-            { key: 'Rollback-To', value: target },
-            ...reverted.map((hash) => ({ key: 'Reverts', value: hash })),
-        ];
+        const trailers = releaseTrailers({
+            app,
+            env,
+            version: restored.version,
+            sourceRepo: restored.sourceRepo,
+            sourceCommit: restored.sourceCommit,
+            sourceRun: restored.sourceRun,
+            rollbackTo: target,
+            reverts: reverted,
+        });
         const body = [
             `Rolls ${app} in ${env} back from ${current.version} to ${restored.version}.`,
             options.reason ? `Reason: ${options.reason}` : '',
@@ -6205,16 +7231,11 @@ async function rollback(options, log) {
         title: `rollback(${env}/${app}): ${result.version}`,
         body: `Rolls \`${app}\` in \`${env}\` back from \`${result.from}\` to \`${result.version}\`.${options.reason ? `\n\nReason: ${options.reason}` : ''}`,
     }));
-    return {
-        ...tx.result,
-        commit: tx.commit,
-        changed: tx.changed,
-        attempts: tx.attempts,
-        pullRequestUrl: tx.pullRequestUrl,
-    };
+    return outcome(tx);
 }
 
-;// CONCATENATED MODULE: ./src/actions/rollback/command.ts
+;// CONCATENATED MODULE: ./src/commands/rollback.ts
+
 
 
 
@@ -6230,14 +7251,11 @@ const rollbackCommand = {
     }),
     run: rollback,
     outputs: (r) => ({
-        commit: r.commit ?? '',
-        changed: String(r.changed),
-        attempts: String(r.attempts),
+        ...changeOutputs(r),
         version: r.version,
         'rolled-back-from': r.from,
         target: r.target,
         reverted: r.reverted.join(','),
-        'pull-request-url': r.pullRequestUrl ?? '',
     }),
     summary: (r) => [
         `### rollback: ${r.from} → ${r.version}`,
@@ -6278,19 +7296,15 @@ async function unpin(options, log) {
             return { commit: false, result: { version: current.version } };
         }
         const { pinned, ...info } = current;
-        await external_node_fs_.promises.writeFile((0,external_node_path_namespaceObject.join)(dir, RELEASE_FILE), releaseText(info));
+        await external_node_fs_namespaceObject.promises.writeFile((0,external_node_path_namespaceObject.join)(dir, RELEASE_FILE), releaseText(info));
         await git.addAll(path);
-        const message = commitMessage(`unpin(${env}/${app}): ${current.version}`, `Lifts the pin of the rollback from ${pinned.from} (${pinned.reason}); the next publish goes through.`, [
-            { key: 'Gitops-App', value: app },
-            { key: 'Gitops-Env', value: env },
-            { key: 'Gitops-Version', value: current.version },
-        ]);
+        const message = commitMessage(`unpin(${env}/${app}): ${current.version}`, `Lifts the pin of the rollback from ${pinned.from} (${pinned.reason}); the next publish goes through.`, releaseTrailers({ app, env, version: current.version }));
         return { commit: true, message, result: { version: current.version } };
     });
-    return { ...tx.result, commit: tx.commit, changed: tx.changed, attempts: tx.attempts };
+    return outcome(tx);
 }
 
-;// CONCATENATED MODULE: ./src/actions/unpin/command.ts
+;// CONCATENATED MODULE: ./src/commands/unpin.ts
 
 
 const unpinCommand = {
@@ -6305,7 +7319,7 @@ const unpinCommand = {
     summary: (r) => `### unpin: ${r.changed ? `unpinned at ${r.version}` : `not pinned (${r.version})`}\n`,
 };
 
-;// CONCATENATED MODULE: ./src/actions/commands.ts
+;// CONCATENATED MODULE: ./src/commands/registry.ts
 
 
 
@@ -6319,577 +7333,12 @@ const commands = {
 /** Other names a command answers to. */
 const aliases = { publish: 'publish-release' };
 function findCommand(name) {
-    return commands[aliases[name] ?? name];
+    const target = Object.hasOwn(aliases, name) ? aliases[name] : name;
+    return Object.hasOwn(commands, target) ? commands[target] : undefined;
 }
-
-;// CONCATENATED MODULE: ./src/actions/specs.generated.ts
-// Generated by `npm run build` from actions/*/action.yml. Do not edit.
-const specs = {
-    "publish-release": {
-        "description": "Commit an app's rendered manifests into the gitops repo under releases/<env>/<app>/ with release metadata, and push - safely when many pipelines push at once. Also promotes a release from one env to another, or retires an app.",
-        "inputs": {
-            "env": {
-                "description": "The environment (a DNS-label-like name, e.g. `staging`).",
-                "required": true
-            },
-            "app": {
-                "description": "The app (a DNS-label-like name).",
-                "required": true
-            },
-            "manifests": {
-                "description": "The per-object folder that render wrote (its `manifests-dir` output). Not with `from-env` or `retire`.",
-                "required": false
-            },
-            "version": {
-                "description": "The release's version. SemVer (a leading `v` is fine) orders releases; any other version (a commit SHA, a date) is ordered by its source commit's time, else by the gitops repo's history (a newer publish is newer).",
-                "required": false
-            },
-            "from-env": {
-                "description": "Promote - copy the exact release of this env (same objects, digest and version) to `env`.",
-                "required": false
-            },
-            "retire": {
-                "description": "Remove the app - replace its folder with a release.json that says `retired`, so the agent prunes its objects. Retiring again removes the folder.",
-                "required": false,
-                "default": "false"
-            },
-            "force": {
-                "description": "Override the refusals to downgrade, to re-publish a version with other manifests, and to publish over a rollback's pin. Said in the commit.",
-                "required": false,
-                "default": "false"
-            },
-            "allow-secrets": {
-                "description": "Accept plaintext `Secret` objects (refused by default).",
-                "required": false,
-                "default": "false"
-            },
-            "source-repo": {
-                "description": "The app's repository. Default - from `GITHUB_SERVER_URL`/`GITHUB_REPOSITORY`, or GitLab's `CI_PROJECT_URL`.",
-                "required": false
-            },
-            "source-commit": {
-                "description": "The app's commit. Default - `GITHUB_SHA` or `CI_COMMIT_SHA`.",
-                "required": false
-            },
-            "source-commit-time": {
-                "description": "The source commit's time (ISO 8601). Default - read from the checkout with git, when it is there.",
-                "required": false
-            },
-            "source-run": {
-                "description": "The CI run's URL. Default - the GitHub Actions run, or GitLab's `CI_PIPELINE_URL`.",
-                "required": false
-            },
-            "released-by": {
-                "description": "Who released. Default - `GITHUB_ACTOR` or `GITLAB_USER_LOGIN`.",
-                "required": false
-            },
-            "kustomize-version": {
-                "description": "The kustomize version that rendered the manifests (render's `kustomize-version` output), recorded in release.json.",
-                "required": false
-            },
-            "message": {
-                "description": "Extra text for the commit body.",
-                "required": false
-            },
-            "repository": {
-                "description": "The gitops repo - a clone URL (`https://…`, `git@host:owner/name.git`, `ssh://…`, `file://…`) or `owner/name` on the current git host.",
-                "required": true
-            },
-            "token": {
-                "description": "A token that may push to the gitops repo over HTTPS (and open pull requests). Masked; never written to disk or the repo.",
-                "required": false
-            },
-            "ssh-key": {
-                "description": "An OpenSSH private key that may push to the gitops repo over SSH. Masked; kept in a private temp file for the run only.",
-                "required": false
-            },
-            "ssh-key-file": {
-                "description": "A file holding the OpenSSH private key, instead of `ssh-key` (not both) - the safer form on a command line, where a value may end up in shell history or process lists. Masked the same way.",
-                "required": false
-            },
-            "known-hosts": {
-                "description": "known_hosts lines of the SSH host (required for SSH remotes other than github.com, whose published keys are built in).",
-                "required": false
-            },
-            "branch": {
-                "description": "The gitops repo's branch. Default - the remote's default branch.",
-                "required": false
-            },
-            "author-name": {
-                "description": "Commit author and committer name.",
-                "required": false,
-                "default": "gitops-actions[bot]"
-            },
-            "author-email": {
-                "description": "Commit author and committer email.",
-                "required": false,
-                "default": "gitops-actions@users.noreply.github.com"
-            },
-            "mode": {
-                "description": "`push` to the branch, or `pull-request`: push to the tool's own branch `gitops/<env>/<app>` and open or update one pull request (GitHub) or merge request (GitLab).",
-                "required": false,
-                "default": "push"
-            },
-            "git-host": {
-                "description": "`github` or `gitlab`, for pull requests and token logins. Default - from the CI system running the step.",
-                "required": false
-            },
-            "api-url": {
-                "description": "The git host's API URL for pull requests. Default - `GITHUB_API_URL` or `CI_API_V4_URL`.",
-                "required": false
-            },
-            "max-attempts": {
-                "description": "Push attempts when other pipelines push first (each re-applies the change on the new tip, with jittered backoff).",
-                "required": false,
-                "default": "30"
-            },
-            "git-timeout": {
-                "description": "Seconds one git command (clone, fetch, push) may take before it is stopped with its children; a remote that never answers fails the step instead of hanging it.",
-                "required": false,
-                "default": "300"
-            },
-            "dry-run": {
-                "description": "Commit in a temporary clone but push nothing.",
-                "required": false,
-                "default": "false"
-            }
-        },
-        "outputs": {
-            "commit": {
-                "description": "The commit made (empty when nothing changed)."
-            },
-            "changed": {
-                "description": "`true` when a commit was made; decided by digest, version and pin, not by release.json's bytes."
-            },
-            "attempts": {
-                "description": "Push attempts it took."
-            },
-            "pull-request-url": {
-                "description": "The pull or merge request, in pull-request mode."
-            },
-            "version": {
-                "description": "The version now in place."
-            },
-            "digest": {
-                "description": "The manifests' digest."
-            },
-            "objects-added": {
-                "description": "Objects added, comma-separated (`Kind/namespace/name`)."
-            },
-            "objects-changed": {
-                "description": "Objects changed, comma-separated."
-            },
-            "objects-removed": {
-                "description": "Objects removed, comma-separated - the agent prunes them."
-            }
-        }
-    },
-    "render": {
-        "description": "Run kustomize on an app's kustomization and hand back plain, validated manifests, one file per object.",
-        "inputs": {
-            "path": {
-                "description": "The kustomization folder to build.",
-                "required": true
-            },
-            "images": {
-                "description": "Image overrides, one a line or comma-separated: `name=newName:tag`, `name:tag`, `name@sha256:<digest>`. Applied through a temporary overlay; your files are never modified.",
-                "required": false
-            },
-            "output-dir": {
-                "description": "The folder to write, one file per object (`<kind>-<name>.yaml`). Replaced wholly on each run.",
-                "required": false,
-                "default": "rendered"
-            },
-            "output-file": {
-                "description": "The single-file form of the same objects. Default `<output-dir>.yaml`, beside the folder.",
-                "required": false
-            },
-            "namespace": {
-                "description": "Set this namespace on every namespaced object (kustomize's `namespace:`).",
-                "required": false
-            },
-            "kustomize": {
-                "description": "Which kustomize to run: a path to a kustomize or kubectl binary, or `kubectl` for `kubectl kustomize`. Default `GITOPS_KUSTOMIZE`, else a standalone `kustomize` on PATH, else `kubectl kustomize`.",
-                "required": false
-            },
-            "kustomize-flags": {
-                "description": "Extra flags for kustomize, e.g. `--enable-helm` or `--load-restrictor LoadRestrictionsNone`.",
-                "required": false
-            },
-            "kustomize-timeout": {
-                "description": "Seconds kustomize may run before it is killed (with whatever it started): a remote resource on a host that never answers fails the step instead of holding it.",
-                "required": false,
-                "default": "120"
-            },
-            "kustomize-memory-limit": {
-                "description": "MiB of memory kustomize may hold (with whatever it started; watched on Linux runners) before it is killed: a YAML alias bomb fails the step instead of the runner.",
-                "required": false,
-                "default": "2048"
-            },
-            "allow-secrets": {
-                "description": "Accept plaintext `Secret` objects (refused by default; use sealed or SOPS secrets).",
-                "required": false,
-                "default": "false"
-            }
-        },
-        "outputs": {
-            "manifests-dir": {
-                "description": "The folder of per-object files."
-            },
-            "manifests-file": {
-                "description": "The single-file form."
-            },
-            "objects": {
-                "description": "How many objects were rendered."
-            },
-            "digest": {
-                "description": "sha256 of the canonical form of the objects; the same input gives the same digest everywhere."
-            },
-            "kustomize-version": {
-                "description": "The version of the kustomize that ran."
-            }
-        }
-    },
-    "rollback": {
-        "description": "Go back to an earlier release of one app in one env - the folder restored as it was, in one commit that lists every commit it reverts, history kept, and the app pinned. Made for a manual workflow_dispatch.",
-        "inputs": {
-            "env": {
-                "description": "The environment.",
-                "required": true
-            },
-            "app": {
-                "description": "The app.",
-                "required": true
-            },
-            "to": {
-                "description": "The release to go back to - a commit of the gitops repo, a version, or `previous` (the release before the one in place; rollbacks do not count).",
-                "required": false,
-                "default": "previous"
-            },
-            "reason": {
-                "description": "Why, for the commit and the pin.",
-                "required": false
-            },
-            "pin": {
-                "description": "Pin the app so the next publish does not silently undo the rollback (lift with `unpin` or `force`).",
-                "required": false,
-                "default": "true"
-            },
-            "repository": {
-                "description": "The gitops repo - a clone URL (`https://…`, `git@host:owner/name.git`, `ssh://…`, `file://…`) or `owner/name` on the current git host.",
-                "required": true
-            },
-            "token": {
-                "description": "A token that may push to the gitops repo over HTTPS (and open pull requests). Masked; never written to disk or the repo.",
-                "required": false
-            },
-            "ssh-key": {
-                "description": "An OpenSSH private key that may push to the gitops repo over SSH. Masked; kept in a private temp file for the run only.",
-                "required": false
-            },
-            "ssh-key-file": {
-                "description": "A file holding the OpenSSH private key, instead of `ssh-key` (not both) - the safer form on a command line, where a value may end up in shell history or process lists. Masked the same way.",
-                "required": false
-            },
-            "known-hosts": {
-                "description": "known_hosts lines of the SSH host (required for SSH remotes other than github.com, whose published keys are built in).",
-                "required": false
-            },
-            "branch": {
-                "description": "The gitops repo's branch. Default - the remote's default branch.",
-                "required": false
-            },
-            "author-name": {
-                "description": "Commit author and committer name.",
-                "required": false,
-                "default": "gitops-actions[bot]"
-            },
-            "author-email": {
-                "description": "Commit author and committer email.",
-                "required": false,
-                "default": "gitops-actions@users.noreply.github.com"
-            },
-            "mode": {
-                "description": "`push` to the branch, or `pull-request`: push to the tool's own branch `gitops/<env>/<app>` and open or update one pull request (GitHub) or merge request (GitLab).",
-                "required": false,
-                "default": "push"
-            },
-            "git-host": {
-                "description": "`github` or `gitlab`, for pull requests and token logins. Default - from the CI system running the step.",
-                "required": false
-            },
-            "api-url": {
-                "description": "The git host's API URL for pull requests. Default - `GITHUB_API_URL` or `CI_API_V4_URL`.",
-                "required": false
-            },
-            "max-attempts": {
-                "description": "Push attempts when other pipelines push first (each re-applies the change on the new tip, with jittered backoff).",
-                "required": false,
-                "default": "30"
-            },
-            "git-timeout": {
-                "description": "Seconds one git command (clone, fetch, push) may take before it is stopped with its children; a remote that never answers fails the step instead of hanging it.",
-                "required": false,
-                "default": "300"
-            },
-            "dry-run": {
-                "description": "Commit in a temporary clone but push nothing.",
-                "required": false,
-                "default": "false"
-            }
-        },
-        "outputs": {
-            "commit": {
-                "description": "The rollback commit."
-            },
-            "changed": {
-                "description": "`true` when a commit was made."
-            },
-            "attempts": {
-                "description": "Push attempts it took."
-            },
-            "version": {
-                "description": "The version now in place."
-            },
-            "rolled-back-from": {
-                "description": "The version that was in place before."
-            },
-            "target": {
-                "description": "The release commit restored."
-            },
-            "reverted": {
-                "description": "The commits undone, newest first, comma-separated."
-            },
-            "pull-request-url": {
-                "description": "The pull or merge request, in pull-request mode."
-            }
-        }
-    },
-    "unpin": {
-        "description": "Lift the pin that a rollback set on one env/app, in a commit of its own, so the next publish goes through.",
-        "inputs": {
-            "env": {
-                "description": "The environment.",
-                "required": true
-            },
-            "app": {
-                "description": "The app.",
-                "required": true
-            },
-            "repository": {
-                "description": "The gitops repo - a clone URL (`https://…`, `git@host:owner/name.git`, `ssh://…`, `file://…`) or `owner/name` on the current git host.",
-                "required": true
-            },
-            "token": {
-                "description": "A token that may push to the gitops repo over HTTPS (and open pull requests). Masked; never written to disk or the repo.",
-                "required": false
-            },
-            "ssh-key": {
-                "description": "An OpenSSH private key that may push to the gitops repo over SSH. Masked; kept in a private temp file for the run only.",
-                "required": false
-            },
-            "ssh-key-file": {
-                "description": "A file holding the OpenSSH private key, instead of `ssh-key` (not both) - the safer form on a command line, where a value may end up in shell history or process lists. Masked the same way.",
-                "required": false
-            },
-            "known-hosts": {
-                "description": "known_hosts lines of the SSH host (required for SSH remotes other than github.com, whose published keys are built in).",
-                "required": false
-            },
-            "branch": {
-                "description": "The gitops repo's branch. Default - the remote's default branch.",
-                "required": false
-            },
-            "author-name": {
-                "description": "Commit author and committer name.",
-                "required": false,
-                "default": "gitops-actions[bot]"
-            },
-            "author-email": {
-                "description": "Commit author and committer email.",
-                "required": false,
-                "default": "gitops-actions@users.noreply.github.com"
-            },
-            "max-attempts": {
-                "description": "Push attempts when other pipelines push first (each re-applies the change on the new tip, with jittered backoff).",
-                "required": false,
-                "default": "30"
-            },
-            "git-timeout": {
-                "description": "Seconds one git command (clone, fetch, push) may take before it is stopped with its children; a remote that never answers fails the step instead of hanging it.",
-                "required": false,
-                "default": "300"
-            },
-            "dry-run": {
-                "description": "Commit in a temporary clone but push nothing.",
-                "required": false,
-                "default": "false"
-            }
-        },
-        "outputs": {
-            "commit": {
-                "description": "The commit made (empty when the app was not pinned)."
-            },
-            "changed": {
-                "description": "`true` when a commit was made."
-            },
-            "version": {
-                "description": "The version in place."
-            }
-        }
-    }
-};
-
-;// CONCATENATED MODULE: ./src/lib/inputs.ts
-/**
- * The one way inputs are read, whatever the adapter: GitHub Actions (`core.getInput`), or the CLI (flags
- * and `GITOPS_*` environment variables). Each command's `getInputs()` reads through this, so the same
- * input gives the same value and the same error everywhere.
- */
-
-
-// Control characters (C0, DEL, C1). A one-line value (a name, a version, a path) has none: a newline in
-// a version ends up in commit trailers and outputs. Text (lists, keys, messages) may hold line breaks
-// and tabs, nothing else.
-const ANY_CONTROL = /\p{Cc}/u;
-const CONTROL_BUT_LINE_BREAKS = /(?![\n\r\t])\p{Cc}/u;
-class Inputs {
-    source;
-    defaults;
-    constructor(source, defaults = {}) {
-        this.source = source;
-        this.defaults = defaults;
-    }
-    /** The trimmed value or default; `text` allows line breaks and tabs, else one line only. */
-    raw(name, text = false) {
-        const value = this.source.get(name)?.trim() || this.defaults[name] || undefined;
-        if (value === undefined)
-            return undefined;
-        // The value is never quoted: it may be a secret, and its bytes would garble the log.
-        if (!text && ANY_CONTROL.test(value)) {
-            throw new ConfigurationError(`input '${name}' holds a control character (a line break, tab or other); it must be one line`);
-        }
-        if (text && CONTROL_BUT_LINE_BREAKS.test(value)) {
-            throw new ConfigurationError(`input '${name}' holds a control character; only line breaks and tabs are allowed`);
-        }
-        return value;
-    }
-    mask(value) {
-        this.source.mask(value);
-        // Multi-line secrets (keys) are masked line by line too, as runners print them that way.
-        for (const line of value.split(/\r?\n/)) {
-            const part = line.trim();
-            if (part.length > 8 && part !== value)
-                this.source.mask(part);
-        }
-    }
-    /** A value that must be given. */
-    required(name) {
-        const value = this.raw(name);
-        if (value === undefined)
-            throw new ConfigurationError(`input '${name}' is required`);
-        return value;
-    }
-    /** A value, or undefined when empty. */
-    optional(name) {
-        return this.raw(name);
-    }
-    /** Free text that may span lines (a commit message, known_hosts lines), or undefined when empty. */
-    text(name) {
-        return this.raw(name, true);
-    }
-    /** A secret: masked in logs before anything else can print it. */
-    secret(name) {
-        const value = this.raw(name, true);
-        if (value !== undefined)
-            this.mask(value);
-        return value;
-    }
-    /**
-     * A secret read from the file the input names (`ssh-key-file`), masked like `secret`. An unreadable
-     * file is an error naming the input and the path, never the content.
-     */
-    secretFile(name) {
-        const path = this.raw(name);
-        if (path === undefined)
-            return undefined;
-        let content;
-        try {
-            content = (0,external_node_fs_.readFileSync)(path, 'utf8').trim();
-        }
-        catch (error) {
-            const code = error.code ?? 'unreadable';
-            throw new ConfigurationError(`input ${name} ${path} cannot be read (${code})`);
-        }
-        if (content === '')
-            throw new ConfigurationError(`input ${name} ${path} is empty`);
-        if (CONTROL_BUT_LINE_BREAKS.test(content)) {
-            throw new ConfigurationError(`input ${name} ${path} holds control characters; it must be a text file`);
-        }
-        this.mask(content);
-        return content;
-    }
-    /** `true`/`false` (YAML 1.2 core schema words, as `core.getBooleanInput` takes them). */
-    boolean(name) {
-        const value = this.raw(name);
-        if (value === undefined)
-            return false;
-        if (['true', 'True', 'TRUE'].includes(value))
-            return true;
-        if (['false', 'False', 'FALSE'].includes(value))
-            return false;
-        // The value is not quoted back: a token pasted into the wrong input would be printed.
-        throw new ConfigurationError(`input '${name}' must be true or false`);
-    }
-    /** A list: one item a line, or comma-separated; blank items and `#` comments dropped. */
-    list(name) {
-        const value = this.raw(name, true);
-        if (value === undefined)
-            return [];
-        return value
-            .split(/[\n,]/)
-            .map((s) => s.trim())
-            .filter((s) => s !== '' && !s.startsWith('#'));
-    }
-    /** Words split on whitespace, for flags passed through to another program. */
-    words(name) {
-        const value = this.raw(name, true);
-        return value === undefined ? [] : value.split(/\s+/).filter((s) => s !== '');
-    }
-    /** One of a fixed set of values. */
-    choice(name, allowed) {
-        const value = this.raw(name);
-        if (value === undefined)
-            return undefined;
-        if (!allowed.includes(value)) {
-            throw new ConfigurationError(`input '${name}' must be one of ${allowed.join(', ')}`);
-        }
-        return value;
-    }
-}
-
-;// CONCATENATED MODULE: ./src/lib/log.ts
-/** A logger that drops everything: for callers that want only the result. */
-const silentLogger = {
-    debug: () => undefined,
-    info: () => undefined,
-    warn: () => undefined,
-    error: () => undefined,
-};
-/** A logger that writes plain lines to stderr (the CLI and tests); debug only when asked. */
-function consoleLogger(options = {}) {
-    const write = (prefix, message) => {
-        process.stderr.write(`${prefix}${message}\n`);
-    };
-    return {
-        debug: (m) => {
-            if (options.debug)
-                write('debug: ', m);
-        },
-        info: (m) => write('', m),
-        warn: (m) => write('warning: ', m),
-        error: (m) => write('error: ', m),
-    };
+/** Every name a command answers to, sorted. */
+function commandNames() {
+    return [...Object.keys(commands), ...Object.keys(aliases)].sort();
 }
 
 ;// CONCATENATED MODULE: ./src/cli/args.ts
@@ -6902,75 +7351,30 @@ function consoleLogger(options = {}) {
 function envName(input) {
     return `GITOPS_${input.toUpperCase().replace(/-/g, '_')}`;
 }
-// Only a name of this shape is ever quoted in an error: anything else may be a secret given in the
-// wrong place (a key pasted after a boolean flag, a token with a typo in its flag).
-const SAFE_FLAG = /^--[a-z0-9][a-z0-9-]{0,62}$/;
-const BOOLEAN_WORDS = new Set(['true', 'True', 'TRUE', 'false', 'False', 'FALSE']);
 /**
- * Parses flags against the inputs a command knows. `--name value` or `--name=value`. A flag that takes
- * a value takes the next argument whatever it looks like (an SSH key starts with `-----BEGIN`); only
- * `booleans` may stand alone, meaning true, or take a `true`/`false` word after them. Errors name the
- * flag or the argument's position, never a value.
+ * Parses flags against the inputs a command knows, and `--dotenv FILE`. Only `booleans` may stand alone
+ * (see `parseFlags`); a repeated input's values are joined a line each, as a list input reads them.
  */
 function parseArgs(argv, known, booleans = new Set(), 
 /** The position of argv[0] on the whole command line, for messages (the command word is 1). */
 firstPosition = 1) {
+    const flags = { dotenv: {} };
+    for (const name of known)
+        flags[name] = { boolean: booleans.has(name) };
+    const parsed = parseFlags(argv, flags, firstPosition);
     const values = new Map();
-    let help = false;
-    let dotenv;
-    for (let i = 0; i < argv.length; i++) {
-        const arg = argv[i];
-        const position = i + firstPosition;
-        if (arg === '--help' || arg === '-h') {
-            help = true;
-            continue;
-        }
-        const eq = arg.indexOf('=');
-        const flag = eq >= 0 ? arg.slice(0, eq) : arg;
-        if (!SAFE_FLAG.test(flag)) {
-            throw new ConfigurationError(`argument ${position} is not a flag (inputs are given as --lower-case-name value; see --help)`);
-        }
-        const name = flag.slice(2);
-        if (name !== 'dotenv' && !known.has(name)) {
-            throw new ConfigurationError(`unknown flag ${flag}; see --help for this command's inputs`);
-        }
-        let value;
-        if (eq >= 0) {
-            value = arg.slice(eq + 1);
-        }
-        else if (booleans.has(name)) {
-            value = i + 1 < argv.length && BOOLEAN_WORDS.has(argv[i + 1]) ? argv[++i] : 'true';
-        }
-        else if (i + 1 < argv.length) {
-            value = argv[++i];
-        }
-        else {
-            throw new ConfigurationError(`flag ${flag} needs a value (--${name} VALUE)`);
-        }
-        if (name === 'dotenv') {
-            dotenv = value;
-            continue;
-        }
-        const previous = values.get(name);
-        values.set(name, previous === undefined ? value : `${previous}\n${value}`);
-    }
-    return { values, help, dotenv };
+    for (const [name, given] of parsed.values)
+        if (name !== 'dotenv')
+            values.set(name, given.join('\n'));
+    return { values, help: parsed.help, dotenv: parsed.values.get('dotenv')?.at(-1) };
 }
 
-;// CONCATENATED MODULE: ./src/cli/main.ts
-/**
- * `gitops-actions <command> [--<input> value]…`: the actions as a command-line tool, for GitLab CI and
- * terminals. Outputs are printed as `key=value` lines and, with `--dotenv FILE`, written there too (for
- * GitLab's `artifacts:reports:dotenv`). Logs go to stderr, so stdout holds only outputs.
- */
+;// CONCATENATED MODULE: ./src/cli/help.ts
+/** The CLI's --help texts, from each command's action.yml. */
 
 
 
-
-
-
-
-const USAGE = 2;
+const oneLine = (text) => text.replace(/\s+/g, ' ').trim();
 function mainHelp() {
     const lines = [
         'Usage: gitops-actions <command> [--<input> value]... [--dotenv FILE]',
@@ -7001,21 +7405,28 @@ function commandHelp(name, spec) {
         ]
             .filter(Boolean)
             .join('; ');
-        lines.push(`  --${input}`, `      ${s.description.replace(/\s+/g, ' ').trim()} (${extra})`);
+        lines.push(`  --${input}`, `      ${oneLine(s.description)} (${extra})`);
     }
     lines.push('', 'Outputs (printed as key=value):');
     for (const [output, s] of Object.entries(spec.outputs)) {
-        lines.push(`  ${output.padEnd(20)} ${s.description.replace(/\s+/g, ' ').trim()}`);
+        lines.push(`  ${output.padEnd(20)} ${oneLine(s.description)}`);
     }
     lines.push('', '  --dotenv FILE        also write the outputs to FILE (GitLab artifacts:reports:dotenv)');
     return lines.join('\n');
 }
-/** The inputs that are true/false (their default says so): the only flags that may stand alone. */
-function booleanInputs(spec) {
-    return new Set(Object.entries(spec.inputs)
-        .filter(([, s]) => s.default === 'true' || s.default === 'false')
-        .map(([name]) => name));
-}
+
+;// CONCATENATED MODULE: ./src/cli/main.ts
+/**
+ * `gitops-actions <command> [--<input> value]…`: the actions as a command-line tool, for GitLab CI and
+ * terminals. Outputs are printed as `key=value` lines and, with `--dotenv FILE`, written there too (for
+ * GitLab's `artifacts:reports:dotenv`). Logs go to stderr, so stdout holds only outputs.
+ */
+
+
+
+
+
+const USAGE = 2;
 /** Runs the CLI; returns the process exit code. */
 async function main(argv, env = process.env) {
     const [name, ...rest] = argv;
@@ -7030,115 +7441,40 @@ async function main(argv, env = process.env) {
         process.stderr.write(`gitops-actions: unknown command ${shown}\n\n${mainHelp()}\n`);
         return USAGE;
     }
-    const spec = specs[command.name];
+    const spec = specOf(command);
     let parsed;
     try {
         // Positions in messages count from the command word, as the user typed them.
         parsed = parseArgs(rest, new Set(Object.keys(spec.inputs)), booleanInputs(spec), 2);
     }
     catch (error) {
-        process.stderr.write(`gitops-actions ${command.name}: ${errorMessage(error)}\n`);
+        process.stderr.write(`gitops-actions ${command.name}: ${failure(error).message}\n`);
         return USAGE;
     }
     if (parsed.help) {
         process.stdout.write(`${commandHelp(command.name, spec)}\n`);
         return 0;
     }
-    const log = consoleLogger({ debug: env.GITOPS_DEBUG === 'true' || env.RUNNER_DEBUG === '1' });
+    const debug = env.GITOPS_DEBUG === 'true';
     const secrets = [];
-    const defaults = Object.fromEntries(Object.entries(spec.inputs).map(([k, v]) => [k, v.default]));
-    const inputs = new Inputs({
-        get: (input) => parsed.values.get(input) ?? env[envName(input)],
-        mask: (s) => secrets.push(s),
-    }, defaults);
     try {
-        const options = command.getInputs(inputs);
-        const result = await command.run(options, log);
-        const outputs = command.outputs(result);
-        const lines = Object.entries(outputs).map(([k, v]) => `${k}=${v.replace(/\n/g, '\\n')}`);
-        process.stdout.write(lines.map((l) => `${l}\n`).join(''));
-        if (parsed.dotenv) {
-            await external_node_fs_.promises.writeFile(parsed.dotenv, lines.map((l) => `${l}\n`).join(''));
-        }
+        const { outputs } = await runCommand(command, {
+            get: (input) => parsed.values.get(input) ?? env[envName(input)],
+            mask: (s) => secrets.push(s),
+        }, consoleLogger({ debug: debug || env.RUNNER_DEBUG === '1' }));
+        const lines = Object.entries(outputs).map(([k, v]) => `${k}=${v.replace(/\n/g, '\\n')}\n`);
+        process.stdout.write(lines.join(''));
+        if (parsed.dotenv)
+            await external_node_fs_namespaceObject.promises.writeFile(parsed.dotenv, lines.join(''));
         return 0;
     }
     catch (error) {
-        let message = errorMessage(error);
-        for (const s of secrets)
-            message = message.replaceAll(s, '***');
-        process.stderr.write(`gitops-actions ${command.name}: ${message}\n`);
-        if (!(error instanceof ConfigurationError) &&
-            error instanceof Error &&
-            env.GITOPS_DEBUG === 'true') {
-            process.stderr.write(`${error.stack}\n`);
-        }
+        const { message, stack } = failure(error);
+        const redacted = secrets.reduce((text, s) => text.replaceAll(s, '***'), message);
+        process.stderr.write(`gitops-actions ${command.name}: ${redacted}\n`);
+        if (stack && debug)
+            process.stderr.write(`${stack}\n`);
         return 1;
-    }
-}
-
-
-/***/ }),
-
-/***/ 7221:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   R6: () => (/* binding */ registerTempDir),
-/* harmony export */   qE: () => (/* binding */ registerCleanup),
-/* harmony export */   z6: () => (/* binding */ cleanUpOnStopSignals)
-/* harmony export */ });
-/* unused harmony export runCleanups */
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3024);
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
-/**
- * What must not outlive the process: temp folders holding a clone or an SSH key, and child process
- * groups. Each is registered while it exists and unregistered when removed on the normal path; a CI step
- * or CLI run told to stop (SIGTERM, SIGINT, SIGHUP: a cancelled job, Ctrl-C, a closed terminal) removes
- * what is still registered before it exits. The work is synchronous on purpose: a signal handler that
- * awaits may be cut short by the next signal or the runner's SIGKILL.
- */
-
-const cleanups = new Set();
-/** Registers `cleanup` until the returned function is called (on the normal path). */
-function registerCleanup(cleanup) {
-    cleanups.add(cleanup);
-    return () => {
-        cleanups.delete(cleanup);
-    };
-}
-/** Registers a folder to remove; the returned function unregisters it (the caller removes it itself). */
-function registerTempDir(dir) {
-    return registerCleanup(() => (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.rmSync)(dir, { recursive: true, force: true }));
-}
-/** Runs every registered cleanup now, newest first; one failing does not stop the others. */
-function runCleanups() {
-    const all = [...cleanups].reverse();
-    cleanups.clear();
-    for (const cleanup of all) {
-        try {
-            cleanup();
-        }
-        catch {
-            // best effort: the others still run
-        }
-    }
-}
-const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'];
-let installed = false;
-/**
- * For short-lived entry points (actions, CLI): on a stop signal, run the cleanups, then die of the same
- * signal so the caller sees how it ended. The agent handles its signals itself (it stops gracefully).
- */
-function cleanUpOnStopSignals() {
-    if (installed)
-        return;
-    installed = true;
-    for (const signal of STOP_SIGNALS) {
-        process.once(signal, () => {
-            runCleanups();
-            // The handler was `once`: the default action (termination) now applies.
-            process.kill(process.pid, signal);
-        });
     }
 }
 
@@ -7247,13 +7583,6 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:dns");
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:events");
-
-/***/ }),
-
-/***/ 3024:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 
 /***/ }),
 
@@ -16048,18 +16377,6 @@ exports.visitAsync = visitAsync;
 /******/ 			return fn.r ? promise : getResult();
 /******/ 		}, (err) => ((err ? reject(promise[webpackError] = err) : outerResolve(exports)), resolveQueue(queue)));
 /******/ 		queue && queue.d < 0 && (queue.d = 0);
-/******/ 	};
-/******/ })();
-/******/ 
-/******/ /* webpack/runtime/compat get default export */
-/******/ (() => {
-/******/ 	// getDefaultExport function for compatibility with non-harmony modules
-/******/ 	__nccwpck_require__.n = (module) => {
-/******/ 		var getter = module && module.__esModule ?
-/******/ 			() => (module['default']) :
-/******/ 			() => (module);
-/******/ 		__nccwpck_require__.d(getter, { a: getter });
-/******/ 		return getter;
 /******/ 	};
 /******/ })();
 /******/ 

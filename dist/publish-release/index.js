@@ -280,7 +280,7 @@ exports.debug = debug; // for test
 
 /***/ }),
 
-/***/ 6752:
+/***/ 4371:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -893,7 +893,7 @@ module.exports = pipeline
 
 /***/ }),
 
-/***/ 4043:
+/***/ 6424:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -1461,7 +1461,7 @@ module.exports = upgrade
 
 
 
-module.exports.request = __nccwpck_require__(4043)
+module.exports.request = __nccwpck_require__(6424)
 module.exports.stream = __nccwpck_require__(3560)
 module.exports.pipeline = __nccwpck_require__(6862)
 module.exports.upgrade = __nccwpck_require__(1882)
@@ -28372,7 +28372,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4767);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5402);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -28381,7 +28381,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 4767:
+/***/ 5402:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -28390,3614 +28390,13 @@ __nccwpck_require__.d(__webpack_exports__, {
   e: () => (/* binding */ run)
 });
 
-// EXTERNAL MODULE: external "os"
-var external_os_ = __nccwpck_require__(857);
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/utils.js
-// We use any as a valid input type
-/* eslint-disable @typescript-eslint/no-explicit-any */
-/**
- * Sanitizes an input into a string so it can be passed into issueCommand safely
- * @param input input to sanitize into a string
- */
-function utils_toCommandValue(input) {
-    if (input === null || input === undefined) {
-        return '';
-    }
-    else if (typeof input === 'string' || input instanceof String) {
-        return input;
-    }
-    return JSON.stringify(input);
-}
-/**
- *
- * @param annotationProperties
- * @returns The command properties to send with the actual annotation command
- * See IssueCommandProperties: https://github.com/actions/runner/blob/main/src/Runner.Worker/ActionCommandManager.cs#L646
- */
-function utils_toCommandProperties(annotationProperties) {
-    if (!Object.keys(annotationProperties).length) {
-        return {};
-    }
-    return {
-        title: annotationProperties.title,
-        file: annotationProperties.file,
-        line: annotationProperties.startLine,
-        endLine: annotationProperties.endLine,
-        col: annotationProperties.startColumn,
-        endColumn: annotationProperties.endColumn
-    };
-}
-//# sourceMappingURL=utils.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/command.js
-
-
-/**
- * Issues a command to the GitHub Actions runner
- *
- * @param command - The command name to issue
- * @param properties - Additional properties for the command (key-value pairs)
- * @param message - The message to include with the command
- * @remarks
- * This function outputs a specially formatted string to stdout that the Actions
- * runner interprets as a command. These commands can control workflow behavior,
- * set outputs, create annotations, mask values, and more.
- *
- * Command Format:
- *   ::name key=value,key=value::message
- *
- * @example
- * ```typescript
- * // Issue a warning annotation
- * issueCommand('warning', {}, 'This is a warning message');
- * // Output: ::warning::This is a warning message
- *
- * // Set an environment variable
- * issueCommand('set-env', { name: 'MY_VAR' }, 'some value');
- * // Output: ::set-env name=MY_VAR::some value
- *
- * // Add a secret mask
- * issueCommand('add-mask', {}, 'secretValue123');
- * // Output: ::add-mask::secretValue123
- * ```
- *
- * @internal
- * This is an internal utility function that powers the public API functions
- * such as setSecret, warning, error, and exportVariable.
- */
-function command_issueCommand(command, properties, message) {
-    const cmd = new Command(command, properties, message);
-    process.stdout.write(cmd.toString() + external_os_.EOL);
-}
-function command_issue(name, message = '') {
-    command_issueCommand(name, {}, message);
-}
-const CMD_STRING = '::';
-class Command {
-    constructor(command, properties, message) {
-        if (!command) {
-            command = 'missing.command';
-        }
-        this.command = command;
-        this.properties = properties;
-        this.message = message;
-    }
-    toString() {
-        let cmdStr = CMD_STRING + this.command;
-        if (this.properties && Object.keys(this.properties).length > 0) {
-            cmdStr += ' ';
-            let first = true;
-            for (const key in this.properties) {
-                if (this.properties.hasOwnProperty(key)) {
-                    const val = this.properties[key];
-                    if (val) {
-                        if (first) {
-                            first = false;
-                        }
-                        else {
-                            cmdStr += ',';
-                        }
-                        cmdStr += `${key}=${escapeProperty(val)}`;
-                    }
-                }
-            }
-        }
-        cmdStr += `${CMD_STRING}${escapeData(this.message)}`;
-        return cmdStr;
-    }
-}
-function escapeData(s) {
-    return utils_toCommandValue(s)
-        .replace(/%/g, '%25')
-        .replace(/\r/g, '%0D')
-        .replace(/\n/g, '%0A');
-}
-function escapeProperty(s) {
-    return utils_toCommandValue(s)
-        .replace(/%/g, '%25')
-        .replace(/\r/g, '%0D')
-        .replace(/\n/g, '%0A')
-        .replace(/:/g, '%3A')
-        .replace(/,/g, '%2C');
-}
-//# sourceMappingURL=command.js.map
-;// CONCATENATED MODULE: external "crypto"
-const external_crypto_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("crypto");
-// EXTERNAL MODULE: external "fs"
-var external_fs_ = __nccwpck_require__(9896);
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/file-command.js
-// For internal use, subject to change.
-// We use any as a valid input type
-/* eslint-disable @typescript-eslint/no-explicit-any */
-
-
-
-
-function file_command_issueFileCommand(command, message) {
-    const filePath = process.env[`GITHUB_${command}`];
-    if (!filePath) {
-        throw new Error(`Unable to find environment variable for file command ${command}`);
-    }
-    if (!external_fs_.existsSync(filePath)) {
-        throw new Error(`Missing file at path: ${filePath}`);
-    }
-    external_fs_.appendFileSync(filePath, `${utils_toCommandValue(message)}${external_os_.EOL}`, {
-        encoding: 'utf8'
-    });
-}
-function file_command_prepareKeyValueMessage(key, value) {
-    const delimiter = `ghadelimiter_${external_crypto_namespaceObject.randomUUID()}`;
-    const convertedValue = utils_toCommandValue(value);
-    // These should realistically never happen, but just in case someone finds a
-    // way to exploit uuid generation let's not allow keys or values that contain
-    // the delimiter.
-    if (key.includes(delimiter)) {
-        throw new Error(`Unexpected input: name should not contain the delimiter "${delimiter}"`);
-    }
-    if (convertedValue.includes(delimiter)) {
-        throw new Error(`Unexpected input: value should not contain the delimiter "${delimiter}"`);
-    }
-    return `${key}<<${delimiter}${external_os_.EOL}${convertedValue}${external_os_.EOL}${delimiter}`;
-}
-//# sourceMappingURL=file-command.js.map
-;// CONCATENATED MODULE: external "path"
-const external_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("path");
-// EXTERNAL MODULE: external "http"
-var external_http_ = __nccwpck_require__(8611);
-// EXTERNAL MODULE: external "https"
-var external_https_ = __nccwpck_require__(5692);
-;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/proxy.js
-function getProxyUrl(reqUrl) {
-    const usingSsl = reqUrl.protocol === 'https:';
-    if (checkBypass(reqUrl)) {
-        return undefined;
-    }
-    const proxyVar = (() => {
-        if (usingSsl) {
-            return process.env['https_proxy'] || process.env['HTTPS_PROXY'];
-        }
-        else {
-            return process.env['http_proxy'] || process.env['HTTP_PROXY'];
-        }
-    })();
-    if (proxyVar) {
-        try {
-            return new DecodedURL(proxyVar);
-        }
-        catch (_a) {
-            if (!proxyVar.startsWith('http://') && !proxyVar.startsWith('https://'))
-                return new DecodedURL(`http://${proxyVar}`);
-        }
-    }
-    else {
-        return undefined;
-    }
-}
-function checkBypass(reqUrl) {
-    if (!reqUrl.hostname) {
-        return false;
-    }
-    const reqHost = reqUrl.hostname;
-    if (isLoopbackAddress(reqHost)) {
-        return true;
-    }
-    const noProxy = process.env['no_proxy'] || process.env['NO_PROXY'] || '';
-    if (!noProxy) {
-        return false;
-    }
-    // Determine the request port
-    let reqPort;
-    if (reqUrl.port) {
-        reqPort = Number(reqUrl.port);
-    }
-    else if (reqUrl.protocol === 'http:') {
-        reqPort = 80;
-    }
-    else if (reqUrl.protocol === 'https:') {
-        reqPort = 443;
-    }
-    // Format the request hostname and hostname with port
-    const upperReqHosts = [reqUrl.hostname.toUpperCase()];
-    if (typeof reqPort === 'number') {
-        upperReqHosts.push(`${upperReqHosts[0]}:${reqPort}`);
-    }
-    // Compare request host against noproxy
-    for (const upperNoProxyItem of noProxy
-        .split(',')
-        .map(x => x.trim().toUpperCase())
-        .filter(x => x)) {
-        if (upperNoProxyItem === '*' ||
-            upperReqHosts.some(x => x === upperNoProxyItem ||
-                x.endsWith(`.${upperNoProxyItem}`) ||
-                (upperNoProxyItem.startsWith('.') &&
-                    x.endsWith(`${upperNoProxyItem}`)))) {
-            return true;
-        }
-    }
-    return false;
-}
-function isLoopbackAddress(host) {
-    const hostLower = host.toLowerCase();
-    return (hostLower === 'localhost' ||
-        hostLower.startsWith('127.') ||
-        hostLower.startsWith('[::1]') ||
-        hostLower.startsWith('[0:0:0:0:0:0:0:1]'));
-}
-class DecodedURL extends URL {
-    constructor(url, base) {
-        super(url, base);
-        this._decodedUsername = decodeURIComponent(super.username);
-        this._decodedPassword = decodeURIComponent(super.password);
-    }
-    get username() {
-        return this._decodedUsername;
-    }
-    get password() {
-        return this._decodedPassword;
-    }
-}
-//# sourceMappingURL=proxy.js.map
-// EXTERNAL MODULE: ./node_modules/tunnel/index.js
-var node_modules_tunnel = __nccwpck_require__(770);
-// EXTERNAL MODULE: ./node_modules/undici/index.js
-var undici = __nccwpck_require__(6752);
-;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/index.js
-/* eslint-disable @typescript-eslint/no-explicit-any */
-var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
-    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
-    return new (P || (P = Promise))(function (resolve, reject) {
-        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
-        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
-        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
-        step((generator = generator.apply(thisArg, _arguments || [])).next());
-    });
-};
-
-
-
-
-
-var HttpCodes;
-(function (HttpCodes) {
-    HttpCodes[HttpCodes["OK"] = 200] = "OK";
-    HttpCodes[HttpCodes["MultipleChoices"] = 300] = "MultipleChoices";
-    HttpCodes[HttpCodes["MovedPermanently"] = 301] = "MovedPermanently";
-    HttpCodes[HttpCodes["ResourceMoved"] = 302] = "ResourceMoved";
-    HttpCodes[HttpCodes["SeeOther"] = 303] = "SeeOther";
-    HttpCodes[HttpCodes["NotModified"] = 304] = "NotModified";
-    HttpCodes[HttpCodes["UseProxy"] = 305] = "UseProxy";
-    HttpCodes[HttpCodes["SwitchProxy"] = 306] = "SwitchProxy";
-    HttpCodes[HttpCodes["TemporaryRedirect"] = 307] = "TemporaryRedirect";
-    HttpCodes[HttpCodes["PermanentRedirect"] = 308] = "PermanentRedirect";
-    HttpCodes[HttpCodes["BadRequest"] = 400] = "BadRequest";
-    HttpCodes[HttpCodes["Unauthorized"] = 401] = "Unauthorized";
-    HttpCodes[HttpCodes["PaymentRequired"] = 402] = "PaymentRequired";
-    HttpCodes[HttpCodes["Forbidden"] = 403] = "Forbidden";
-    HttpCodes[HttpCodes["NotFound"] = 404] = "NotFound";
-    HttpCodes[HttpCodes["MethodNotAllowed"] = 405] = "MethodNotAllowed";
-    HttpCodes[HttpCodes["NotAcceptable"] = 406] = "NotAcceptable";
-    HttpCodes[HttpCodes["ProxyAuthenticationRequired"] = 407] = "ProxyAuthenticationRequired";
-    HttpCodes[HttpCodes["RequestTimeout"] = 408] = "RequestTimeout";
-    HttpCodes[HttpCodes["Conflict"] = 409] = "Conflict";
-    HttpCodes[HttpCodes["Gone"] = 410] = "Gone";
-    HttpCodes[HttpCodes["TooManyRequests"] = 429] = "TooManyRequests";
-    HttpCodes[HttpCodes["InternalServerError"] = 500] = "InternalServerError";
-    HttpCodes[HttpCodes["NotImplemented"] = 501] = "NotImplemented";
-    HttpCodes[HttpCodes["BadGateway"] = 502] = "BadGateway";
-    HttpCodes[HttpCodes["ServiceUnavailable"] = 503] = "ServiceUnavailable";
-    HttpCodes[HttpCodes["GatewayTimeout"] = 504] = "GatewayTimeout";
-})(HttpCodes || (HttpCodes = {}));
-var Headers;
-(function (Headers) {
-    Headers["Accept"] = "accept";
-    Headers["ContentType"] = "content-type";
-})(Headers || (Headers = {}));
-var MediaTypes;
-(function (MediaTypes) {
-    MediaTypes["ApplicationJson"] = "application/json";
-})(MediaTypes || (MediaTypes = {}));
-/**
- * Returns the proxy URL, depending upon the supplied url and proxy environment variables.
- * @param serverUrl  The server URL where the request will be sent. For example, https://api.github.com
- */
-function lib_getProxyUrl(serverUrl) {
-    const proxyUrl = pm.getProxyUrl(new URL(serverUrl));
-    return proxyUrl ? proxyUrl.href : '';
-}
-const HttpRedirectCodes = [
-    HttpCodes.MovedPermanently,
-    HttpCodes.ResourceMoved,
-    HttpCodes.SeeOther,
-    HttpCodes.TemporaryRedirect,
-    HttpCodes.PermanentRedirect
-];
-const HttpResponseRetryCodes = [
-    HttpCodes.BadGateway,
-    HttpCodes.ServiceUnavailable,
-    HttpCodes.GatewayTimeout
-];
-const RetryableHttpVerbs = (/* unused pure expression or super */ null && (['OPTIONS', 'GET', 'DELETE', 'HEAD']));
-const ExponentialBackoffCeiling = 10;
-const ExponentialBackoffTimeSlice = 5;
-class HttpClientError extends Error {
-    constructor(message, statusCode) {
-        super(message);
-        this.name = 'HttpClientError';
-        this.statusCode = statusCode;
-        Object.setPrototypeOf(this, HttpClientError.prototype);
-    }
-}
-class HttpClientResponse {
-    constructor(message) {
-        this.message = message;
-    }
-    readBody() {
-        return __awaiter(this, void 0, void 0, function* () {
-            return new Promise((resolve) => __awaiter(this, void 0, void 0, function* () {
-                let output = Buffer.alloc(0);
-                this.message.on('data', (chunk) => {
-                    output = Buffer.concat([output, chunk]);
-                });
-                this.message.on('end', () => {
-                    resolve(output.toString());
-                });
-            }));
-        });
-    }
-    readBodyBuffer() {
-        return __awaiter(this, void 0, void 0, function* () {
-            return new Promise((resolve) => __awaiter(this, void 0, void 0, function* () {
-                const chunks = [];
-                this.message.on('data', (chunk) => {
-                    chunks.push(chunk);
-                });
-                this.message.on('end', () => {
-                    resolve(Buffer.concat(chunks));
-                });
-            }));
-        });
-    }
-}
-function isHttps(requestUrl) {
-    const parsedUrl = new URL(requestUrl);
-    return parsedUrl.protocol === 'https:';
-}
-class lib_HttpClient {
-    constructor(userAgent, handlers, requestOptions) {
-        this._ignoreSslError = false;
-        this._allowRedirects = true;
-        this._allowRedirectDowngrade = false;
-        this._maxRedirects = 50;
-        this._allowRetries = false;
-        this._maxRetries = 1;
-        this._keepAlive = false;
-        this._disposed = false;
-        this.userAgent = this._getUserAgentWithOrchestrationId(userAgent);
-        this.handlers = handlers || [];
-        this.requestOptions = requestOptions;
-        if (requestOptions) {
-            if (requestOptions.ignoreSslError != null) {
-                this._ignoreSslError = requestOptions.ignoreSslError;
-            }
-            this._socketTimeout = requestOptions.socketTimeout;
-            if (requestOptions.allowRedirects != null) {
-                this._allowRedirects = requestOptions.allowRedirects;
-            }
-            if (requestOptions.allowRedirectDowngrade != null) {
-                this._allowRedirectDowngrade = requestOptions.allowRedirectDowngrade;
-            }
-            if (requestOptions.maxRedirects != null) {
-                this._maxRedirects = Math.max(requestOptions.maxRedirects, 0);
-            }
-            if (requestOptions.keepAlive != null) {
-                this._keepAlive = requestOptions.keepAlive;
-            }
-            if (requestOptions.allowRetries != null) {
-                this._allowRetries = requestOptions.allowRetries;
-            }
-            if (requestOptions.maxRetries != null) {
-                this._maxRetries = requestOptions.maxRetries;
-            }
-        }
-    }
-    options(requestUrl, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return this.request('OPTIONS', requestUrl, null, additionalHeaders || {});
-        });
-    }
-    get(requestUrl, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return this.request('GET', requestUrl, null, additionalHeaders || {});
-        });
-    }
-    del(requestUrl, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return this.request('DELETE', requestUrl, null, additionalHeaders || {});
-        });
-    }
-    post(requestUrl, data, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return this.request('POST', requestUrl, data, additionalHeaders || {});
-        });
-    }
-    patch(requestUrl, data, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return this.request('PATCH', requestUrl, data, additionalHeaders || {});
-        });
-    }
-    put(requestUrl, data, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return this.request('PUT', requestUrl, data, additionalHeaders || {});
-        });
-    }
-    head(requestUrl, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return this.request('HEAD', requestUrl, null, additionalHeaders || {});
-        });
-    }
-    sendStream(verb, requestUrl, stream, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return this.request(verb, requestUrl, stream, additionalHeaders);
-        });
-    }
-    /**
-     * Gets a typed object from an endpoint
-     * Be aware that not found returns a null.  Other errors (4xx, 5xx) reject the promise
-     */
-    getJson(requestUrl_1) {
-        return __awaiter(this, arguments, void 0, function* (requestUrl, additionalHeaders = {}) {
-            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
-            const res = yield this.get(requestUrl, additionalHeaders);
-            return this._processResponse(res, this.requestOptions);
-        });
-    }
-    postJson(requestUrl_1, obj_1) {
-        return __awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
-            const data = JSON.stringify(obj, null, 2);
-            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
-            additionalHeaders[Headers.ContentType] =
-                this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes.ApplicationJson);
-            const res = yield this.post(requestUrl, data, additionalHeaders);
-            return this._processResponse(res, this.requestOptions);
-        });
-    }
-    putJson(requestUrl_1, obj_1) {
-        return __awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
-            const data = JSON.stringify(obj, null, 2);
-            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
-            additionalHeaders[Headers.ContentType] =
-                this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes.ApplicationJson);
-            const res = yield this.put(requestUrl, data, additionalHeaders);
-            return this._processResponse(res, this.requestOptions);
-        });
-    }
-    patchJson(requestUrl_1, obj_1) {
-        return __awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
-            const data = JSON.stringify(obj, null, 2);
-            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
-            additionalHeaders[Headers.ContentType] =
-                this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes.ApplicationJson);
-            const res = yield this.patch(requestUrl, data, additionalHeaders);
-            return this._processResponse(res, this.requestOptions);
-        });
-    }
-    /**
-     * Makes a raw http request.
-     * All other methods such as get, post, patch, and request ultimately call this.
-     * Prefer get, del, post and patch
-     */
-    request(verb, requestUrl, data, headers) {
-        return __awaiter(this, void 0, void 0, function* () {
-            if (this._disposed) {
-                throw new Error('Client has already been disposed.');
-            }
-            const parsedUrl = new URL(requestUrl);
-            let info = this._prepareRequest(verb, parsedUrl, headers);
-            // Only perform retries on reads since writes may not be idempotent.
-            const maxTries = this._allowRetries && RetryableHttpVerbs.includes(verb)
-                ? this._maxRetries + 1
-                : 1;
-            let numTries = 0;
-            let response;
-            do {
-                response = yield this.requestRaw(info, data);
-                // Check if it's an authentication challenge
-                if (response &&
-                    response.message &&
-                    response.message.statusCode === HttpCodes.Unauthorized) {
-                    let authenticationHandler;
-                    for (const handler of this.handlers) {
-                        if (handler.canHandleAuthentication(response)) {
-                            authenticationHandler = handler;
-                            break;
-                        }
-                    }
-                    if (authenticationHandler) {
-                        return authenticationHandler.handleAuthentication(this, info, data);
-                    }
-                    else {
-                        // We have received an unauthorized response but have no handlers to handle it.
-                        // Let the response return to the caller.
-                        return response;
-                    }
-                }
-                let redirectsRemaining = this._maxRedirects;
-                while (response.message.statusCode &&
-                    HttpRedirectCodes.includes(response.message.statusCode) &&
-                    this._allowRedirects &&
-                    redirectsRemaining > 0) {
-                    const redirectUrl = response.message.headers['location'];
-                    if (!redirectUrl) {
-                        // if there's no location to redirect to, we won't
-                        break;
-                    }
-                    const parsedRedirectUrl = new URL(redirectUrl);
-                    if (parsedUrl.protocol === 'https:' &&
-                        parsedUrl.protocol !== parsedRedirectUrl.protocol &&
-                        !this._allowRedirectDowngrade) {
-                        throw new Error('Redirect from HTTPS to HTTP protocol. This downgrade is not allowed for security reasons. If you want to allow this behavior, set the allowRedirectDowngrade option to true.');
-                    }
-                    // we need to finish reading the response before reassigning response
-                    // which will leak the open socket.
-                    yield response.readBody();
-                    // strip authorization header if redirected to a different hostname
-                    if (parsedRedirectUrl.hostname !== parsedUrl.hostname) {
-                        for (const header in headers) {
-                            // header names are case insensitive
-                            if (header.toLowerCase() === 'authorization') {
-                                delete headers[header];
-                            }
-                        }
-                    }
-                    // let's make the request with the new redirectUrl
-                    info = this._prepareRequest(verb, parsedRedirectUrl, headers);
-                    response = yield this.requestRaw(info, data);
-                    redirectsRemaining--;
-                }
-                if (!response.message.statusCode ||
-                    !HttpResponseRetryCodes.includes(response.message.statusCode)) {
-                    // If not a retry code, return immediately instead of retrying
-                    return response;
-                }
-                numTries += 1;
-                if (numTries < maxTries) {
-                    yield response.readBody();
-                    yield this._performExponentialBackoff(numTries);
-                }
-            } while (numTries < maxTries);
-            return response;
-        });
-    }
-    /**
-     * Needs to be called if keepAlive is set to true in request options.
-     */
-    dispose() {
-        if (this._agent) {
-            this._agent.destroy();
-        }
-        this._disposed = true;
-    }
-    /**
-     * Raw request.
-     * @param info
-     * @param data
-     */
-    requestRaw(info, data) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return new Promise((resolve, reject) => {
-                function callbackForResult(err, res) {
-                    if (err) {
-                        reject(err);
-                    }
-                    else if (!res) {
-                        // If `err` is not passed, then `res` must be passed.
-                        reject(new Error('Unknown error'));
-                    }
-                    else {
-                        resolve(res);
-                    }
-                }
-                this.requestRawWithCallback(info, data, callbackForResult);
-            });
-        });
-    }
-    /**
-     * Raw request with callback.
-     * @param info
-     * @param data
-     * @param onResult
-     */
-    requestRawWithCallback(info, data, onResult) {
-        if (typeof data === 'string') {
-            if (!info.options.headers) {
-                info.options.headers = {};
-            }
-            info.options.headers['Content-Length'] = Buffer.byteLength(data, 'utf8');
-        }
-        let callbackCalled = false;
-        function handleResult(err, res) {
-            if (!callbackCalled) {
-                callbackCalled = true;
-                onResult(err, res);
-            }
-        }
-        const req = info.httpModule.request(info.options, (msg) => {
-            const res = new HttpClientResponse(msg);
-            handleResult(undefined, res);
-        });
-        let socket;
-        req.on('socket', sock => {
-            socket = sock;
-        });
-        // If we ever get disconnected, we want the socket to timeout eventually
-        req.setTimeout(this._socketTimeout || 3 * 60000, () => {
-            if (socket) {
-                socket.end();
-            }
-            handleResult(new Error(`Request timeout: ${info.options.path}`));
-        });
-        req.on('error', function (err) {
-            // err has statusCode property
-            // res should have headers
-            handleResult(err);
-        });
-        if (data && typeof data === 'string') {
-            req.write(data, 'utf8');
-        }
-        if (data && typeof data !== 'string') {
-            data.on('close', function () {
-                req.end();
-            });
-            data.pipe(req);
-        }
-        else {
-            req.end();
-        }
-    }
-    /**
-     * Gets an http agent. This function is useful when you need an http agent that handles
-     * routing through a proxy server - depending upon the url and proxy environment variables.
-     * @param serverUrl  The server URL where the request will be sent. For example, https://api.github.com
-     */
-    getAgent(serverUrl) {
-        const parsedUrl = new URL(serverUrl);
-        return this._getAgent(parsedUrl);
-    }
-    getAgentDispatcher(serverUrl) {
-        const parsedUrl = new URL(serverUrl);
-        const proxyUrl = pm.getProxyUrl(parsedUrl);
-        const useProxy = proxyUrl && proxyUrl.hostname;
-        if (!useProxy) {
-            return;
-        }
-        return this._getProxyAgentDispatcher(parsedUrl, proxyUrl);
-    }
-    _prepareRequest(method, requestUrl, headers) {
-        const info = {};
-        info.parsedUrl = requestUrl;
-        const usingSsl = info.parsedUrl.protocol === 'https:';
-        info.httpModule = usingSsl ? https : http;
-        const defaultPort = usingSsl ? 443 : 80;
-        info.options = {};
-        info.options.host = info.parsedUrl.hostname;
-        info.options.port = info.parsedUrl.port
-            ? parseInt(info.parsedUrl.port)
-            : defaultPort;
-        info.options.path =
-            (info.parsedUrl.pathname || '') + (info.parsedUrl.search || '');
-        info.options.method = method;
-        info.options.headers = this._mergeHeaders(headers);
-        if (this.userAgent != null) {
-            info.options.headers['user-agent'] = this.userAgent;
-        }
-        info.options.agent = this._getAgent(info.parsedUrl);
-        // gives handlers an opportunity to participate
-        if (this.handlers) {
-            for (const handler of this.handlers) {
-                handler.prepareRequest(info.options);
-            }
-        }
-        return info;
-    }
-    _mergeHeaders(headers) {
-        if (this.requestOptions && this.requestOptions.headers) {
-            return Object.assign({}, lowercaseKeys(this.requestOptions.headers), lowercaseKeys(headers || {}));
-        }
-        return lowercaseKeys(headers || {});
-    }
-    /**
-     * Gets an existing header value or returns a default.
-     * Handles converting number header values to strings since HTTP headers must be strings.
-     * Note: This returns string | string[] since some headers can have multiple values.
-     * For headers that must always be a single string (like Content-Type), use the
-     * specialized _getExistingOrDefaultContentTypeHeader method instead.
-     */
-    _getExistingOrDefaultHeader(additionalHeaders, header, _default) {
-        let clientHeader;
-        if (this.requestOptions && this.requestOptions.headers) {
-            const headerValue = lowercaseKeys(this.requestOptions.headers)[header];
-            if (headerValue) {
-                clientHeader =
-                    typeof headerValue === 'number' ? headerValue.toString() : headerValue;
-            }
-        }
-        const additionalValue = additionalHeaders[header];
-        if (additionalValue !== undefined) {
-            return typeof additionalValue === 'number'
-                ? additionalValue.toString()
-                : additionalValue;
-        }
-        if (clientHeader !== undefined) {
-            return clientHeader;
-        }
-        return _default;
-    }
-    /**
-     * Specialized version of _getExistingOrDefaultHeader for Content-Type header.
-     * Always returns a single string (not an array) since Content-Type should be a single value.
-     * Converts arrays to comma-separated strings and numbers to strings to ensure type safety.
-     * This was split from _getExistingOrDefaultHeader to provide stricter typing for callers
-     * that assign the result to places expecting a string (e.g., additionalHeaders[Headers.ContentType]).
-     */
-    _getExistingOrDefaultContentTypeHeader(additionalHeaders, _default) {
-        let clientHeader;
-        if (this.requestOptions && this.requestOptions.headers) {
-            const headerValue = lowercaseKeys(this.requestOptions.headers)[Headers.ContentType];
-            if (headerValue) {
-                if (typeof headerValue === 'number') {
-                    clientHeader = String(headerValue);
-                }
-                else if (Array.isArray(headerValue)) {
-                    clientHeader = headerValue.join(', ');
-                }
-                else {
-                    clientHeader = headerValue;
-                }
-            }
-        }
-        const additionalValue = additionalHeaders[Headers.ContentType];
-        // Return the first non-undefined value, converting numbers or arrays to strings if necessary
-        if (additionalValue !== undefined) {
-            if (typeof additionalValue === 'number') {
-                return String(additionalValue);
-            }
-            else if (Array.isArray(additionalValue)) {
-                return additionalValue.join(', ');
-            }
-            else {
-                return additionalValue;
-            }
-        }
-        if (clientHeader !== undefined) {
-            return clientHeader;
-        }
-        return _default;
-    }
-    _getAgent(parsedUrl) {
-        let agent;
-        const proxyUrl = pm.getProxyUrl(parsedUrl);
-        const useProxy = proxyUrl && proxyUrl.hostname;
-        if (this._keepAlive && useProxy) {
-            agent = this._proxyAgent;
-        }
-        if (!useProxy) {
-            agent = this._agent;
-        }
-        // if agent is already assigned use that agent.
-        if (agent) {
-            return agent;
-        }
-        const usingSsl = parsedUrl.protocol === 'https:';
-        let maxSockets = 100;
-        if (this.requestOptions) {
-            maxSockets = this.requestOptions.maxSockets || http.globalAgent.maxSockets;
-        }
-        // This is `useProxy` again, but we need to check `proxyURl` directly for TypeScripts's flow analysis.
-        if (proxyUrl && proxyUrl.hostname) {
-            const agentOptions = {
-                maxSockets,
-                keepAlive: this._keepAlive,
-                proxy: Object.assign(Object.assign({}, ((proxyUrl.username || proxyUrl.password) && {
-                    proxyAuth: `${proxyUrl.username}:${proxyUrl.password}`
-                })), { host: proxyUrl.hostname, port: proxyUrl.port })
-            };
-            let tunnelAgent;
-            const overHttps = proxyUrl.protocol === 'https:';
-            if (usingSsl) {
-                tunnelAgent = overHttps ? tunnel.httpsOverHttps : tunnel.httpsOverHttp;
-            }
-            else {
-                tunnelAgent = overHttps ? tunnel.httpOverHttps : tunnel.httpOverHttp;
-            }
-            agent = tunnelAgent(agentOptions);
-            this._proxyAgent = agent;
-        }
-        // if tunneling agent isn't assigned create a new agent
-        if (!agent) {
-            const options = { keepAlive: this._keepAlive, maxSockets };
-            agent = usingSsl ? new https.Agent(options) : new http.Agent(options);
-            this._agent = agent;
-        }
-        if (usingSsl && this._ignoreSslError) {
-            // we don't want to set NODE_TLS_REJECT_UNAUTHORIZED=0 since that will affect request for entire process
-            // http.RequestOptions doesn't expose a way to modify RequestOptions.agent.options
-            // we have to cast it to any and change it directly
-            agent.options = Object.assign(agent.options || {}, {
-                rejectUnauthorized: false
-            });
-        }
-        return agent;
-    }
-    _getProxyAgentDispatcher(parsedUrl, proxyUrl) {
-        let proxyAgent;
-        if (this._keepAlive) {
-            proxyAgent = this._proxyAgentDispatcher;
-        }
-        // if agent is already assigned use that agent.
-        if (proxyAgent) {
-            return proxyAgent;
-        }
-        const usingSsl = parsedUrl.protocol === 'https:';
-        proxyAgent = new ProxyAgent(Object.assign({ uri: proxyUrl.href, pipelining: !this._keepAlive ? 0 : 1 }, ((proxyUrl.username || proxyUrl.password) && {
-            token: `Basic ${Buffer.from(`${proxyUrl.username}:${proxyUrl.password}`).toString('base64')}`
-        })));
-        this._proxyAgentDispatcher = proxyAgent;
-        if (usingSsl && this._ignoreSslError) {
-            // we don't want to set NODE_TLS_REJECT_UNAUTHORIZED=0 since that will affect request for entire process
-            // http.RequestOptions doesn't expose a way to modify RequestOptions.agent.options
-            // we have to cast it to any and change it directly
-            proxyAgent.options = Object.assign(proxyAgent.options.requestTls || {}, {
-                rejectUnauthorized: false
-            });
-        }
-        return proxyAgent;
-    }
-    _getUserAgentWithOrchestrationId(userAgent) {
-        const baseUserAgent = userAgent || 'actions/http-client';
-        const orchId = process.env['ACTIONS_ORCHESTRATION_ID'];
-        if (orchId) {
-            // Sanitize the orchestration ID to ensure it contains only valid characters
-            // Valid characters: 0-9, a-z, _, -, .
-            const sanitizedId = orchId.replace(/[^a-z0-9_.-]/gi, '_');
-            return `${baseUserAgent} actions_orchestration_id/${sanitizedId}`;
-        }
-        return baseUserAgent;
-    }
-    _performExponentialBackoff(retryNumber) {
-        return __awaiter(this, void 0, void 0, function* () {
-            retryNumber = Math.min(ExponentialBackoffCeiling, retryNumber);
-            const ms = ExponentialBackoffTimeSlice * Math.pow(2, retryNumber);
-            return new Promise(resolve => setTimeout(() => resolve(), ms));
-        });
-    }
-    _processResponse(res, options) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return new Promise((resolve, reject) => __awaiter(this, void 0, void 0, function* () {
-                const statusCode = res.message.statusCode || 0;
-                const response = {
-                    statusCode,
-                    result: null,
-                    headers: {}
-                };
-                // not found leads to null obj returned
-                if (statusCode === HttpCodes.NotFound) {
-                    resolve(response);
-                }
-                // get the result from the body
-                function dateTimeDeserializer(key, value) {
-                    if (typeof value === 'string') {
-                        const a = new Date(value);
-                        if (!isNaN(a.valueOf())) {
-                            return a;
-                        }
-                    }
-                    return value;
-                }
-                let obj;
-                let contents;
-                try {
-                    contents = yield res.readBody();
-                    if (contents && contents.length > 0) {
-                        if (options && options.deserializeDates) {
-                            obj = JSON.parse(contents, dateTimeDeserializer);
-                        }
-                        else {
-                            obj = JSON.parse(contents);
-                        }
-                        response.result = obj;
-                    }
-                    response.headers = res.message.headers;
-                }
-                catch (err) {
-                    // Invalid resource (contents not json);  leaving result obj null
-                }
-                // note that 3xx redirects are handled by the http layer.
-                if (statusCode > 299) {
-                    let msg;
-                    // if exception/error in body, attempt to get better error
-                    if (obj && obj.message) {
-                        msg = obj.message;
-                    }
-                    else if (contents && contents.length > 0) {
-                        // it may be the case that the exception is in the body message as string
-                        msg = contents;
-                    }
-                    else {
-                        msg = `Failed request: (${statusCode})`;
-                    }
-                    const err = new HttpClientError(msg, statusCode);
-                    err.result = response.result;
-                    reject(err);
-                }
-                else {
-                    resolve(response);
-                }
-            }));
-        });
-    }
-}
-const lowercaseKeys = (obj) => Object.keys(obj).reduce((c, k) => ((c[k.toLowerCase()] = obj[k]), c), {});
-//# sourceMappingURL=index.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/auth.js
-var auth_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
-    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
-    return new (P || (P = Promise))(function (resolve, reject) {
-        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
-        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
-        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
-        step((generator = generator.apply(thisArg, _arguments || [])).next());
-    });
-};
-class BasicCredentialHandler {
-    constructor(username, password) {
-        this.username = username;
-        this.password = password;
-    }
-    prepareRequest(options) {
-        if (!options.headers) {
-            throw Error('The request has no headers');
-        }
-        options.headers['Authorization'] = `Basic ${Buffer.from(`${this.username}:${this.password}`).toString('base64')}`;
-    }
-    // This handler cannot handle 401
-    canHandleAuthentication() {
-        return false;
-    }
-    handleAuthentication() {
-        return auth_awaiter(this, void 0, void 0, function* () {
-            throw new Error('not implemented');
-        });
-    }
-}
-class auth_BearerCredentialHandler {
-    constructor(token) {
-        this.token = token;
-    }
-    // currently implements pre-authorization
-    // TODO: support preAuth = false where it hooks on 401
-    prepareRequest(options) {
-        if (!options.headers) {
-            throw Error('The request has no headers');
-        }
-        options.headers['Authorization'] = `Bearer ${this.token}`;
-    }
-    // This handler cannot handle 401
-    canHandleAuthentication() {
-        return false;
-    }
-    handleAuthentication() {
-        return auth_awaiter(this, void 0, void 0, function* () {
-            throw new Error('not implemented');
-        });
-    }
-}
-class PersonalAccessTokenCredentialHandler {
-    constructor(token) {
-        this.token = token;
-    }
-    // currently implements pre-authorization
-    // TODO: support preAuth = false where it hooks on 401
-    prepareRequest(options) {
-        if (!options.headers) {
-            throw Error('The request has no headers');
-        }
-        options.headers['Authorization'] = `Basic ${Buffer.from(`PAT:${this.token}`).toString('base64')}`;
-    }
-    // This handler cannot handle 401
-    canHandleAuthentication() {
-        return false;
-    }
-    handleAuthentication() {
-        return auth_awaiter(this, void 0, void 0, function* () {
-            throw new Error('not implemented');
-        });
-    }
-}
-//# sourceMappingURL=auth.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/oidc-utils.js
-var oidc_utils_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
-    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
-    return new (P || (P = Promise))(function (resolve, reject) {
-        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
-        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
-        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
-        step((generator = generator.apply(thisArg, _arguments || [])).next());
-    });
-};
-
-
-
-class oidc_utils_OidcClient {
-    static createHttpClient(allowRetry = true, maxRetry = 10) {
-        const requestOptions = {
-            allowRetries: allowRetry,
-            maxRetries: maxRetry
-        };
-        return new HttpClient('actions/oidc-client', [new BearerCredentialHandler(oidc_utils_OidcClient.getRequestToken())], requestOptions);
-    }
-    static getRequestToken() {
-        const token = process.env['ACTIONS_ID_TOKEN_REQUEST_TOKEN'];
-        if (!token) {
-            throw new Error('Unable to get ACTIONS_ID_TOKEN_REQUEST_TOKEN env variable');
-        }
-        return token;
-    }
-    static getIDTokenUrl() {
-        const runtimeUrl = process.env['ACTIONS_ID_TOKEN_REQUEST_URL'];
-        if (!runtimeUrl) {
-            throw new Error('Unable to get ACTIONS_ID_TOKEN_REQUEST_URL env variable');
-        }
-        return runtimeUrl;
-    }
-    static getCall(id_token_url) {
-        return oidc_utils_awaiter(this, void 0, void 0, function* () {
-            var _a;
-            const httpclient = oidc_utils_OidcClient.createHttpClient();
-            const res = yield httpclient
-                .getJson(id_token_url)
-                .catch(error => {
-                throw new Error(`Failed to get ID Token. \n 
-        Error Code : ${error.statusCode}\n 
-        Error Message: ${error.message}`);
-            });
-            const id_token = (_a = res.result) === null || _a === void 0 ? void 0 : _a.value;
-            if (!id_token) {
-                throw new Error('Response json body do not have ID Token field');
-            }
-            return id_token;
-        });
-    }
-    static getIDToken(audience) {
-        return oidc_utils_awaiter(this, void 0, void 0, function* () {
-            try {
-                // New ID Token is requested from action service
-                let id_token_url = oidc_utils_OidcClient.getIDTokenUrl();
-                if (audience) {
-                    const encodedAudience = encodeURIComponent(audience);
-                    id_token_url = `${id_token_url}&audience=${encodedAudience}`;
-                }
-                debug(`ID token url is ${id_token_url}`);
-                const id_token = yield oidc_utils_OidcClient.getCall(id_token_url);
-                setSecret(id_token);
-                return id_token;
-            }
-            catch (error) {
-                throw new Error(`Error message: ${error.message}`);
-            }
-        });
-    }
-}
-//# sourceMappingURL=oidc-utils.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/summary.js
-var summary_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
-    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
-    return new (P || (P = Promise))(function (resolve, reject) {
-        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
-        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
-        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
-        step((generator = generator.apply(thisArg, _arguments || [])).next());
-    });
-};
-
-
-const { access, appendFile, writeFile } = external_fs_.promises;
-const SUMMARY_ENV_VAR = 'GITHUB_STEP_SUMMARY';
-const SUMMARY_DOCS_URL = 'https://docs.github.com/actions/using-workflows/workflow-commands-for-github-actions#adding-a-job-summary';
-class Summary {
-    constructor() {
-        this._buffer = '';
-    }
-    /**
-     * Finds the summary file path from the environment, rejects if env var is not found or file does not exist
-     * Also checks r/w permissions.
-     *
-     * @returns step summary file path
-     */
-    filePath() {
-        return summary_awaiter(this, void 0, void 0, function* () {
-            if (this._filePath) {
-                return this._filePath;
-            }
-            const pathFromEnv = process.env[SUMMARY_ENV_VAR];
-            if (!pathFromEnv) {
-                throw new Error(`Unable to find environment variable for $${SUMMARY_ENV_VAR}. Check if your runtime environment supports job summaries.`);
-            }
-            try {
-                yield access(pathFromEnv, external_fs_.constants.R_OK | external_fs_.constants.W_OK);
-            }
-            catch (_a) {
-                throw new Error(`Unable to access summary file: '${pathFromEnv}'. Check if the file has correct read/write permissions.`);
-            }
-            this._filePath = pathFromEnv;
-            return this._filePath;
-        });
-    }
-    /**
-     * Wraps content in an HTML tag, adding any HTML attributes
-     *
-     * @param {string} tag HTML tag to wrap
-     * @param {string | null} content content within the tag
-     * @param {[attribute: string]: string} attrs key-value list of HTML attributes to add
-     *
-     * @returns {string} content wrapped in HTML element
-     */
-    wrap(tag, content, attrs = {}) {
-        const htmlAttrs = Object.entries(attrs)
-            .map(([key, value]) => ` ${key}="${value}"`)
-            .join('');
-        if (!content) {
-            return `<${tag}${htmlAttrs}>`;
-        }
-        return `<${tag}${htmlAttrs}>${content}</${tag}>`;
-    }
-    /**
-     * Writes text in the buffer to the summary buffer file and empties buffer. Will append by default.
-     *
-     * @param {SummaryWriteOptions} [options] (optional) options for write operation
-     *
-     * @returns {Promise<Summary>} summary instance
-     */
-    write(options) {
-        return summary_awaiter(this, void 0, void 0, function* () {
-            const overwrite = !!(options === null || options === void 0 ? void 0 : options.overwrite);
-            const filePath = yield this.filePath();
-            const writeFunc = overwrite ? writeFile : appendFile;
-            yield writeFunc(filePath, this._buffer, { encoding: 'utf8' });
-            return this.emptyBuffer();
-        });
-    }
-    /**
-     * Clears the summary buffer and wipes the summary file
-     *
-     * @returns {Summary} summary instance
-     */
-    clear() {
-        return summary_awaiter(this, void 0, void 0, function* () {
-            return this.emptyBuffer().write({ overwrite: true });
-        });
-    }
-    /**
-     * Returns the current summary buffer as a string
-     *
-     * @returns {string} string of summary buffer
-     */
-    stringify() {
-        return this._buffer;
-    }
-    /**
-     * If the summary buffer is empty
-     *
-     * @returns {boolen} true if the buffer is empty
-     */
-    isEmptyBuffer() {
-        return this._buffer.length === 0;
-    }
-    /**
-     * Resets the summary buffer without writing to summary file
-     *
-     * @returns {Summary} summary instance
-     */
-    emptyBuffer() {
-        this._buffer = '';
-        return this;
-    }
-    /**
-     * Adds raw text to the summary buffer
-     *
-     * @param {string} text content to add
-     * @param {boolean} [addEOL=false] (optional) append an EOL to the raw text (default: false)
-     *
-     * @returns {Summary} summary instance
-     */
-    addRaw(text, addEOL = false) {
-        this._buffer += text;
-        return addEOL ? this.addEOL() : this;
-    }
-    /**
-     * Adds the operating system-specific end-of-line marker to the buffer
-     *
-     * @returns {Summary} summary instance
-     */
-    addEOL() {
-        return this.addRaw(external_os_.EOL);
-    }
-    /**
-     * Adds an HTML codeblock to the summary buffer
-     *
-     * @param {string} code content to render within fenced code block
-     * @param {string} lang (optional) language to syntax highlight code
-     *
-     * @returns {Summary} summary instance
-     */
-    addCodeBlock(code, lang) {
-        const attrs = Object.assign({}, (lang && { lang }));
-        const element = this.wrap('pre', this.wrap('code', code), attrs);
-        return this.addRaw(element).addEOL();
-    }
-    /**
-     * Adds an HTML list to the summary buffer
-     *
-     * @param {string[]} items list of items to render
-     * @param {boolean} [ordered=false] (optional) if the rendered list should be ordered or not (default: false)
-     *
-     * @returns {Summary} summary instance
-     */
-    addList(items, ordered = false) {
-        const tag = ordered ? 'ol' : 'ul';
-        const listItems = items.map(item => this.wrap('li', item)).join('');
-        const element = this.wrap(tag, listItems);
-        return this.addRaw(element).addEOL();
-    }
-    /**
-     * Adds an HTML table to the summary buffer
-     *
-     * @param {SummaryTableCell[]} rows table rows
-     *
-     * @returns {Summary} summary instance
-     */
-    addTable(rows) {
-        const tableBody = rows
-            .map(row => {
-            const cells = row
-                .map(cell => {
-                if (typeof cell === 'string') {
-                    return this.wrap('td', cell);
-                }
-                const { header, data, colspan, rowspan } = cell;
-                const tag = header ? 'th' : 'td';
-                const attrs = Object.assign(Object.assign({}, (colspan && { colspan })), (rowspan && { rowspan }));
-                return this.wrap(tag, data, attrs);
-            })
-                .join('');
-            return this.wrap('tr', cells);
-        })
-            .join('');
-        const element = this.wrap('table', tableBody);
-        return this.addRaw(element).addEOL();
-    }
-    /**
-     * Adds a collapsable HTML details element to the summary buffer
-     *
-     * @param {string} label text for the closed state
-     * @param {string} content collapsable content
-     *
-     * @returns {Summary} summary instance
-     */
-    addDetails(label, content) {
-        const element = this.wrap('details', this.wrap('summary', label) + content);
-        return this.addRaw(element).addEOL();
-    }
-    /**
-     * Adds an HTML image tag to the summary buffer
-     *
-     * @param {string} src path to the image you to embed
-     * @param {string} alt text description of the image
-     * @param {SummaryImageOptions} options (optional) addition image attributes
-     *
-     * @returns {Summary} summary instance
-     */
-    addImage(src, alt, options) {
-        const { width, height } = options || {};
-        const attrs = Object.assign(Object.assign({}, (width && { width })), (height && { height }));
-        const element = this.wrap('img', null, Object.assign({ src, alt }, attrs));
-        return this.addRaw(element).addEOL();
-    }
-    /**
-     * Adds an HTML section heading element
-     *
-     * @param {string} text heading text
-     * @param {number | string} [level=1] (optional) the heading level, default: 1
-     *
-     * @returns {Summary} summary instance
-     */
-    addHeading(text, level) {
-        const tag = `h${level}`;
-        const allowedTag = ['h1', 'h2', 'h3', 'h4', 'h5', 'h6'].includes(tag)
-            ? tag
-            : 'h1';
-        const element = this.wrap(allowedTag, text);
-        return this.addRaw(element).addEOL();
-    }
-    /**
-     * Adds an HTML thematic break (<hr>) to the summary buffer
-     *
-     * @returns {Summary} summary instance
-     */
-    addSeparator() {
-        const element = this.wrap('hr', null);
-        return this.addRaw(element).addEOL();
-    }
-    /**
-     * Adds an HTML line break (<br>) to the summary buffer
-     *
-     * @returns {Summary} summary instance
-     */
-    addBreak() {
-        const element = this.wrap('br', null);
-        return this.addRaw(element).addEOL();
-    }
-    /**
-     * Adds an HTML blockquote to the summary buffer
-     *
-     * @param {string} text quote text
-     * @param {string} cite (optional) citation url
-     *
-     * @returns {Summary} summary instance
-     */
-    addQuote(text, cite) {
-        const attrs = Object.assign({}, (cite && { cite }));
-        const element = this.wrap('blockquote', text, attrs);
-        return this.addRaw(element).addEOL();
-    }
-    /**
-     * Adds an HTML anchor tag to the summary buffer
-     *
-     * @param {string} text link text/content
-     * @param {string} href hyperlink
-     *
-     * @returns {Summary} summary instance
-     */
-    addLink(text, href) {
-        const element = this.wrap('a', text, { href });
-        return this.addRaw(element).addEOL();
-    }
-}
-const _summary = new Summary();
-/**
- * @deprecated use `core.summary`
- */
-const markdownSummary = (/* unused pure expression or super */ null && (_summary));
-const summary = _summary;
-//# sourceMappingURL=summary.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/path-utils.js
-
-/**
- * toPosixPath converts the given path to the posix form. On Windows, \\ will be
- * replaced with /.
- *
- * @param pth. Path to transform.
- * @return string Posix path.
- */
-function toPosixPath(pth) {
-    return pth.replace(/[\\]/g, '/');
-}
-/**
- * toWin32Path converts the given path to the win32 form. On Linux, / will be
- * replaced with \\.
- *
- * @param pth. Path to transform.
- * @return string Win32 path.
- */
-function toWin32Path(pth) {
-    return pth.replace(/[/]/g, '\\');
-}
-/**
- * toPlatformPath converts the given path to a platform-specific path. It does
- * this by replacing instances of / and \ with the platform-specific path
- * separator.
- *
- * @param pth The path to platformize.
- * @return string The platform-specific path.
- */
-function toPlatformPath(pth) {
-    return pth.replace(/[/\\]/g, path.sep);
-}
-//# sourceMappingURL=path-utils.js.map
-// EXTERNAL MODULE: external "string_decoder"
-var external_string_decoder_ = __nccwpck_require__(3193);
-// EXTERNAL MODULE: external "events"
-var external_events_ = __nccwpck_require__(4434);
-;// CONCATENATED MODULE: external "child_process"
-const external_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("child_process");
-// EXTERNAL MODULE: external "assert"
-var external_assert_ = __nccwpck_require__(2613);
-;// CONCATENATED MODULE: ./node_modules/@actions/io/lib/io-util.js
-var io_util_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
-    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
-    return new (P || (P = Promise))(function (resolve, reject) {
-        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
-        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
-        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
-        step((generator = generator.apply(thisArg, _arguments || [])).next());
-    });
-};
-
-
-const { chmod, copyFile, lstat, mkdir, open: io_util_open, readdir, rename, rm, rmdir, stat, symlink, unlink } = external_fs_.promises;
-// export const {open} = 'fs'
-const IS_WINDOWS = process.platform === 'win32';
-/**
- * Custom implementation of readlink to ensure Windows junctions
- * maintain trailing backslash for backward compatibility with Node.js < 24
- *
- * In Node.js 20, Windows junctions (directory symlinks) always returned paths
- * with trailing backslashes. Node.js 24 removed this behavior, which breaks
- * code that relied on this format for path operations.
- *
- * This implementation restores the Node 20 behavior by adding a trailing
- * backslash to all junction results on Windows.
- */
-function readlink(fsPath) {
-    return io_util_awaiter(this, void 0, void 0, function* () {
-        const result = yield fs.promises.readlink(fsPath);
-        // On Windows, restore Node 20 behavior: add trailing backslash to all results
-        // since junctions on Windows are always directory links
-        if (IS_WINDOWS && !result.endsWith('\\')) {
-            return `${result}\\`;
-        }
-        return result;
-    });
-}
-// See https://github.com/nodejs/node/blob/d0153aee367422d0858105abec186da4dff0a0c5/deps/uv/include/uv/win.h#L691
-const UV_FS_O_EXLOCK = 0x10000000;
-const READONLY = external_fs_.constants.O_RDONLY;
-function exists(fsPath) {
-    return io_util_awaiter(this, void 0, void 0, function* () {
-        try {
-            yield stat(fsPath);
-        }
-        catch (err) {
-            if (err.code === 'ENOENT') {
-                return false;
-            }
-            throw err;
-        }
-        return true;
-    });
-}
-function isDirectory(fsPath_1) {
-    return io_util_awaiter(this, arguments, void 0, function* (fsPath, useStat = false) {
-        const stats = useStat ? yield stat(fsPath) : yield lstat(fsPath);
-        return stats.isDirectory();
-    });
-}
-/**
- * On OSX/Linux, true if path starts with '/'. On Windows, true for paths like:
- * \, \hello, \\hello\share, C:, and C:\hello (and corresponding alternate separator cases).
- */
-function isRooted(p) {
-    p = normalizeSeparators(p);
-    if (!p) {
-        throw new Error('isRooted() parameter "p" cannot be empty');
-    }
-    if (IS_WINDOWS) {
-        return (p.startsWith('\\') || /^[A-Z]:/i.test(p) // e.g. \ or \hello or \\hello
-        ); // e.g. C: or C:\hello
-    }
-    return p.startsWith('/');
-}
-/**
- * Best effort attempt to determine whether a file exists and is executable.
- * @param filePath    file path to check
- * @param extensions  additional file extensions to try
- * @return if file exists and is executable, returns the file path. otherwise empty string.
- */
-function tryGetExecutablePath(filePath, extensions) {
-    return io_util_awaiter(this, void 0, void 0, function* () {
-        let stats = undefined;
-        try {
-            // test file exists
-            stats = yield stat(filePath);
-        }
-        catch (err) {
-            if (err.code !== 'ENOENT') {
-                // eslint-disable-next-line no-console
-                console.log(`Unexpected error attempting to determine if executable file exists '${filePath}': ${err}`);
-            }
-        }
-        if (stats && stats.isFile()) {
-            if (IS_WINDOWS) {
-                // on Windows, test for valid extension
-                const upperExt = external_path_namespaceObject.extname(filePath).toUpperCase();
-                if (extensions.some(validExt => validExt.toUpperCase() === upperExt)) {
-                    return filePath;
-                }
-            }
-            else {
-                if (isUnixExecutable(stats)) {
-                    return filePath;
-                }
-            }
-        }
-        // try each extension
-        const originalFilePath = filePath;
-        for (const extension of extensions) {
-            filePath = originalFilePath + extension;
-            stats = undefined;
-            try {
-                stats = yield stat(filePath);
-            }
-            catch (err) {
-                if (err.code !== 'ENOENT') {
-                    // eslint-disable-next-line no-console
-                    console.log(`Unexpected error attempting to determine if executable file exists '${filePath}': ${err}`);
-                }
-            }
-            if (stats && stats.isFile()) {
-                if (IS_WINDOWS) {
-                    // preserve the case of the actual file (since an extension was appended)
-                    try {
-                        const directory = external_path_namespaceObject.dirname(filePath);
-                        const upperName = external_path_namespaceObject.basename(filePath).toUpperCase();
-                        for (const actualName of yield readdir(directory)) {
-                            if (upperName === actualName.toUpperCase()) {
-                                filePath = external_path_namespaceObject.join(directory, actualName);
-                                break;
-                            }
-                        }
-                    }
-                    catch (err) {
-                        // eslint-disable-next-line no-console
-                        console.log(`Unexpected error attempting to determine the actual case of the file '${filePath}': ${err}`);
-                    }
-                    return filePath;
-                }
-                else {
-                    if (isUnixExecutable(stats)) {
-                        return filePath;
-                    }
-                }
-            }
-        }
-        return '';
-    });
-}
-function normalizeSeparators(p) {
-    p = p || '';
-    if (IS_WINDOWS) {
-        // convert slashes on Windows
-        p = p.replace(/\//g, '\\');
-        // remove redundant slashes
-        return p.replace(/\\\\+/g, '\\');
-    }
-    // remove redundant slashes
-    return p.replace(/\/\/+/g, '/');
-}
-// on Mac/Linux, test the execute bit
-//     R   W  X  R  W X R W X
-//   256 128 64 32 16 8 4 2 1
-function isUnixExecutable(stats) {
-    return ((stats.mode & 1) > 0 ||
-        ((stats.mode & 8) > 0 &&
-            process.getgid !== undefined &&
-            stats.gid === process.getgid()) ||
-        ((stats.mode & 64) > 0 &&
-            process.getuid !== undefined &&
-            stats.uid === process.getuid()));
-}
-// Get the path of cmd.exe in windows
-function getCmdPath() {
-    var _a;
-    return (_a = process.env['COMSPEC']) !== null && _a !== void 0 ? _a : `cmd.exe`;
-}
-//# sourceMappingURL=io-util.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/io/lib/io.js
-var io_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
-    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
-    return new (P || (P = Promise))(function (resolve, reject) {
-        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
-        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
-        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
-        step((generator = generator.apply(thisArg, _arguments || [])).next());
-    });
-};
-
-
-
-/**
- * Copies a file or folder.
- * Based off of shelljs - https://github.com/shelljs/shelljs/blob/9237f66c52e5daa40458f94f9565e18e8132f5a6/src/cp.js
- *
- * @param     source    source path
- * @param     dest      destination path
- * @param     options   optional. See CopyOptions.
- */
-function cp(source_1, dest_1) {
-    return io_awaiter(this, arguments, void 0, function* (source, dest, options = {}) {
-        const { force, recursive, copySourceDirectory } = readCopyOptions(options);
-        const destStat = (yield ioUtil.exists(dest)) ? yield ioUtil.stat(dest) : null;
-        // Dest is an existing file, but not forcing
-        if (destStat && destStat.isFile() && !force) {
-            return;
-        }
-        // If dest is an existing directory, should copy inside.
-        const newDest = destStat && destStat.isDirectory() && copySourceDirectory
-            ? path.join(dest, path.basename(source))
-            : dest;
-        if (!(yield ioUtil.exists(source))) {
-            throw new Error(`no such file or directory: ${source}`);
-        }
-        const sourceStat = yield ioUtil.stat(source);
-        if (sourceStat.isDirectory()) {
-            if (!recursive) {
-                throw new Error(`Failed to copy. ${source} is a directory, but tried to copy without recursive flag.`);
-            }
-            else {
-                yield cpDirRecursive(source, newDest, 0, force);
-            }
-        }
-        else {
-            if (path.relative(source, newDest) === '') {
-                // a file cannot be copied to itself
-                throw new Error(`'${newDest}' and '${source}' are the same file`);
-            }
-            yield io_copyFile(source, newDest, force);
-        }
-    });
-}
-/**
- * Moves a path.
- *
- * @param     source    source path
- * @param     dest      destination path
- * @param     options   optional. See MoveOptions.
- */
-function mv(source_1, dest_1) {
-    return io_awaiter(this, arguments, void 0, function* (source, dest, options = {}) {
-        if (yield ioUtil.exists(dest)) {
-            let destExists = true;
-            if (yield ioUtil.isDirectory(dest)) {
-                // If dest is directory copy src into dest
-                dest = path.join(dest, path.basename(source));
-                destExists = yield ioUtil.exists(dest);
-            }
-            if (destExists) {
-                if (options.force == null || options.force) {
-                    yield rmRF(dest);
-                }
-                else {
-                    throw new Error('Destination already exists');
-                }
-            }
-        }
-        yield mkdirP(path.dirname(dest));
-        yield ioUtil.rename(source, dest);
-    });
-}
-/**
- * Remove a path recursively with force
- *
- * @param inputPath path to remove
- */
-function rmRF(inputPath) {
-    return io_awaiter(this, void 0, void 0, function* () {
-        if (ioUtil.IS_WINDOWS) {
-            // Check for invalid characters
-            // https://docs.microsoft.com/en-us/windows/win32/fileio/naming-a-file
-            if (/[*"<>|]/.test(inputPath)) {
-                throw new Error('File path must not contain `*`, `"`, `<`, `>` or `|` on Windows');
-            }
-        }
-        try {
-            // note if path does not exist, error is silent
-            yield ioUtil.rm(inputPath, {
-                force: true,
-                maxRetries: 3,
-                recursive: true,
-                retryDelay: 300
-            });
-        }
-        catch (err) {
-            throw new Error(`File was unable to be removed ${err}`);
-        }
-    });
-}
-/**
- * Make a directory.  Creates the full path with folders in between
- * Will throw if it fails
- *
- * @param   fsPath        path to create
- * @returns Promise<void>
- */
-function mkdirP(fsPath) {
-    return io_awaiter(this, void 0, void 0, function* () {
-        ok(fsPath, 'a path argument must be provided');
-        yield ioUtil.mkdir(fsPath, { recursive: true });
-    });
-}
-/**
- * Returns path of a tool had the tool actually been invoked.  Resolves via paths.
- * If you check and the tool does not exist, it will throw.
- *
- * @param     tool              name of the tool
- * @param     check             whether to check if tool exists
- * @returns   Promise<string>   path to tool
- */
-function which(tool, check) {
-    return io_awaiter(this, void 0, void 0, function* () {
-        if (!tool) {
-            throw new Error("parameter 'tool' is required");
-        }
-        // recursive when check=true
-        if (check) {
-            const result = yield which(tool, false);
-            if (!result) {
-                if (IS_WINDOWS) {
-                    throw new Error(`Unable to locate executable file: ${tool}. Please verify either the file path exists or the file can be found within a directory specified by the PATH environment variable. Also verify the file has a valid extension for an executable file.`);
-                }
-                else {
-                    throw new Error(`Unable to locate executable file: ${tool}. Please verify either the file path exists or the file can be found within a directory specified by the PATH environment variable. Also check the file mode to verify the file is executable.`);
-                }
-            }
-            return result;
-        }
-        const matches = yield findInPath(tool);
-        if (matches && matches.length > 0) {
-            return matches[0];
-        }
-        return '';
-    });
-}
-/**
- * Returns a list of all occurrences of the given tool on the system path.
- *
- * @returns   Promise<string[]>  the paths of the tool
- */
-function findInPath(tool) {
-    return io_awaiter(this, void 0, void 0, function* () {
-        if (!tool) {
-            throw new Error("parameter 'tool' is required");
-        }
-        // build the list of extensions to try
-        const extensions = [];
-        if (IS_WINDOWS && process.env['PATHEXT']) {
-            for (const extension of process.env['PATHEXT'].split(external_path_namespaceObject.delimiter)) {
-                if (extension) {
-                    extensions.push(extension);
-                }
-            }
-        }
-        // if it's rooted, return it if exists. otherwise return empty.
-        if (isRooted(tool)) {
-            const filePath = yield tryGetExecutablePath(tool, extensions);
-            if (filePath) {
-                return [filePath];
-            }
-            return [];
-        }
-        // if any path separators, return empty
-        if (tool.includes(external_path_namespaceObject.sep)) {
-            return [];
-        }
-        // build the list of directories
-        //
-        // Note, technically "where" checks the current directory on Windows. From a toolkit perspective,
-        // it feels like we should not do this. Checking the current directory seems like more of a use
-        // case of a shell, and the which() function exposed by the toolkit should strive for consistency
-        // across platforms.
-        const directories = [];
-        if (process.env.PATH) {
-            for (const p of process.env.PATH.split(external_path_namespaceObject.delimiter)) {
-                if (p) {
-                    directories.push(p);
-                }
-            }
-        }
-        // find all matches
-        const matches = [];
-        for (const directory of directories) {
-            const filePath = yield tryGetExecutablePath(external_path_namespaceObject.join(directory, tool), extensions);
-            if (filePath) {
-                matches.push(filePath);
-            }
-        }
-        return matches;
-    });
-}
-function readCopyOptions(options) {
-    const force = options.force == null ? true : options.force;
-    const recursive = Boolean(options.recursive);
-    const copySourceDirectory = options.copySourceDirectory == null
-        ? true
-        : Boolean(options.copySourceDirectory);
-    return { force, recursive, copySourceDirectory };
-}
-function cpDirRecursive(sourceDir, destDir, currentDepth, force) {
-    return io_awaiter(this, void 0, void 0, function* () {
-        // Ensure there is not a run away recursive copy
-        if (currentDepth >= 255)
-            return;
-        currentDepth++;
-        yield mkdirP(destDir);
-        const files = yield ioUtil.readdir(sourceDir);
-        for (const fileName of files) {
-            const srcFile = `${sourceDir}/${fileName}`;
-            const destFile = `${destDir}/${fileName}`;
-            const srcFileStat = yield ioUtil.lstat(srcFile);
-            if (srcFileStat.isDirectory()) {
-                // Recurse
-                yield cpDirRecursive(srcFile, destFile, currentDepth, force);
-            }
-            else {
-                yield io_copyFile(srcFile, destFile, force);
-            }
-        }
-        // Change the mode for the newly created directory
-        yield ioUtil.chmod(destDir, (yield ioUtil.stat(sourceDir)).mode);
-    });
-}
-// Buffered file copy
-function io_copyFile(srcFile, destFile, force) {
-    return io_awaiter(this, void 0, void 0, function* () {
-        if ((yield ioUtil.lstat(srcFile)).isSymbolicLink()) {
-            // unlink/re-link it
-            try {
-                yield ioUtil.lstat(destFile);
-                yield ioUtil.unlink(destFile);
-            }
-            catch (e) {
-                // Try to override file permission
-                if (e.code === 'EPERM') {
-                    yield ioUtil.chmod(destFile, '0666');
-                    yield ioUtil.unlink(destFile);
-                }
-                // other errors = it doesn't exist, no work to do
-            }
-            // Copy over symlink
-            const symlinkFull = yield ioUtil.readlink(srcFile);
-            yield ioUtil.symlink(symlinkFull, destFile, ioUtil.IS_WINDOWS ? 'junction' : null);
-        }
-        else if (!(yield ioUtil.exists(destFile)) || force) {
-            yield ioUtil.copyFile(srcFile, destFile);
-        }
-    });
-}
-//# sourceMappingURL=io.js.map
-;// CONCATENATED MODULE: external "timers"
-const external_timers_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("timers");
-;// CONCATENATED MODULE: ./node_modules/@actions/exec/lib/toolrunner.js
-var toolrunner_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
-    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
-    return new (P || (P = Promise))(function (resolve, reject) {
-        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
-        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
-        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
-        step((generator = generator.apply(thisArg, _arguments || [])).next());
-    });
-};
-
-
-
-
-
-
-
-/* eslint-disable @typescript-eslint/unbound-method */
-const toolrunner_IS_WINDOWS = process.platform === 'win32';
-/*
- * Class for running command line tools. Handles quoting and arg parsing in a platform agnostic way.
- */
-class ToolRunner extends external_events_.EventEmitter {
-    constructor(toolPath, args, options) {
-        super();
-        if (!toolPath) {
-            throw new Error("Parameter 'toolPath' cannot be null or empty.");
-        }
-        this.toolPath = toolPath;
-        this.args = args || [];
-        this.options = options || {};
-    }
-    _debug(message) {
-        if (this.options.listeners && this.options.listeners.debug) {
-            this.options.listeners.debug(message);
-        }
-    }
-    _getCommandString(options, noPrefix) {
-        const toolPath = this._getSpawnFileName();
-        const args = this._getSpawnArgs(options);
-        let cmd = noPrefix ? '' : '[command]'; // omit prefix when piped to a second tool
-        if (toolrunner_IS_WINDOWS) {
-            // Windows + cmd file
-            if (this._isCmdFile()) {
-                cmd += toolPath;
-                for (const a of args) {
-                    cmd += ` ${a}`;
-                }
-            }
-            // Windows + verbatim
-            else if (options.windowsVerbatimArguments) {
-                cmd += `"${toolPath}"`;
-                for (const a of args) {
-                    cmd += ` ${a}`;
-                }
-            }
-            // Windows (regular)
-            else {
-                cmd += this._windowsQuoteCmdArg(toolPath);
-                for (const a of args) {
-                    cmd += ` ${this._windowsQuoteCmdArg(a)}`;
-                }
-            }
-        }
-        else {
-            // OSX/Linux - this can likely be improved with some form of quoting.
-            // creating processes on Unix is fundamentally different than Windows.
-            // on Unix, execvp() takes an arg array.
-            cmd += toolPath;
-            for (const a of args) {
-                cmd += ` ${a}`;
-            }
-        }
-        return cmd;
-    }
-    _processLineBuffer(data, strBuffer, onLine) {
-        try {
-            let s = strBuffer + data.toString();
-            let n = s.indexOf(external_os_.EOL);
-            while (n > -1) {
-                const line = s.substring(0, n);
-                onLine(line);
-                // the rest of the string ...
-                s = s.substring(n + external_os_.EOL.length);
-                n = s.indexOf(external_os_.EOL);
-            }
-            return s;
-        }
-        catch (err) {
-            // streaming lines to console is best effort.  Don't fail a build.
-            this._debug(`error processing line. Failed with error ${err}`);
-            return '';
-        }
-    }
-    _getSpawnFileName() {
-        if (toolrunner_IS_WINDOWS) {
-            if (this._isCmdFile()) {
-                return process.env['COMSPEC'] || 'cmd.exe';
-            }
-        }
-        return this.toolPath;
-    }
-    _getSpawnArgs(options) {
-        if (toolrunner_IS_WINDOWS) {
-            if (this._isCmdFile()) {
-                let argline = `/D /S /C "${this._windowsQuoteCmdArg(this.toolPath)}`;
-                for (const a of this.args) {
-                    argline += ' ';
-                    argline += options.windowsVerbatimArguments
-                        ? a
-                        : this._windowsQuoteCmdArg(a);
-                }
-                argline += '"';
-                return [argline];
-            }
-        }
-        return this.args;
-    }
-    _endsWith(str, end) {
-        return str.endsWith(end);
-    }
-    _isCmdFile() {
-        const upperToolPath = this.toolPath.toUpperCase();
-        return (this._endsWith(upperToolPath, '.CMD') ||
-            this._endsWith(upperToolPath, '.BAT'));
-    }
-    _windowsQuoteCmdArg(arg) {
-        // for .exe, apply the normal quoting rules that libuv applies
-        if (!this._isCmdFile()) {
-            return this._uvQuoteCmdArg(arg);
-        }
-        // otherwise apply quoting rules specific to the cmd.exe command line parser.
-        // the libuv rules are generic and are not designed specifically for cmd.exe
-        // command line parser.
-        //
-        // for a detailed description of the cmd.exe command line parser, refer to
-        // http://stackoverflow.com/questions/4094699/how-does-the-windows-command-interpreter-cmd-exe-parse-scripts/7970912#7970912
-        // need quotes for empty arg
-        if (!arg) {
-            return '""';
-        }
-        // determine whether the arg needs to be quoted
-        const cmdSpecialChars = [
-            ' ',
-            '\t',
-            '&',
-            '(',
-            ')',
-            '[',
-            ']',
-            '{',
-            '}',
-            '^',
-            '=',
-            ';',
-            '!',
-            "'",
-            '+',
-            ',',
-            '`',
-            '~',
-            '|',
-            '<',
-            '>',
-            '"'
-        ];
-        let needsQuotes = false;
-        for (const char of arg) {
-            if (cmdSpecialChars.some(x => x === char)) {
-                needsQuotes = true;
-                break;
-            }
-        }
-        // short-circuit if quotes not needed
-        if (!needsQuotes) {
-            return arg;
-        }
-        // the following quoting rules are very similar to the rules that by libuv applies.
-        //
-        // 1) wrap the string in quotes
-        //
-        // 2) double-up quotes - i.e. " => ""
-        //
-        //    this is different from the libuv quoting rules. libuv replaces " with \", which unfortunately
-        //    doesn't work well with a cmd.exe command line.
-        //
-        //    note, replacing " with "" also works well if the arg is passed to a downstream .NET console app.
-        //    for example, the command line:
-        //          foo.exe "myarg:""my val"""
-        //    is parsed by a .NET console app into an arg array:
-        //          [ "myarg:\"my val\"" ]
-        //    which is the same end result when applying libuv quoting rules. although the actual
-        //    command line from libuv quoting rules would look like:
-        //          foo.exe "myarg:\"my val\""
-        //
-        // 3) double-up slashes that precede a quote,
-        //    e.g.  hello \world    => "hello \world"
-        //          hello\"world    => "hello\\""world"
-        //          hello\\"world   => "hello\\\\""world"
-        //          hello world\    => "hello world\\"
-        //
-        //    technically this is not required for a cmd.exe command line, or the batch argument parser.
-        //    the reasons for including this as a .cmd quoting rule are:
-        //
-        //    a) this is optimized for the scenario where the argument is passed from the .cmd file to an
-        //       external program. many programs (e.g. .NET console apps) rely on the slash-doubling rule.
-        //
-        //    b) it's what we've been doing previously (by deferring to node default behavior) and we
-        //       haven't heard any complaints about that aspect.
-        //
-        // note, a weakness of the quoting rules chosen here, is that % is not escaped. in fact, % cannot be
-        // escaped when used on the command line directly - even though within a .cmd file % can be escaped
-        // by using %%.
-        //
-        // the saving grace is, on the command line, %var% is left as-is if var is not defined. this contrasts
-        // the line parsing rules within a .cmd file, where if var is not defined it is replaced with nothing.
-        //
-        // one option that was explored was replacing % with ^% - i.e. %var% => ^%var^%. this hack would
-        // often work, since it is unlikely that var^ would exist, and the ^ character is removed when the
-        // variable is used. the problem, however, is that ^ is not removed when %* is used to pass the args
-        // to an external program.
-        //
-        // an unexplored potential solution for the % escaping problem, is to create a wrapper .cmd file.
-        // % can be escaped within a .cmd file.
-        let reverse = '"';
-        let quoteHit = true;
-        for (let i = arg.length; i > 0; i--) {
-            // walk the string in reverse
-            reverse += arg[i - 1];
-            if (quoteHit && arg[i - 1] === '\\') {
-                reverse += '\\'; // double the slash
-            }
-            else if (arg[i - 1] === '"') {
-                quoteHit = true;
-                reverse += '"'; // double the quote
-            }
-            else {
-                quoteHit = false;
-            }
-        }
-        reverse += '"';
-        return reverse.split('').reverse().join('');
-    }
-    _uvQuoteCmdArg(arg) {
-        // Tool runner wraps child_process.spawn() and needs to apply the same quoting as
-        // Node in certain cases where the undocumented spawn option windowsVerbatimArguments
-        // is used.
-        //
-        // Since this function is a port of quote_cmd_arg from Node 4.x (technically, lib UV,
-        // see https://github.com/nodejs/node/blob/v4.x/deps/uv/src/win/process.c for details),
-        // pasting copyright notice from Node within this function:
-        //
-        //      Copyright Joyent, Inc. and other Node contributors. All rights reserved.
-        //
-        //      Permission is hereby granted, free of charge, to any person obtaining a copy
-        //      of this software and associated documentation files (the "Software"), to
-        //      deal in the Software without restriction, including without limitation the
-        //      rights to use, copy, modify, merge, publish, distribute, sublicense, and/or
-        //      sell copies of the Software, and to permit persons to whom the Software is
-        //      furnished to do so, subject to the following conditions:
-        //
-        //      The above copyright notice and this permission notice shall be included in
-        //      all copies or substantial portions of the Software.
-        //
-        //      THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
-        //      IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,
-        //      FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
-        //      AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER
-        //      LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING
-        //      FROM, OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS
-        //      IN THE SOFTWARE.
-        if (!arg) {
-            // Need double quotation for empty argument
-            return '""';
-        }
-        if (!arg.includes(' ') && !arg.includes('\t') && !arg.includes('"')) {
-            // No quotation needed
-            return arg;
-        }
-        if (!arg.includes('"') && !arg.includes('\\')) {
-            // No embedded double quotes or backslashes, so I can just wrap
-            // quote marks around the whole thing.
-            return `"${arg}"`;
-        }
-        // Expected input/output:
-        //   input : hello"world
-        //   output: "hello\"world"
-        //   input : hello""world
-        //   output: "hello\"\"world"
-        //   input : hello\world
-        //   output: hello\world
-        //   input : hello\\world
-        //   output: hello\\world
-        //   input : hello\"world
-        //   output: "hello\\\"world"
-        //   input : hello\\"world
-        //   output: "hello\\\\\"world"
-        //   input : hello world\
-        //   output: "hello world\\" - note the comment in libuv actually reads "hello world\"
-        //                             but it appears the comment is wrong, it should be "hello world\\"
-        let reverse = '"';
-        let quoteHit = true;
-        for (let i = arg.length; i > 0; i--) {
-            // walk the string in reverse
-            reverse += arg[i - 1];
-            if (quoteHit && arg[i - 1] === '\\') {
-                reverse += '\\';
-            }
-            else if (arg[i - 1] === '"') {
-                quoteHit = true;
-                reverse += '\\';
-            }
-            else {
-                quoteHit = false;
-            }
-        }
-        reverse += '"';
-        return reverse.split('').reverse().join('');
-    }
-    _cloneExecOptions(options) {
-        options = options || {};
-        const result = {
-            cwd: options.cwd || process.cwd(),
-            env: options.env || process.env,
-            silent: options.silent || false,
-            windowsVerbatimArguments: options.windowsVerbatimArguments || false,
-            failOnStdErr: options.failOnStdErr || false,
-            ignoreReturnCode: options.ignoreReturnCode || false,
-            delay: options.delay || 10000
-        };
-        result.outStream = options.outStream || process.stdout;
-        result.errStream = options.errStream || process.stderr;
-        return result;
-    }
-    _getSpawnOptions(options, toolPath) {
-        options = options || {};
-        const result = {};
-        result.cwd = options.cwd;
-        result.env = options.env;
-        result['windowsVerbatimArguments'] =
-            options.windowsVerbatimArguments || this._isCmdFile();
-        if (options.windowsVerbatimArguments) {
-            result.argv0 = `"${toolPath}"`;
-        }
-        return result;
-    }
-    /**
-     * Exec a tool.
-     * Output will be streamed to the live console.
-     * Returns promise with return code
-     *
-     * @param     tool     path to tool to exec
-     * @param     options  optional exec options.  See ExecOptions
-     * @returns   number
-     */
-    exec() {
-        return toolrunner_awaiter(this, void 0, void 0, function* () {
-            // root the tool path if it is unrooted and contains relative pathing
-            if (!isRooted(this.toolPath) &&
-                (this.toolPath.includes('/') ||
-                    (toolrunner_IS_WINDOWS && this.toolPath.includes('\\')))) {
-                // prefer options.cwd if it is specified, however options.cwd may also need to be rooted
-                this.toolPath = external_path_namespaceObject.resolve(process.cwd(), this.options.cwd || process.cwd(), this.toolPath);
-            }
-            // if the tool is only a file name, then resolve it from the PATH
-            // otherwise verify it exists (add extension on Windows if necessary)
-            this.toolPath = yield which(this.toolPath, true);
-            return new Promise((resolve, reject) => toolrunner_awaiter(this, void 0, void 0, function* () {
-                this._debug(`exec tool: ${this.toolPath}`);
-                this._debug('arguments:');
-                for (const arg of this.args) {
-                    this._debug(`   ${arg}`);
-                }
-                const optionsNonNull = this._cloneExecOptions(this.options);
-                if (!optionsNonNull.silent && optionsNonNull.outStream) {
-                    optionsNonNull.outStream.write(this._getCommandString(optionsNonNull) + external_os_.EOL);
-                }
-                const state = new ExecState(optionsNonNull, this.toolPath);
-                state.on('debug', (message) => {
-                    this._debug(message);
-                });
-                if (this.options.cwd && !(yield exists(this.options.cwd))) {
-                    return reject(new Error(`The cwd: ${this.options.cwd} does not exist!`));
-                }
-                const fileName = this._getSpawnFileName();
-                const cp = external_child_process_namespaceObject.spawn(fileName, this._getSpawnArgs(optionsNonNull), this._getSpawnOptions(this.options, fileName));
-                let stdbuffer = '';
-                if (cp.stdout) {
-                    cp.stdout.on('data', (data) => {
-                        if (this.options.listeners && this.options.listeners.stdout) {
-                            this.options.listeners.stdout(data);
-                        }
-                        if (!optionsNonNull.silent && optionsNonNull.outStream) {
-                            optionsNonNull.outStream.write(data);
-                        }
-                        stdbuffer = this._processLineBuffer(data, stdbuffer, (line) => {
-                            if (this.options.listeners && this.options.listeners.stdline) {
-                                this.options.listeners.stdline(line);
-                            }
-                        });
-                    });
-                }
-                let errbuffer = '';
-                if (cp.stderr) {
-                    cp.stderr.on('data', (data) => {
-                        state.processStderr = true;
-                        if (this.options.listeners && this.options.listeners.stderr) {
-                            this.options.listeners.stderr(data);
-                        }
-                        if (!optionsNonNull.silent &&
-                            optionsNonNull.errStream &&
-                            optionsNonNull.outStream) {
-                            const s = optionsNonNull.failOnStdErr
-                                ? optionsNonNull.errStream
-                                : optionsNonNull.outStream;
-                            s.write(data);
-                        }
-                        errbuffer = this._processLineBuffer(data, errbuffer, (line) => {
-                            if (this.options.listeners && this.options.listeners.errline) {
-                                this.options.listeners.errline(line);
-                            }
-                        });
-                    });
-                }
-                cp.on('error', (err) => {
-                    state.processError = err.message;
-                    state.processExited = true;
-                    state.processClosed = true;
-                    state.CheckComplete();
-                });
-                cp.on('exit', (code) => {
-                    state.processExitCode = code;
-                    state.processExited = true;
-                    this._debug(`Exit code ${code} received from tool '${this.toolPath}'`);
-                    state.CheckComplete();
-                });
-                cp.on('close', (code) => {
-                    state.processExitCode = code;
-                    state.processExited = true;
-                    state.processClosed = true;
-                    this._debug(`STDIO streams have closed for tool '${this.toolPath}'`);
-                    state.CheckComplete();
-                });
-                state.on('done', (error, exitCode) => {
-                    if (stdbuffer.length > 0) {
-                        this.emit('stdline', stdbuffer);
-                    }
-                    if (errbuffer.length > 0) {
-                        this.emit('errline', errbuffer);
-                    }
-                    cp.removeAllListeners();
-                    if (error) {
-                        reject(error);
-                    }
-                    else {
-                        resolve(exitCode);
-                    }
-                });
-                if (this.options.input) {
-                    if (!cp.stdin) {
-                        throw new Error('child process missing stdin');
-                    }
-                    cp.stdin.end(this.options.input);
-                }
-            }));
-        });
-    }
-}
-/**
- * Convert an arg string to an array of args. Handles escaping
- *
- * @param    argString   string of arguments
- * @returns  string[]    array of arguments
- */
-function argStringToArray(argString) {
-    const args = [];
-    let inQuotes = false;
-    let escaped = false;
-    let arg = '';
-    function append(c) {
-        // we only escape double quotes.
-        if (escaped && c !== '"') {
-            arg += '\\';
-        }
-        arg += c;
-        escaped = false;
-    }
-    for (let i = 0; i < argString.length; i++) {
-        const c = argString.charAt(i);
-        if (c === '"') {
-            if (!escaped) {
-                inQuotes = !inQuotes;
-            }
-            else {
-                append(c);
-            }
-            continue;
-        }
-        if (c === '\\' && escaped) {
-            append(c);
-            continue;
-        }
-        if (c === '\\' && inQuotes) {
-            escaped = true;
-            continue;
-        }
-        if (c === ' ' && !inQuotes) {
-            if (arg.length > 0) {
-                args.push(arg);
-                arg = '';
-            }
-            continue;
-        }
-        append(c);
-    }
-    if (arg.length > 0) {
-        args.push(arg.trim());
-    }
-    return args;
-}
-class ExecState extends external_events_.EventEmitter {
-    constructor(options, toolPath) {
-        super();
-        this.processClosed = false; // tracks whether the process has exited and stdio is closed
-        this.processError = '';
-        this.processExitCode = 0;
-        this.processExited = false; // tracks whether the process has exited
-        this.processStderr = false; // tracks whether stderr was written to
-        this.delay = 10000; // 10 seconds
-        this.done = false;
-        this.timeout = null;
-        if (!toolPath) {
-            throw new Error('toolPath must not be empty');
-        }
-        this.options = options;
-        this.toolPath = toolPath;
-        if (options.delay) {
-            this.delay = options.delay;
-        }
-    }
-    CheckComplete() {
-        if (this.done) {
-            return;
-        }
-        if (this.processClosed) {
-            this._setResult();
-        }
-        else if (this.processExited) {
-            this.timeout = (0,external_timers_namespaceObject.setTimeout)(ExecState.HandleTimeout, this.delay, this);
-        }
-    }
-    _debug(message) {
-        this.emit('debug', message);
-    }
-    _setResult() {
-        // determine whether there is an error
-        let error;
-        if (this.processExited) {
-            if (this.processError) {
-                error = new Error(`There was an error when attempting to execute the process '${this.toolPath}'. This may indicate the process failed to start. Error: ${this.processError}`);
-            }
-            else if (this.processExitCode !== 0 && !this.options.ignoreReturnCode) {
-                error = new Error(`The process '${this.toolPath}' failed with exit code ${this.processExitCode}`);
-            }
-            else if (this.processStderr && this.options.failOnStdErr) {
-                error = new Error(`The process '${this.toolPath}' failed because one or more lines were written to the STDERR stream`);
-            }
-        }
-        // clear the timeout
-        if (this.timeout) {
-            clearTimeout(this.timeout);
-            this.timeout = null;
-        }
-        this.done = true;
-        this.emit('done', error, this.processExitCode);
-    }
-    static HandleTimeout(state) {
-        if (state.done) {
-            return;
-        }
-        if (!state.processClosed && state.processExited) {
-            const message = `The STDIO streams did not close within ${state.delay / 1000} seconds of the exit event from process '${state.toolPath}'. This may indicate a child process inherited the STDIO streams and has not yet exited.`;
-            state._debug(message);
-        }
-        state._setResult();
-    }
-}
-//# sourceMappingURL=toolrunner.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/exec/lib/exec.js
-var exec_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
-    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
-    return new (P || (P = Promise))(function (resolve, reject) {
-        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
-        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
-        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
-        step((generator = generator.apply(thisArg, _arguments || [])).next());
-    });
-};
-
-
-/**
- * Exec a command.
- * Output will be streamed to the live console.
- * Returns promise with return code
- *
- * @param     commandLine        command to execute (can include additional args). Must be correctly escaped.
- * @param     args               optional arguments for tool. Escaping is handled by the lib.
- * @param     options            optional exec options.  See ExecOptions
- * @returns   Promise<number>    exit code
- */
-function exec_exec(commandLine, args, options) {
-    return exec_awaiter(this, void 0, void 0, function* () {
-        const commandArgs = tr.argStringToArray(commandLine);
-        if (commandArgs.length === 0) {
-            throw new Error(`Parameter 'commandLine' cannot be null or empty.`);
-        }
-        // Path to tool to execute should be first arg
-        const toolPath = commandArgs[0];
-        args = commandArgs.slice(1).concat(args || []);
-        const runner = new tr.ToolRunner(toolPath, args, options);
-        return runner.exec();
-    });
-}
-/**
- * Exec a command and get the output.
- * Output will be streamed to the live console.
- * Returns promise with the exit code and collected stdout and stderr
- *
- * @param     commandLine           command to execute (can include additional args). Must be correctly escaped.
- * @param     args                  optional arguments for tool. Escaping is handled by the lib.
- * @param     options               optional exec options.  See ExecOptions
- * @returns   Promise<ExecOutput>   exit code, stdout, and stderr
- */
-function getExecOutput(commandLine, args, options) {
-    return exec_awaiter(this, void 0, void 0, function* () {
-        var _a, _b;
-        let stdout = '';
-        let stderr = '';
-        //Using string decoder covers the case where a mult-byte character is split
-        const stdoutDecoder = new StringDecoder('utf8');
-        const stderrDecoder = new StringDecoder('utf8');
-        const originalStdoutListener = (_a = options === null || options === void 0 ? void 0 : options.listeners) === null || _a === void 0 ? void 0 : _a.stdout;
-        const originalStdErrListener = (_b = options === null || options === void 0 ? void 0 : options.listeners) === null || _b === void 0 ? void 0 : _b.stderr;
-        const stdErrListener = (data) => {
-            stderr += stderrDecoder.write(data);
-            if (originalStdErrListener) {
-                originalStdErrListener(data);
-            }
-        };
-        const stdOutListener = (data) => {
-            stdout += stdoutDecoder.write(data);
-            if (originalStdoutListener) {
-                originalStdoutListener(data);
-            }
-        };
-        const listeners = Object.assign(Object.assign({}, options === null || options === void 0 ? void 0 : options.listeners), { stdout: stdOutListener, stderr: stdErrListener });
-        const exitCode = yield exec_exec(commandLine, args, Object.assign(Object.assign({}, options), { listeners }));
-        //flush any remaining characters
-        stdout += stdoutDecoder.end();
-        stderr += stderrDecoder.end();
-        return {
-            exitCode,
-            stdout,
-            stderr
-        };
-    });
-}
-//# sourceMappingURL=exec.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/platform.js
-var platform_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
-    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
-    return new (P || (P = Promise))(function (resolve, reject) {
-        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
-        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
-        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
-        step((generator = generator.apply(thisArg, _arguments || [])).next());
-    });
-};
-
-
-const getWindowsInfo = () => platform_awaiter(void 0, void 0, void 0, function* () {
-    const { stdout: version } = yield exec.getExecOutput('powershell -command "(Get-CimInstance -ClassName Win32_OperatingSystem).Version"', undefined, {
-        silent: true
-    });
-    const { stdout: name } = yield exec.getExecOutput('powershell -command "(Get-CimInstance -ClassName Win32_OperatingSystem).Caption"', undefined, {
-        silent: true
-    });
-    return {
-        name: name.trim(),
-        version: version.trim()
-    };
-});
-const getMacOsInfo = () => platform_awaiter(void 0, void 0, void 0, function* () {
-    var _a, _b, _c, _d;
-    const { stdout } = yield exec.getExecOutput('sw_vers', undefined, {
-        silent: true
-    });
-    const version = (_b = (_a = stdout.match(/ProductVersion:\s*(.+)/)) === null || _a === void 0 ? void 0 : _a[1]) !== null && _b !== void 0 ? _b : '';
-    const name = (_d = (_c = stdout.match(/ProductName:\s*(.+)/)) === null || _c === void 0 ? void 0 : _c[1]) !== null && _d !== void 0 ? _d : '';
-    return {
-        name,
-        version
-    };
-});
-const getLinuxInfo = () => platform_awaiter(void 0, void 0, void 0, function* () {
-    const { stdout } = yield exec.getExecOutput('lsb_release', ['-i', '-r', '-s'], {
-        silent: true
-    });
-    const [name, version] = stdout.trim().split('\n');
-    return {
-        name,
-        version
-    };
-});
-const platform = external_os_.platform();
-const arch = external_os_.arch();
-const isWindows = platform === 'win32';
-const isMacOS = platform === 'darwin';
-const isLinux = platform === 'linux';
-function getDetails() {
-    return platform_awaiter(this, void 0, void 0, function* () {
-        return Object.assign(Object.assign({}, (yield (isWindows
-            ? getWindowsInfo()
-            : isMacOS
-                ? getMacOsInfo()
-                : getLinuxInfo()))), { platform,
-            arch,
-            isWindows,
-            isMacOS,
-            isLinux });
-    });
-}
-//# sourceMappingURL=platform.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/core.js
-var core_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
-    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
-    return new (P || (P = Promise))(function (resolve, reject) {
-        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
-        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
-        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
-        step((generator = generator.apply(thisArg, _arguments || [])).next());
-    });
-};
-
-
-
-
-
-
-/**
- * The code to exit an action
- */
-var ExitCode;
-(function (ExitCode) {
-    /**
-     * A code indicating that the action was successful
-     */
-    ExitCode[ExitCode["Success"] = 0] = "Success";
-    /**
-     * A code indicating that the action was a failure
-     */
-    ExitCode[ExitCode["Failure"] = 1] = "Failure";
-})(ExitCode || (ExitCode = {}));
-//-----------------------------------------------------------------------
-// Variables
-//-----------------------------------------------------------------------
-/**
- * Sets env variable for this action and future actions in the job
- * @param name the name of the variable to set
- * @param val the value of the variable. Non-string values will be converted to a string via JSON.stringify
- */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-function exportVariable(name, val) {
-    const convertedVal = toCommandValue(val);
-    process.env[name] = convertedVal;
-    const filePath = process.env['GITHUB_ENV'] || '';
-    if (filePath) {
-        return issueFileCommand('ENV', prepareKeyValueMessage(name, val));
-    }
-    issueCommand('set-env', { name }, convertedVal);
-}
-/**
- * Registers a secret which will get masked from logs
- *
- * @param secret - Value of the secret to be masked
- * @remarks
- * This function instructs the Actions runner to mask the specified value in any
- * logs produced during the workflow run. Once registered, the secret value will
- * be replaced with asterisks (***) whenever it appears in console output, logs,
- * or error messages.
- *
- * This is useful for protecting sensitive information such as:
- * - API keys
- * - Access tokens
- * - Authentication credentials
- * - URL parameters containing signatures (SAS tokens)
- *
- * Note that masking only affects future logs; any previous appearances of the
- * secret in logs before calling this function will remain unmasked.
- *
- * @example
- * ```typescript
- * // Register an API token as a secret
- * const apiToken = "abc123xyz456";
- * setSecret(apiToken);
- *
- * // Now any logs containing this value will show *** instead
- * console.log(`Using token: ${apiToken}`); // Outputs: "Using token: ***"
- * ```
- */
-function core_setSecret(secret) {
-    command_issueCommand('add-mask', {}, secret);
-}
-/**
- * Prepends inputPath to the PATH (for this action and future actions)
- * @param inputPath
- */
-function addPath(inputPath) {
-    const filePath = process.env['GITHUB_PATH'] || '';
-    if (filePath) {
-        issueFileCommand('PATH', inputPath);
-    }
-    else {
-        issueCommand('add-path', {}, inputPath);
-    }
-    process.env['PATH'] = `${inputPath}${path.delimiter}${process.env['PATH']}`;
-}
-/**
- * Gets the value of an input.
- * Unless trimWhitespace is set to false in InputOptions, the value is also trimmed.
- * Returns an empty string if the value is not defined.
- *
- * @param     name     name of the input to get
- * @param     options  optional. See InputOptions.
- * @returns   string
- */
-function getInput(name, options) {
-    const val = process.env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] || '';
-    if (options && options.required && !val) {
-        throw new Error(`Input required and not supplied: ${name}`);
-    }
-    if (options && options.trimWhitespace === false) {
-        return val;
-    }
-    return val.trim();
-}
-/**
- * Gets the values of an multiline input.  Each value is also trimmed.
- *
- * @param     name     name of the input to get
- * @param     options  optional. See InputOptions.
- * @returns   string[]
- *
- */
-function getMultilineInput(name, options) {
-    const inputs = getInput(name, options)
-        .split('\n')
-        .filter(x => x !== '');
-    if (options && options.trimWhitespace === false) {
-        return inputs;
-    }
-    return inputs.map(input => input.trim());
-}
-/**
- * Gets the input value of the boolean type in the YAML 1.2 "core schema" specification.
- * Support boolean input list: `true | True | TRUE | false | False | FALSE` .
- * The return value is also in boolean type.
- * ref: https://yaml.org/spec/1.2/spec.html#id2804923
- *
- * @param     name     name of the input to get
- * @param     options  optional. See InputOptions.
- * @returns   boolean
- */
-function getBooleanInput(name, options) {
-    const trueValue = ['true', 'True', 'TRUE'];
-    const falseValue = ['false', 'False', 'FALSE'];
-    const val = getInput(name, options);
-    if (trueValue.includes(val))
-        return true;
-    if (falseValue.includes(val))
-        return false;
-    throw new TypeError(`Input does not meet YAML 1.2 "Core Schema" specification: ${name}\n` +
-        `Support boolean input list: \`true | True | TRUE | false | False | FALSE\``);
-}
-/**
- * Sets the value of an output.
- *
- * @param     name     name of the output to set
- * @param     value    value to store. Non-string values will be converted to a string via JSON.stringify
- */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-function setOutput(name, value) {
-    const filePath = process.env['GITHUB_OUTPUT'] || '';
-    if (filePath) {
-        return file_command_issueFileCommand('OUTPUT', file_command_prepareKeyValueMessage(name, value));
-    }
-    process.stdout.write(external_os_.EOL);
-    command_issueCommand('set-output', { name }, utils_toCommandValue(value));
-}
-/**
- * Enables or disables the echoing of commands into stdout for the rest of the step.
- * Echoing is disabled by default if ACTIONS_STEP_DEBUG is not set.
- *
- */
-function setCommandEcho(enabled) {
-    issue('echo', enabled ? 'on' : 'off');
-}
-//-----------------------------------------------------------------------
-// Results
-//-----------------------------------------------------------------------
-/**
- * Sets the action status to failed.
- * When the action exits it will be with an exit code of 1
- * @param message add error issue message
- */
-function setFailed(message) {
-    process.exitCode = ExitCode.Failure;
-    error(message);
-}
-//-----------------------------------------------------------------------
-// Logging Commands
-//-----------------------------------------------------------------------
-/**
- * Gets whether Actions Step Debug is on or not
- */
-function isDebug() {
-    return process.env['RUNNER_DEBUG'] === '1';
-}
-/**
- * Writes debug message to user log
- * @param message debug message
- */
-function core_debug(message) {
-    command_issueCommand('debug', {}, message);
-}
-/**
- * Adds an error issue
- * @param message error issue message. Errors will be converted to string via toString()
- * @param properties optional properties to add to the annotation.
- */
-function error(message, properties = {}) {
-    command_issueCommand('error', utils_toCommandProperties(properties), message instanceof Error ? message.toString() : message);
-}
-/**
- * Adds a warning issue
- * @param message warning issue message. Errors will be converted to string via toString()
- * @param properties optional properties to add to the annotation.
- */
-function warning(message, properties = {}) {
-    command_issueCommand('warning', utils_toCommandProperties(properties), message instanceof Error ? message.toString() : message);
-}
-/**
- * Adds a notice issue
- * @param message notice issue message. Errors will be converted to string via toString()
- * @param properties optional properties to add to the annotation.
- */
-function notice(message, properties = {}) {
-    issueCommand('notice', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
-}
-/**
- * Writes info to log with console.log.
- * @param message info message
- */
-function info(message) {
-    process.stdout.write(message + external_os_.EOL);
-}
-/**
- * Begin an output group.
- *
- * Output until the next `groupEnd` will be foldable in this group
- *
- * @param name The name of the output group
- */
-function startGroup(name) {
-    issue('group', name);
-}
-/**
- * End an output group.
- */
-function endGroup() {
-    issue('endgroup');
-}
-/**
- * Wrap an asynchronous function call in a group.
- *
- * Returns the same type as the function itself.
- *
- * @param name The name of the group
- * @param fn The function to wrap in the group
- */
-function group(name, fn) {
-    return core_awaiter(this, void 0, void 0, function* () {
-        startGroup(name);
-        let result;
-        try {
-            result = yield fn();
-        }
-        finally {
-            endGroup();
-        }
-        return result;
-    });
-}
-//-----------------------------------------------------------------------
-// Wrapper action state
-//-----------------------------------------------------------------------
-/**
- * Saves state for current action, the state can only be retrieved by this action's post job execution.
- *
- * @param     name     name of the state to store
- * @param     value    value to store. Non-string values will be converted to a string via JSON.stringify
- */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-function saveState(name, value) {
-    const filePath = process.env['GITHUB_STATE'] || '';
-    if (filePath) {
-        return issueFileCommand('STATE', prepareKeyValueMessage(name, value));
-    }
-    issueCommand('save-state', { name }, toCommandValue(value));
-}
-/**
- * Gets the value of an state set by this action's main execution.
- *
- * @param     name     name of the state to get
- * @returns   string
- */
-function getState(name) {
-    return process.env[`STATE_${name}`] || '';
-}
-function getIDToken(aud) {
-    return core_awaiter(this, void 0, void 0, function* () {
-        return yield OidcClient.getIDToken(aud);
-    });
-}
-/**
- * Summary exports
- */
-
-/**
- * @deprecated use core.summary
- */
-
-/**
- * Path exports
- */
-
-/**
- * Platform utilities exports
- */
-
-//# sourceMappingURL=core.js.map
-;// CONCATENATED MODULE: ./src/lib/errors.ts
-/**
- * A mistake in what the user gave (an input, a file, a remote): reported as a plain message, without a
- * stack trace, and kept apart from bugs in this tool.
- */
-class errors_ConfigurationError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'ConfigurationError';
-    }
-}
-/** The message of anything thrown, for logs and `setFailed`. */
-function errorMessage(error) {
-    return error instanceof Error ? error.message : String(error);
-}
-
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
-;// CONCATENATED MODULE: ./src/lib/inputs.ts
-/**
- * The one way inputs are read, whatever the adapter: GitHub Actions (`core.getInput`), or the CLI (flags
- * and `GITOPS_*` environment variables). Each command's `getInputs()` reads through this, so the same
- * input gives the same value and the same error everywhere.
- */
-
-
-// Control characters (C0, DEL, C1). A one-line value (a name, a version, a path) has none: a newline in
-// a version ends up in commit trailers and outputs. Text (lists, keys, messages) may hold line breaks
-// and tabs, nothing else.
-const ANY_CONTROL = /\p{Cc}/u;
-const CONTROL_BUT_LINE_BREAKS = /(?![\n\r\t])\p{Cc}/u;
-class Inputs {
-    source;
-    defaults;
-    constructor(source, defaults = {}) {
-        this.source = source;
-        this.defaults = defaults;
-    }
-    /** The trimmed value or default; `text` allows line breaks and tabs, else one line only. */
-    raw(name, text = false) {
-        const value = this.source.get(name)?.trim() || this.defaults[name] || undefined;
-        if (value === undefined)
-            return undefined;
-        // The value is never quoted: it may be a secret, and its bytes would garble the log.
-        if (!text && ANY_CONTROL.test(value)) {
-            throw new errors_ConfigurationError(`input '${name}' holds a control character (a line break, tab or other); it must be one line`);
-        }
-        if (text && CONTROL_BUT_LINE_BREAKS.test(value)) {
-            throw new errors_ConfigurationError(`input '${name}' holds a control character; only line breaks and tabs are allowed`);
-        }
-        return value;
-    }
-    mask(value) {
-        this.source.mask(value);
-        // Multi-line secrets (keys) are masked line by line too, as runners print them that way.
-        for (const line of value.split(/\r?\n/)) {
-            const part = line.trim();
-            if (part.length > 8 && part !== value)
-                this.source.mask(part);
-        }
-    }
-    /** A value that must be given. */
-    required(name) {
-        const value = this.raw(name);
-        if (value === undefined)
-            throw new errors_ConfigurationError(`input '${name}' is required`);
-        return value;
-    }
-    /** A value, or undefined when empty. */
-    optional(name) {
-        return this.raw(name);
-    }
-    /** Free text that may span lines (a commit message, known_hosts lines), or undefined when empty. */
-    text(name) {
-        return this.raw(name, true);
-    }
-    /** A secret: masked in logs before anything else can print it. */
-    secret(name) {
-        const value = this.raw(name, true);
-        if (value !== undefined)
-            this.mask(value);
-        return value;
-    }
-    /**
-     * A secret read from the file the input names (`ssh-key-file`), masked like `secret`. An unreadable
-     * file is an error naming the input and the path, never the content.
-     */
-    secretFile(name) {
-        const path = this.raw(name);
-        if (path === undefined)
-            return undefined;
-        let content;
-        try {
-            content = (0,external_node_fs_namespaceObject.readFileSync)(path, 'utf8').trim();
-        }
-        catch (error) {
-            const code = error.code ?? 'unreadable';
-            throw new errors_ConfigurationError(`input ${name} ${path} cannot be read (${code})`);
-        }
-        if (content === '')
-            throw new errors_ConfigurationError(`input ${name} ${path} is empty`);
-        if (CONTROL_BUT_LINE_BREAKS.test(content)) {
-            throw new errors_ConfigurationError(`input ${name} ${path} holds control characters; it must be a text file`);
-        }
-        this.mask(content);
-        return content;
-    }
-    /** `true`/`false` (YAML 1.2 core schema words, as `core.getBooleanInput` takes them). */
-    boolean(name) {
-        const value = this.raw(name);
-        if (value === undefined)
-            return false;
-        if (['true', 'True', 'TRUE'].includes(value))
-            return true;
-        if (['false', 'False', 'FALSE'].includes(value))
-            return false;
-        // The value is not quoted back: a token pasted into the wrong input would be printed.
-        throw new errors_ConfigurationError(`input '${name}' must be true or false`);
-    }
-    /** A list: one item a line, or comma-separated; blank items and `#` comments dropped. */
-    list(name) {
-        const value = this.raw(name, true);
-        if (value === undefined)
-            return [];
-        return value
-            .split(/[\n,]/)
-            .map((s) => s.trim())
-            .filter((s) => s !== '' && !s.startsWith('#'));
-    }
-    /** Words split on whitespace, for flags passed through to another program. */
-    words(name) {
-        const value = this.raw(name, true);
-        return value === undefined ? [] : value.split(/\s+/).filter((s) => s !== '');
-    }
-    /** One of a fixed set of values. */
-    choice(name, allowed) {
-        const value = this.raw(name);
-        if (value === undefined)
-            return undefined;
-        if (!allowed.includes(value)) {
-            throw new errors_ConfigurationError(`input '${name}' must be one of ${allowed.join(', ')}`);
-        }
-        return value;
-    }
-}
-
-;// CONCATENATED MODULE: ./src/lib/process/cleanup.ts
-/**
- * What must not outlive the process: temp folders holding a clone or an SSH key, and child process
- * groups. Each is registered while it exists and unregistered when removed on the normal path; a CI step
- * or CLI run told to stop (SIGTERM, SIGINT, SIGHUP: a cancelled job, Ctrl-C, a closed terminal) removes
- * what is still registered before it exits. The work is synchronous on purpose: a signal handler that
- * awaits may be cut short by the next signal or the runner's SIGKILL.
- */
-
-const cleanups = new Set();
-/** Registers `cleanup` until the returned function is called (on the normal path). */
-function registerCleanup(cleanup) {
-    cleanups.add(cleanup);
-    return () => {
-        cleanups.delete(cleanup);
-    };
-}
-/** Registers a folder to remove; the returned function unregisters it (the caller removes it itself). */
-function registerTempDir(dir) {
-    return registerCleanup(() => (0,external_node_fs_namespaceObject.rmSync)(dir, { recursive: true, force: true }));
-}
-/** Runs every registered cleanup now, newest first; one failing does not stop the others. */
-function runCleanups() {
-    const all = [...cleanups].reverse();
-    cleanups.clear();
-    for (const cleanup of all) {
-        try {
-            cleanup();
-        }
-        catch {
-            // best effort: the others still run
-        }
-    }
-}
-const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'];
-let installed = false;
-/**
- * For short-lived entry points (actions, CLI): on a stop signal, run the cleanups, then die of the same
- * signal so the caller sees how it ended. The agent handles its signals itself (it stops gracefully).
- */
-function cleanUpOnStopSignals() {
-    if (installed)
-        return;
-    installed = true;
-    for (const signal of STOP_SIGNALS) {
-        process.once(signal, () => {
-            runCleanups();
-            // The handler was `once`: the default action (termination) now applies.
-            process.kill(process.pid, signal);
-        });
-    }
-}
-
-;// CONCATENATED MODULE: ./src/actions/specs.generated.ts
-// Generated by `npm run build` from actions/*/action.yml. Do not edit.
-const specs = {
-    "publish-release": {
-        "description": "Commit an app's rendered manifests into the gitops repo under releases/<env>/<app>/ with release metadata, and push - safely when many pipelines push at once. Also promotes a release from one env to another, or retires an app.",
-        "inputs": {
-            "env": {
-                "description": "The environment (a DNS-label-like name, e.g. `staging`).",
-                "required": true
-            },
-            "app": {
-                "description": "The app (a DNS-label-like name).",
-                "required": true
-            },
-            "manifests": {
-                "description": "The per-object folder that render wrote (its `manifests-dir` output). Not with `from-env` or `retire`.",
-                "required": false
-            },
-            "version": {
-                "description": "The release's version. SemVer (a leading `v` is fine) orders releases; any other version (a commit SHA, a date) is ordered by its source commit's time, else by the gitops repo's history (a newer publish is newer).",
-                "required": false
-            },
-            "from-env": {
-                "description": "Promote - copy the exact release of this env (same objects, digest and version) to `env`.",
-                "required": false
-            },
-            "retire": {
-                "description": "Remove the app - replace its folder with a release.json that says `retired`, so the agent prunes its objects. Retiring again removes the folder.",
-                "required": false,
-                "default": "false"
-            },
-            "force": {
-                "description": "Override the refusals to downgrade, to re-publish a version with other manifests, and to publish over a rollback's pin. Said in the commit.",
-                "required": false,
-                "default": "false"
-            },
-            "allow-secrets": {
-                "description": "Accept plaintext `Secret` objects (refused by default).",
-                "required": false,
-                "default": "false"
-            },
-            "source-repo": {
-                "description": "The app's repository. Default - from `GITHUB_SERVER_URL`/`GITHUB_REPOSITORY`, or GitLab's `CI_PROJECT_URL`.",
-                "required": false
-            },
-            "source-commit": {
-                "description": "The app's commit. Default - `GITHUB_SHA` or `CI_COMMIT_SHA`.",
-                "required": false
-            },
-            "source-commit-time": {
-                "description": "The source commit's time (ISO 8601). Default - read from the checkout with git, when it is there.",
-                "required": false
-            },
-            "source-run": {
-                "description": "The CI run's URL. Default - the GitHub Actions run, or GitLab's `CI_PIPELINE_URL`.",
-                "required": false
-            },
-            "released-by": {
-                "description": "Who released. Default - `GITHUB_ACTOR` or `GITLAB_USER_LOGIN`.",
-                "required": false
-            },
-            "kustomize-version": {
-                "description": "The kustomize version that rendered the manifests (render's `kustomize-version` output), recorded in release.json.",
-                "required": false
-            },
-            "message": {
-                "description": "Extra text for the commit body.",
-                "required": false
-            },
-            "repository": {
-                "description": "The gitops repo - a clone URL (`https://…`, `git@host:owner/name.git`, `ssh://…`, `file://…`) or `owner/name` on the current git host.",
-                "required": true
-            },
-            "token": {
-                "description": "A token that may push to the gitops repo over HTTPS (and open pull requests). Masked; never written to disk or the repo.",
-                "required": false
-            },
-            "ssh-key": {
-                "description": "An OpenSSH private key that may push to the gitops repo over SSH. Masked; kept in a private temp file for the run only.",
-                "required": false
-            },
-            "ssh-key-file": {
-                "description": "A file holding the OpenSSH private key, instead of `ssh-key` (not both) - the safer form on a command line, where a value may end up in shell history or process lists. Masked the same way.",
-                "required": false
-            },
-            "known-hosts": {
-                "description": "known_hosts lines of the SSH host (required for SSH remotes other than github.com, whose published keys are built in).",
-                "required": false
-            },
-            "branch": {
-                "description": "The gitops repo's branch. Default - the remote's default branch.",
-                "required": false
-            },
-            "author-name": {
-                "description": "Commit author and committer name.",
-                "required": false,
-                "default": "gitops-actions[bot]"
-            },
-            "author-email": {
-                "description": "Commit author and committer email.",
-                "required": false,
-                "default": "gitops-actions@users.noreply.github.com"
-            },
-            "mode": {
-                "description": "`push` to the branch, or `pull-request`: push to the tool's own branch `gitops/<env>/<app>` and open or update one pull request (GitHub) or merge request (GitLab).",
-                "required": false,
-                "default": "push"
-            },
-            "git-host": {
-                "description": "`github` or `gitlab`, for pull requests and token logins. Default - from the CI system running the step.",
-                "required": false
-            },
-            "api-url": {
-                "description": "The git host's API URL for pull requests. Default - `GITHUB_API_URL` or `CI_API_V4_URL`.",
-                "required": false
-            },
-            "max-attempts": {
-                "description": "Push attempts when other pipelines push first (each re-applies the change on the new tip, with jittered backoff).",
-                "required": false,
-                "default": "30"
-            },
-            "git-timeout": {
-                "description": "Seconds one git command (clone, fetch, push) may take before it is stopped with its children; a remote that never answers fails the step instead of hanging it.",
-                "required": false,
-                "default": "300"
-            },
-            "dry-run": {
-                "description": "Commit in a temporary clone but push nothing.",
-                "required": false,
-                "default": "false"
-            }
-        },
-        "outputs": {
-            "commit": {
-                "description": "The commit made (empty when nothing changed)."
-            },
-            "changed": {
-                "description": "`true` when a commit was made; decided by digest, version and pin, not by release.json's bytes."
-            },
-            "attempts": {
-                "description": "Push attempts it took."
-            },
-            "pull-request-url": {
-                "description": "The pull or merge request, in pull-request mode."
-            },
-            "version": {
-                "description": "The version now in place."
-            },
-            "digest": {
-                "description": "The manifests' digest."
-            },
-            "objects-added": {
-                "description": "Objects added, comma-separated (`Kind/namespace/name`)."
-            },
-            "objects-changed": {
-                "description": "Objects changed, comma-separated."
-            },
-            "objects-removed": {
-                "description": "Objects removed, comma-separated - the agent prunes them."
-            }
-        }
-    },
-    "render": {
-        "description": "Run kustomize on an app's kustomization and hand back plain, validated manifests, one file per object.",
-        "inputs": {
-            "path": {
-                "description": "The kustomization folder to build.",
-                "required": true
-            },
-            "images": {
-                "description": "Image overrides, one a line or comma-separated: `name=newName:tag`, `name:tag`, `name@sha256:<digest>`. Applied through a temporary overlay; your files are never modified.",
-                "required": false
-            },
-            "output-dir": {
-                "description": "The folder to write, one file per object (`<kind>-<name>.yaml`). Replaced wholly on each run.",
-                "required": false,
-                "default": "rendered"
-            },
-            "output-file": {
-                "description": "The single-file form of the same objects. Default `<output-dir>.yaml`, beside the folder.",
-                "required": false
-            },
-            "namespace": {
-                "description": "Set this namespace on every namespaced object (kustomize's `namespace:`).",
-                "required": false
-            },
-            "kustomize": {
-                "description": "Which kustomize to run: a path to a kustomize or kubectl binary, or `kubectl` for `kubectl kustomize`. Default `GITOPS_KUSTOMIZE`, else a standalone `kustomize` on PATH, else `kubectl kustomize`.",
-                "required": false
-            },
-            "kustomize-flags": {
-                "description": "Extra flags for kustomize, e.g. `--enable-helm` or `--load-restrictor LoadRestrictionsNone`.",
-                "required": false
-            },
-            "kustomize-timeout": {
-                "description": "Seconds kustomize may run before it is killed (with whatever it started): a remote resource on a host that never answers fails the step instead of holding it.",
-                "required": false,
-                "default": "120"
-            },
-            "kustomize-memory-limit": {
-                "description": "MiB of memory kustomize may hold (with whatever it started; watched on Linux runners) before it is killed: a YAML alias bomb fails the step instead of the runner.",
-                "required": false,
-                "default": "2048"
-            },
-            "allow-secrets": {
-                "description": "Accept plaintext `Secret` objects (refused by default; use sealed or SOPS secrets).",
-                "required": false,
-                "default": "false"
-            }
-        },
-        "outputs": {
-            "manifests-dir": {
-                "description": "The folder of per-object files."
-            },
-            "manifests-file": {
-                "description": "The single-file form."
-            },
-            "objects": {
-                "description": "How many objects were rendered."
-            },
-            "digest": {
-                "description": "sha256 of the canonical form of the objects; the same input gives the same digest everywhere."
-            },
-            "kustomize-version": {
-                "description": "The version of the kustomize that ran."
-            }
-        }
-    },
-    "rollback": {
-        "description": "Go back to an earlier release of one app in one env - the folder restored as it was, in one commit that lists every commit it reverts, history kept, and the app pinned. Made for a manual workflow_dispatch.",
-        "inputs": {
-            "env": {
-                "description": "The environment.",
-                "required": true
-            },
-            "app": {
-                "description": "The app.",
-                "required": true
-            },
-            "to": {
-                "description": "The release to go back to - a commit of the gitops repo, a version, or `previous` (the release before the one in place; rollbacks do not count).",
-                "required": false,
-                "default": "previous"
-            },
-            "reason": {
-                "description": "Why, for the commit and the pin.",
-                "required": false
-            },
-            "pin": {
-                "description": "Pin the app so the next publish does not silently undo the rollback (lift with `unpin` or `force`).",
-                "required": false,
-                "default": "true"
-            },
-            "repository": {
-                "description": "The gitops repo - a clone URL (`https://…`, `git@host:owner/name.git`, `ssh://…`, `file://…`) or `owner/name` on the current git host.",
-                "required": true
-            },
-            "token": {
-                "description": "A token that may push to the gitops repo over HTTPS (and open pull requests). Masked; never written to disk or the repo.",
-                "required": false
-            },
-            "ssh-key": {
-                "description": "An OpenSSH private key that may push to the gitops repo over SSH. Masked; kept in a private temp file for the run only.",
-                "required": false
-            },
-            "ssh-key-file": {
-                "description": "A file holding the OpenSSH private key, instead of `ssh-key` (not both) - the safer form on a command line, where a value may end up in shell history or process lists. Masked the same way.",
-                "required": false
-            },
-            "known-hosts": {
-                "description": "known_hosts lines of the SSH host (required for SSH remotes other than github.com, whose published keys are built in).",
-                "required": false
-            },
-            "branch": {
-                "description": "The gitops repo's branch. Default - the remote's default branch.",
-                "required": false
-            },
-            "author-name": {
-                "description": "Commit author and committer name.",
-                "required": false,
-                "default": "gitops-actions[bot]"
-            },
-            "author-email": {
-                "description": "Commit author and committer email.",
-                "required": false,
-                "default": "gitops-actions@users.noreply.github.com"
-            },
-            "mode": {
-                "description": "`push` to the branch, or `pull-request`: push to the tool's own branch `gitops/<env>/<app>` and open or update one pull request (GitHub) or merge request (GitLab).",
-                "required": false,
-                "default": "push"
-            },
-            "git-host": {
-                "description": "`github` or `gitlab`, for pull requests and token logins. Default - from the CI system running the step.",
-                "required": false
-            },
-            "api-url": {
-                "description": "The git host's API URL for pull requests. Default - `GITHUB_API_URL` or `CI_API_V4_URL`.",
-                "required": false
-            },
-            "max-attempts": {
-                "description": "Push attempts when other pipelines push first (each re-applies the change on the new tip, with jittered backoff).",
-                "required": false,
-                "default": "30"
-            },
-            "git-timeout": {
-                "description": "Seconds one git command (clone, fetch, push) may take before it is stopped with its children; a remote that never answers fails the step instead of hanging it.",
-                "required": false,
-                "default": "300"
-            },
-            "dry-run": {
-                "description": "Commit in a temporary clone but push nothing.",
-                "required": false,
-                "default": "false"
-            }
-        },
-        "outputs": {
-            "commit": {
-                "description": "The rollback commit."
-            },
-            "changed": {
-                "description": "`true` when a commit was made."
-            },
-            "attempts": {
-                "description": "Push attempts it took."
-            },
-            "version": {
-                "description": "The version now in place."
-            },
-            "rolled-back-from": {
-                "description": "The version that was in place before."
-            },
-            "target": {
-                "description": "The release commit restored."
-            },
-            "reverted": {
-                "description": "The commits undone, newest first, comma-separated."
-            },
-            "pull-request-url": {
-                "description": "The pull or merge request, in pull-request mode."
-            }
-        }
-    },
-    "unpin": {
-        "description": "Lift the pin that a rollback set on one env/app, in a commit of its own, so the next publish goes through.",
-        "inputs": {
-            "env": {
-                "description": "The environment.",
-                "required": true
-            },
-            "app": {
-                "description": "The app.",
-                "required": true
-            },
-            "repository": {
-                "description": "The gitops repo - a clone URL (`https://…`, `git@host:owner/name.git`, `ssh://…`, `file://…`) or `owner/name` on the current git host.",
-                "required": true
-            },
-            "token": {
-                "description": "A token that may push to the gitops repo over HTTPS (and open pull requests). Masked; never written to disk or the repo.",
-                "required": false
-            },
-            "ssh-key": {
-                "description": "An OpenSSH private key that may push to the gitops repo over SSH. Masked; kept in a private temp file for the run only.",
-                "required": false
-            },
-            "ssh-key-file": {
-                "description": "A file holding the OpenSSH private key, instead of `ssh-key` (not both) - the safer form on a command line, where a value may end up in shell history or process lists. Masked the same way.",
-                "required": false
-            },
-            "known-hosts": {
-                "description": "known_hosts lines of the SSH host (required for SSH remotes other than github.com, whose published keys are built in).",
-                "required": false
-            },
-            "branch": {
-                "description": "The gitops repo's branch. Default - the remote's default branch.",
-                "required": false
-            },
-            "author-name": {
-                "description": "Commit author and committer name.",
-                "required": false,
-                "default": "gitops-actions[bot]"
-            },
-            "author-email": {
-                "description": "Commit author and committer email.",
-                "required": false,
-                "default": "gitops-actions@users.noreply.github.com"
-            },
-            "max-attempts": {
-                "description": "Push attempts when other pipelines push first (each re-applies the change on the new tip, with jittered backoff).",
-                "required": false,
-                "default": "30"
-            },
-            "git-timeout": {
-                "description": "Seconds one git command (clone, fetch, push) may take before it is stopped with its children; a remote that never answers fails the step instead of hanging it.",
-                "required": false,
-                "default": "300"
-            },
-            "dry-run": {
-                "description": "Commit in a temporary clone but push nothing.",
-                "required": false,
-                "default": "false"
-            }
-        },
-        "outputs": {
-            "commit": {
-                "description": "The commit made (empty when the app was not pinned)."
-            },
-            "changed": {
-                "description": "`true` when a commit was made."
-            },
-            "version": {
-                "description": "The version in place."
-            }
-        }
-    }
-};
-
-;// CONCATENATED MODULE: ./src/actions/github.ts
-/** The GitHub Actions adapter: inputs from the runner, outputs and a job summary back to it. */
-
-
-
-
-
-const githubLogger = {
-    debug: (m) => core_debug(m),
-    info: (m) => info(m),
-    warn: (m) => warning(m),
-    error: (m) => error(m),
-};
-/** The runner's inputs, with the defaults of the command's own action.yml where one is empty. */
-function githubInputs(command) {
-    const spec = specs[command];
-    const defaults = Object.fromEntries(Object.entries(spec.inputs).map(([k, v]) => [k, v.default]));
-    return new Inputs({ get: (name) => getInput(name), mask: (s) => core_setSecret(s) }, defaults);
-}
-/** Runs one command as a GitHub Action step. Never throws: failures go to `core.setFailed`. */
-async function runAction(command) {
-    // A cancelled job (SIGTERM) must not leave a clone or an SSH key in the runner's temp folder.
-    cleanUpOnStopSignals();
-    try {
-        const options = command.getInputs(githubInputs(command.name));
-        const result = await command.run(options, githubLogger);
-        const outputs = command.outputs(result);
-        for (const [name, value] of Object.entries(outputs))
-            setOutput(name, value);
-        if (process.env.GITHUB_STEP_SUMMARY) {
-            await summary.addRaw(command.summary(result)).write();
-        }
-    }
-    catch (error) {
-        if (!(error instanceof errors_ConfigurationError) && error instanceof Error && error.stack) {
-            core_debug(error.stack);
-        }
-        setFailed(`${command.name}: ${errorMessage(error)}`);
-    }
-}
-
-;// CONCATENATED MODULE: ./src/lib/gitops/ci-env.ts
+;// CONCATENATED MODULE: ./src/commands/ci-env.ts
 function ciContext(env = process.env) {
+    const tempDir = env.RUNNER_TEMP || undefined;
     if (env.GITLAB_CI === 'true' || env.CI_SERVER_URL) {
         return {
             host: 'gitlab',
+            tempDir,
             sourceRepo: env.CI_PROJECT_URL,
             sourceCommit: env.CI_COMMIT_SHA,
             sourceRun: env.CI_PIPELINE_URL ?? env.CI_JOB_URL,
@@ -32009,6 +28408,7 @@ function ciContext(env = process.env) {
     const repo = env.GITHUB_REPOSITORY;
     return {
         host: 'github',
+        tempDir,
         sourceRepo: server && repo ? `${server}/${repo}` : repo,
         sourceCommit: env.GITHUB_SHA,
         sourceRun: server && repo && env.GITHUB_RUN_ID
@@ -32030,10 +28430,28 @@ function repositoryUrl(repository, useSsh, ci = ciContext()) {
     return useSsh ? `git@${host}:${repository}.git` : `${server.replace(/\/$/, '')}/${repository}.git`;
 }
 
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: external "node:path"
 const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+;// CONCATENATED MODULE: ./src/lib/errors.ts
+/**
+ * A mistake in what the user gave (an input, a file, a remote): reported as a plain message, without a
+ * stack trace, and kept apart from bugs in this tool.
+ */
+class errors_ConfigurationError extends Error {
+    constructor(message, options) {
+        super(message, options);
+        this.name = 'ConfigurationError';
+    }
+}
+/** The message of anything thrown, for logs and `setFailed`. */
+function errorMessage(error) {
+    return error instanceof Error ? error.message : String(error);
+}
+
 ;// CONCATENATED MODULE: ./src/lib/manifests/identity.ts
 function refOf(object) {
     return {
@@ -35339,8 +31757,9 @@ var dist = __nccwpck_require__(8815);
  *
  * kubectl reads YAML with go-yaml v2 (YAML 1.1): `0644` is the octal 420 and `yes`/`on`/`y` are booleans.
  * Reading goes through js-yaml with a schema of go-yaml v2's own rules for plain scalars (`resolve.go`),
- * checked by test against kubectl itself: js-yaml reads thousands of manifests five times as fast as the
- * `yaml` package, which stays for writing (it quotes every string a YAML 1.1 reader could misread):
+ * checked by test against kubectl itself: js-yaml reads thousands of manifests about ten times as fast as
+ * the `yaml` package (`npm run bench:deps`, docs/decisions.md), which stays for writing (it quotes every
+ * string a YAML 1.1 reader could misread):
  * - `~`, `null`, `Null`, `NULL` and nothing are null; `y`, `yes`, `on`, `true` (and `n`, `no`, `off`,
  *   `false`) in three casings are booleans;
  * - integers as Go's `ParseInt(s, 0, 64)` reads them once `_` is dropped: `0644` and `0o17` octal, `0x1F`,
@@ -35791,6 +32210,222 @@ function diffTable(diff) {
 
 ;// CONCATENATED MODULE: external "node:os"
 const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+;// CONCATENATED MODULE: ./src/lib/process/cleanup.ts
+/**
+ * What must not outlive the process: temp folders holding a clone or an SSH key, and child process
+ * groups. Each is registered while it exists and unregistered when removed on the normal path; a CI step
+ * or CLI run told to stop (SIGTERM, SIGINT, SIGHUP: a cancelled job, Ctrl-C, a closed terminal) removes
+ * what is still registered before it exits. The work is synchronous on purpose: a signal handler that
+ * awaits may be cut short by the next signal or the runner's SIGKILL.
+ */
+
+const cleanups = new Set();
+/** Registers `cleanup` until the returned function is called (on the normal path). */
+function registerCleanup(cleanup) {
+    cleanups.add(cleanup);
+    return () => {
+        cleanups.delete(cleanup);
+    };
+}
+/** Registers a folder to remove; the returned function unregisters it (the caller removes it itself). */
+function registerTempDir(dir) {
+    return registerCleanup(() => (0,external_node_fs_namespaceObject.rmSync)(dir, { recursive: true, force: true }));
+}
+/** Runs every registered cleanup now, newest first; one failing does not stop the others. */
+function runCleanups() {
+    const all = [...cleanups].reverse();
+    cleanups.clear();
+    for (const cleanup of all) {
+        try {
+            cleanup();
+        }
+        catch {
+            // best effort: the others still run
+        }
+    }
+}
+const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'];
+let installed = false;
+/**
+ * For short-lived entry points (actions, CLI): on a stop signal, run the cleanups, then die of the same
+ * signal so the caller sees how it ended. The agent handles its signals itself (it stops gracefully).
+ */
+function cleanUpOnStopSignals() {
+    if (installed)
+        return;
+    installed = true;
+    for (const signal of STOP_SIGNALS) {
+        process.once(signal, () => {
+            runCleanups();
+            // The handler was `once`: the default action (termination) now applies.
+            process.kill(process.pid, signal);
+        });
+    }
+}
+
+;// CONCATENATED MODULE: ./src/lib/git/known-hosts.ts
+/**
+ * GitHub's published SSH host keys (https://docs.github.com/en/authentication/keeping-your-account-and-data-secure/githubs-ssh-key-fingerprints),
+ * built in so that an SSH remote on github.com is verified without a `known-hosts` input. Any other host
+ * needs its keys given explicitly: nothing is ever trusted on first use.
+ */
+const GITHUB_KNOWN_HOSTS = [
+    'github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl',
+    'github.com ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBEmKSENjQEezOmxkZMy7opKgwFB9nkt5YRrYMjNuG5N87uRgg6CLrbo5wAdT/y6v0mKV0U2w0WZ2YB/++Tpockg=',
+    'github.com ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABgQCj7ndNxQowgcQnjshcLrqPEiiphnt+VTTvDP6mHBL9j1aNUkY4Ue1gvwnGLVlOhGeYrnZaMgRK6+PKCUXaDbC7qtbW8gIkhL7aGCsOr/C56SJMy/BCZfxd1nWzAOxSDPgVsmerOBYfNqltV9/hWCqBywINIR+5dIg6JTJ72pcEpEjcYgXkE2YEFXV1JHnsKgbLWNlhScqb2UmyRkQyytRLtL+38TGxkxCflmO+5Z8CSSNY7GidjMIZ7Q4zMjA2n1nGrlTDkzwDCsw+wqFPGQA179cnfGWOWRVruj16z6XyvxvjJwbz0wQZ75XK5tKSb7FNyeIEs4TT4jk+S4dhPeAUC5y+bDYirYgM4GC7uEnztnZyaVWQ7B381AK4Qdrwt51ZqExKbQpTUNn+EjqoTwvqNj4kqx5QUCI0ThS/YkOxJCXmPUWZbhjpCg56i+2aB6CmK2JGhn57K5mj0MNdBXA4/WnwH6XoPWJzK5Nyu2zB3nAZp+S5hpQs+p1vN1/wsjk=',
+];
+/** True for a remote on github.com over SSH (`git@github.com:o/r.git` or `ssh://git@github.com/o/r`). */
+function isGithubSsh(url) {
+    return /^(ssh:\/\/)?[^@/]+@github\.com[:/]/.test(url);
+}
+
+;// CONCATENATED MODULE: ./src/lib/git/remote.ts
+/** What a remote URL is: its transport, and a form safe to print. */
+/** `git@host:path`, `ssh://…`, `https://…`, `file://…` or a local path. */
+function transportOf(url) {
+    if (/^https:\/\//i.test(url))
+        return 'https';
+    if (/^http:\/\//i.test(url))
+        return 'http';
+    if (/^ssh:\/\//i.test(url) || /^[^/@:]+@[^/:]+:/.test(url))
+        return 'ssh';
+    return 'file';
+}
+/**
+ * The URL without secrets in its user info, for logs and errors: everything up to the last `@` before
+ * the host goes (a password may itself hold an `@`) for http(s), where a user name alone may be a token
+ * (`https://token@host/...` → `https://host/...`), and for any scheme when it holds a password. An SSH
+ * user name alone (`ssh://git@host/...`) is no secret and stays, as git and Flux print it.
+ */
+function redactUrl(url) {
+    return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)([^/?#]*)@/i, (all, scheme, info) => /^https?:\/\/$/i.test(scheme) || info.includes(':') ? scheme : all);
+}
+/**
+ * Takes the user info out of an http(s) URL (`https://user:token@host/…`), so that git never stores it
+ * in `.git/config`; other URLs are returned as they are.
+ */
+function splitUrlCredentials(url) {
+    const match = /^(https?:\/\/)([^/?#]*)@/i.exec(url);
+    if (!match)
+        return { url };
+    const info = match[2];
+    const colon = info.indexOf(':');
+    const decode = (s) => {
+        try {
+            return decodeURIComponent(s);
+        }
+        catch {
+            return s;
+        }
+    };
+    const user = decode(colon < 0 ? info : info.slice(0, colon));
+    const password = colon < 0 ? undefined : decode(info.slice(colon + 1));
+    return { url: match[1] + url.slice(match[0].length), user: user || undefined, password };
+}
+/** The host of a remote (`git@host:path`, `ssh://`, `https://`); undefined for a local or `file://` one. */
+function remote_hostOf(url) {
+    const scp = /^[^@/]+@([^:/]+):/.exec(url);
+    if (scp)
+        return scp[1];
+    try {
+        const parsed = new URL(url);
+        return parsed.protocol === 'file:' ? undefined : parsed.hostname;
+    }
+    catch {
+        return undefined;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/lib/git/credentials.ts
+/**
+ * Credentials for a remote, never written into `.git/config`: a token rides on each command as an
+ * `http.extraheader` passed in the environment, and an SSH key lives in a private temp folder with a
+ * pinned known_hosts file, removed by `dispose()`.
+ */
+
+
+
+
+
+
+
+async function prepareCredentials(url, auth, log) {
+    const transport = transportOf(url);
+    const env = { GIT_TERMINAL_PROMPT: '0' };
+    let dir;
+    let unregister;
+    if (transport === 'ssh') {
+        const knownHosts = auth.knownHosts?.trim() || (isGithubSsh(url) ? GITHUB_KNOWN_HOSTS.join('\n') : '');
+        if (!knownHosts) {
+            throw new errors_ConfigurationError(`known-hosts is required for the SSH remote ${url} (only GitHub's host keys are built in); ` +
+                `give the host's public key line(s), e.g. from 'ssh-keyscan -p PORT host' checked out of band`);
+        }
+        dir = await external_node_fs_namespaceObject.promises.mkdtemp((0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.tmpdir)(), 'gitops-ssh-'));
+        // The key must not outlive a run stopped by a signal.
+        unregister = registerTempDir(dir);
+        await external_node_fs_namespaceObject.promises.chmod(dir, 0o700);
+        const knownHostsFile = (0,external_node_path_namespaceObject.join)(dir, 'known_hosts');
+        await external_node_fs_namespaceObject.promises.writeFile(knownHostsFile, `${knownHosts}\n`, { mode: 0o600 });
+        const args = [
+            'ssh',
+            '-o',
+            'BatchMode=yes',
+            '-o',
+            'StrictHostKeyChecking=yes',
+            '-o',
+            `UserKnownHostsFile=${shellQuote(knownHostsFile)}`,
+            '-o',
+            'ConnectTimeout=30',
+        ];
+        if (auth.sshKey) {
+            const keyFile = (0,external_node_path_namespaceObject.join)(dir, 'key');
+            const key = auth.sshKey.endsWith('\n') ? auth.sshKey : `${auth.sshKey}\n`;
+            await external_node_fs_namespaceObject.promises.writeFile(keyFile, key, { mode: 0o600 });
+            args.push('-i', shellQuote(keyFile), '-o', 'IdentitiesOnly=yes');
+        }
+        env.GIT_SSH_COMMAND = args.join(' ');
+    }
+    else if (auth.token && (transport === 'https' || transport === 'http')) {
+        const basic = Buffer.from(`${auth.tokenUser ?? 'x-access-token'}:${auth.token}`).toString('base64');
+        // Through the environment, not `-c` on the command line, where other users of the machine could
+        // read it with ps; and never into .git/config.
+        env.GIT_CONFIG_COUNT = '1';
+        env.GIT_CONFIG_KEY_0 = 'http.extraheader';
+        env.GIT_CONFIG_VALUE_0 = `AUTHORIZATION: basic ${basic}`;
+    }
+    else if (auth.token) {
+        log.debug(`a token is not used for the ${transport} remote ${redactUrl(url)}`);
+    }
+    const created = dir;
+    return {
+        env,
+        dispose: async () => {
+            if (created)
+                await external_node_fs_namespaceObject.promises.rm(created, { recursive: true, force: true });
+            unregister?.();
+        },
+    };
+}
+/**
+ * The URL git is given (without user info) and the auth to use: credentials in an http(s) URL are sent
+ * like a token (a header from the environment), so they never reach `.git/config`. An explicit token
+ * wins over one in the URL.
+ */
+function credentialsFromUrl(url, auth = {}) {
+    const split = splitUrlCredentials(url);
+    if (split.url === url || auth.token)
+        return { url: split.url, auth };
+    // `https://token@host/…` (a token as the user name) or `https://user:token@host/…`.
+    if (split.password !== undefined)
+        return { url: split.url, auth: { ...auth, token: split.password, tokenUser: split.user ?? '' } };
+    if (split.user)
+        return { url: split.url, auth: { ...auth, token: split.user } };
+    return { url: split.url, auth };
+}
+function shellQuote(s) {
+    return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
 ;// CONCATENATED MODULE: external "node:child_process"
 const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
 ;// CONCATENATED MODULE: ./src/lib/process/run.ts
@@ -35828,6 +32463,17 @@ const DEFAULT_MAX_OUTPUT = 256 * MiB;
 const MAX_STDERR = 64 * 1024;
 /** After a kill, how long to wait for the pipes to close (a child in a group of its own may hold them). */
 const KILL_GRACE_MS = 2000;
+/**
+ * The limit that killed a child, read from its error or from an error that wraps it (`cause`): git and
+ * kustomize put the runner's error into their own, so every caller tells a limit the same way.
+ */
+function limitOf(error) {
+    for (let e = error; e instanceof Error; e = e.cause) {
+        if (e instanceof ProcessLimitError)
+            return e.reason;
+    }
+    return undefined;
+}
 /** Every running child's kill, to stop them all at once (the agent's SIGTERM). */
 const running = new Set();
 /** Kills every child running now (each rejects as stopped). */
@@ -36008,177 +32654,28 @@ function residentBytes(pid) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/lib/git/known-hosts.ts
+;// CONCATENATED MODULE: ./src/lib/git/exec.ts
 /**
- * GitHub's published SSH host keys (https://docs.github.com/en/authentication/keeping-your-account-and-data-secure/githubs-ssh-key-fingerprints),
- * built in so that an SSH remote on github.com is verified without a `known-hosts` input. Any other host
- * needs its keys given explicitly: nothing is ever trusted on first use.
- */
-const GITHUB_KNOWN_HOSTS = [
-    'github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl',
-    'github.com ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBEmKSENjQEezOmxkZMy7opKgwFB9nkt5YRrYMjNuG5N87uRgg6CLrbo5wAdT/y6v0mKV0U2w0WZ2YB/++Tpockg=',
-    'github.com ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABgQCj7ndNxQowgcQnjshcLrqPEiiphnt+VTTvDP6mHBL9j1aNUkY4Ue1gvwnGLVlOhGeYrnZaMgRK6+PKCUXaDbC7qtbW8gIkhL7aGCsOr/C56SJMy/BCZfxd1nWzAOxSDPgVsmerOBYfNqltV9/hWCqBywINIR+5dIg6JTJ72pcEpEjcYgXkE2YEFXV1JHnsKgbLWNlhScqb2UmyRkQyytRLtL+38TGxkxCflmO+5Z8CSSNY7GidjMIZ7Q4zMjA2n1nGrlTDkzwDCsw+wqFPGQA179cnfGWOWRVruj16z6XyvxvjJwbz0wQZ75XK5tKSb7FNyeIEs4TT4jk+S4dhPeAUC5y+bDYirYgM4GC7uEnztnZyaVWQ7B381AK4Qdrwt51ZqExKbQpTUNn+EjqoTwvqNj4kqx5QUCI0ThS/YkOxJCXmPUWZbhjpCg56i+2aB6CmK2JGhn57K5mj0MNdBXA4/WnwH6XoPWJzK5Nyu2zB3nAZp+S5hpQs+p1vN1/wsjk=',
-];
-/** True for a remote on github.com over SSH (`git@github.com:o/r.git` or `ssh://git@github.com/o/r`). */
-function isGithubSsh(url) {
-    return /^(ssh:\/\/)?[^@/]+@github\.com[:/]/.test(url);
-}
-
-;// CONCATENATED MODULE: ./src/lib/git/remote.ts
-/** What a remote URL is: its transport, and a form safe to print. */
-/** `git@host:path`, `ssh://…`, `https://…`, `file://…` or a local path. */
-function transportOf(url) {
-    if (/^https:\/\//i.test(url))
-        return 'https';
-    if (/^http:\/\//i.test(url))
-        return 'http';
-    if (/^ssh:\/\//i.test(url) || /^[^/@:]+@[^/:]+:/.test(url))
-        return 'ssh';
-    return 'file';
-}
-/**
- * The URL without secrets in its user info, for logs and errors: everything up to the last `@` before
- * the host goes (a password may itself hold an `@`) for http(s), where a user name alone may be a token
- * (`https://token@host/...` → `https://host/...`), and for any scheme when it holds a password. An SSH
- * user name alone (`ssh://git@host/...`) is no secret and stays, as git and Flux print it.
- */
-function redactUrl(url) {
-    return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)([^/?#]*)@/i, (all, scheme, info) => /^https?:\/\/$/i.test(scheme) || info.includes(':') ? scheme : all);
-}
-/**
- * Takes the user info out of an http(s) URL (`https://user:token@host/…`), so that git never stores it
- * in `.git/config`; other URLs are returned as they are.
- */
-function splitUrlCredentials(url) {
-    const match = /^(https?:\/\/)([^/?#]*)@/i.exec(url);
-    if (!match)
-        return { url };
-    const info = match[2];
-    const colon = info.indexOf(':');
-    const decode = (s) => {
-        try {
-            return decodeURIComponent(s);
-        }
-        catch {
-            return s;
-        }
-    };
-    const user = decode(colon < 0 ? info : info.slice(0, colon));
-    const password = colon < 0 ? undefined : decode(info.slice(colon + 1));
-    return { url: match[1] + url.slice(match[0].length), user: user || undefined, password };
-}
-/** The host of a remote (`git@host:path`, `ssh://`, `https://`); undefined for a local or `file://` one. */
-function hostOf(url) {
-    const scp = /^[^@/]+@([^:/]+):/.exec(url);
-    if (scp)
-        return scp[1];
-    try {
-        const parsed = new URL(url);
-        return parsed.protocol === 'file:' ? undefined : parsed.hostname;
-    }
-    catch {
-        return undefined;
-    }
-}
-
-;// CONCATENATED MODULE: ./src/lib/git/git.ts
-/**
- * The one git wrapper. Everything that touches git goes through `GitClient` (the git binary run directly,
- * arguments as arrays, never a shell, one command at a time per clone). Credentials are never written into `.git/config`: a token rides on
- * each command as an `http.extraheader` passed in the environment, and an SSH key lives in a private temp folder with a
- * pinned known_hosts file, both removed by `dispose()`.
+ * Running the git binary: through the one process runner, with an environment of our own, a time limit,
+ * and errors that say what git said without the credentials it may have echoed.
  */
 
 
-
-
-
-
-
-
-/** Thrown when the remote refused a push because its branch moved (someone else pushed first). */
-class PushRejectedError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'PushRejectedError';
+/**
+ * A git command that failed; its message says what was being done and what git said. When a limit of
+ * the process runner killed git, its `ProcessLimitError` is the cause (see `limitOf`).
+ */
+class GitCommandError extends Error {
+    constructor(message, options) {
+        super(message, options);
+        this.name = 'GitCommandError';
     }
-}
-async function prepareCredentials(url, auth, log) {
-    const transport = transportOf(url);
-    const env = { GIT_TERMINAL_PROMPT: '0' };
-    let dir;
-    let unregister;
-    if (transport === 'ssh') {
-        const knownHosts = auth.knownHosts?.trim() || (isGithubSsh(url) ? GITHUB_KNOWN_HOSTS.join('\n') : '');
-        if (!knownHosts) {
-            throw new errors_ConfigurationError(`known-hosts is required for the SSH remote ${url} (only GitHub's host keys are built in); ` +
-                `give the host's public key line(s), e.g. from 'ssh-keyscan -p PORT host' checked out of band`);
-        }
-        dir = await external_node_fs_namespaceObject.promises.mkdtemp((0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.tmpdir)(), 'gitops-ssh-'));
-        // The key must not outlive a run stopped by a signal.
-        unregister = registerTempDir(dir);
-        await external_node_fs_namespaceObject.promises.chmod(dir, 0o700);
-        const knownHostsFile = (0,external_node_path_namespaceObject.join)(dir, 'known_hosts');
-        await external_node_fs_namespaceObject.promises.writeFile(knownHostsFile, `${knownHosts}\n`, { mode: 0o600 });
-        const args = [
-            'ssh',
-            '-o',
-            'BatchMode=yes',
-            '-o',
-            'StrictHostKeyChecking=yes',
-            '-o',
-            `UserKnownHostsFile=${shellQuote(knownHostsFile)}`,
-            '-o',
-            'ConnectTimeout=30',
-        ];
-        if (auth.sshKey) {
-            const keyFile = (0,external_node_path_namespaceObject.join)(dir, 'key');
-            const key = auth.sshKey.endsWith('\n') ? auth.sshKey : `${auth.sshKey}\n`;
-            await external_node_fs_namespaceObject.promises.writeFile(keyFile, key, { mode: 0o600 });
-            args.push('-i', shellQuote(keyFile), '-o', 'IdentitiesOnly=yes');
-        }
-        env.GIT_SSH_COMMAND = args.join(' ');
-    }
-    else if (auth.token && (transport === 'https' || transport === 'http')) {
-        const basic = Buffer.from(`${auth.tokenUser ?? 'x-access-token'}:${auth.token}`).toString('base64');
-        // Through the environment, not `-c` on the command line, where other users of the machine could
-        // read it with ps; and never into .git/config.
-        env.GIT_CONFIG_COUNT = '1';
-        env.GIT_CONFIG_KEY_0 = 'http.extraheader';
-        env.GIT_CONFIG_VALUE_0 = `AUTHORIZATION: basic ${basic}`;
-    }
-    else if (auth.token) {
-        log.debug(`a token is not used for the ${transport} remote ${redactUrl(url)}`);
-    }
-    const created = dir;
-    return {
-        env,
-        dispose: async () => {
-            if (created)
-                await external_node_fs_namespaceObject.promises.rm(created, { recursive: true, force: true });
-            unregister?.();
-        },
-    };
 }
 /**
- * The URL git is given (without user info) and the auth to use: credentials in an http(s) URL are sent
- * like a token (a header from the environment), so they never reach `.git/config`. An explicit token
- * wins over one in the URL.
+ * Without a caller's limit, each git command gets this long: a remote that never answers must not hang
+ * a publish (or its ssh and remote helpers outlive it).
  */
-function credentialsFromUrl(url, auth = {}) {
-    const split = splitUrlCredentials(url);
-    if (split.url === url || auth.token)
-        return { url: split.url, auth };
-    // `https://token@host/…` (a token as the user name) or `https://user:token@host/…`.
-    if (split.password !== undefined)
-        return { url: split.url, auth: { ...auth, token: split.password, tokenUser: split.user ?? '' } };
-    if (split.user)
-        return { url: split.url, auth: { ...auth, token: split.user } };
-    return { url: split.url, auth };
-}
-function shellQuote(s) {
-    return `'${s.replace(/'/g, `'\\''`)}'`;
-}
+const DEFAULT_TIMEOUT_MS = 10 * 60_000;
 /**
  * The caller's environment without what must not reach git: the identity comes from commit(), the
  * repository from the clone, and editors, pagers, prompts and extra config would make runs differ by
@@ -36194,20 +32691,11 @@ function gitEnvironment() {
     }
     return env;
 }
-/** What git says when the remote refused the login. */
-const AUTH_FAILED = /could not read Username|Authentication failed|HTTP Basic: Access denied|Permission denied \(publickey|returned error: 40[13]/i;
-/** Messages of a rejected, non-fast-forward push, in the words of git and of the common hosts. */
-const REJECTED = /\[rejected\]|non-fast-forward|fetch first|failed to update ref|cannot lock ref|stale info|incorrect old value/i;
 /**
- * Without a caller's limit, each git command gets this long: a remote that never answers must not hang
- * a publish (or its ssh and remote helpers outlive it).
- */
-const DEFAULT_TIMEOUT_MS = 10 * 60_000;
-/**
- * Runs git in `cwd` through the process runner; resolves with its stdout, rejects with what it said.
- * Stdin is only the given `input` (no prompt can hang a job). After `timeoutMs` its whole process group
- * is killed: ssh or a remote helper holding the pipes would otherwise keep the command, and every later
- * one on the clone, waiting.
+ * Runs git in `cwd` through the process runner; resolves with its stdout, rejects with a
+ * `GitCommandError` holding what it said. Stdin is only the given `input` (no prompt can hang a job).
+ * After `timeoutMs` its whole process group is killed: ssh or a remote helper holding the pipes would
+ * otherwise keep the command, and every later one on the clone, waiting.
  */
 async function execGit(args, options) {
     let r;
@@ -36222,8 +32710,10 @@ async function execGit(args, options) {
         });
     }
     catch (error) {
-        const said = error instanceof ProcessLimitError ? error.stderr.trim() : '';
-        throw new Error(`${errorMessage(error)}${said ? `: ${said}` : ''}`);
+        if (!(error instanceof ProcessLimitError))
+            throw new GitCommandError(errorMessage(error));
+        const said = error.stderr.trim();
+        throw new GitCommandError(`${error.message}${said ? `: ${said}` : ''}`, { cause: error });
     }
     if (r.code === 0)
         return r.stdout;
@@ -36232,7 +32722,292 @@ async function execGit(args, options) {
     const said = [r.stderr.trim(), r.stdout.toString('utf8').trim().slice(-2000)]
         .filter(Boolean)
         .join('\n');
-    throw new Error(said || `git exited with code ${r.code}`);
+    throw new GitCommandError(said || `git exited with code ${r.code}`);
+}
+/** Removes anything that looks like credentials from git's messages. */
+function redact(message) {
+    return message
+        .replace(/(https?:\/\/)[^@\s/]+@/gi, '$1')
+        .replace(/(AUTHORIZATION: basic )\S+/gi, '$1***');
+}
+/** What git says when the remote refused the login. */
+const AUTH_FAILED = /could not read Username|Authentication failed|HTTP Basic: Access denied|Permission denied \(publickey|returned error: 40[13]/i;
+/**
+ * A failed git command as the error callers see: what was being done, what git said (redacted), a hint
+ * when the login was refused, and the limit that killed it, if one did.
+ */
+function describeFailure(error, what) {
+    const message = redact(errorMessage(error)).trim();
+    const hint = AUTH_FAILED.test(message)
+        ? ' (the remote refused the credentials: check the token or ssh-key, and that it may access this repository)'
+        : '';
+    return new GitCommandError(`git failed to ${what}: ${message}${hint}`, { cause: error });
+}
+
+;// CONCATENATED MODULE: ./src/lib/git/fetch.ts
+/** The commands that read from the remote: clone and fetch, as argument arrays. */
+/** `git clone` of one branch (the remote's default without one) into the current folder. */
+function cloneArgs(options) {
+    const depth = options.depth ?? 1;
+    return [
+        'clone',
+        '--quiet',
+        '--no-tags',
+        '--single-branch',
+        ...(options.branch ? ['--branch', options.branch] : []),
+        ...(depth ? ['--depth', String(depth)] : []),
+        ...(options.checkout === false ? ['--no-checkout'] : []),
+        // `--`: whatever the URL holds, it is never read as an option.
+        '--',
+        options.url,
+        '.',
+    ];
+}
+/** `git fetch` from origin, without tags, of `refspecs`, with `options` (`--depth 1`, `--unshallow`). */
+function fetchArgs(refspecs, options = []) {
+    return ['fetch', '--quiet', '--no-tags', ...options, 'origin', ...refspecs];
+}
+
+;// CONCATENATED MODULE: ./src/lib/git/history.ts
+/** Reading commits: `git log` records, and a commit's time in the checkout a CI step runs in. */
+
+
+
+/** `git log` of `path` in `range` as records of hash, commit time and message (see `parseLog`). */
+function logArgs(path, range) {
+    return ['log', '--format=%H%x1f%cI%x1f%B%x1e', range, '--', path];
+}
+/** The commits in `logArgs` output, newest first. */
+function parseLog(out) {
+    return out
+        .split('\x1e')
+        .map((r) => r.trim())
+        .filter((r) => r !== '')
+        .map((r) => {
+        const [hash, time, message] = r.split('\x1f');
+        return { hash, time, message: message.trim() };
+    });
+}
+/**
+ * The committer time (ISO 8601) of a commit in the repository at `dir` (the checkout a CI step runs in),
+ * or undefined when it is not there.
+ */
+async function localCommitTime(commit, dir = process.cwd()) {
+    if (!/^[0-9a-f]{7,64}$/i.test(commit))
+        return undefined;
+    try {
+        const out = await execGit(['show', '-s', '--format=%cI', commit], {
+            cwd: dir,
+            env: gitEnvironment(),
+        });
+        return out.toString('utf8').trim() || undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+/** The commits at the shallow boundary of the clone in `dir` (none when it is not shallow). */
+async function shallowCommits(dir) {
+    try {
+        const text = await external_node_fs_namespaceObject.promises.readFile((0,external_node_path_namespaceObject.join)(dir, '.git', 'shallow'), 'utf8');
+        return new Set(text.split('\n').filter(Boolean));
+    }
+    catch {
+        return new Set();
+    }
+}
+
+;// CONCATENATED MODULE: ./src/lib/backoff.ts
+class Backoff {
+    options;
+    failures = 0;
+    constructor(options) {
+        this.options = options;
+    }
+    /** The wait before the next attempt; each call counts one more failure. */
+    next() {
+        const { baseMs, capMs, jitter, random = Math.random } = this.options;
+        const bound = Math.min(capMs, baseMs * 2 ** Math.min(this.failures++, 20));
+        return jitter === 'full'
+            ? Math.floor(random() * bound)
+            : Math.round(bound * (0.5 + random() * 0.5));
+    }
+    /** After a success: the next failure waits the first bound again. */
+    reset() {
+        this.failures = 0;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/lib/concurrency.ts
+/** Runs `fn` over `items` with at most `limit` at a time; results in input order. */
+async function mapLimit(items, limit, fn) {
+    const results = new Array(items.length);
+    let next = 0;
+    const worker = async () => {
+        while (next < items.length) {
+            const i = next++;
+            results[i] = await fn(items[i], i);
+        }
+    };
+    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+    return results;
+}
+/** Waits `ms` milliseconds, or less if `signal` aborts. */
+function sleep(ms, signal) {
+    return new Promise((resolve) => {
+        if (signal?.aborted)
+            return resolve();
+        const abort = () => {
+            clearTimeout(timer);
+            resolve();
+        };
+        // The listener goes with the sleep: a running agent sleeps on one signal for as long as it runs.
+        const timer = setTimeout(() => {
+            signal?.removeEventListener('abort', abort);
+            resolve();
+        }, ms);
+        signal?.addEventListener('abort', abort, { once: true });
+    });
+}
+/** At most `limit` tasks at a time, shared by every caller: one budget of requests for all units. */
+class Limiter {
+    limit;
+    active = 0;
+    waiting = [];
+    constructor(limit) {
+        this.limit = limit;
+    }
+    async run(task) {
+        if (this.active < this.limit)
+            this.active++;
+        else
+            await new Promise((resolve) => this.waiting.push(resolve));
+        try {
+            return await task();
+        }
+        finally {
+            // The slot passes straight to the next task waiting, if any.
+            const next = this.waiting.shift();
+            if (next)
+                next();
+            else
+                this.active--;
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/lib/git/retry.ts
+/**
+ * Clone and fetch retry like every other network call: a bounded number of attempts with jittered
+ * back-off, and none for what cannot succeed on retry (a refused login, a missing repository or branch,
+ * a host key that does not match, a command our own limits killed, a mistake on this side).
+ */
+
+
+
+
+
+const NETWORK_RETRY = { attempts: 3, baseMs: 1000, capMs: 4000 };
+/** What git says when the repository or the ref is not there. */
+const NOT_FOUND = /repository .* not found|Repository not found|does not appear to be a git repository|returned error: 404|project you were looking for could not be found|Remote branch .* not found|couldn't find remote ref|not our ref/i;
+/** What ssh says when the host's key is not the one pinned. */
+const HOST_KEY = /Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|host key for .* has changed|No \S+ host key is known/i;
+/** Mistakes on this side that no retry mends. */
+const LOCAL = /already exists and is not an empty directory|invalid refspec|unknown option|not a git repository/i;
+/** False for a failure that would fail again the same way. */
+function isRetryable(error) {
+    if (!(error instanceof GitCommandError) || limitOf(error) !== undefined)
+        return false;
+    const message = errorMessage(error);
+    return ![AUTH_FAILED, NOT_FOUND, HOST_KEY, LOCAL].some((pattern) => pattern.test(message));
+}
+/**
+ * Runs `attempt` until it succeeds, fails in a way no retry mends, or has been tried
+ * `policy.attempts` times; each retry is logged with what failed and how long it waits.
+ */
+async function withRetry(attempt, log, policy = NETWORK_RETRY) {
+    const backoff = new Backoff({ baseMs: policy.baseMs, capMs: policy.capMs, jitter: 'equal' });
+    for (let n = 1;; n++) {
+        try {
+            return await attempt();
+        }
+        catch (error) {
+            if (n >= policy.attempts || !isRetryable(error))
+                throw error;
+            const wait = backoff.next();
+            log.warn(`${errorMessage(error)} (attempt ${n} of ${policy.attempts}); retrying in ${(wait / 1000).toFixed(1)} s`);
+            await sleep(wait);
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/lib/git/tree.ts
+/** Reading trees and blobs from git's objects: `ls-tree -z` and `cat-file --batch` output, as bytes. */
+
+/** `git ls-tree -r -t -l -z --full-tree` of `path` (the whole tree when empty) at `commit`. */
+function lsTreeArgs(commit, path) {
+    return [
+        // A path is a path, never pathspec magic (`:x`).
+        '--literal-pathspecs',
+        'ls-tree',
+        '-r',
+        '-t',
+        '-l',
+        '-z',
+        '--full-tree',
+        commit,
+        ...(path ? ['--', `${path}/`] : []),
+    ];
+}
+/** The entries of `lsTreeArgs` output. */
+function parseTree(out) {
+    const entries = [];
+    // Split as bytes: a path is decoded on its own, strictly (a lossy decode makes names meet).
+    for (let at = 0; at < out.length;) {
+        const nul = out.indexOf(0, at);
+        const end = nul < 0 ? out.length : nul;
+        const line = out.subarray(at, end);
+        at = end + 1;
+        const tab = line.indexOf(0x09);
+        if (tab < 0)
+            continue;
+        // "<mode> <type> <hash> <size, padded>": the size is "-" for folders and submodules.
+        const [mode, type, hash, size] = line.subarray(0, tab).toString('latin1').trim().split(/ +/);
+        entries.push({
+            mode,
+            type,
+            hash,
+            size: Number(size) || 0,
+            ...decodePath(line.subarray(tab + 1)),
+        });
+    }
+    return entries;
+}
+/**
+ * The most `cat-file --batch` may write for these blobs: each answer's header, "<hash> blob <size>\n",
+ * its content and the newline after it.
+ */
+function batchBound(sizes) {
+    let bound = 0;
+    for (const [hash, size] of sizes)
+        bound += size + hash.length + 32;
+    return bound;
+}
+/** The blobs in `cat-file --batch` output, by hash. */
+function parseBatch(out) {
+    const blobs = new Map();
+    // Each answer: "<hash> <type> <size>\n<size bytes>\n", or "<name> missing\n".
+    let at = 0;
+    while (at < out.length) {
+        const eol = out.indexOf(0x0a, at);
+        const header = out.subarray(at, eol).toString('latin1').split(' ');
+        if (header.length !== 3)
+            throw new GitCommandError(`git cannot read object ${header[0]}`);
+        const size = Number(header[2]);
+        blobs.set(header[0], out.subarray(eol + 1, eol + 1 + size));
+        at = eol + 1 + size + 1;
+    }
+    return blobs;
 }
 // ignoreBOM: a leading U+FEFF stays part of the name (dropped, "\uFEFFa" would read as "a").
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
@@ -36265,6 +33040,67 @@ function decodePath(bytes) {
         return { path: names.join('/'), notUtf8At };
     }
 }
+
+;// CONCATENATED MODULE: ./src/lib/git/write.ts
+/** Writing to a clone and its remote: the commit and push commands, and what a rejected push says. */
+
+/** Thrown when the remote refused a push because its branch moved (someone else pushed first). */
+class PushRejectedError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'PushRejectedError';
+    }
+}
+/** Messages of a rejected, non-fast-forward push, in the words of git and of the common hosts. */
+const REJECTED = /\[rejected\]|non-fast-forward|fetch first|failed to update ref|cannot lock ref|stale info|incorrect old value/i;
+/** Commits what is staged, with `author` as author and committer, skipping hooks and signing. */
+function commitArgs(message, author) {
+    return [
+        '-c',
+        `user.name=${author.name}`,
+        '-c',
+        `user.email=${author.email}`,
+        'commit',
+        '--quiet',
+        '--no-verify',
+        '--no-gpg-sign',
+        '-m',
+        message,
+    ];
+}
+/** Pushes HEAD to `branch`; with `lease`, only if the remote branch is still at that commit. */
+function pushArgs(branch, lease) {
+    const args = ['push', '--quiet', '--porcelain', 'origin'];
+    if (lease !== undefined)
+        args.push(`--force-with-lease=refs/heads/${branch}:${lease}`);
+    args.push(`HEAD:refs/heads/${branch}`);
+    return args;
+}
+/** A failed push as a `PushRejectedError` when the branch moved; any other failure as it is. */
+function pushFailure(error) {
+    return REJECTED.test(errorMessage(error)) ? new PushRejectedError(errorMessage(error)) : error;
+}
+
+;// CONCATENATED MODULE: ./src/lib/git/git.ts
+/**
+ * The one git wrapper. Everything that touches git goes through `GitClient` (the git binary run directly,
+ * arguments as arrays, never a shell, one command at a time per clone). Credentials never reach
+ * `.git/config` (see `credentials.ts`); clone and fetch retry what may succeed on retry (`retry.ts`).
+ */
+
+
+
+
+
+
+
+
+
+
+
+
+
+
 /** A working clone of one remote branch, and the git commands run on it. */
 class GitClient {
     dir;
@@ -36323,19 +33159,7 @@ class GitClient {
             // Without a branch, git clones the remote's default branch (its HEAD): no extra round trip.
             const what = `${redactUrl(options.url)} (branch ${options.branch ?? '(default)'}${depth ? `, depth ${depth}` : ''})`;
             log.info(`Cloning ${what}`);
-            await client.run([
-                'clone',
-                '--quiet',
-                '--no-tags',
-                '--single-branch',
-                ...(options.branch ? ['--branch', options.branch] : []),
-                ...(depth ? ['--depth', String(depth)] : []),
-                ...(options.checkout === false ? ['--no-checkout'] : []),
-                // `--`: whatever the URL holds, it is never read as an option.
-                '--',
-                options.url,
-                '.',
-            ], `clone ${what}`);
+            await client.network(cloneArgs(options), `clone ${what}`);
             if (!options.branch && !(await client.resolveCommit('HEAD'))) {
                 throw new errors_ConfigurationError(`${redactUrl(options.url)} is empty (no default branch); set the branch input`);
             }
@@ -36379,22 +33203,16 @@ class GitClient {
             return await this.rawBytes(args, input, maxOutputBytes);
         }
         catch (error) {
-            const message = redact(errorMessage(error)).trim();
-            const hint = AUTH_FAILED.test(message)
-                ? ' (the remote refused the credentials: check the token or ssh-key, and that it may access this repository)'
-                : '';
-            throw new GitCommandError(`git failed to ${what}: ${message}${hint}`);
+            throw describeFailure(error, what);
         }
+    }
+    /** `run` for a command that reaches the remote (clone, fetch, ls-remote): retried when it may help. */
+    network(args, what) {
+        return withRetry(() => this.run(args, what), this.log);
     }
     /** Fetches `branch` (all new commits, keeping any history already here) and resets the work tree to it. */
     async resetToRemote(branch) {
-        await this.run([
-            'fetch',
-            '--quiet',
-            '--no-tags',
-            'origin',
-            `+refs/heads/${branch}:refs/remotes/origin/${branch}`,
-        ], `fetch ${branch}`);
+        await this.network(fetchArgs([`+refs/heads/${branch}:refs/remotes/origin/${branch}`]), `fetch ${branch}`);
         await this.run(['reset', '--quiet', '--hard', `refs/remotes/origin/${branch}`], `reset to origin/${branch}`);
         // Untracked files: none in a clone only this tool writes to, but a publish retry makes sure.
         await this.run(['clean', '-q', '-fdx'], 'clean the work tree');
@@ -36404,10 +33222,8 @@ class GitClient {
     async deepen(depth) {
         if (!(await this.isShallow()))
             return false;
-        const args = depth === 'all'
-            ? ['fetch', '--quiet', '--no-tags', '--unshallow', 'origin']
-            : ['fetch', '--quiet', '--no-tags', `--deepen=${depth}`, 'origin'];
-        await this.run(args, 'fetch more history');
+        const deeper = depth === 'all' ? '--unshallow' : `--deepen=${depth}`;
+        await this.network(fetchArgs([], [deeper]), 'fetch more history');
         return true;
     }
     /**
@@ -36415,14 +33231,8 @@ class GitClient {
      * (its parent is missing, so everything looks added): a history read from a shallow clone must leave
      * them out until more history is fetched.
      */
-    async shallowBoundary() {
-        try {
-            const text = await external_node_fs_namespaceObject.promises.readFile((0,external_node_path_namespaceObject.join)(this.dir, '.git', 'shallow'), 'utf8');
-            return new Set(text.split('\n').filter(Boolean));
-        }
-        catch {
-            return new Set();
-        }
+    shallowBoundary() {
+        return shallowCommits(this.dir);
     }
     async isShallow() {
         return ((await this.run(['rev-parse', '--is-shallow-repository'], 'inspect the clone')).trim() ===
@@ -36446,18 +33256,7 @@ class GitClient {
     }
     /** Commits what is staged, with the given author as author and committer. */
     async commit(message, author) {
-        await this.run([
-            '-c',
-            `user.name=${author.name}`,
-            '-c',
-            `user.email=${author.email}`,
-            'commit',
-            '--quiet',
-            '--no-verify',
-            '--no-gpg-sign',
-            '-m',
-            message,
-        ], 'commit');
+        await this.run(commitArgs(message, author), 'commit');
         return this.head();
     }
     /**
@@ -36466,23 +33265,16 @@ class GitClient {
      * (only ever used on the tool's own pull-request branches).
      */
     async push(branch, options = {}) {
-        const args = ['push', '--quiet', '--porcelain', 'origin'];
-        if (options.lease !== undefined)
-            args.push(`--force-with-lease=refs/heads/${branch}:${options.lease}`);
-        args.push(`HEAD:refs/heads/${branch}`);
         try {
-            await this.run(args, `push to ${branch}`);
+            await this.run(pushArgs(branch, options.lease), `push to ${branch}`);
         }
         catch (error) {
-            const message = errorMessage(error);
-            if (REJECTED.test(message))
-                throw new PushRejectedError(message);
-            throw error;
+            throw pushFailure(error);
         }
     }
     /** The commit a remote branch points at, or undefined when it does not exist. */
     async remoteBranchCommit(branch) {
-        const out = await this.run(['ls-remote', 'origin', `refs/heads/${branch}`], `look up ${branch}`);
+        const out = await this.network(['ls-remote', 'origin', `refs/heads/${branch}`], `look up ${branch}`);
         return out.trim() ? out.trim().split(/\s+/)[0] : undefined;
     }
     /** A file of another branch of the remote (fetched shallowly), or undefined when either is missing. */
@@ -36490,7 +33282,7 @@ class GitClient {
         if (!(await this.remoteBranchCommit(branch)))
             return undefined;
         const ref = `refs/gitops-actions/${branch}`;
-        await this.run(['fetch', '--quiet', '--no-tags', '--depth', '1', 'origin', `+refs/heads/${branch}:${ref}`], `fetch ${branch}`);
+        await this.network(fetchArgs([`+refs/heads/${branch}:${ref}`], ['--depth', '1']), `fetch ${branch}`);
         try {
             return await this.raw(['show', `${ref}:${path}`]);
         }
@@ -36500,95 +33292,32 @@ class GitClient {
     }
     /** `git log` of `path` as records of hash, subject, body and commit time, newest first. */
     async history(path, range = 'HEAD') {
-        const out = await this.run(['log', '--format=%H%x1f%cI%x1f%B%x1e', range, '--', path], `read the history of ${path}`);
-        return out
-            .split('\x1e')
-            .map((r) => r.trim())
-            .filter((r) => r !== '')
-            .map((r) => {
-            const [hash, time, message] = r.split('\x1f');
-            return { hash, time, message: message.trim() };
-        });
+        return parseLog(await this.run(logArgs(path, range), `read the history of ${path}`));
     }
     /**
      * Every file and folder under `path` at `commit`, recursively, in git's order, with git's modes,
      * object hashes and blob sizes (`git ls-tree -r -t -l`). Paths are relative to the repository's root.
      */
     async listTree(commit, path) {
-        const out = await this.runBytes([
-            // A path is a path, never pathspec magic (`:x`).
-            '--literal-pathspecs',
-            'ls-tree',
-            '-r',
-            '-t',
-            '-l',
-            '-z',
-            '--full-tree',
-            commit,
-            ...(path ? ['--', `${path}/`] : []),
-        ], `list ${path || 'the root'}`);
-        const entries = [];
-        // Split as bytes: a path is decoded on its own, strictly (a lossy decode makes names meet).
-        for (let at = 0; at < out.length;) {
-            const nul = out.indexOf(0, at);
-            const end = nul < 0 ? out.length : nul;
-            const line = out.subarray(at, end);
-            at = end + 1;
-            const tab = line.indexOf(0x09);
-            if (tab < 0)
-                continue;
-            // "<mode> <type> <hash> <size, padded>": the size is "-" for folders and submodules.
-            const [mode, type, hash, size] = line.subarray(0, tab).toString('latin1').trim().split(/ +/);
-            entries.push({
-                mode,
-                type,
-                hash,
-                size: Number(size) || 0,
-                ...decodePath(line.subarray(tab + 1)),
-            });
-        }
-        return entries;
+        return parseTree(await this.runBytes(lsTreeArgs(commit, path), `list ${path || 'the root'}`));
     }
     /**
      * The content of blobs: one `git cat-file --batch` for all of them. Its output may be as large as
      * the sizes asked for (from `listTree`) and no larger: a huge file is read only when asked for.
      */
     async readBlobs(wanted) {
-        const blobs = new Map();
         const unique = new Map(wanted.map((b) => [b.hash, b.size]));
         if (unique.size === 0)
-            return blobs;
-        // Each answer's header, "<hash> blob <size>\n", and the newline after its content.
-        let bound = 0;
-        for (const [hash, size] of unique)
-            bound += size + hash.length + 32;
-        const out = await this.runBytes(['cat-file', '--batch'], `read ${unique.size} files`, `${[...unique.keys()].join('\n')}\n`, bound);
-        // Each answer: "<hash> <type> <size>\n<size bytes>\n", or "<name> missing\n".
-        let at = 0;
-        while (at < out.length) {
-            const eol = out.indexOf(0x0a, at);
-            const header = out.subarray(at, eol).toString('latin1').split(' ');
-            if (header.length !== 3)
-                throw new GitCommandError(`git cannot read object ${header[0]}`);
-            const size = Number(header[2]);
-            blobs.set(header[0], out.subarray(eol + 1, eol + 1 + size));
-            at = eol + 1 + size + 1;
-        }
-        return blobs;
+            return new Map();
+        const out = await this.runBytes(['cat-file', '--batch'], `read ${unique.size} files`, `${[...unique.keys()].join('\n')}\n`, batchBound(unique));
+        return parseBatch(out);
     }
     /**
      * Fetches `branch` straight into the local branch of that name, without touching the work tree: for a
      * clone whose files are read from git's objects. Returns the branch's new commit.
      */
     async fetchHead(branch) {
-        await this.run([
-            'fetch',
-            '--quiet',
-            '--no-tags',
-            '--update-head-ok',
-            'origin',
-            `+refs/heads/${branch}:refs/heads/${branch}`,
-        ], `fetch ${branch}`);
+        await this.network(fetchArgs([`+refs/heads/${branch}:refs/heads/${branch}`], ['--update-head-ok']), `fetch ${branch}`);
         return (await this.run(['rev-parse', `refs/heads/${branch}`], `read ${branch}`)).trim();
     }
     /**
@@ -36634,37 +33363,6 @@ class GitClient {
         await this.credentials.dispose();
     }
 }
-/**
- * The committer time (ISO 8601) of a commit in the repository at `dir` (the checkout a CI step runs in),
- * or undefined when it is not there.
- */
-async function localCommitTime(commit, dir = process.cwd()) {
-    if (!/^[0-9a-f]{7,64}$/i.test(commit))
-        return undefined;
-    try {
-        const out = await execGit(['show', '-s', '--format=%cI', commit], {
-            cwd: dir,
-            env: gitEnvironment(),
-        });
-        return out.toString('utf8').trim() || undefined;
-    }
-    catch {
-        return undefined;
-    }
-}
-/** A git command that failed; its message says what was being done and what git said. */
-class GitCommandError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'GitCommandError';
-    }
-}
-/** Removes anything that looks like credentials from git's messages. */
-function redact(message) {
-    return message
-        .replace(/(https?:\/\/)[^@\s/]+@/gi, '$1')
-        .replace(/(AUTHORIZATION: basic )\S+/gi, '$1***');
-}
 
 ;// CONCATENATED MODULE: ./src/lib/gitops/layout.ts
 /**
@@ -36696,6 +33394,31 @@ function releasePath(env, app) {
  * Commit messages of the gitops repo: a subject that says what happened (`release(staging/shop): 1.4.2`)
  * and git trailers, so that plain `git log` answers "what was released where, from which commit".
  */
+/** Every trailer a gitops commit may carry, in the order written. */
+const trailers_TRAILERS = {
+    app: 'Gitops-App',
+    env: 'Gitops-Env',
+    version: 'Gitops-Version',
+    digest: 'Gitops-Digest',
+    sourceRepo: 'Source-Repo',
+    sourceCommit: 'Source-Commit',
+    sourceRun: 'Source-Run',
+    promotedFrom: 'Promoted-From',
+    releasedBy: 'Released-By',
+    rollbackTo: 'Rollback-To',
+    reverts: 'Reverts',
+};
+/**
+ * The trailers of a release, promote, rollback or unpin commit, always in the same order; what is not
+ * given is left out. `reverts` gives one `Reverts:` line per commit undone.
+ */
+function releaseTrailers(values) {
+    return Object.entries(trailers_TRAILERS).flatMap(([field, key]) => {
+        const value = values[field];
+        const list = Array.isArray(value) ? value : [value ?? ''];
+        return list.map((v) => ({ key, value: v }));
+    });
+}
 /** Builds a message: subject, optional body, a blank line, then the trailers. */
 function commitMessage(subject, body, trailers) {
     const lines = [subject];
@@ -36725,12 +33448,6 @@ function parseTrailers(message) {
 /** The first value of a trailer, or undefined. */
 function trailers_trailer(message, key) {
     return parseTrailers(message).find((t) => t.key.toLowerCase() === key.toLowerCase())?.value;
-}
-/** All values of a trailer (e.g. every `Reverts:`). */
-function trailerValues(message, key) {
-    return parseTrailers(message)
-        .filter((t) => t.key.toLowerCase() === key.toLowerCase())
-        .map((t) => t.value);
 }
 /** The kind of gitops commit from its subject: `release`, `promote`, `rollback`, `unpin`, `retire`. */
 function trailers_commitKind(message) {
@@ -36769,7 +33486,7 @@ function isReleaseCommit(c) {
 }
 /** The release commit a rollback restored (its `Rollback-To:` trailer). */
 function rollbackTarget(c) {
-    return commitKind(c.message) === 'rollback' ? trailer(c.message, 'Rollback-To') : undefined;
+    return commitKind(c.message) === 'rollback' ? trailer(c.message, TRAILERS.rollbackTo) : undefined;
 }
 
 ;// CONCATENATED MODULE: ./src/lib/gitops/safe-path.ts
@@ -36893,120 +33610,154 @@ function describeRelease(info) {
     return `${info.version} (${source}released ${info.releasedAt}${info.releasedBy ? ` by ${info.releasedBy}` : ''})`;
 }
 
-;// CONCATENATED MODULE: ./src/lib/backoff.ts
-class Backoff {
-    options;
-    failures = 0;
-    constructor(options) {
-        this.options = options;
-    }
-    /** The wait before the next attempt; each call counts one more failure. */
-    next() {
-        const { baseMs, capMs, jitter, random = Math.random } = this.options;
-        const bound = Math.min(capMs, baseMs * 2 ** Math.min(this.failures++, 20));
-        return jitter === 'full'
-            ? Math.floor(random() * bound)
-            : Math.round(bound * (0.5 + random() * 0.5));
-    }
-    /** After a success: the next failure waits the first bound again. */
-    reset() {
-        this.failures = 0;
-    }
-}
+;// CONCATENATED MODULE: ./src/lib/gitops/release-content.ts
+/**
+ * What a publish puts in place (a release, a promotion or a retirement): the objects and release.json of
+ * the folder `releases/<env>/<app>/`, written out, and the commit message that says so.
+ */
 
-;// CONCATENATED MODULE: ./src/lib/concurrency.ts
-/** Runs `fn` over `items` with at most `limit` at a time; results in input order. */
-async function mapLimit(items, limit, fn) {
-    const results = new Array(items.length);
-    let next = 0;
-    const worker = async () => {
-        while (next < items.length) {
-            const i = next++;
-            results[i] = await fn(items[i], i);
-        }
+
+
+
+
+
+
+
+
+/** The content for the request: the rendered objects, a copy of `fromEnv`'s release, or a retirement. */
+async function contentFor(options, git, rendered, current, now) {
+    const base = {
+        app: options.app,
+        env: options.env,
+        releasedAt: now,
+        releasedBy: options.releasedBy,
     };
-    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-    return results;
-}
-/** Waits `ms` milliseconds, or less if `signal` aborts. */
-function sleep(ms, signal) {
-    return new Promise((resolve) => {
-        if (signal?.aborted)
-            return resolve();
-        const abort = () => {
-            clearTimeout(timer);
-            resolve();
+    if (rendered) {
+        const objects = rendered.map((m) => m.object);
+        return {
+            kind: 'release',
+            objects,
+            files: rendered,
+            info: {
+                ...base,
+                version: options.version,
+                digest: manifestsDigest(objects),
+                objects: objects.length,
+                sourceRepo: options.source.repo,
+                sourceCommit: options.source.commit,
+                sourceCommitTime: options.source.commitTime,
+                sourceRun: options.source.run,
+                kustomizeVersion: options.kustomizeVersion,
+            },
         };
-        // The listener goes with the sleep: a running agent sleeps on one signal for as long as it runs.
-        const timer = setTimeout(() => {
-            signal?.removeEventListener('abort', abort);
-            resolve();
-        }, ms);
-        signal?.addEventListener('abort', abort, { once: true });
-    });
-}
-/** At most `limit` tasks at a time, shared by every caller: one budget of requests for all units. */
-class Limiter {
-    limit;
-    active = 0;
-    waiting = [];
-    constructor(limit) {
-        this.limit = limit;
     }
-    async run(task) {
-        if (this.active < this.limit)
-            this.active++;
-        else
-            await new Promise((resolve) => this.waiting.push(resolve));
-        try {
-            return await task();
+    if (options.fromEnv) {
+        const fromPath = releasePath(options.fromEnv, options.app);
+        const fromDir = await safeRepoPath(git.dir, fromPath);
+        const from = await readRelease(git.dir, fromPath);
+        if (!from || from.retired) {
+            throw new errors_ConfigurationError(`cannot promote: ${fromPath} holds no release of ${options.app}`);
         }
-        finally {
-            // The slot passes straight to the next task waiting, if any.
-            const next = this.waiting.shift();
-            if (next)
-                next();
-            else
-                this.active--;
+        // First: the folder holds regular *.yaml files only (a symlinked file is refused), then their bytes.
+        const docs = await readManifestFolder(fromDir, { skip: [RELEASE_FILE] });
+        const names = (await external_node_fs_namespaceObject.promises.readdir(fromDir))
+            .filter((n) => n !== RELEASE_FILE && !n.startsWith('.'))
+            .sort();
+        const files = await Promise.all(names.map(async (file) => ({ file, yaml: await external_node_fs_namespaceObject.promises.readFile((0,external_node_path_namespaceObject.join)(fromDir, file), 'utf8') })));
+        const objects = validateManifests(docs, { allowSecrets: options.allowSecrets }).map((m) => m.object);
+        if (manifestsDigest(objects) !== from.digest) {
+            throw new errors_ConfigurationError(`cannot promote: the objects in ${releasePath(options.fromEnv, options.app)} do not match its release.json digest (edited by hand?)`);
         }
+        const { pinned: _pinned, ...copied } = from;
+        return {
+            kind: 'promote',
+            objects,
+            files,
+            info: {
+                ...copied,
+                ...base,
+                releasedBy: options.releasedBy ?? from.releasedBy,
+                promotedFrom: options.fromEnv,
+            },
+        };
     }
+    // Retire: an empty release that says so, and the agent prunes the app's objects on purpose. Once
+    // retired, retiring again removes the folder.
+    return {
+        kind: 'retire',
+        remove: current?.retired === true,
+        objects: [],
+        files: [],
+        info: {
+            ...base,
+            version: current?.version ?? options.version ?? 'retired',
+            digest: manifestsDigest([]),
+            objects: 0,
+            retired: true,
+        },
+    };
 }
-
-;// CONCATENATED MODULE: ./src/lib/gitlab-api.ts
-/** GitLab's REST API (v4), as publish (merge requests) and the agent (commit statuses) call it. */
-/**
- * One call with the token in GitLab's own header; the answer's JSON. A failure says which call (without
- * its query), the status and the start of what GitLab answered.
- */
-async function gitlabCall(api, method, path, options = {}) {
-    const url = `${api.apiUrl.replace(/\/+$/, '')}${path}`;
-    const response = await fetch(url, {
-        method,
-        headers: { 'PRIVATE-TOKEN': api.token, 'Content-Type': 'application/json' },
-        body: options.body ? JSON.stringify(options.body) : undefined,
-        signal: options.timeoutMs ? AbortSignal.timeout(options.timeoutMs) : undefined,
+/** Replaces the folder with the content (or removes it). */
+async function writeFolder(dir, content) {
+    await external_node_fs_namespaceObject.promises.rm(dir, { recursive: true, force: true });
+    if (content.remove)
+        return;
+    await external_node_fs_namespaceObject.promises.mkdir(dir, { recursive: true });
+    await Promise.all(content.files.map((f) => external_node_fs_namespaceObject.promises.writeFile((0,external_node_path_namespaceObject.join)(dir, f.file), f.yaml)));
+    await external_node_fs_namespaceObject.promises.writeFile((0,external_node_path_namespaceObject.join)(dir, RELEASE_FILE), releaseText(content.info));
+}
+/** The commit message: what happened in the subject, `notes` (what force overrode) in the body, trailers. */
+function messageFor(options, content, notes) {
+    const { env, app, version } = content.info;
+    const subject = content.kind === 'promote'
+        ? `promote(${options.fromEnv}→${env}/${app}): ${version}`
+        : content.remove
+            ? `retire(${env}/${app}): removed`
+            : `${content.kind}(${env}/${app}): ${version}`;
+    const trailers = releaseTrailers({
+        app,
+        env,
+        version,
+        digest: content.info.digest,
+        sourceRepo: content.info.sourceRepo,
+        sourceCommit: content.info.sourceCommit,
+        sourceRun: content.info.sourceRun,
+        promotedFrom: content.kind === 'promote' ? options.fromEnv : undefined,
+        releasedBy: content.info.releasedBy,
     });
-    const text = await response.text();
-    if (!response.ok) {
-        throw new Error(`GitLab API ${method} ${url.replace(/\?.*/, '')}: ${response.status} ${text.slice(0, 300)}`);
-    }
-    try {
-        return (text ? JSON.parse(text) : undefined);
-    }
-    catch {
-        throw new Error(`GitLab API ${method} ${url.replace(/\?.*/, '')}: the answer is not JSON: ${text.slice(0, 120)}`);
-    }
+    return commitMessage(subject, [options.message ?? '', ...notes].filter(Boolean).join('\n\n'), trailers);
 }
 
-;// CONCATENATED MODULE: ./src/lib/gitops/pull-request.ts
+;// CONCATENATED MODULE: ./src/lib/git-host/host.ts
+/** Who the git host is (GitHub or GitLab), where its API is, and the one error its API calls throw. */
+
+
+/** A call to a git host's API that failed: which call (without its query), the status, what it said. */
+class GitHostApiError extends Error {
+    status;
+    constructor(message, 
+    /** The HTTP status, when the host answered. */
+    status) {
+        super(message);
+        this.status = status;
+        this.name = 'GitHostApiError';
+    }
+}
+/** The host a remote URL names: GitLab when its host name says gitlab, else GitHub. */
+function gitHostOf(gitUrl) {
+    return hostOf(gitUrl)?.includes('gitlab') ? 'gitlab' : 'github';
+}
 /**
- * Opening or updating the one pull request (GitHub) or merge request (GitLab) of a gitops branch. A newer
- * release force-updates the same branch and so the same request: an old one can never be merged over a
- * newer release.
+ * The API of the host that serves `gitUrl`: `https://<host>/api/v4` for GitLab, `api.github.com` for
+ * github.com (or a local remote), `https://<host>/api/v3` for GitHub Enterprise.
  */
-
-
-/** The `owner/name` part of a repository URL or `owner/name` string. */
+function defaultApiUrl(host, gitUrl) {
+    const name = hostOf(gitUrl);
+    if (host === 'gitlab')
+        return `https://${name ?? 'gitlab.com'}/api/v4`;
+    return !name || name === 'github.com' ? 'https://api.github.com' : `https://${name}/api/v3`;
+}
+/** The `owner/name` (GitHub) or project path (GitLab) of a repository URL or `owner/name` string. */
 function projectOf(repository) {
     const path = repository
         .replace(/^file:\/\//i, '')
@@ -37019,54 +33770,139 @@ function projectOf(repository) {
     }
     return path;
 }
+
+;// CONCATENATED MODULE: ./src/lib/git-host/github.ts
+/** GitHub's REST API through Octokit (`@actions/github`), loaded only when a call is made. */
+
+
+/** Octokit for one GitHub repository (`owner/name`, the last two parts of `project`). */
+async function github_githubRepository(apiUrl, token, project) {
+    const [owner, repo] = project.split('/').slice(-2);
+    // Loaded on demand: Octokit is most of a bundle and only pull requests and commit statuses need it.
+    const { getOctokit } = await __nccwpck_require__.e(/* import() */ 413).then(__nccwpck_require__.bind(__nccwpck_require__, 2413));
+    return { octokit: getOctokit(token, { baseUrl: apiUrl }), owner, repo };
+}
+/** Runs one Octokit call; a failure becomes a `GitHostApiError` naming the call and the status. */
+async function github_githubCall(what, call) {
+    try {
+        return await call();
+    }
+    catch (error) {
+        const status = error.status;
+        const code = typeof status === 'number' ? status : undefined;
+        throw new GitHostApiError(`GitHub API ${what}: ${code !== undefined ? `${code} ` : ''}${errorMessage(error)}`, code);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/lib/git-host/gitlab.ts
+/** GitLab's REST API (v4), as publish (merge requests) and the agent (commit statuses) call it. */
+
+
+/**
+ * One call with the token in GitLab's own header; the answer's JSON. A failure says which call (without
+ * its query), the status and the start of what GitLab answered.
+ */
+async function gitlab_gitlabCall(api, method, path, options = {}) {
+    const url = `${api.apiUrl.replace(/\/+$/, '')}${path}`;
+    const call = `GitLab API ${method} ${url.replace(/\?.*/, '')}`;
+    let response;
+    let text;
+    try {
+        response = await fetch(url, {
+            method,
+            headers: { 'PRIVATE-TOKEN': api.token, 'Content-Type': 'application/json' },
+            body: options.body ? JSON.stringify(options.body) : undefined,
+            signal: options.timeoutMs ? AbortSignal.timeout(options.timeoutMs) : undefined,
+        });
+        text = await response.text();
+    }
+    catch (error) {
+        throw new GitHostApiError(`${call}: ${errorMessage(error)}`);
+    }
+    if (!response.ok) {
+        throw new GitHostApiError(`${call}: ${response.status} ${text.slice(0, 300)}`, response.status);
+    }
+    try {
+        return (text ? JSON.parse(text) : undefined);
+    }
+    catch {
+        throw new GitHostApiError(`${call}: the answer is not JSON: ${text.slice(0, 120)}`);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/lib/git-host/commit-status.ts
+/** Setting one commit status on GitHub or GitLab. */
+
+
+/** A git host that does not answer within this long must not hold up the caller. */
+const STATUS_TIMEOUT_MS = 10_000;
+/** Sets `status` on commit `sha` of `project` (`owner/name` or a GitLab project path). */
+async function setCommitStatus(api, project, sha, status) {
+    const { state, context, description } = status;
+    if (api.host === 'gitlab') {
+        const path = ['projects', project, 'statuses', sha].map(encodeURIComponent).join('/');
+        await gitlabCall(api, 'POST', `/${path}`, {
+            body: { state: state === 'failure' ? 'failed' : state, name: context, description },
+            timeoutMs: STATUS_TIMEOUT_MS,
+        });
+        return;
+    }
+    const { octokit, owner, repo } = await githubRepository(api.apiUrl, api.token, project);
+    await githubCall('create a commit status', () => octokit.rest.repos.createCommitStatus({
+        owner,
+        repo,
+        sha,
+        state,
+        context,
+        description,
+        request: { signal: AbortSignal.timeout(STATUS_TIMEOUT_MS) },
+    }));
+}
+
+;// CONCATENATED MODULE: ./src/lib/git-host/pull-request.ts
+
+
 /** Opens the request, or updates the open one from the same branch; returns its web URL. */
 async function openPullRequest(api, spec, log) {
     return api.host === 'gitlab'
         ? gitlabMergeRequest(api, spec, log)
         : githubPullRequest(api, spec, log);
 }
-/** Octokit for one GitHub repository (`owner/name`, the last two parts of `project`). */
-async function githubRepository(apiUrl, token, project) {
-    const [owner, repo] = project.split('/').slice(-2);
-    // Loaded on demand: Octokit is most of a bundle and only pull requests and commit statuses need it.
-    const { getOctokit } = await __nccwpck_require__.e(/* import() */ 413).then(__nccwpck_require__.bind(__nccwpck_require__, 2413));
-    return { octokit: getOctokit(token, { baseUrl: apiUrl }), owner, repo };
-}
 async function githubPullRequest(api, spec, log) {
-    const { octokit, owner, repo } = await githubRepository(api.apiUrl, api.token, api.project);
-    const open = await octokit.rest.pulls.list({
+    const { octokit, owner, repo } = await github_githubRepository(api.apiUrl, api.token, api.project);
+    const open = await github_githubCall('list pull requests', () => octokit.rest.pulls.list({
         owner,
         repo,
         head: `${owner}:${spec.head}`,
         base: spec.base,
         state: 'open',
-    });
+    }));
     const existing = open.data[0];
     if (existing) {
-        await octokit.rest.pulls.update({
+        await github_githubCall(`update pull request #${existing.number}`, () => octokit.rest.pulls.update({
             owner,
             repo,
             pull_number: existing.number,
             title: spec.title,
             body: spec.body,
-        });
+        }));
         log.info(`Updated pull request #${existing.number}: ${existing.html_url}`);
         return existing.html_url;
     }
-    const created = await octokit.rest.pulls.create({
+    const created = await github_githubCall('create a pull request', () => octokit.rest.pulls.create({
         owner,
         repo,
         head: spec.head,
         base: spec.base,
         title: spec.title,
         body: spec.body,
-    });
+    }));
     log.info(`Opened pull request #${created.data.number}: ${created.data.html_url}`);
     return created.data.html_url;
 }
 async function gitlabMergeRequest(api, spec, log) {
     const base = `/projects/${encodeURIComponent(api.project)}/merge_requests`;
-    const call = (method, path, body) => gitlabCall(api, method, path, { body });
+    const call = (method, path, body) => gitlab_gitlabCall(api, method, path, { body });
     const query = new URLSearchParams({
         source_branch: spec.head,
         target_branch: spec.base,
@@ -37089,6 +33925,12 @@ async function gitlabMergeRequest(api, spec, log) {
     return mr.web_url;
 }
 
+;// CONCATENATED MODULE: ./src/lib/git-host/index.ts
+/** The git host's API: who the host is, pull and merge requests, commit statuses. */
+
+
+
+
 ;// CONCATENATED MODULE: ./src/lib/gitops/transaction.ts
 /**
  * One change to the gitops repo, made safely when many pipelines push at once: clone shallowly, let the
@@ -37108,6 +33950,11 @@ async function gitlabMergeRequest(api, spec, log) {
 
 
 
+/** A transaction's result with its commit, change, attempts and pull request beside it. */
+function outcome(tx) {
+    const { commit, changed, attempts, pullRequestUrl } = tx;
+    return { ...tx.result, commit, changed, attempts, pullRequestUrl };
+}
 /**
  * Runs `apply` on a fresh clone of the target branch and pushes what it staged; on a rejected push, again
  * on the new tip. `apply` must stage the full change from the work tree's current state every time it is
@@ -37116,7 +33963,7 @@ async function gitlabMergeRequest(api, spec, log) {
 async function commitToGitops(options, log, apply) {
     if (options.maxAttempts < 1)
         throw new errors_ConfigurationError('max-attempts must be at least 1');
-    const work = await external_node_fs_namespaceObject.promises.mkdtemp((0,external_node_path_namespaceObject.join)(process.env.RUNNER_TEMP || (0,external_node_os_namespaceObject.tmpdir)(), 'gitops-repo-'));
+    const work = await external_node_fs_namespaceObject.promises.mkdtemp((0,external_node_path_namespaceObject.join)(options.tempDir ?? (0,external_node_os_namespaceObject.tmpdir)(), 'gitops-repo-'));
     // A run stopped by a signal still removes the clone.
     const unregister = registerTempDir(work);
     let git;
@@ -37199,6 +34046,7 @@ async function commitReleaseChange(options, target, log, apply, describe) {
         maxAttempts: options.maxAttempts,
         dryRun: options.dryRun,
         gitTimeoutMs: options.gitTimeoutMs,
+        tempDir: options.tempDir,
     }, log, apply);
     if (!tx.changed || options.mode !== 'pull-request' || options.dryRun)
         return tx;
@@ -37279,8 +34127,6 @@ function compareReleases(a, b) {
  * with `release.json`, commit with trailers and push; or promote the exact release of another env; or
  * retire the app.
  */
-
-
 
 
 
@@ -37380,13 +34226,7 @@ async function publishRelease(options, log) {
         title: `${options.fromEnv ? 'promote' : options.retire ? 'retire' : 'release'}(${env}/${app}): ${result.version}`,
         body: `Release of \`${app}\` to \`${env}\`, version \`${result.version}\`.\n\nOpened by gitops-actions; a newer release updates this pull request.`,
     }));
-    return {
-        ...tx.result,
-        commit: tx.commit,
-        changed: tx.changed,
-        attempts: tx.attempts,
-        pullRequestUrl: tx.pullRequestUrl,
-    };
+    return outcome(tx);
 }
 // A git object id: SHA-1 (40) or SHA-256 (64), or an abbreviation of at least 7.
 const COMMIT_ID = /^[0-9a-f]{7,64}$/i;
@@ -37399,78 +34239,6 @@ function validateSourceCommit(commit) {
         return;
     throw new errors_ConfigurationError("input 'source-commit' (or GITHUB_SHA / CI_COMMIT_SHA) is not a commit id: " +
         'give the hexadecimal object id of the source commit, 7 to 64 characters');
-}
-async function contentFor(options, git, rendered, current, now) {
-    const base = {
-        app: options.app,
-        env: options.env,
-        releasedAt: now,
-        releasedBy: options.releasedBy,
-    };
-    if (rendered) {
-        const objects = rendered.map((m) => m.object);
-        return {
-            kind: 'release',
-            objects,
-            files: rendered,
-            info: {
-                ...base,
-                version: options.version,
-                digest: manifestsDigest(objects),
-                objects: objects.length,
-                sourceRepo: options.source.repo,
-                sourceCommit: options.source.commit,
-                sourceCommitTime: options.source.commitTime,
-                sourceRun: options.source.run,
-                kustomizeVersion: options.kustomizeVersion,
-            },
-        };
-    }
-    if (options.fromEnv) {
-        const fromPath = releasePath(options.fromEnv, options.app);
-        const fromDir = await safeRepoPath(git.dir, fromPath);
-        const from = await readRelease(git.dir, fromPath);
-        if (!from || from.retired) {
-            throw new errors_ConfigurationError(`cannot promote: ${fromPath} holds no release of ${options.app}`);
-        }
-        // First: the folder holds regular *.yaml files only (a symlinked file is refused), then their bytes.
-        const docs = await readManifestFolder(fromDir, { skip: [RELEASE_FILE] });
-        const names = (await external_node_fs_namespaceObject.promises.readdir(fromDir))
-            .filter((n) => n !== RELEASE_FILE && !n.startsWith('.'))
-            .sort();
-        const files = await Promise.all(names.map(async (file) => ({ file, yaml: await external_node_fs_namespaceObject.promises.readFile((0,external_node_path_namespaceObject.join)(fromDir, file), 'utf8') })));
-        const objects = validateManifests(docs, { allowSecrets: options.allowSecrets }).map((m) => m.object);
-        if (manifestsDigest(objects) !== from.digest) {
-            throw new errors_ConfigurationError(`cannot promote: the objects in ${releasePath(options.fromEnv, options.app)} do not match its release.json digest (edited by hand?)`);
-        }
-        const { pinned: _pinned, ...copied } = from;
-        return {
-            kind: 'promote',
-            objects,
-            files,
-            info: {
-                ...copied,
-                ...base,
-                releasedBy: options.releasedBy ?? from.releasedBy,
-                promotedFrom: options.fromEnv,
-            },
-        };
-    }
-    // Retire: an empty release that says so, and the agent prunes the app's objects on purpose. Once
-    // retired, retiring again removes the folder.
-    return {
-        kind: 'retire',
-        remove: current?.retired === true,
-        objects: [],
-        files: [],
-        info: {
-            ...base,
-            version: current?.version ?? options.version ?? 'retired',
-            digest: manifestsDigest([]),
-            objects: 0,
-            retired: true,
-        },
-    };
 }
 /**
  * Compares the new content with the release in place. Returns `unchanged` when publishing would change
@@ -37535,36 +34303,19 @@ async function checkPendingRequest(options, git, path, content) {
             `publish with force: true to override`);
     }
 }
-async function writeFolder(dir, content) {
-    await external_node_fs_namespaceObject.promises.rm(dir, { recursive: true, force: true });
-    if (content.remove)
-        return;
-    await external_node_fs_namespaceObject.promises.mkdir(dir, { recursive: true });
-    await Promise.all(content.files.map((f) => external_node_fs_namespaceObject.promises.writeFile((0,external_node_path_namespaceObject.join)(dir, f.file), f.yaml)));
-    await external_node_fs_namespaceObject.promises.writeFile((0,external_node_path_namespaceObject.join)(dir, RELEASE_FILE), releaseText(content.info));
-}
-function messageFor(options, content, notes) {
-    const { env, app, version } = content.info;
-    const subject = content.kind === 'promote'
-        ? `promote(${options.fromEnv}→${env}/${app}): ${version}`
-        : content.remove
-            ? `retire(${env}/${app}): removed`
-            : `${content.kind}(${env}/${app}): ${version}`;
-    const trailers = [
-        { key: 'Gitops-App', value: app },
-        { key: 'Gitops-Env', value: env },
-        { key: 'Gitops-Version', value: version },
-        { key: 'Gitops-Digest', value: content.info.digest },
-        { key: 'Source-Repo', value: content.info.sourceRepo ?? '' },
-        { key: 'Source-Commit', value: content.info.sourceCommit ?? '' },
-        { key: 'Source-Run', value: content.info.sourceRun ?? '' },
-        { key: 'Promoted-From', value: content.kind === 'promote' ? (options.fromEnv ?? '') : '' },
-        { key: 'Released-By', value: content.info.releasedBy ?? '' },
-    ];
-    return commitMessage(subject, [options.message ?? '', ...notes].filter(Boolean).join('\n\n'), trailers);
+
+;// CONCATENATED MODULE: ./src/commands/command.ts
+/** The outputs every command that writes to the gitops repo gives. */
+function changeOutputs(r) {
+    return {
+        commit: r.commit ?? '',
+        changed: String(r.changed),
+        attempts: String(r.attempts),
+        'pull-request-url': r.pullRequestUrl ?? '',
+    };
 }
 
-;// CONCATENATED MODULE: ./src/actions/repo-inputs.ts
+;// CONCATENATED MODULE: ./src/commands/repo-inputs.ts
 /** The inputs every command that writes to the gitops repo shares: where, how to log in, how to commit. */
 
 
@@ -37587,6 +34338,7 @@ function wholeNumber(inputs, name, fallback, unit) {
     }
     return value;
 }
+/** The repository options of every command that writes to the gitops repo (`git-timeout` in seconds). */
 function readRepoInputs(inputs, env = process.env) {
     const token = inputs.secret('token');
     const sshKey = readSshKey(inputs);
@@ -37620,10 +34372,12 @@ function readRepoInputs(inputs, env = process.env) {
         dryRun: inputs.boolean('dry-run'),
         pullRequest,
         gitTimeoutMs,
+        tempDir: ci.tempDir,
     };
 }
 
-;// CONCATENATED MODULE: ./src/actions/publish-release/command.ts
+;// CONCATENATED MODULE: ./src/commands/publish-release.ts
+
 
 
 
@@ -37656,10 +34410,7 @@ const publishReleaseCommand = {
     },
     run: publishRelease,
     outputs: (r) => ({
-        commit: r.commit ?? '',
-        changed: String(r.changed),
-        attempts: String(r.attempts),
-        'pull-request-url': r.pullRequestUrl ?? '',
+        ...changeOutputs(r),
         version: r.version,
         digest: r.digest,
         'objects-added': r.diff.added.join(','),
@@ -37677,6 +34428,3676 @@ const publishReleaseCommand = {
         diffTable(r.diff),
     ].join('\n'),
 };
+
+// EXTERNAL MODULE: external "os"
+var external_os_ = __nccwpck_require__(857);
+;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/utils.js
+// We use any as a valid input type
+/* eslint-disable @typescript-eslint/no-explicit-any */
+/**
+ * Sanitizes an input into a string so it can be passed into issueCommand safely
+ * @param input input to sanitize into a string
+ */
+function utils_toCommandValue(input) {
+    if (input === null || input === undefined) {
+        return '';
+    }
+    else if (typeof input === 'string' || input instanceof String) {
+        return input;
+    }
+    return JSON.stringify(input);
+}
+/**
+ *
+ * @param annotationProperties
+ * @returns The command properties to send with the actual annotation command
+ * See IssueCommandProperties: https://github.com/actions/runner/blob/main/src/Runner.Worker/ActionCommandManager.cs#L646
+ */
+function utils_toCommandProperties(annotationProperties) {
+    if (!Object.keys(annotationProperties).length) {
+        return {};
+    }
+    return {
+        title: annotationProperties.title,
+        file: annotationProperties.file,
+        line: annotationProperties.startLine,
+        endLine: annotationProperties.endLine,
+        col: annotationProperties.startColumn,
+        endColumn: annotationProperties.endColumn
+    };
+}
+//# sourceMappingURL=utils.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/command.js
+
+
+/**
+ * Issues a command to the GitHub Actions runner
+ *
+ * @param command - The command name to issue
+ * @param properties - Additional properties for the command (key-value pairs)
+ * @param message - The message to include with the command
+ * @remarks
+ * This function outputs a specially formatted string to stdout that the Actions
+ * runner interprets as a command. These commands can control workflow behavior,
+ * set outputs, create annotations, mask values, and more.
+ *
+ * Command Format:
+ *   ::name key=value,key=value::message
+ *
+ * @example
+ * ```typescript
+ * // Issue a warning annotation
+ * issueCommand('warning', {}, 'This is a warning message');
+ * // Output: ::warning::This is a warning message
+ *
+ * // Set an environment variable
+ * issueCommand('set-env', { name: 'MY_VAR' }, 'some value');
+ * // Output: ::set-env name=MY_VAR::some value
+ *
+ * // Add a secret mask
+ * issueCommand('add-mask', {}, 'secretValue123');
+ * // Output: ::add-mask::secretValue123
+ * ```
+ *
+ * @internal
+ * This is an internal utility function that powers the public API functions
+ * such as setSecret, warning, error, and exportVariable.
+ */
+function command_issueCommand(command, properties, message) {
+    const cmd = new Command(command, properties, message);
+    process.stdout.write(cmd.toString() + external_os_.EOL);
+}
+function command_issue(name, message = '') {
+    command_issueCommand(name, {}, message);
+}
+const CMD_STRING = '::';
+class Command {
+    constructor(command, properties, message) {
+        if (!command) {
+            command = 'missing.command';
+        }
+        this.command = command;
+        this.properties = properties;
+        this.message = message;
+    }
+    toString() {
+        let cmdStr = CMD_STRING + this.command;
+        if (this.properties && Object.keys(this.properties).length > 0) {
+            cmdStr += ' ';
+            let first = true;
+            for (const key in this.properties) {
+                if (this.properties.hasOwnProperty(key)) {
+                    const val = this.properties[key];
+                    if (val) {
+                        if (first) {
+                            first = false;
+                        }
+                        else {
+                            cmdStr += ',';
+                        }
+                        cmdStr += `${key}=${escapeProperty(val)}`;
+                    }
+                }
+            }
+        }
+        cmdStr += `${CMD_STRING}${escapeData(this.message)}`;
+        return cmdStr;
+    }
+}
+function escapeData(s) {
+    return utils_toCommandValue(s)
+        .replace(/%/g, '%25')
+        .replace(/\r/g, '%0D')
+        .replace(/\n/g, '%0A');
+}
+function escapeProperty(s) {
+    return utils_toCommandValue(s)
+        .replace(/%/g, '%25')
+        .replace(/\r/g, '%0D')
+        .replace(/\n/g, '%0A')
+        .replace(/:/g, '%3A')
+        .replace(/,/g, '%2C');
+}
+//# sourceMappingURL=command.js.map
+;// CONCATENATED MODULE: external "crypto"
+const external_crypto_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("crypto");
+// EXTERNAL MODULE: external "fs"
+var external_fs_ = __nccwpck_require__(9896);
+;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/file-command.js
+// For internal use, subject to change.
+// We use any as a valid input type
+/* eslint-disable @typescript-eslint/no-explicit-any */
+
+
+
+
+function file_command_issueFileCommand(command, message) {
+    const filePath = process.env[`GITHUB_${command}`];
+    if (!filePath) {
+        throw new Error(`Unable to find environment variable for file command ${command}`);
+    }
+    if (!external_fs_.existsSync(filePath)) {
+        throw new Error(`Missing file at path: ${filePath}`);
+    }
+    external_fs_.appendFileSync(filePath, `${utils_toCommandValue(message)}${external_os_.EOL}`, {
+        encoding: 'utf8'
+    });
+}
+function file_command_prepareKeyValueMessage(key, value) {
+    const delimiter = `ghadelimiter_${external_crypto_namespaceObject.randomUUID()}`;
+    const convertedValue = utils_toCommandValue(value);
+    // These should realistically never happen, but just in case someone finds a
+    // way to exploit uuid generation let's not allow keys or values that contain
+    // the delimiter.
+    if (key.includes(delimiter)) {
+        throw new Error(`Unexpected input: name should not contain the delimiter "${delimiter}"`);
+    }
+    if (convertedValue.includes(delimiter)) {
+        throw new Error(`Unexpected input: value should not contain the delimiter "${delimiter}"`);
+    }
+    return `${key}<<${delimiter}${external_os_.EOL}${convertedValue}${external_os_.EOL}${delimiter}`;
+}
+//# sourceMappingURL=file-command.js.map
+;// CONCATENATED MODULE: external "path"
+const external_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("path");
+// EXTERNAL MODULE: external "http"
+var external_http_ = __nccwpck_require__(8611);
+// EXTERNAL MODULE: external "https"
+var external_https_ = __nccwpck_require__(5692);
+;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/proxy.js
+function getProxyUrl(reqUrl) {
+    const usingSsl = reqUrl.protocol === 'https:';
+    if (checkBypass(reqUrl)) {
+        return undefined;
+    }
+    const proxyVar = (() => {
+        if (usingSsl) {
+            return process.env['https_proxy'] || process.env['HTTPS_PROXY'];
+        }
+        else {
+            return process.env['http_proxy'] || process.env['HTTP_PROXY'];
+        }
+    })();
+    if (proxyVar) {
+        try {
+            return new DecodedURL(proxyVar);
+        }
+        catch (_a) {
+            if (!proxyVar.startsWith('http://') && !proxyVar.startsWith('https://'))
+                return new DecodedURL(`http://${proxyVar}`);
+        }
+    }
+    else {
+        return undefined;
+    }
+}
+function checkBypass(reqUrl) {
+    if (!reqUrl.hostname) {
+        return false;
+    }
+    const reqHost = reqUrl.hostname;
+    if (isLoopbackAddress(reqHost)) {
+        return true;
+    }
+    const noProxy = process.env['no_proxy'] || process.env['NO_PROXY'] || '';
+    if (!noProxy) {
+        return false;
+    }
+    // Determine the request port
+    let reqPort;
+    if (reqUrl.port) {
+        reqPort = Number(reqUrl.port);
+    }
+    else if (reqUrl.protocol === 'http:') {
+        reqPort = 80;
+    }
+    else if (reqUrl.protocol === 'https:') {
+        reqPort = 443;
+    }
+    // Format the request hostname and hostname with port
+    const upperReqHosts = [reqUrl.hostname.toUpperCase()];
+    if (typeof reqPort === 'number') {
+        upperReqHosts.push(`${upperReqHosts[0]}:${reqPort}`);
+    }
+    // Compare request host against noproxy
+    for (const upperNoProxyItem of noProxy
+        .split(',')
+        .map(x => x.trim().toUpperCase())
+        .filter(x => x)) {
+        if (upperNoProxyItem === '*' ||
+            upperReqHosts.some(x => x === upperNoProxyItem ||
+                x.endsWith(`.${upperNoProxyItem}`) ||
+                (upperNoProxyItem.startsWith('.') &&
+                    x.endsWith(`${upperNoProxyItem}`)))) {
+            return true;
+        }
+    }
+    return false;
+}
+function isLoopbackAddress(host) {
+    const hostLower = host.toLowerCase();
+    return (hostLower === 'localhost' ||
+        hostLower.startsWith('127.') ||
+        hostLower.startsWith('[::1]') ||
+        hostLower.startsWith('[0:0:0:0:0:0:0:1]'));
+}
+class DecodedURL extends URL {
+    constructor(url, base) {
+        super(url, base);
+        this._decodedUsername = decodeURIComponent(super.username);
+        this._decodedPassword = decodeURIComponent(super.password);
+    }
+    get username() {
+        return this._decodedUsername;
+    }
+    get password() {
+        return this._decodedPassword;
+    }
+}
+//# sourceMappingURL=proxy.js.map
+// EXTERNAL MODULE: ./node_modules/tunnel/index.js
+var node_modules_tunnel = __nccwpck_require__(770);
+// EXTERNAL MODULE: ./node_modules/undici/index.js
+var undici = __nccwpck_require__(4371);
+;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/index.js
+/* eslint-disable @typescript-eslint/no-explicit-any */
+var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+
+
+
+
+
+var HttpCodes;
+(function (HttpCodes) {
+    HttpCodes[HttpCodes["OK"] = 200] = "OK";
+    HttpCodes[HttpCodes["MultipleChoices"] = 300] = "MultipleChoices";
+    HttpCodes[HttpCodes["MovedPermanently"] = 301] = "MovedPermanently";
+    HttpCodes[HttpCodes["ResourceMoved"] = 302] = "ResourceMoved";
+    HttpCodes[HttpCodes["SeeOther"] = 303] = "SeeOther";
+    HttpCodes[HttpCodes["NotModified"] = 304] = "NotModified";
+    HttpCodes[HttpCodes["UseProxy"] = 305] = "UseProxy";
+    HttpCodes[HttpCodes["SwitchProxy"] = 306] = "SwitchProxy";
+    HttpCodes[HttpCodes["TemporaryRedirect"] = 307] = "TemporaryRedirect";
+    HttpCodes[HttpCodes["PermanentRedirect"] = 308] = "PermanentRedirect";
+    HttpCodes[HttpCodes["BadRequest"] = 400] = "BadRequest";
+    HttpCodes[HttpCodes["Unauthorized"] = 401] = "Unauthorized";
+    HttpCodes[HttpCodes["PaymentRequired"] = 402] = "PaymentRequired";
+    HttpCodes[HttpCodes["Forbidden"] = 403] = "Forbidden";
+    HttpCodes[HttpCodes["NotFound"] = 404] = "NotFound";
+    HttpCodes[HttpCodes["MethodNotAllowed"] = 405] = "MethodNotAllowed";
+    HttpCodes[HttpCodes["NotAcceptable"] = 406] = "NotAcceptable";
+    HttpCodes[HttpCodes["ProxyAuthenticationRequired"] = 407] = "ProxyAuthenticationRequired";
+    HttpCodes[HttpCodes["RequestTimeout"] = 408] = "RequestTimeout";
+    HttpCodes[HttpCodes["Conflict"] = 409] = "Conflict";
+    HttpCodes[HttpCodes["Gone"] = 410] = "Gone";
+    HttpCodes[HttpCodes["TooManyRequests"] = 429] = "TooManyRequests";
+    HttpCodes[HttpCodes["InternalServerError"] = 500] = "InternalServerError";
+    HttpCodes[HttpCodes["NotImplemented"] = 501] = "NotImplemented";
+    HttpCodes[HttpCodes["BadGateway"] = 502] = "BadGateway";
+    HttpCodes[HttpCodes["ServiceUnavailable"] = 503] = "ServiceUnavailable";
+    HttpCodes[HttpCodes["GatewayTimeout"] = 504] = "GatewayTimeout";
+})(HttpCodes || (HttpCodes = {}));
+var Headers;
+(function (Headers) {
+    Headers["Accept"] = "accept";
+    Headers["ContentType"] = "content-type";
+})(Headers || (Headers = {}));
+var MediaTypes;
+(function (MediaTypes) {
+    MediaTypes["ApplicationJson"] = "application/json";
+})(MediaTypes || (MediaTypes = {}));
+/**
+ * Returns the proxy URL, depending upon the supplied url and proxy environment variables.
+ * @param serverUrl  The server URL where the request will be sent. For example, https://api.github.com
+ */
+function lib_getProxyUrl(serverUrl) {
+    const proxyUrl = pm.getProxyUrl(new URL(serverUrl));
+    return proxyUrl ? proxyUrl.href : '';
+}
+const HttpRedirectCodes = [
+    HttpCodes.MovedPermanently,
+    HttpCodes.ResourceMoved,
+    HttpCodes.SeeOther,
+    HttpCodes.TemporaryRedirect,
+    HttpCodes.PermanentRedirect
+];
+const HttpResponseRetryCodes = [
+    HttpCodes.BadGateway,
+    HttpCodes.ServiceUnavailable,
+    HttpCodes.GatewayTimeout
+];
+const RetryableHttpVerbs = (/* unused pure expression or super */ null && (['OPTIONS', 'GET', 'DELETE', 'HEAD']));
+const ExponentialBackoffCeiling = 10;
+const ExponentialBackoffTimeSlice = 5;
+class HttpClientError extends Error {
+    constructor(message, statusCode) {
+        super(message);
+        this.name = 'HttpClientError';
+        this.statusCode = statusCode;
+        Object.setPrototypeOf(this, HttpClientError.prototype);
+    }
+}
+class HttpClientResponse {
+    constructor(message) {
+        this.message = message;
+    }
+    readBody() {
+        return __awaiter(this, void 0, void 0, function* () {
+            return new Promise((resolve) => __awaiter(this, void 0, void 0, function* () {
+                let output = Buffer.alloc(0);
+                this.message.on('data', (chunk) => {
+                    output = Buffer.concat([output, chunk]);
+                });
+                this.message.on('end', () => {
+                    resolve(output.toString());
+                });
+            }));
+        });
+    }
+    readBodyBuffer() {
+        return __awaiter(this, void 0, void 0, function* () {
+            return new Promise((resolve) => __awaiter(this, void 0, void 0, function* () {
+                const chunks = [];
+                this.message.on('data', (chunk) => {
+                    chunks.push(chunk);
+                });
+                this.message.on('end', () => {
+                    resolve(Buffer.concat(chunks));
+                });
+            }));
+        });
+    }
+}
+function isHttps(requestUrl) {
+    const parsedUrl = new URL(requestUrl);
+    return parsedUrl.protocol === 'https:';
+}
+class lib_HttpClient {
+    constructor(userAgent, handlers, requestOptions) {
+        this._ignoreSslError = false;
+        this._allowRedirects = true;
+        this._allowRedirectDowngrade = false;
+        this._maxRedirects = 50;
+        this._allowRetries = false;
+        this._maxRetries = 1;
+        this._keepAlive = false;
+        this._disposed = false;
+        this.userAgent = this._getUserAgentWithOrchestrationId(userAgent);
+        this.handlers = handlers || [];
+        this.requestOptions = requestOptions;
+        if (requestOptions) {
+            if (requestOptions.ignoreSslError != null) {
+                this._ignoreSslError = requestOptions.ignoreSslError;
+            }
+            this._socketTimeout = requestOptions.socketTimeout;
+            if (requestOptions.allowRedirects != null) {
+                this._allowRedirects = requestOptions.allowRedirects;
+            }
+            if (requestOptions.allowRedirectDowngrade != null) {
+                this._allowRedirectDowngrade = requestOptions.allowRedirectDowngrade;
+            }
+            if (requestOptions.maxRedirects != null) {
+                this._maxRedirects = Math.max(requestOptions.maxRedirects, 0);
+            }
+            if (requestOptions.keepAlive != null) {
+                this._keepAlive = requestOptions.keepAlive;
+            }
+            if (requestOptions.allowRetries != null) {
+                this._allowRetries = requestOptions.allowRetries;
+            }
+            if (requestOptions.maxRetries != null) {
+                this._maxRetries = requestOptions.maxRetries;
+            }
+        }
+    }
+    options(requestUrl, additionalHeaders) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return this.request('OPTIONS', requestUrl, null, additionalHeaders || {});
+        });
+    }
+    get(requestUrl, additionalHeaders) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return this.request('GET', requestUrl, null, additionalHeaders || {});
+        });
+    }
+    del(requestUrl, additionalHeaders) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return this.request('DELETE', requestUrl, null, additionalHeaders || {});
+        });
+    }
+    post(requestUrl, data, additionalHeaders) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return this.request('POST', requestUrl, data, additionalHeaders || {});
+        });
+    }
+    patch(requestUrl, data, additionalHeaders) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return this.request('PATCH', requestUrl, data, additionalHeaders || {});
+        });
+    }
+    put(requestUrl, data, additionalHeaders) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return this.request('PUT', requestUrl, data, additionalHeaders || {});
+        });
+    }
+    head(requestUrl, additionalHeaders) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return this.request('HEAD', requestUrl, null, additionalHeaders || {});
+        });
+    }
+    sendStream(verb, requestUrl, stream, additionalHeaders) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return this.request(verb, requestUrl, stream, additionalHeaders);
+        });
+    }
+    /**
+     * Gets a typed object from an endpoint
+     * Be aware that not found returns a null.  Other errors (4xx, 5xx) reject the promise
+     */
+    getJson(requestUrl_1) {
+        return __awaiter(this, arguments, void 0, function* (requestUrl, additionalHeaders = {}) {
+            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
+            const res = yield this.get(requestUrl, additionalHeaders);
+            return this._processResponse(res, this.requestOptions);
+        });
+    }
+    postJson(requestUrl_1, obj_1) {
+        return __awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
+            const data = JSON.stringify(obj, null, 2);
+            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
+            additionalHeaders[Headers.ContentType] =
+                this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes.ApplicationJson);
+            const res = yield this.post(requestUrl, data, additionalHeaders);
+            return this._processResponse(res, this.requestOptions);
+        });
+    }
+    putJson(requestUrl_1, obj_1) {
+        return __awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
+            const data = JSON.stringify(obj, null, 2);
+            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
+            additionalHeaders[Headers.ContentType] =
+                this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes.ApplicationJson);
+            const res = yield this.put(requestUrl, data, additionalHeaders);
+            return this._processResponse(res, this.requestOptions);
+        });
+    }
+    patchJson(requestUrl_1, obj_1) {
+        return __awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
+            const data = JSON.stringify(obj, null, 2);
+            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
+            additionalHeaders[Headers.ContentType] =
+                this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes.ApplicationJson);
+            const res = yield this.patch(requestUrl, data, additionalHeaders);
+            return this._processResponse(res, this.requestOptions);
+        });
+    }
+    /**
+     * Makes a raw http request.
+     * All other methods such as get, post, patch, and request ultimately call this.
+     * Prefer get, del, post and patch
+     */
+    request(verb, requestUrl, data, headers) {
+        return __awaiter(this, void 0, void 0, function* () {
+            if (this._disposed) {
+                throw new Error('Client has already been disposed.');
+            }
+            const parsedUrl = new URL(requestUrl);
+            let info = this._prepareRequest(verb, parsedUrl, headers);
+            // Only perform retries on reads since writes may not be idempotent.
+            const maxTries = this._allowRetries && RetryableHttpVerbs.includes(verb)
+                ? this._maxRetries + 1
+                : 1;
+            let numTries = 0;
+            let response;
+            do {
+                response = yield this.requestRaw(info, data);
+                // Check if it's an authentication challenge
+                if (response &&
+                    response.message &&
+                    response.message.statusCode === HttpCodes.Unauthorized) {
+                    let authenticationHandler;
+                    for (const handler of this.handlers) {
+                        if (handler.canHandleAuthentication(response)) {
+                            authenticationHandler = handler;
+                            break;
+                        }
+                    }
+                    if (authenticationHandler) {
+                        return authenticationHandler.handleAuthentication(this, info, data);
+                    }
+                    else {
+                        // We have received an unauthorized response but have no handlers to handle it.
+                        // Let the response return to the caller.
+                        return response;
+                    }
+                }
+                let redirectsRemaining = this._maxRedirects;
+                while (response.message.statusCode &&
+                    HttpRedirectCodes.includes(response.message.statusCode) &&
+                    this._allowRedirects &&
+                    redirectsRemaining > 0) {
+                    const redirectUrl = response.message.headers['location'];
+                    if (!redirectUrl) {
+                        // if there's no location to redirect to, we won't
+                        break;
+                    }
+                    const parsedRedirectUrl = new URL(redirectUrl);
+                    if (parsedUrl.protocol === 'https:' &&
+                        parsedUrl.protocol !== parsedRedirectUrl.protocol &&
+                        !this._allowRedirectDowngrade) {
+                        throw new Error('Redirect from HTTPS to HTTP protocol. This downgrade is not allowed for security reasons. If you want to allow this behavior, set the allowRedirectDowngrade option to true.');
+                    }
+                    // we need to finish reading the response before reassigning response
+                    // which will leak the open socket.
+                    yield response.readBody();
+                    // strip authorization header if redirected to a different hostname
+                    if (parsedRedirectUrl.hostname !== parsedUrl.hostname) {
+                        for (const header in headers) {
+                            // header names are case insensitive
+                            if (header.toLowerCase() === 'authorization') {
+                                delete headers[header];
+                            }
+                        }
+                    }
+                    // let's make the request with the new redirectUrl
+                    info = this._prepareRequest(verb, parsedRedirectUrl, headers);
+                    response = yield this.requestRaw(info, data);
+                    redirectsRemaining--;
+                }
+                if (!response.message.statusCode ||
+                    !HttpResponseRetryCodes.includes(response.message.statusCode)) {
+                    // If not a retry code, return immediately instead of retrying
+                    return response;
+                }
+                numTries += 1;
+                if (numTries < maxTries) {
+                    yield response.readBody();
+                    yield this._performExponentialBackoff(numTries);
+                }
+            } while (numTries < maxTries);
+            return response;
+        });
+    }
+    /**
+     * Needs to be called if keepAlive is set to true in request options.
+     */
+    dispose() {
+        if (this._agent) {
+            this._agent.destroy();
+        }
+        this._disposed = true;
+    }
+    /**
+     * Raw request.
+     * @param info
+     * @param data
+     */
+    requestRaw(info, data) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return new Promise((resolve, reject) => {
+                function callbackForResult(err, res) {
+                    if (err) {
+                        reject(err);
+                    }
+                    else if (!res) {
+                        // If `err` is not passed, then `res` must be passed.
+                        reject(new Error('Unknown error'));
+                    }
+                    else {
+                        resolve(res);
+                    }
+                }
+                this.requestRawWithCallback(info, data, callbackForResult);
+            });
+        });
+    }
+    /**
+     * Raw request with callback.
+     * @param info
+     * @param data
+     * @param onResult
+     */
+    requestRawWithCallback(info, data, onResult) {
+        if (typeof data === 'string') {
+            if (!info.options.headers) {
+                info.options.headers = {};
+            }
+            info.options.headers['Content-Length'] = Buffer.byteLength(data, 'utf8');
+        }
+        let callbackCalled = false;
+        function handleResult(err, res) {
+            if (!callbackCalled) {
+                callbackCalled = true;
+                onResult(err, res);
+            }
+        }
+        const req = info.httpModule.request(info.options, (msg) => {
+            const res = new HttpClientResponse(msg);
+            handleResult(undefined, res);
+        });
+        let socket;
+        req.on('socket', sock => {
+            socket = sock;
+        });
+        // If we ever get disconnected, we want the socket to timeout eventually
+        req.setTimeout(this._socketTimeout || 3 * 60000, () => {
+            if (socket) {
+                socket.end();
+            }
+            handleResult(new Error(`Request timeout: ${info.options.path}`));
+        });
+        req.on('error', function (err) {
+            // err has statusCode property
+            // res should have headers
+            handleResult(err);
+        });
+        if (data && typeof data === 'string') {
+            req.write(data, 'utf8');
+        }
+        if (data && typeof data !== 'string') {
+            data.on('close', function () {
+                req.end();
+            });
+            data.pipe(req);
+        }
+        else {
+            req.end();
+        }
+    }
+    /**
+     * Gets an http agent. This function is useful when you need an http agent that handles
+     * routing through a proxy server - depending upon the url and proxy environment variables.
+     * @param serverUrl  The server URL where the request will be sent. For example, https://api.github.com
+     */
+    getAgent(serverUrl) {
+        const parsedUrl = new URL(serverUrl);
+        return this._getAgent(parsedUrl);
+    }
+    getAgentDispatcher(serverUrl) {
+        const parsedUrl = new URL(serverUrl);
+        const proxyUrl = pm.getProxyUrl(parsedUrl);
+        const useProxy = proxyUrl && proxyUrl.hostname;
+        if (!useProxy) {
+            return;
+        }
+        return this._getProxyAgentDispatcher(parsedUrl, proxyUrl);
+    }
+    _prepareRequest(method, requestUrl, headers) {
+        const info = {};
+        info.parsedUrl = requestUrl;
+        const usingSsl = info.parsedUrl.protocol === 'https:';
+        info.httpModule = usingSsl ? https : http;
+        const defaultPort = usingSsl ? 443 : 80;
+        info.options = {};
+        info.options.host = info.parsedUrl.hostname;
+        info.options.port = info.parsedUrl.port
+            ? parseInt(info.parsedUrl.port)
+            : defaultPort;
+        info.options.path =
+            (info.parsedUrl.pathname || '') + (info.parsedUrl.search || '');
+        info.options.method = method;
+        info.options.headers = this._mergeHeaders(headers);
+        if (this.userAgent != null) {
+            info.options.headers['user-agent'] = this.userAgent;
+        }
+        info.options.agent = this._getAgent(info.parsedUrl);
+        // gives handlers an opportunity to participate
+        if (this.handlers) {
+            for (const handler of this.handlers) {
+                handler.prepareRequest(info.options);
+            }
+        }
+        return info;
+    }
+    _mergeHeaders(headers) {
+        if (this.requestOptions && this.requestOptions.headers) {
+            return Object.assign({}, lowercaseKeys(this.requestOptions.headers), lowercaseKeys(headers || {}));
+        }
+        return lowercaseKeys(headers || {});
+    }
+    /**
+     * Gets an existing header value or returns a default.
+     * Handles converting number header values to strings since HTTP headers must be strings.
+     * Note: This returns string | string[] since some headers can have multiple values.
+     * For headers that must always be a single string (like Content-Type), use the
+     * specialized _getExistingOrDefaultContentTypeHeader method instead.
+     */
+    _getExistingOrDefaultHeader(additionalHeaders, header, _default) {
+        let clientHeader;
+        if (this.requestOptions && this.requestOptions.headers) {
+            const headerValue = lowercaseKeys(this.requestOptions.headers)[header];
+            if (headerValue) {
+                clientHeader =
+                    typeof headerValue === 'number' ? headerValue.toString() : headerValue;
+            }
+        }
+        const additionalValue = additionalHeaders[header];
+        if (additionalValue !== undefined) {
+            return typeof additionalValue === 'number'
+                ? additionalValue.toString()
+                : additionalValue;
+        }
+        if (clientHeader !== undefined) {
+            return clientHeader;
+        }
+        return _default;
+    }
+    /**
+     * Specialized version of _getExistingOrDefaultHeader for Content-Type header.
+     * Always returns a single string (not an array) since Content-Type should be a single value.
+     * Converts arrays to comma-separated strings and numbers to strings to ensure type safety.
+     * This was split from _getExistingOrDefaultHeader to provide stricter typing for callers
+     * that assign the result to places expecting a string (e.g., additionalHeaders[Headers.ContentType]).
+     */
+    _getExistingOrDefaultContentTypeHeader(additionalHeaders, _default) {
+        let clientHeader;
+        if (this.requestOptions && this.requestOptions.headers) {
+            const headerValue = lowercaseKeys(this.requestOptions.headers)[Headers.ContentType];
+            if (headerValue) {
+                if (typeof headerValue === 'number') {
+                    clientHeader = String(headerValue);
+                }
+                else if (Array.isArray(headerValue)) {
+                    clientHeader = headerValue.join(', ');
+                }
+                else {
+                    clientHeader = headerValue;
+                }
+            }
+        }
+        const additionalValue = additionalHeaders[Headers.ContentType];
+        // Return the first non-undefined value, converting numbers or arrays to strings if necessary
+        if (additionalValue !== undefined) {
+            if (typeof additionalValue === 'number') {
+                return String(additionalValue);
+            }
+            else if (Array.isArray(additionalValue)) {
+                return additionalValue.join(', ');
+            }
+            else {
+                return additionalValue;
+            }
+        }
+        if (clientHeader !== undefined) {
+            return clientHeader;
+        }
+        return _default;
+    }
+    _getAgent(parsedUrl) {
+        let agent;
+        const proxyUrl = pm.getProxyUrl(parsedUrl);
+        const useProxy = proxyUrl && proxyUrl.hostname;
+        if (this._keepAlive && useProxy) {
+            agent = this._proxyAgent;
+        }
+        if (!useProxy) {
+            agent = this._agent;
+        }
+        // if agent is already assigned use that agent.
+        if (agent) {
+            return agent;
+        }
+        const usingSsl = parsedUrl.protocol === 'https:';
+        let maxSockets = 100;
+        if (this.requestOptions) {
+            maxSockets = this.requestOptions.maxSockets || http.globalAgent.maxSockets;
+        }
+        // This is `useProxy` again, but we need to check `proxyURl` directly for TypeScripts's flow analysis.
+        if (proxyUrl && proxyUrl.hostname) {
+            const agentOptions = {
+                maxSockets,
+                keepAlive: this._keepAlive,
+                proxy: Object.assign(Object.assign({}, ((proxyUrl.username || proxyUrl.password) && {
+                    proxyAuth: `${proxyUrl.username}:${proxyUrl.password}`
+                })), { host: proxyUrl.hostname, port: proxyUrl.port })
+            };
+            let tunnelAgent;
+            const overHttps = proxyUrl.protocol === 'https:';
+            if (usingSsl) {
+                tunnelAgent = overHttps ? tunnel.httpsOverHttps : tunnel.httpsOverHttp;
+            }
+            else {
+                tunnelAgent = overHttps ? tunnel.httpOverHttps : tunnel.httpOverHttp;
+            }
+            agent = tunnelAgent(agentOptions);
+            this._proxyAgent = agent;
+        }
+        // if tunneling agent isn't assigned create a new agent
+        if (!agent) {
+            const options = { keepAlive: this._keepAlive, maxSockets };
+            agent = usingSsl ? new https.Agent(options) : new http.Agent(options);
+            this._agent = agent;
+        }
+        if (usingSsl && this._ignoreSslError) {
+            // we don't want to set NODE_TLS_REJECT_UNAUTHORIZED=0 since that will affect request for entire process
+            // http.RequestOptions doesn't expose a way to modify RequestOptions.agent.options
+            // we have to cast it to any and change it directly
+            agent.options = Object.assign(agent.options || {}, {
+                rejectUnauthorized: false
+            });
+        }
+        return agent;
+    }
+    _getProxyAgentDispatcher(parsedUrl, proxyUrl) {
+        let proxyAgent;
+        if (this._keepAlive) {
+            proxyAgent = this._proxyAgentDispatcher;
+        }
+        // if agent is already assigned use that agent.
+        if (proxyAgent) {
+            return proxyAgent;
+        }
+        const usingSsl = parsedUrl.protocol === 'https:';
+        proxyAgent = new ProxyAgent(Object.assign({ uri: proxyUrl.href, pipelining: !this._keepAlive ? 0 : 1 }, ((proxyUrl.username || proxyUrl.password) && {
+            token: `Basic ${Buffer.from(`${proxyUrl.username}:${proxyUrl.password}`).toString('base64')}`
+        })));
+        this._proxyAgentDispatcher = proxyAgent;
+        if (usingSsl && this._ignoreSslError) {
+            // we don't want to set NODE_TLS_REJECT_UNAUTHORIZED=0 since that will affect request for entire process
+            // http.RequestOptions doesn't expose a way to modify RequestOptions.agent.options
+            // we have to cast it to any and change it directly
+            proxyAgent.options = Object.assign(proxyAgent.options.requestTls || {}, {
+                rejectUnauthorized: false
+            });
+        }
+        return proxyAgent;
+    }
+    _getUserAgentWithOrchestrationId(userAgent) {
+        const baseUserAgent = userAgent || 'actions/http-client';
+        const orchId = process.env['ACTIONS_ORCHESTRATION_ID'];
+        if (orchId) {
+            // Sanitize the orchestration ID to ensure it contains only valid characters
+            // Valid characters: 0-9, a-z, _, -, .
+            const sanitizedId = orchId.replace(/[^a-z0-9_.-]/gi, '_');
+            return `${baseUserAgent} actions_orchestration_id/${sanitizedId}`;
+        }
+        return baseUserAgent;
+    }
+    _performExponentialBackoff(retryNumber) {
+        return __awaiter(this, void 0, void 0, function* () {
+            retryNumber = Math.min(ExponentialBackoffCeiling, retryNumber);
+            const ms = ExponentialBackoffTimeSlice * Math.pow(2, retryNumber);
+            return new Promise(resolve => setTimeout(() => resolve(), ms));
+        });
+    }
+    _processResponse(res, options) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return new Promise((resolve, reject) => __awaiter(this, void 0, void 0, function* () {
+                const statusCode = res.message.statusCode || 0;
+                const response = {
+                    statusCode,
+                    result: null,
+                    headers: {}
+                };
+                // not found leads to null obj returned
+                if (statusCode === HttpCodes.NotFound) {
+                    resolve(response);
+                }
+                // get the result from the body
+                function dateTimeDeserializer(key, value) {
+                    if (typeof value === 'string') {
+                        const a = new Date(value);
+                        if (!isNaN(a.valueOf())) {
+                            return a;
+                        }
+                    }
+                    return value;
+                }
+                let obj;
+                let contents;
+                try {
+                    contents = yield res.readBody();
+                    if (contents && contents.length > 0) {
+                        if (options && options.deserializeDates) {
+                            obj = JSON.parse(contents, dateTimeDeserializer);
+                        }
+                        else {
+                            obj = JSON.parse(contents);
+                        }
+                        response.result = obj;
+                    }
+                    response.headers = res.message.headers;
+                }
+                catch (err) {
+                    // Invalid resource (contents not json);  leaving result obj null
+                }
+                // note that 3xx redirects are handled by the http layer.
+                if (statusCode > 299) {
+                    let msg;
+                    // if exception/error in body, attempt to get better error
+                    if (obj && obj.message) {
+                        msg = obj.message;
+                    }
+                    else if (contents && contents.length > 0) {
+                        // it may be the case that the exception is in the body message as string
+                        msg = contents;
+                    }
+                    else {
+                        msg = `Failed request: (${statusCode})`;
+                    }
+                    const err = new HttpClientError(msg, statusCode);
+                    err.result = response.result;
+                    reject(err);
+                }
+                else {
+                    resolve(response);
+                }
+            }));
+        });
+    }
+}
+const lowercaseKeys = (obj) => Object.keys(obj).reduce((c, k) => ((c[k.toLowerCase()] = obj[k]), c), {});
+//# sourceMappingURL=index.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/auth.js
+var auth_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+class BasicCredentialHandler {
+    constructor(username, password) {
+        this.username = username;
+        this.password = password;
+    }
+    prepareRequest(options) {
+        if (!options.headers) {
+            throw Error('The request has no headers');
+        }
+        options.headers['Authorization'] = `Basic ${Buffer.from(`${this.username}:${this.password}`).toString('base64')}`;
+    }
+    // This handler cannot handle 401
+    canHandleAuthentication() {
+        return false;
+    }
+    handleAuthentication() {
+        return auth_awaiter(this, void 0, void 0, function* () {
+            throw new Error('not implemented');
+        });
+    }
+}
+class auth_BearerCredentialHandler {
+    constructor(token) {
+        this.token = token;
+    }
+    // currently implements pre-authorization
+    // TODO: support preAuth = false where it hooks on 401
+    prepareRequest(options) {
+        if (!options.headers) {
+            throw Error('The request has no headers');
+        }
+        options.headers['Authorization'] = `Bearer ${this.token}`;
+    }
+    // This handler cannot handle 401
+    canHandleAuthentication() {
+        return false;
+    }
+    handleAuthentication() {
+        return auth_awaiter(this, void 0, void 0, function* () {
+            throw new Error('not implemented');
+        });
+    }
+}
+class PersonalAccessTokenCredentialHandler {
+    constructor(token) {
+        this.token = token;
+    }
+    // currently implements pre-authorization
+    // TODO: support preAuth = false where it hooks on 401
+    prepareRequest(options) {
+        if (!options.headers) {
+            throw Error('The request has no headers');
+        }
+        options.headers['Authorization'] = `Basic ${Buffer.from(`PAT:${this.token}`).toString('base64')}`;
+    }
+    // This handler cannot handle 401
+    canHandleAuthentication() {
+        return false;
+    }
+    handleAuthentication() {
+        return auth_awaiter(this, void 0, void 0, function* () {
+            throw new Error('not implemented');
+        });
+    }
+}
+//# sourceMappingURL=auth.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/oidc-utils.js
+var oidc_utils_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+
+
+
+class oidc_utils_OidcClient {
+    static createHttpClient(allowRetry = true, maxRetry = 10) {
+        const requestOptions = {
+            allowRetries: allowRetry,
+            maxRetries: maxRetry
+        };
+        return new HttpClient('actions/oidc-client', [new BearerCredentialHandler(oidc_utils_OidcClient.getRequestToken())], requestOptions);
+    }
+    static getRequestToken() {
+        const token = process.env['ACTIONS_ID_TOKEN_REQUEST_TOKEN'];
+        if (!token) {
+            throw new Error('Unable to get ACTIONS_ID_TOKEN_REQUEST_TOKEN env variable');
+        }
+        return token;
+    }
+    static getIDTokenUrl() {
+        const runtimeUrl = process.env['ACTIONS_ID_TOKEN_REQUEST_URL'];
+        if (!runtimeUrl) {
+            throw new Error('Unable to get ACTIONS_ID_TOKEN_REQUEST_URL env variable');
+        }
+        return runtimeUrl;
+    }
+    static getCall(id_token_url) {
+        return oidc_utils_awaiter(this, void 0, void 0, function* () {
+            var _a;
+            const httpclient = oidc_utils_OidcClient.createHttpClient();
+            const res = yield httpclient
+                .getJson(id_token_url)
+                .catch(error => {
+                throw new Error(`Failed to get ID Token. \n 
+        Error Code : ${error.statusCode}\n 
+        Error Message: ${error.message}`);
+            });
+            const id_token = (_a = res.result) === null || _a === void 0 ? void 0 : _a.value;
+            if (!id_token) {
+                throw new Error('Response json body do not have ID Token field');
+            }
+            return id_token;
+        });
+    }
+    static getIDToken(audience) {
+        return oidc_utils_awaiter(this, void 0, void 0, function* () {
+            try {
+                // New ID Token is requested from action service
+                let id_token_url = oidc_utils_OidcClient.getIDTokenUrl();
+                if (audience) {
+                    const encodedAudience = encodeURIComponent(audience);
+                    id_token_url = `${id_token_url}&audience=${encodedAudience}`;
+                }
+                debug(`ID token url is ${id_token_url}`);
+                const id_token = yield oidc_utils_OidcClient.getCall(id_token_url);
+                setSecret(id_token);
+                return id_token;
+            }
+            catch (error) {
+                throw new Error(`Error message: ${error.message}`);
+            }
+        });
+    }
+}
+//# sourceMappingURL=oidc-utils.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/summary.js
+var summary_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+
+
+const { access, appendFile, writeFile } = external_fs_.promises;
+const SUMMARY_ENV_VAR = 'GITHUB_STEP_SUMMARY';
+const SUMMARY_DOCS_URL = 'https://docs.github.com/actions/using-workflows/workflow-commands-for-github-actions#adding-a-job-summary';
+class Summary {
+    constructor() {
+        this._buffer = '';
+    }
+    /**
+     * Finds the summary file path from the environment, rejects if env var is not found or file does not exist
+     * Also checks r/w permissions.
+     *
+     * @returns step summary file path
+     */
+    filePath() {
+        return summary_awaiter(this, void 0, void 0, function* () {
+            if (this._filePath) {
+                return this._filePath;
+            }
+            const pathFromEnv = process.env[SUMMARY_ENV_VAR];
+            if (!pathFromEnv) {
+                throw new Error(`Unable to find environment variable for $${SUMMARY_ENV_VAR}. Check if your runtime environment supports job summaries.`);
+            }
+            try {
+                yield access(pathFromEnv, external_fs_.constants.R_OK | external_fs_.constants.W_OK);
+            }
+            catch (_a) {
+                throw new Error(`Unable to access summary file: '${pathFromEnv}'. Check if the file has correct read/write permissions.`);
+            }
+            this._filePath = pathFromEnv;
+            return this._filePath;
+        });
+    }
+    /**
+     * Wraps content in an HTML tag, adding any HTML attributes
+     *
+     * @param {string} tag HTML tag to wrap
+     * @param {string | null} content content within the tag
+     * @param {[attribute: string]: string} attrs key-value list of HTML attributes to add
+     *
+     * @returns {string} content wrapped in HTML element
+     */
+    wrap(tag, content, attrs = {}) {
+        const htmlAttrs = Object.entries(attrs)
+            .map(([key, value]) => ` ${key}="${value}"`)
+            .join('');
+        if (!content) {
+            return `<${tag}${htmlAttrs}>`;
+        }
+        return `<${tag}${htmlAttrs}>${content}</${tag}>`;
+    }
+    /**
+     * Writes text in the buffer to the summary buffer file and empties buffer. Will append by default.
+     *
+     * @param {SummaryWriteOptions} [options] (optional) options for write operation
+     *
+     * @returns {Promise<Summary>} summary instance
+     */
+    write(options) {
+        return summary_awaiter(this, void 0, void 0, function* () {
+            const overwrite = !!(options === null || options === void 0 ? void 0 : options.overwrite);
+            const filePath = yield this.filePath();
+            const writeFunc = overwrite ? writeFile : appendFile;
+            yield writeFunc(filePath, this._buffer, { encoding: 'utf8' });
+            return this.emptyBuffer();
+        });
+    }
+    /**
+     * Clears the summary buffer and wipes the summary file
+     *
+     * @returns {Summary} summary instance
+     */
+    clear() {
+        return summary_awaiter(this, void 0, void 0, function* () {
+            return this.emptyBuffer().write({ overwrite: true });
+        });
+    }
+    /**
+     * Returns the current summary buffer as a string
+     *
+     * @returns {string} string of summary buffer
+     */
+    stringify() {
+        return this._buffer;
+    }
+    /**
+     * If the summary buffer is empty
+     *
+     * @returns {boolen} true if the buffer is empty
+     */
+    isEmptyBuffer() {
+        return this._buffer.length === 0;
+    }
+    /**
+     * Resets the summary buffer without writing to summary file
+     *
+     * @returns {Summary} summary instance
+     */
+    emptyBuffer() {
+        this._buffer = '';
+        return this;
+    }
+    /**
+     * Adds raw text to the summary buffer
+     *
+     * @param {string} text content to add
+     * @param {boolean} [addEOL=false] (optional) append an EOL to the raw text (default: false)
+     *
+     * @returns {Summary} summary instance
+     */
+    addRaw(text, addEOL = false) {
+        this._buffer += text;
+        return addEOL ? this.addEOL() : this;
+    }
+    /**
+     * Adds the operating system-specific end-of-line marker to the buffer
+     *
+     * @returns {Summary} summary instance
+     */
+    addEOL() {
+        return this.addRaw(external_os_.EOL);
+    }
+    /**
+     * Adds an HTML codeblock to the summary buffer
+     *
+     * @param {string} code content to render within fenced code block
+     * @param {string} lang (optional) language to syntax highlight code
+     *
+     * @returns {Summary} summary instance
+     */
+    addCodeBlock(code, lang) {
+        const attrs = Object.assign({}, (lang && { lang }));
+        const element = this.wrap('pre', this.wrap('code', code), attrs);
+        return this.addRaw(element).addEOL();
+    }
+    /**
+     * Adds an HTML list to the summary buffer
+     *
+     * @param {string[]} items list of items to render
+     * @param {boolean} [ordered=false] (optional) if the rendered list should be ordered or not (default: false)
+     *
+     * @returns {Summary} summary instance
+     */
+    addList(items, ordered = false) {
+        const tag = ordered ? 'ol' : 'ul';
+        const listItems = items.map(item => this.wrap('li', item)).join('');
+        const element = this.wrap(tag, listItems);
+        return this.addRaw(element).addEOL();
+    }
+    /**
+     * Adds an HTML table to the summary buffer
+     *
+     * @param {SummaryTableCell[]} rows table rows
+     *
+     * @returns {Summary} summary instance
+     */
+    addTable(rows) {
+        const tableBody = rows
+            .map(row => {
+            const cells = row
+                .map(cell => {
+                if (typeof cell === 'string') {
+                    return this.wrap('td', cell);
+                }
+                const { header, data, colspan, rowspan } = cell;
+                const tag = header ? 'th' : 'td';
+                const attrs = Object.assign(Object.assign({}, (colspan && { colspan })), (rowspan && { rowspan }));
+                return this.wrap(tag, data, attrs);
+            })
+                .join('');
+            return this.wrap('tr', cells);
+        })
+            .join('');
+        const element = this.wrap('table', tableBody);
+        return this.addRaw(element).addEOL();
+    }
+    /**
+     * Adds a collapsable HTML details element to the summary buffer
+     *
+     * @param {string} label text for the closed state
+     * @param {string} content collapsable content
+     *
+     * @returns {Summary} summary instance
+     */
+    addDetails(label, content) {
+        const element = this.wrap('details', this.wrap('summary', label) + content);
+        return this.addRaw(element).addEOL();
+    }
+    /**
+     * Adds an HTML image tag to the summary buffer
+     *
+     * @param {string} src path to the image you to embed
+     * @param {string} alt text description of the image
+     * @param {SummaryImageOptions} options (optional) addition image attributes
+     *
+     * @returns {Summary} summary instance
+     */
+    addImage(src, alt, options) {
+        const { width, height } = options || {};
+        const attrs = Object.assign(Object.assign({}, (width && { width })), (height && { height }));
+        const element = this.wrap('img', null, Object.assign({ src, alt }, attrs));
+        return this.addRaw(element).addEOL();
+    }
+    /**
+     * Adds an HTML section heading element
+     *
+     * @param {string} text heading text
+     * @param {number | string} [level=1] (optional) the heading level, default: 1
+     *
+     * @returns {Summary} summary instance
+     */
+    addHeading(text, level) {
+        const tag = `h${level}`;
+        const allowedTag = ['h1', 'h2', 'h3', 'h4', 'h5', 'h6'].includes(tag)
+            ? tag
+            : 'h1';
+        const element = this.wrap(allowedTag, text);
+        return this.addRaw(element).addEOL();
+    }
+    /**
+     * Adds an HTML thematic break (<hr>) to the summary buffer
+     *
+     * @returns {Summary} summary instance
+     */
+    addSeparator() {
+        const element = this.wrap('hr', null);
+        return this.addRaw(element).addEOL();
+    }
+    /**
+     * Adds an HTML line break (<br>) to the summary buffer
+     *
+     * @returns {Summary} summary instance
+     */
+    addBreak() {
+        const element = this.wrap('br', null);
+        return this.addRaw(element).addEOL();
+    }
+    /**
+     * Adds an HTML blockquote to the summary buffer
+     *
+     * @param {string} text quote text
+     * @param {string} cite (optional) citation url
+     *
+     * @returns {Summary} summary instance
+     */
+    addQuote(text, cite) {
+        const attrs = Object.assign({}, (cite && { cite }));
+        const element = this.wrap('blockquote', text, attrs);
+        return this.addRaw(element).addEOL();
+    }
+    /**
+     * Adds an HTML anchor tag to the summary buffer
+     *
+     * @param {string} text link text/content
+     * @param {string} href hyperlink
+     *
+     * @returns {Summary} summary instance
+     */
+    addLink(text, href) {
+        const element = this.wrap('a', text, { href });
+        return this.addRaw(element).addEOL();
+    }
+}
+const _summary = new Summary();
+/**
+ * @deprecated use `core.summary`
+ */
+const markdownSummary = (/* unused pure expression or super */ null && (_summary));
+const summary_summary = _summary;
+//# sourceMappingURL=summary.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/path-utils.js
+
+/**
+ * toPosixPath converts the given path to the posix form. On Windows, \\ will be
+ * replaced with /.
+ *
+ * @param pth. Path to transform.
+ * @return string Posix path.
+ */
+function toPosixPath(pth) {
+    return pth.replace(/[\\]/g, '/');
+}
+/**
+ * toWin32Path converts the given path to the win32 form. On Linux, / will be
+ * replaced with \\.
+ *
+ * @param pth. Path to transform.
+ * @return string Win32 path.
+ */
+function toWin32Path(pth) {
+    return pth.replace(/[/]/g, '\\');
+}
+/**
+ * toPlatformPath converts the given path to a platform-specific path. It does
+ * this by replacing instances of / and \ with the platform-specific path
+ * separator.
+ *
+ * @param pth The path to platformize.
+ * @return string The platform-specific path.
+ */
+function toPlatformPath(pth) {
+    return pth.replace(/[/\\]/g, path.sep);
+}
+//# sourceMappingURL=path-utils.js.map
+// EXTERNAL MODULE: external "string_decoder"
+var external_string_decoder_ = __nccwpck_require__(3193);
+// EXTERNAL MODULE: external "events"
+var external_events_ = __nccwpck_require__(4434);
+;// CONCATENATED MODULE: external "child_process"
+const external_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("child_process");
+// EXTERNAL MODULE: external "assert"
+var external_assert_ = __nccwpck_require__(2613);
+;// CONCATENATED MODULE: ./node_modules/@actions/io/lib/io-util.js
+var io_util_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+
+
+const { chmod, copyFile, lstat, mkdir, open: io_util_open, readdir, rename, rm, rmdir, stat, symlink, unlink } = external_fs_.promises;
+// export const {open} = 'fs'
+const IS_WINDOWS = process.platform === 'win32';
+/**
+ * Custom implementation of readlink to ensure Windows junctions
+ * maintain trailing backslash for backward compatibility with Node.js < 24
+ *
+ * In Node.js 20, Windows junctions (directory symlinks) always returned paths
+ * with trailing backslashes. Node.js 24 removed this behavior, which breaks
+ * code that relied on this format for path operations.
+ *
+ * This implementation restores the Node 20 behavior by adding a trailing
+ * backslash to all junction results on Windows.
+ */
+function readlink(fsPath) {
+    return io_util_awaiter(this, void 0, void 0, function* () {
+        const result = yield fs.promises.readlink(fsPath);
+        // On Windows, restore Node 20 behavior: add trailing backslash to all results
+        // since junctions on Windows are always directory links
+        if (IS_WINDOWS && !result.endsWith('\\')) {
+            return `${result}\\`;
+        }
+        return result;
+    });
+}
+// See https://github.com/nodejs/node/blob/d0153aee367422d0858105abec186da4dff0a0c5/deps/uv/include/uv/win.h#L691
+const UV_FS_O_EXLOCK = 0x10000000;
+const READONLY = external_fs_.constants.O_RDONLY;
+function exists(fsPath) {
+    return io_util_awaiter(this, void 0, void 0, function* () {
+        try {
+            yield stat(fsPath);
+        }
+        catch (err) {
+            if (err.code === 'ENOENT') {
+                return false;
+            }
+            throw err;
+        }
+        return true;
+    });
+}
+function isDirectory(fsPath_1) {
+    return io_util_awaiter(this, arguments, void 0, function* (fsPath, useStat = false) {
+        const stats = useStat ? yield stat(fsPath) : yield lstat(fsPath);
+        return stats.isDirectory();
+    });
+}
+/**
+ * On OSX/Linux, true if path starts with '/'. On Windows, true for paths like:
+ * \, \hello, \\hello\share, C:, and C:\hello (and corresponding alternate separator cases).
+ */
+function isRooted(p) {
+    p = normalizeSeparators(p);
+    if (!p) {
+        throw new Error('isRooted() parameter "p" cannot be empty');
+    }
+    if (IS_WINDOWS) {
+        return (p.startsWith('\\') || /^[A-Z]:/i.test(p) // e.g. \ or \hello or \\hello
+        ); // e.g. C: or C:\hello
+    }
+    return p.startsWith('/');
+}
+/**
+ * Best effort attempt to determine whether a file exists and is executable.
+ * @param filePath    file path to check
+ * @param extensions  additional file extensions to try
+ * @return if file exists and is executable, returns the file path. otherwise empty string.
+ */
+function tryGetExecutablePath(filePath, extensions) {
+    return io_util_awaiter(this, void 0, void 0, function* () {
+        let stats = undefined;
+        try {
+            // test file exists
+            stats = yield stat(filePath);
+        }
+        catch (err) {
+            if (err.code !== 'ENOENT') {
+                // eslint-disable-next-line no-console
+                console.log(`Unexpected error attempting to determine if executable file exists '${filePath}': ${err}`);
+            }
+        }
+        if (stats && stats.isFile()) {
+            if (IS_WINDOWS) {
+                // on Windows, test for valid extension
+                const upperExt = external_path_namespaceObject.extname(filePath).toUpperCase();
+                if (extensions.some(validExt => validExt.toUpperCase() === upperExt)) {
+                    return filePath;
+                }
+            }
+            else {
+                if (isUnixExecutable(stats)) {
+                    return filePath;
+                }
+            }
+        }
+        // try each extension
+        const originalFilePath = filePath;
+        for (const extension of extensions) {
+            filePath = originalFilePath + extension;
+            stats = undefined;
+            try {
+                stats = yield stat(filePath);
+            }
+            catch (err) {
+                if (err.code !== 'ENOENT') {
+                    // eslint-disable-next-line no-console
+                    console.log(`Unexpected error attempting to determine if executable file exists '${filePath}': ${err}`);
+                }
+            }
+            if (stats && stats.isFile()) {
+                if (IS_WINDOWS) {
+                    // preserve the case of the actual file (since an extension was appended)
+                    try {
+                        const directory = external_path_namespaceObject.dirname(filePath);
+                        const upperName = external_path_namespaceObject.basename(filePath).toUpperCase();
+                        for (const actualName of yield readdir(directory)) {
+                            if (upperName === actualName.toUpperCase()) {
+                                filePath = external_path_namespaceObject.join(directory, actualName);
+                                break;
+                            }
+                        }
+                    }
+                    catch (err) {
+                        // eslint-disable-next-line no-console
+                        console.log(`Unexpected error attempting to determine the actual case of the file '${filePath}': ${err}`);
+                    }
+                    return filePath;
+                }
+                else {
+                    if (isUnixExecutable(stats)) {
+                        return filePath;
+                    }
+                }
+            }
+        }
+        return '';
+    });
+}
+function normalizeSeparators(p) {
+    p = p || '';
+    if (IS_WINDOWS) {
+        // convert slashes on Windows
+        p = p.replace(/\//g, '\\');
+        // remove redundant slashes
+        return p.replace(/\\\\+/g, '\\');
+    }
+    // remove redundant slashes
+    return p.replace(/\/\/+/g, '/');
+}
+// on Mac/Linux, test the execute bit
+//     R   W  X  R  W X R W X
+//   256 128 64 32 16 8 4 2 1
+function isUnixExecutable(stats) {
+    return ((stats.mode & 1) > 0 ||
+        ((stats.mode & 8) > 0 &&
+            process.getgid !== undefined &&
+            stats.gid === process.getgid()) ||
+        ((stats.mode & 64) > 0 &&
+            process.getuid !== undefined &&
+            stats.uid === process.getuid()));
+}
+// Get the path of cmd.exe in windows
+function getCmdPath() {
+    var _a;
+    return (_a = process.env['COMSPEC']) !== null && _a !== void 0 ? _a : `cmd.exe`;
+}
+//# sourceMappingURL=io-util.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/io/lib/io.js
+var io_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+
+
+
+/**
+ * Copies a file or folder.
+ * Based off of shelljs - https://github.com/shelljs/shelljs/blob/9237f66c52e5daa40458f94f9565e18e8132f5a6/src/cp.js
+ *
+ * @param     source    source path
+ * @param     dest      destination path
+ * @param     options   optional. See CopyOptions.
+ */
+function cp(source_1, dest_1) {
+    return io_awaiter(this, arguments, void 0, function* (source, dest, options = {}) {
+        const { force, recursive, copySourceDirectory } = readCopyOptions(options);
+        const destStat = (yield ioUtil.exists(dest)) ? yield ioUtil.stat(dest) : null;
+        // Dest is an existing file, but not forcing
+        if (destStat && destStat.isFile() && !force) {
+            return;
+        }
+        // If dest is an existing directory, should copy inside.
+        const newDest = destStat && destStat.isDirectory() && copySourceDirectory
+            ? path.join(dest, path.basename(source))
+            : dest;
+        if (!(yield ioUtil.exists(source))) {
+            throw new Error(`no such file or directory: ${source}`);
+        }
+        const sourceStat = yield ioUtil.stat(source);
+        if (sourceStat.isDirectory()) {
+            if (!recursive) {
+                throw new Error(`Failed to copy. ${source} is a directory, but tried to copy without recursive flag.`);
+            }
+            else {
+                yield cpDirRecursive(source, newDest, 0, force);
+            }
+        }
+        else {
+            if (path.relative(source, newDest) === '') {
+                // a file cannot be copied to itself
+                throw new Error(`'${newDest}' and '${source}' are the same file`);
+            }
+            yield io_copyFile(source, newDest, force);
+        }
+    });
+}
+/**
+ * Moves a path.
+ *
+ * @param     source    source path
+ * @param     dest      destination path
+ * @param     options   optional. See MoveOptions.
+ */
+function mv(source_1, dest_1) {
+    return io_awaiter(this, arguments, void 0, function* (source, dest, options = {}) {
+        if (yield ioUtil.exists(dest)) {
+            let destExists = true;
+            if (yield ioUtil.isDirectory(dest)) {
+                // If dest is directory copy src into dest
+                dest = path.join(dest, path.basename(source));
+                destExists = yield ioUtil.exists(dest);
+            }
+            if (destExists) {
+                if (options.force == null || options.force) {
+                    yield rmRF(dest);
+                }
+                else {
+                    throw new Error('Destination already exists');
+                }
+            }
+        }
+        yield mkdirP(path.dirname(dest));
+        yield ioUtil.rename(source, dest);
+    });
+}
+/**
+ * Remove a path recursively with force
+ *
+ * @param inputPath path to remove
+ */
+function rmRF(inputPath) {
+    return io_awaiter(this, void 0, void 0, function* () {
+        if (ioUtil.IS_WINDOWS) {
+            // Check for invalid characters
+            // https://docs.microsoft.com/en-us/windows/win32/fileio/naming-a-file
+            if (/[*"<>|]/.test(inputPath)) {
+                throw new Error('File path must not contain `*`, `"`, `<`, `>` or `|` on Windows');
+            }
+        }
+        try {
+            // note if path does not exist, error is silent
+            yield ioUtil.rm(inputPath, {
+                force: true,
+                maxRetries: 3,
+                recursive: true,
+                retryDelay: 300
+            });
+        }
+        catch (err) {
+            throw new Error(`File was unable to be removed ${err}`);
+        }
+    });
+}
+/**
+ * Make a directory.  Creates the full path with folders in between
+ * Will throw if it fails
+ *
+ * @param   fsPath        path to create
+ * @returns Promise<void>
+ */
+function mkdirP(fsPath) {
+    return io_awaiter(this, void 0, void 0, function* () {
+        ok(fsPath, 'a path argument must be provided');
+        yield ioUtil.mkdir(fsPath, { recursive: true });
+    });
+}
+/**
+ * Returns path of a tool had the tool actually been invoked.  Resolves via paths.
+ * If you check and the tool does not exist, it will throw.
+ *
+ * @param     tool              name of the tool
+ * @param     check             whether to check if tool exists
+ * @returns   Promise<string>   path to tool
+ */
+function which(tool, check) {
+    return io_awaiter(this, void 0, void 0, function* () {
+        if (!tool) {
+            throw new Error("parameter 'tool' is required");
+        }
+        // recursive when check=true
+        if (check) {
+            const result = yield which(tool, false);
+            if (!result) {
+                if (IS_WINDOWS) {
+                    throw new Error(`Unable to locate executable file: ${tool}. Please verify either the file path exists or the file can be found within a directory specified by the PATH environment variable. Also verify the file has a valid extension for an executable file.`);
+                }
+                else {
+                    throw new Error(`Unable to locate executable file: ${tool}. Please verify either the file path exists or the file can be found within a directory specified by the PATH environment variable. Also check the file mode to verify the file is executable.`);
+                }
+            }
+            return result;
+        }
+        const matches = yield findInPath(tool);
+        if (matches && matches.length > 0) {
+            return matches[0];
+        }
+        return '';
+    });
+}
+/**
+ * Returns a list of all occurrences of the given tool on the system path.
+ *
+ * @returns   Promise<string[]>  the paths of the tool
+ */
+function findInPath(tool) {
+    return io_awaiter(this, void 0, void 0, function* () {
+        if (!tool) {
+            throw new Error("parameter 'tool' is required");
+        }
+        // build the list of extensions to try
+        const extensions = [];
+        if (IS_WINDOWS && process.env['PATHEXT']) {
+            for (const extension of process.env['PATHEXT'].split(external_path_namespaceObject.delimiter)) {
+                if (extension) {
+                    extensions.push(extension);
+                }
+            }
+        }
+        // if it's rooted, return it if exists. otherwise return empty.
+        if (isRooted(tool)) {
+            const filePath = yield tryGetExecutablePath(tool, extensions);
+            if (filePath) {
+                return [filePath];
+            }
+            return [];
+        }
+        // if any path separators, return empty
+        if (tool.includes(external_path_namespaceObject.sep)) {
+            return [];
+        }
+        // build the list of directories
+        //
+        // Note, technically "where" checks the current directory on Windows. From a toolkit perspective,
+        // it feels like we should not do this. Checking the current directory seems like more of a use
+        // case of a shell, and the which() function exposed by the toolkit should strive for consistency
+        // across platforms.
+        const directories = [];
+        if (process.env.PATH) {
+            for (const p of process.env.PATH.split(external_path_namespaceObject.delimiter)) {
+                if (p) {
+                    directories.push(p);
+                }
+            }
+        }
+        // find all matches
+        const matches = [];
+        for (const directory of directories) {
+            const filePath = yield tryGetExecutablePath(external_path_namespaceObject.join(directory, tool), extensions);
+            if (filePath) {
+                matches.push(filePath);
+            }
+        }
+        return matches;
+    });
+}
+function readCopyOptions(options) {
+    const force = options.force == null ? true : options.force;
+    const recursive = Boolean(options.recursive);
+    const copySourceDirectory = options.copySourceDirectory == null
+        ? true
+        : Boolean(options.copySourceDirectory);
+    return { force, recursive, copySourceDirectory };
+}
+function cpDirRecursive(sourceDir, destDir, currentDepth, force) {
+    return io_awaiter(this, void 0, void 0, function* () {
+        // Ensure there is not a run away recursive copy
+        if (currentDepth >= 255)
+            return;
+        currentDepth++;
+        yield mkdirP(destDir);
+        const files = yield ioUtil.readdir(sourceDir);
+        for (const fileName of files) {
+            const srcFile = `${sourceDir}/${fileName}`;
+            const destFile = `${destDir}/${fileName}`;
+            const srcFileStat = yield ioUtil.lstat(srcFile);
+            if (srcFileStat.isDirectory()) {
+                // Recurse
+                yield cpDirRecursive(srcFile, destFile, currentDepth, force);
+            }
+            else {
+                yield io_copyFile(srcFile, destFile, force);
+            }
+        }
+        // Change the mode for the newly created directory
+        yield ioUtil.chmod(destDir, (yield ioUtil.stat(sourceDir)).mode);
+    });
+}
+// Buffered file copy
+function io_copyFile(srcFile, destFile, force) {
+    return io_awaiter(this, void 0, void 0, function* () {
+        if ((yield ioUtil.lstat(srcFile)).isSymbolicLink()) {
+            // unlink/re-link it
+            try {
+                yield ioUtil.lstat(destFile);
+                yield ioUtil.unlink(destFile);
+            }
+            catch (e) {
+                // Try to override file permission
+                if (e.code === 'EPERM') {
+                    yield ioUtil.chmod(destFile, '0666');
+                    yield ioUtil.unlink(destFile);
+                }
+                // other errors = it doesn't exist, no work to do
+            }
+            // Copy over symlink
+            const symlinkFull = yield ioUtil.readlink(srcFile);
+            yield ioUtil.symlink(symlinkFull, destFile, ioUtil.IS_WINDOWS ? 'junction' : null);
+        }
+        else if (!(yield ioUtil.exists(destFile)) || force) {
+            yield ioUtil.copyFile(srcFile, destFile);
+        }
+    });
+}
+//# sourceMappingURL=io.js.map
+;// CONCATENATED MODULE: external "timers"
+const external_timers_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("timers");
+;// CONCATENATED MODULE: ./node_modules/@actions/exec/lib/toolrunner.js
+var toolrunner_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+
+
+
+
+
+
+
+/* eslint-disable @typescript-eslint/unbound-method */
+const toolrunner_IS_WINDOWS = process.platform === 'win32';
+/*
+ * Class for running command line tools. Handles quoting and arg parsing in a platform agnostic way.
+ */
+class ToolRunner extends external_events_.EventEmitter {
+    constructor(toolPath, args, options) {
+        super();
+        if (!toolPath) {
+            throw new Error("Parameter 'toolPath' cannot be null or empty.");
+        }
+        this.toolPath = toolPath;
+        this.args = args || [];
+        this.options = options || {};
+    }
+    _debug(message) {
+        if (this.options.listeners && this.options.listeners.debug) {
+            this.options.listeners.debug(message);
+        }
+    }
+    _getCommandString(options, noPrefix) {
+        const toolPath = this._getSpawnFileName();
+        const args = this._getSpawnArgs(options);
+        let cmd = noPrefix ? '' : '[command]'; // omit prefix when piped to a second tool
+        if (toolrunner_IS_WINDOWS) {
+            // Windows + cmd file
+            if (this._isCmdFile()) {
+                cmd += toolPath;
+                for (const a of args) {
+                    cmd += ` ${a}`;
+                }
+            }
+            // Windows + verbatim
+            else if (options.windowsVerbatimArguments) {
+                cmd += `"${toolPath}"`;
+                for (const a of args) {
+                    cmd += ` ${a}`;
+                }
+            }
+            // Windows (regular)
+            else {
+                cmd += this._windowsQuoteCmdArg(toolPath);
+                for (const a of args) {
+                    cmd += ` ${this._windowsQuoteCmdArg(a)}`;
+                }
+            }
+        }
+        else {
+            // OSX/Linux - this can likely be improved with some form of quoting.
+            // creating processes on Unix is fundamentally different than Windows.
+            // on Unix, execvp() takes an arg array.
+            cmd += toolPath;
+            for (const a of args) {
+                cmd += ` ${a}`;
+            }
+        }
+        return cmd;
+    }
+    _processLineBuffer(data, strBuffer, onLine) {
+        try {
+            let s = strBuffer + data.toString();
+            let n = s.indexOf(external_os_.EOL);
+            while (n > -1) {
+                const line = s.substring(0, n);
+                onLine(line);
+                // the rest of the string ...
+                s = s.substring(n + external_os_.EOL.length);
+                n = s.indexOf(external_os_.EOL);
+            }
+            return s;
+        }
+        catch (err) {
+            // streaming lines to console is best effort.  Don't fail a build.
+            this._debug(`error processing line. Failed with error ${err}`);
+            return '';
+        }
+    }
+    _getSpawnFileName() {
+        if (toolrunner_IS_WINDOWS) {
+            if (this._isCmdFile()) {
+                return process.env['COMSPEC'] || 'cmd.exe';
+            }
+        }
+        return this.toolPath;
+    }
+    _getSpawnArgs(options) {
+        if (toolrunner_IS_WINDOWS) {
+            if (this._isCmdFile()) {
+                let argline = `/D /S /C "${this._windowsQuoteCmdArg(this.toolPath)}`;
+                for (const a of this.args) {
+                    argline += ' ';
+                    argline += options.windowsVerbatimArguments
+                        ? a
+                        : this._windowsQuoteCmdArg(a);
+                }
+                argline += '"';
+                return [argline];
+            }
+        }
+        return this.args;
+    }
+    _endsWith(str, end) {
+        return str.endsWith(end);
+    }
+    _isCmdFile() {
+        const upperToolPath = this.toolPath.toUpperCase();
+        return (this._endsWith(upperToolPath, '.CMD') ||
+            this._endsWith(upperToolPath, '.BAT'));
+    }
+    _windowsQuoteCmdArg(arg) {
+        // for .exe, apply the normal quoting rules that libuv applies
+        if (!this._isCmdFile()) {
+            return this._uvQuoteCmdArg(arg);
+        }
+        // otherwise apply quoting rules specific to the cmd.exe command line parser.
+        // the libuv rules are generic and are not designed specifically for cmd.exe
+        // command line parser.
+        //
+        // for a detailed description of the cmd.exe command line parser, refer to
+        // http://stackoverflow.com/questions/4094699/how-does-the-windows-command-interpreter-cmd-exe-parse-scripts/7970912#7970912
+        // need quotes for empty arg
+        if (!arg) {
+            return '""';
+        }
+        // determine whether the arg needs to be quoted
+        const cmdSpecialChars = [
+            ' ',
+            '\t',
+            '&',
+            '(',
+            ')',
+            '[',
+            ']',
+            '{',
+            '}',
+            '^',
+            '=',
+            ';',
+            '!',
+            "'",
+            '+',
+            ',',
+            '`',
+            '~',
+            '|',
+            '<',
+            '>',
+            '"'
+        ];
+        let needsQuotes = false;
+        for (const char of arg) {
+            if (cmdSpecialChars.some(x => x === char)) {
+                needsQuotes = true;
+                break;
+            }
+        }
+        // short-circuit if quotes not needed
+        if (!needsQuotes) {
+            return arg;
+        }
+        // the following quoting rules are very similar to the rules that by libuv applies.
+        //
+        // 1) wrap the string in quotes
+        //
+        // 2) double-up quotes - i.e. " => ""
+        //
+        //    this is different from the libuv quoting rules. libuv replaces " with \", which unfortunately
+        //    doesn't work well with a cmd.exe command line.
+        //
+        //    note, replacing " with "" also works well if the arg is passed to a downstream .NET console app.
+        //    for example, the command line:
+        //          foo.exe "myarg:""my val"""
+        //    is parsed by a .NET console app into an arg array:
+        //          [ "myarg:\"my val\"" ]
+        //    which is the same end result when applying libuv quoting rules. although the actual
+        //    command line from libuv quoting rules would look like:
+        //          foo.exe "myarg:\"my val\""
+        //
+        // 3) double-up slashes that precede a quote,
+        //    e.g.  hello \world    => "hello \world"
+        //          hello\"world    => "hello\\""world"
+        //          hello\\"world   => "hello\\\\""world"
+        //          hello world\    => "hello world\\"
+        //
+        //    technically this is not required for a cmd.exe command line, or the batch argument parser.
+        //    the reasons for including this as a .cmd quoting rule are:
+        //
+        //    a) this is optimized for the scenario where the argument is passed from the .cmd file to an
+        //       external program. many programs (e.g. .NET console apps) rely on the slash-doubling rule.
+        //
+        //    b) it's what we've been doing previously (by deferring to node default behavior) and we
+        //       haven't heard any complaints about that aspect.
+        //
+        // note, a weakness of the quoting rules chosen here, is that % is not escaped. in fact, % cannot be
+        // escaped when used on the command line directly - even though within a .cmd file % can be escaped
+        // by using %%.
+        //
+        // the saving grace is, on the command line, %var% is left as-is if var is not defined. this contrasts
+        // the line parsing rules within a .cmd file, where if var is not defined it is replaced with nothing.
+        //
+        // one option that was explored was replacing % with ^% - i.e. %var% => ^%var^%. this hack would
+        // often work, since it is unlikely that var^ would exist, and the ^ character is removed when the
+        // variable is used. the problem, however, is that ^ is not removed when %* is used to pass the args
+        // to an external program.
+        //
+        // an unexplored potential solution for the % escaping problem, is to create a wrapper .cmd file.
+        // % can be escaped within a .cmd file.
+        let reverse = '"';
+        let quoteHit = true;
+        for (let i = arg.length; i > 0; i--) {
+            // walk the string in reverse
+            reverse += arg[i - 1];
+            if (quoteHit && arg[i - 1] === '\\') {
+                reverse += '\\'; // double the slash
+            }
+            else if (arg[i - 1] === '"') {
+                quoteHit = true;
+                reverse += '"'; // double the quote
+            }
+            else {
+                quoteHit = false;
+            }
+        }
+        reverse += '"';
+        return reverse.split('').reverse().join('');
+    }
+    _uvQuoteCmdArg(arg) {
+        // Tool runner wraps child_process.spawn() and needs to apply the same quoting as
+        // Node in certain cases where the undocumented spawn option windowsVerbatimArguments
+        // is used.
+        //
+        // Since this function is a port of quote_cmd_arg from Node 4.x (technically, lib UV,
+        // see https://github.com/nodejs/node/blob/v4.x/deps/uv/src/win/process.c for details),
+        // pasting copyright notice from Node within this function:
+        //
+        //      Copyright Joyent, Inc. and other Node contributors. All rights reserved.
+        //
+        //      Permission is hereby granted, free of charge, to any person obtaining a copy
+        //      of this software and associated documentation files (the "Software"), to
+        //      deal in the Software without restriction, including without limitation the
+        //      rights to use, copy, modify, merge, publish, distribute, sublicense, and/or
+        //      sell copies of the Software, and to permit persons to whom the Software is
+        //      furnished to do so, subject to the following conditions:
+        //
+        //      The above copyright notice and this permission notice shall be included in
+        //      all copies or substantial portions of the Software.
+        //
+        //      THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
+        //      IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,
+        //      FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
+        //      AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER
+        //      LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING
+        //      FROM, OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS
+        //      IN THE SOFTWARE.
+        if (!arg) {
+            // Need double quotation for empty argument
+            return '""';
+        }
+        if (!arg.includes(' ') && !arg.includes('\t') && !arg.includes('"')) {
+            // No quotation needed
+            return arg;
+        }
+        if (!arg.includes('"') && !arg.includes('\\')) {
+            // No embedded double quotes or backslashes, so I can just wrap
+            // quote marks around the whole thing.
+            return `"${arg}"`;
+        }
+        // Expected input/output:
+        //   input : hello"world
+        //   output: "hello\"world"
+        //   input : hello""world
+        //   output: "hello\"\"world"
+        //   input : hello\world
+        //   output: hello\world
+        //   input : hello\\world
+        //   output: hello\\world
+        //   input : hello\"world
+        //   output: "hello\\\"world"
+        //   input : hello\\"world
+        //   output: "hello\\\\\"world"
+        //   input : hello world\
+        //   output: "hello world\\" - note the comment in libuv actually reads "hello world\"
+        //                             but it appears the comment is wrong, it should be "hello world\\"
+        let reverse = '"';
+        let quoteHit = true;
+        for (let i = arg.length; i > 0; i--) {
+            // walk the string in reverse
+            reverse += arg[i - 1];
+            if (quoteHit && arg[i - 1] === '\\') {
+                reverse += '\\';
+            }
+            else if (arg[i - 1] === '"') {
+                quoteHit = true;
+                reverse += '\\';
+            }
+            else {
+                quoteHit = false;
+            }
+        }
+        reverse += '"';
+        return reverse.split('').reverse().join('');
+    }
+    _cloneExecOptions(options) {
+        options = options || {};
+        const result = {
+            cwd: options.cwd || process.cwd(),
+            env: options.env || process.env,
+            silent: options.silent || false,
+            windowsVerbatimArguments: options.windowsVerbatimArguments || false,
+            failOnStdErr: options.failOnStdErr || false,
+            ignoreReturnCode: options.ignoreReturnCode || false,
+            delay: options.delay || 10000
+        };
+        result.outStream = options.outStream || process.stdout;
+        result.errStream = options.errStream || process.stderr;
+        return result;
+    }
+    _getSpawnOptions(options, toolPath) {
+        options = options || {};
+        const result = {};
+        result.cwd = options.cwd;
+        result.env = options.env;
+        result['windowsVerbatimArguments'] =
+            options.windowsVerbatimArguments || this._isCmdFile();
+        if (options.windowsVerbatimArguments) {
+            result.argv0 = `"${toolPath}"`;
+        }
+        return result;
+    }
+    /**
+     * Exec a tool.
+     * Output will be streamed to the live console.
+     * Returns promise with return code
+     *
+     * @param     tool     path to tool to exec
+     * @param     options  optional exec options.  See ExecOptions
+     * @returns   number
+     */
+    exec() {
+        return toolrunner_awaiter(this, void 0, void 0, function* () {
+            // root the tool path if it is unrooted and contains relative pathing
+            if (!isRooted(this.toolPath) &&
+                (this.toolPath.includes('/') ||
+                    (toolrunner_IS_WINDOWS && this.toolPath.includes('\\')))) {
+                // prefer options.cwd if it is specified, however options.cwd may also need to be rooted
+                this.toolPath = external_path_namespaceObject.resolve(process.cwd(), this.options.cwd || process.cwd(), this.toolPath);
+            }
+            // if the tool is only a file name, then resolve it from the PATH
+            // otherwise verify it exists (add extension on Windows if necessary)
+            this.toolPath = yield which(this.toolPath, true);
+            return new Promise((resolve, reject) => toolrunner_awaiter(this, void 0, void 0, function* () {
+                this._debug(`exec tool: ${this.toolPath}`);
+                this._debug('arguments:');
+                for (const arg of this.args) {
+                    this._debug(`   ${arg}`);
+                }
+                const optionsNonNull = this._cloneExecOptions(this.options);
+                if (!optionsNonNull.silent && optionsNonNull.outStream) {
+                    optionsNonNull.outStream.write(this._getCommandString(optionsNonNull) + external_os_.EOL);
+                }
+                const state = new ExecState(optionsNonNull, this.toolPath);
+                state.on('debug', (message) => {
+                    this._debug(message);
+                });
+                if (this.options.cwd && !(yield exists(this.options.cwd))) {
+                    return reject(new Error(`The cwd: ${this.options.cwd} does not exist!`));
+                }
+                const fileName = this._getSpawnFileName();
+                const cp = external_child_process_namespaceObject.spawn(fileName, this._getSpawnArgs(optionsNonNull), this._getSpawnOptions(this.options, fileName));
+                let stdbuffer = '';
+                if (cp.stdout) {
+                    cp.stdout.on('data', (data) => {
+                        if (this.options.listeners && this.options.listeners.stdout) {
+                            this.options.listeners.stdout(data);
+                        }
+                        if (!optionsNonNull.silent && optionsNonNull.outStream) {
+                            optionsNonNull.outStream.write(data);
+                        }
+                        stdbuffer = this._processLineBuffer(data, stdbuffer, (line) => {
+                            if (this.options.listeners && this.options.listeners.stdline) {
+                                this.options.listeners.stdline(line);
+                            }
+                        });
+                    });
+                }
+                let errbuffer = '';
+                if (cp.stderr) {
+                    cp.stderr.on('data', (data) => {
+                        state.processStderr = true;
+                        if (this.options.listeners && this.options.listeners.stderr) {
+                            this.options.listeners.stderr(data);
+                        }
+                        if (!optionsNonNull.silent &&
+                            optionsNonNull.errStream &&
+                            optionsNonNull.outStream) {
+                            const s = optionsNonNull.failOnStdErr
+                                ? optionsNonNull.errStream
+                                : optionsNonNull.outStream;
+                            s.write(data);
+                        }
+                        errbuffer = this._processLineBuffer(data, errbuffer, (line) => {
+                            if (this.options.listeners && this.options.listeners.errline) {
+                                this.options.listeners.errline(line);
+                            }
+                        });
+                    });
+                }
+                cp.on('error', (err) => {
+                    state.processError = err.message;
+                    state.processExited = true;
+                    state.processClosed = true;
+                    state.CheckComplete();
+                });
+                cp.on('exit', (code) => {
+                    state.processExitCode = code;
+                    state.processExited = true;
+                    this._debug(`Exit code ${code} received from tool '${this.toolPath}'`);
+                    state.CheckComplete();
+                });
+                cp.on('close', (code) => {
+                    state.processExitCode = code;
+                    state.processExited = true;
+                    state.processClosed = true;
+                    this._debug(`STDIO streams have closed for tool '${this.toolPath}'`);
+                    state.CheckComplete();
+                });
+                state.on('done', (error, exitCode) => {
+                    if (stdbuffer.length > 0) {
+                        this.emit('stdline', stdbuffer);
+                    }
+                    if (errbuffer.length > 0) {
+                        this.emit('errline', errbuffer);
+                    }
+                    cp.removeAllListeners();
+                    if (error) {
+                        reject(error);
+                    }
+                    else {
+                        resolve(exitCode);
+                    }
+                });
+                if (this.options.input) {
+                    if (!cp.stdin) {
+                        throw new Error('child process missing stdin');
+                    }
+                    cp.stdin.end(this.options.input);
+                }
+            }));
+        });
+    }
+}
+/**
+ * Convert an arg string to an array of args. Handles escaping
+ *
+ * @param    argString   string of arguments
+ * @returns  string[]    array of arguments
+ */
+function argStringToArray(argString) {
+    const args = [];
+    let inQuotes = false;
+    let escaped = false;
+    let arg = '';
+    function append(c) {
+        // we only escape double quotes.
+        if (escaped && c !== '"') {
+            arg += '\\';
+        }
+        arg += c;
+        escaped = false;
+    }
+    for (let i = 0; i < argString.length; i++) {
+        const c = argString.charAt(i);
+        if (c === '"') {
+            if (!escaped) {
+                inQuotes = !inQuotes;
+            }
+            else {
+                append(c);
+            }
+            continue;
+        }
+        if (c === '\\' && escaped) {
+            append(c);
+            continue;
+        }
+        if (c === '\\' && inQuotes) {
+            escaped = true;
+            continue;
+        }
+        if (c === ' ' && !inQuotes) {
+            if (arg.length > 0) {
+                args.push(arg);
+                arg = '';
+            }
+            continue;
+        }
+        append(c);
+    }
+    if (arg.length > 0) {
+        args.push(arg.trim());
+    }
+    return args;
+}
+class ExecState extends external_events_.EventEmitter {
+    constructor(options, toolPath) {
+        super();
+        this.processClosed = false; // tracks whether the process has exited and stdio is closed
+        this.processError = '';
+        this.processExitCode = 0;
+        this.processExited = false; // tracks whether the process has exited
+        this.processStderr = false; // tracks whether stderr was written to
+        this.delay = 10000; // 10 seconds
+        this.done = false;
+        this.timeout = null;
+        if (!toolPath) {
+            throw new Error('toolPath must not be empty');
+        }
+        this.options = options;
+        this.toolPath = toolPath;
+        if (options.delay) {
+            this.delay = options.delay;
+        }
+    }
+    CheckComplete() {
+        if (this.done) {
+            return;
+        }
+        if (this.processClosed) {
+            this._setResult();
+        }
+        else if (this.processExited) {
+            this.timeout = (0,external_timers_namespaceObject.setTimeout)(ExecState.HandleTimeout, this.delay, this);
+        }
+    }
+    _debug(message) {
+        this.emit('debug', message);
+    }
+    _setResult() {
+        // determine whether there is an error
+        let error;
+        if (this.processExited) {
+            if (this.processError) {
+                error = new Error(`There was an error when attempting to execute the process '${this.toolPath}'. This may indicate the process failed to start. Error: ${this.processError}`);
+            }
+            else if (this.processExitCode !== 0 && !this.options.ignoreReturnCode) {
+                error = new Error(`The process '${this.toolPath}' failed with exit code ${this.processExitCode}`);
+            }
+            else if (this.processStderr && this.options.failOnStdErr) {
+                error = new Error(`The process '${this.toolPath}' failed because one or more lines were written to the STDERR stream`);
+            }
+        }
+        // clear the timeout
+        if (this.timeout) {
+            clearTimeout(this.timeout);
+            this.timeout = null;
+        }
+        this.done = true;
+        this.emit('done', error, this.processExitCode);
+    }
+    static HandleTimeout(state) {
+        if (state.done) {
+            return;
+        }
+        if (!state.processClosed && state.processExited) {
+            const message = `The STDIO streams did not close within ${state.delay / 1000} seconds of the exit event from process '${state.toolPath}'. This may indicate a child process inherited the STDIO streams and has not yet exited.`;
+            state._debug(message);
+        }
+        state._setResult();
+    }
+}
+//# sourceMappingURL=toolrunner.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/exec/lib/exec.js
+var exec_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+
+
+/**
+ * Exec a command.
+ * Output will be streamed to the live console.
+ * Returns promise with return code
+ *
+ * @param     commandLine        command to execute (can include additional args). Must be correctly escaped.
+ * @param     args               optional arguments for tool. Escaping is handled by the lib.
+ * @param     options            optional exec options.  See ExecOptions
+ * @returns   Promise<number>    exit code
+ */
+function exec_exec(commandLine, args, options) {
+    return exec_awaiter(this, void 0, void 0, function* () {
+        const commandArgs = tr.argStringToArray(commandLine);
+        if (commandArgs.length === 0) {
+            throw new Error(`Parameter 'commandLine' cannot be null or empty.`);
+        }
+        // Path to tool to execute should be first arg
+        const toolPath = commandArgs[0];
+        args = commandArgs.slice(1).concat(args || []);
+        const runner = new tr.ToolRunner(toolPath, args, options);
+        return runner.exec();
+    });
+}
+/**
+ * Exec a command and get the output.
+ * Output will be streamed to the live console.
+ * Returns promise with the exit code and collected stdout and stderr
+ *
+ * @param     commandLine           command to execute (can include additional args). Must be correctly escaped.
+ * @param     args                  optional arguments for tool. Escaping is handled by the lib.
+ * @param     options               optional exec options.  See ExecOptions
+ * @returns   Promise<ExecOutput>   exit code, stdout, and stderr
+ */
+function getExecOutput(commandLine, args, options) {
+    return exec_awaiter(this, void 0, void 0, function* () {
+        var _a, _b;
+        let stdout = '';
+        let stderr = '';
+        //Using string decoder covers the case where a mult-byte character is split
+        const stdoutDecoder = new StringDecoder('utf8');
+        const stderrDecoder = new StringDecoder('utf8');
+        const originalStdoutListener = (_a = options === null || options === void 0 ? void 0 : options.listeners) === null || _a === void 0 ? void 0 : _a.stdout;
+        const originalStdErrListener = (_b = options === null || options === void 0 ? void 0 : options.listeners) === null || _b === void 0 ? void 0 : _b.stderr;
+        const stdErrListener = (data) => {
+            stderr += stderrDecoder.write(data);
+            if (originalStdErrListener) {
+                originalStdErrListener(data);
+            }
+        };
+        const stdOutListener = (data) => {
+            stdout += stdoutDecoder.write(data);
+            if (originalStdoutListener) {
+                originalStdoutListener(data);
+            }
+        };
+        const listeners = Object.assign(Object.assign({}, options === null || options === void 0 ? void 0 : options.listeners), { stdout: stdOutListener, stderr: stdErrListener });
+        const exitCode = yield exec_exec(commandLine, args, Object.assign(Object.assign({}, options), { listeners }));
+        //flush any remaining characters
+        stdout += stdoutDecoder.end();
+        stderr += stderrDecoder.end();
+        return {
+            exitCode,
+            stdout,
+            stderr
+        };
+    });
+}
+//# sourceMappingURL=exec.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/platform.js
+var platform_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+
+
+const getWindowsInfo = () => platform_awaiter(void 0, void 0, void 0, function* () {
+    const { stdout: version } = yield exec.getExecOutput('powershell -command "(Get-CimInstance -ClassName Win32_OperatingSystem).Version"', undefined, {
+        silent: true
+    });
+    const { stdout: name } = yield exec.getExecOutput('powershell -command "(Get-CimInstance -ClassName Win32_OperatingSystem).Caption"', undefined, {
+        silent: true
+    });
+    return {
+        name: name.trim(),
+        version: version.trim()
+    };
+});
+const getMacOsInfo = () => platform_awaiter(void 0, void 0, void 0, function* () {
+    var _a, _b, _c, _d;
+    const { stdout } = yield exec.getExecOutput('sw_vers', undefined, {
+        silent: true
+    });
+    const version = (_b = (_a = stdout.match(/ProductVersion:\s*(.+)/)) === null || _a === void 0 ? void 0 : _a[1]) !== null && _b !== void 0 ? _b : '';
+    const name = (_d = (_c = stdout.match(/ProductName:\s*(.+)/)) === null || _c === void 0 ? void 0 : _c[1]) !== null && _d !== void 0 ? _d : '';
+    return {
+        name,
+        version
+    };
+});
+const getLinuxInfo = () => platform_awaiter(void 0, void 0, void 0, function* () {
+    const { stdout } = yield exec.getExecOutput('lsb_release', ['-i', '-r', '-s'], {
+        silent: true
+    });
+    const [name, version] = stdout.trim().split('\n');
+    return {
+        name,
+        version
+    };
+});
+const platform = external_os_.platform();
+const arch = external_os_.arch();
+const isWindows = platform === 'win32';
+const isMacOS = platform === 'darwin';
+const isLinux = platform === 'linux';
+function getDetails() {
+    return platform_awaiter(this, void 0, void 0, function* () {
+        return Object.assign(Object.assign({}, (yield (isWindows
+            ? getWindowsInfo()
+            : isMacOS
+                ? getMacOsInfo()
+                : getLinuxInfo()))), { platform,
+            arch,
+            isWindows,
+            isMacOS,
+            isLinux });
+    });
+}
+//# sourceMappingURL=platform.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/core.js
+var core_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+
+
+
+
+
+
+/**
+ * The code to exit an action
+ */
+var ExitCode;
+(function (ExitCode) {
+    /**
+     * A code indicating that the action was successful
+     */
+    ExitCode[ExitCode["Success"] = 0] = "Success";
+    /**
+     * A code indicating that the action was a failure
+     */
+    ExitCode[ExitCode["Failure"] = 1] = "Failure";
+})(ExitCode || (ExitCode = {}));
+//-----------------------------------------------------------------------
+// Variables
+//-----------------------------------------------------------------------
+/**
+ * Sets env variable for this action and future actions in the job
+ * @param name the name of the variable to set
+ * @param val the value of the variable. Non-string values will be converted to a string via JSON.stringify
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function exportVariable(name, val) {
+    const convertedVal = toCommandValue(val);
+    process.env[name] = convertedVal;
+    const filePath = process.env['GITHUB_ENV'] || '';
+    if (filePath) {
+        return issueFileCommand('ENV', prepareKeyValueMessage(name, val));
+    }
+    issueCommand('set-env', { name }, convertedVal);
+}
+/**
+ * Registers a secret which will get masked from logs
+ *
+ * @param secret - Value of the secret to be masked
+ * @remarks
+ * This function instructs the Actions runner to mask the specified value in any
+ * logs produced during the workflow run. Once registered, the secret value will
+ * be replaced with asterisks (***) whenever it appears in console output, logs,
+ * or error messages.
+ *
+ * This is useful for protecting sensitive information such as:
+ * - API keys
+ * - Access tokens
+ * - Authentication credentials
+ * - URL parameters containing signatures (SAS tokens)
+ *
+ * Note that masking only affects future logs; any previous appearances of the
+ * secret in logs before calling this function will remain unmasked.
+ *
+ * @example
+ * ```typescript
+ * // Register an API token as a secret
+ * const apiToken = "abc123xyz456";
+ * setSecret(apiToken);
+ *
+ * // Now any logs containing this value will show *** instead
+ * console.log(`Using token: ${apiToken}`); // Outputs: "Using token: ***"
+ * ```
+ */
+function core_setSecret(secret) {
+    command_issueCommand('add-mask', {}, secret);
+}
+/**
+ * Prepends inputPath to the PATH (for this action and future actions)
+ * @param inputPath
+ */
+function addPath(inputPath) {
+    const filePath = process.env['GITHUB_PATH'] || '';
+    if (filePath) {
+        issueFileCommand('PATH', inputPath);
+    }
+    else {
+        issueCommand('add-path', {}, inputPath);
+    }
+    process.env['PATH'] = `${inputPath}${path.delimiter}${process.env['PATH']}`;
+}
+/**
+ * Gets the value of an input.
+ * Unless trimWhitespace is set to false in InputOptions, the value is also trimmed.
+ * Returns an empty string if the value is not defined.
+ *
+ * @param     name     name of the input to get
+ * @param     options  optional. See InputOptions.
+ * @returns   string
+ */
+function getInput(name, options) {
+    const val = process.env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] || '';
+    if (options && options.required && !val) {
+        throw new Error(`Input required and not supplied: ${name}`);
+    }
+    if (options && options.trimWhitespace === false) {
+        return val;
+    }
+    return val.trim();
+}
+/**
+ * Gets the values of an multiline input.  Each value is also trimmed.
+ *
+ * @param     name     name of the input to get
+ * @param     options  optional. See InputOptions.
+ * @returns   string[]
+ *
+ */
+function getMultilineInput(name, options) {
+    const inputs = getInput(name, options)
+        .split('\n')
+        .filter(x => x !== '');
+    if (options && options.trimWhitespace === false) {
+        return inputs;
+    }
+    return inputs.map(input => input.trim());
+}
+/**
+ * Gets the input value of the boolean type in the YAML 1.2 "core schema" specification.
+ * Support boolean input list: `true | True | TRUE | false | False | FALSE` .
+ * The return value is also in boolean type.
+ * ref: https://yaml.org/spec/1.2/spec.html#id2804923
+ *
+ * @param     name     name of the input to get
+ * @param     options  optional. See InputOptions.
+ * @returns   boolean
+ */
+function getBooleanInput(name, options) {
+    const trueValue = ['true', 'True', 'TRUE'];
+    const falseValue = ['false', 'False', 'FALSE'];
+    const val = getInput(name, options);
+    if (trueValue.includes(val))
+        return true;
+    if (falseValue.includes(val))
+        return false;
+    throw new TypeError(`Input does not meet YAML 1.2 "Core Schema" specification: ${name}\n` +
+        `Support boolean input list: \`true | True | TRUE | false | False | FALSE\``);
+}
+/**
+ * Sets the value of an output.
+ *
+ * @param     name     name of the output to set
+ * @param     value    value to store. Non-string values will be converted to a string via JSON.stringify
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function setOutput(name, value) {
+    const filePath = process.env['GITHUB_OUTPUT'] || '';
+    if (filePath) {
+        return file_command_issueFileCommand('OUTPUT', file_command_prepareKeyValueMessage(name, value));
+    }
+    process.stdout.write(external_os_.EOL);
+    command_issueCommand('set-output', { name }, utils_toCommandValue(value));
+}
+/**
+ * Enables or disables the echoing of commands into stdout for the rest of the step.
+ * Echoing is disabled by default if ACTIONS_STEP_DEBUG is not set.
+ *
+ */
+function setCommandEcho(enabled) {
+    issue('echo', enabled ? 'on' : 'off');
+}
+//-----------------------------------------------------------------------
+// Results
+//-----------------------------------------------------------------------
+/**
+ * Sets the action status to failed.
+ * When the action exits it will be with an exit code of 1
+ * @param message add error issue message
+ */
+function setFailed(message) {
+    process.exitCode = ExitCode.Failure;
+    error(message);
+}
+//-----------------------------------------------------------------------
+// Logging Commands
+//-----------------------------------------------------------------------
+/**
+ * Gets whether Actions Step Debug is on or not
+ */
+function isDebug() {
+    return process.env['RUNNER_DEBUG'] === '1';
+}
+/**
+ * Writes debug message to user log
+ * @param message debug message
+ */
+function core_debug(message) {
+    command_issueCommand('debug', {}, message);
+}
+/**
+ * Adds an error issue
+ * @param message error issue message. Errors will be converted to string via toString()
+ * @param properties optional properties to add to the annotation.
+ */
+function error(message, properties = {}) {
+    command_issueCommand('error', utils_toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+}
+/**
+ * Adds a warning issue
+ * @param message warning issue message. Errors will be converted to string via toString()
+ * @param properties optional properties to add to the annotation.
+ */
+function warning(message, properties = {}) {
+    command_issueCommand('warning', utils_toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+}
+/**
+ * Adds a notice issue
+ * @param message notice issue message. Errors will be converted to string via toString()
+ * @param properties optional properties to add to the annotation.
+ */
+function notice(message, properties = {}) {
+    issueCommand('notice', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+}
+/**
+ * Writes info to log with console.log.
+ * @param message info message
+ */
+function info(message) {
+    process.stdout.write(message + external_os_.EOL);
+}
+/**
+ * Begin an output group.
+ *
+ * Output until the next `groupEnd` will be foldable in this group
+ *
+ * @param name The name of the output group
+ */
+function startGroup(name) {
+    issue('group', name);
+}
+/**
+ * End an output group.
+ */
+function endGroup() {
+    issue('endgroup');
+}
+/**
+ * Wrap an asynchronous function call in a group.
+ *
+ * Returns the same type as the function itself.
+ *
+ * @param name The name of the group
+ * @param fn The function to wrap in the group
+ */
+function group(name, fn) {
+    return core_awaiter(this, void 0, void 0, function* () {
+        startGroup(name);
+        let result;
+        try {
+            result = yield fn();
+        }
+        finally {
+            endGroup();
+        }
+        return result;
+    });
+}
+//-----------------------------------------------------------------------
+// Wrapper action state
+//-----------------------------------------------------------------------
+/**
+ * Saves state for current action, the state can only be retrieved by this action's post job execution.
+ *
+ * @param     name     name of the state to store
+ * @param     value    value to store. Non-string values will be converted to a string via JSON.stringify
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function saveState(name, value) {
+    const filePath = process.env['GITHUB_STATE'] || '';
+    if (filePath) {
+        return issueFileCommand('STATE', prepareKeyValueMessage(name, value));
+    }
+    issueCommand('save-state', { name }, toCommandValue(value));
+}
+/**
+ * Gets the value of an state set by this action's main execution.
+ *
+ * @param     name     name of the state to get
+ * @returns   string
+ */
+function getState(name) {
+    return process.env[`STATE_${name}`] || '';
+}
+function getIDToken(aud) {
+    return core_awaiter(this, void 0, void 0, function* () {
+        return yield OidcClient.getIDToken(aud);
+    });
+}
+/**
+ * Summary exports
+ */
+
+/**
+ * @deprecated use core.summary
+ */
+
+/**
+ * Path exports
+ */
+
+/**
+ * Platform utilities exports
+ */
+
+//# sourceMappingURL=core.js.map
+// EXTERNAL MODULE: external "node:util"
+var external_node_util_ = __nccwpck_require__(7975);
+;// CONCATENATED MODULE: ./src/lib/args.ts
+/**
+ * The one command-line parser, for the CLI and the agent, on `node:util`'s `parseArgs`: `--name value`,
+ * `--name=value` (everything after the first `=`), and a flag given again adds a value. A flag that takes
+ * a value takes the next argument whatever it looks like (an SSH key starts with `-----BEGIN`); a boolean
+ * flag stands alone, meaning true, or takes a true/false word after it. `--help` or `-h` ends parsing.
+ *
+ * No error quotes an argument: one in the wrong place may be a secret (a key pasted after a boolean flag,
+ * a token with a typo in its flag). A flag is named only when its name has a flag's shape, anything else
+ * by its position on the command line.
+ */
+
+
+/** true or false for the words a boolean flag or input takes (as `@actions/core` reads them). */
+function booleanWord(value) {
+    if (value === 'true' || value === 'True' || value === 'TRUE')
+        return true;
+    if (value === 'false' || value === 'False' || value === 'FALSE')
+        return false;
+    return undefined;
+}
+// Only a name of this shape is ever quoted in an error.
+const FLAG_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
+/** The option is one whole argument, not a letter of a `-abc` group that parseArgs split up. */
+function whole(arg, option) {
+    return (arg === option.rawName ||
+        (option.inlineValue === true && arg === `${option.rawName}=${option.value}`));
+}
+/**
+ * Parses `argv` against the flags there are. `firstPosition` is the position of `argv[0]` on the whole
+ * command line, for messages (after a command word, 2).
+ */
+function parseFlags(argv, flags, firstPosition = 1) {
+    const known = (name) => Object.hasOwn(flags, name) ? flags[name] : undefined;
+    const options = {};
+    for (const name of Object.keys(flags))
+        options[name] = { type: flags[name].boolean ? 'boolean' : 'string' };
+    options.help = { type: 'boolean', short: 'h' };
+    // Not strict: every refusal is ours, worded so that it quotes nothing.
+    const { tokens } = parseArgs({
+        args: [...argv],
+        options,
+        strict: false,
+        allowPositionals: true,
+        tokens: true,
+    });
+    const values = new Map();
+    for (let t = 0; t < tokens.length; t++) {
+        const token = tokens[t];
+        const position = token.index + firstPosition;
+        if (token.kind === 'option' && token.name === 'help' && argv[token.index] === token.rawName)
+            return { values, help: true };
+        if (token.kind !== 'option' ||
+            !token.rawName.startsWith('--') ||
+            !whole(argv[token.index], token)) {
+            throw new ConfigurationError(`argument ${position} is not a flag, nor the value of one (flags are --lower-case-name VALUE; see --help)`);
+        }
+        const name = token.name;
+        if (!FLAG_NAME.test(name))
+            throw new ConfigurationError(`argument ${position} is an unknown flag (see --help)`);
+        if (name === 'help')
+            throw new ConfigurationError('flag --help takes no value');
+        const flag = known(name);
+        if (!flag)
+            throw new ConfigurationError(`unknown flag --${name} (see --help for the flags)`);
+        let value = token.value;
+        if (value === undefined && flag.boolean) {
+            const next = tokens[t + 1];
+            const word = next?.kind === 'positional' &&
+                next.index === token.index + 1 &&
+                booleanWord(next.value) !== undefined;
+            value = word ? next.value : 'true';
+            if (word)
+                t++;
+        }
+        if (value === undefined)
+            throw new ConfigurationError(`flag --${name} needs a value (--${name} VALUE)`);
+        values.set(name, [...(values.get(name) ?? []), value]);
+    }
+    return { values, help: false };
+}
+
+;// CONCATENATED MODULE: ./src/lib/inputs.ts
+/**
+ * The one way inputs are read, whatever the adapter: GitHub Actions (`core.getInput`), or the CLI (flags
+ * and `GITOPS_*` environment variables). Each command's `getInputs()` reads through this, so the same
+ * input gives the same value and the same error everywhere.
+ */
+
+
+
+// Control characters (C0, DEL, C1). A one-line value (a name, a version, a path) has none: a newline in
+// a version ends up in commit trailers and outputs. Text (lists, keys, messages) may hold line breaks
+// and tabs, nothing else.
+const ANY_CONTROL = /\p{Cc}/u;
+const CONTROL_BUT_LINE_BREAKS = /(?![\n\r\t])\p{Cc}/u;
+class Inputs {
+    source;
+    defaults;
+    constructor(source, defaults = {}) {
+        this.source = source;
+        this.defaults = defaults;
+    }
+    /** The trimmed value or default; `text` allows line breaks and tabs, else one line only. */
+    raw(name, text = false) {
+        const value = this.source.get(name)?.trim() || this.defaults[name] || undefined;
+        if (value === undefined)
+            return undefined;
+        // The value is never quoted: it may be a secret, and its bytes would garble the log.
+        if (!text && ANY_CONTROL.test(value)) {
+            throw new errors_ConfigurationError(`input '${name}' holds a control character (a line break, tab or other); it must be one line`);
+        }
+        if (text && CONTROL_BUT_LINE_BREAKS.test(value)) {
+            throw new errors_ConfigurationError(`input '${name}' holds a control character; only line breaks and tabs are allowed`);
+        }
+        return value;
+    }
+    mask(value) {
+        this.source.mask(value);
+        // Multi-line secrets (keys) are masked line by line too, as runners print them that way.
+        for (const line of value.split(/\r?\n/)) {
+            const part = line.trim();
+            if (part.length > 8 && part !== value)
+                this.source.mask(part);
+        }
+    }
+    /** A value that must be given. */
+    required(name) {
+        const value = this.raw(name);
+        if (value === undefined)
+            throw new errors_ConfigurationError(`input '${name}' is required`);
+        return value;
+    }
+    /** A value, or undefined when empty. */
+    optional(name) {
+        return this.raw(name);
+    }
+    /** Free text that may span lines (a commit message, known_hosts lines), or undefined when empty. */
+    text(name) {
+        return this.raw(name, true);
+    }
+    /** A secret: masked in logs before anything else can print it. */
+    secret(name) {
+        const value = this.raw(name, true);
+        if (value !== undefined)
+            this.mask(value);
+        return value;
+    }
+    /**
+     * A secret read from the file the input names (`ssh-key-file`), masked like `secret`. An unreadable
+     * file is an error naming the input and the path, never the content.
+     */
+    secretFile(name) {
+        const path = this.raw(name);
+        if (path === undefined)
+            return undefined;
+        let content;
+        try {
+            content = (0,external_node_fs_namespaceObject.readFileSync)(path, 'utf8').trim();
+        }
+        catch (error) {
+            const code = error.code ?? 'unreadable';
+            throw new errors_ConfigurationError(`input ${name} ${path} cannot be read (${code})`);
+        }
+        if (content === '')
+            throw new errors_ConfigurationError(`input ${name} ${path} is empty`);
+        if (CONTROL_BUT_LINE_BREAKS.test(content)) {
+            throw new errors_ConfigurationError(`input ${name} ${path} holds control characters; it must be a text file`);
+        }
+        this.mask(content);
+        return content;
+    }
+    /** `true`/`false` (YAML 1.2 core schema words, as `core.getBooleanInput` takes them). */
+    boolean(name) {
+        const value = this.raw(name);
+        if (value === undefined)
+            return false;
+        const word = booleanWord(value);
+        if (word !== undefined)
+            return word;
+        // The value is not quoted back: a token pasted into the wrong input would be printed.
+        throw new errors_ConfigurationError(`input '${name}' must be true or false`);
+    }
+    /** A list: one item a line, or comma-separated; blank items and `#` comments dropped. */
+    list(name) {
+        const value = this.raw(name, true);
+        if (value === undefined)
+            return [];
+        return value
+            .split(/[\n,]/)
+            .map((s) => s.trim())
+            .filter((s) => s !== '' && !s.startsWith('#'));
+    }
+    /** Words split on whitespace, for flags passed through to another program. */
+    words(name) {
+        const value = this.raw(name, true);
+        return value === undefined ? [] : value.split(/\s+/).filter((s) => s !== '');
+    }
+    /** One of a fixed set of values. */
+    choice(name, allowed) {
+        const value = this.raw(name);
+        if (value === undefined)
+            return undefined;
+        if (!allowed.includes(value)) {
+            throw new errors_ConfigurationError(`input '${name}' must be one of ${allowed.join(', ')}`);
+        }
+        return value;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/commands/specs.generated.ts
+// Generated by `npm run build` from actions/*/action.yml. Do not edit.
+const specs = {
+    "publish-release": {
+        "description": "Commit an app's rendered manifests into the gitops repo under releases/<env>/<app>/ with release metadata, and push - safely when many pipelines push at once. Also promotes a release from one env to another, or retires an app.",
+        "inputs": {
+            "env": {
+                "description": "The environment (a DNS-label-like name, e.g. `staging`).",
+                "required": true
+            },
+            "app": {
+                "description": "The app (a DNS-label-like name).",
+                "required": true
+            },
+            "manifests": {
+                "description": "The per-object folder that render wrote (its `manifests-dir` output). Not with `from-env` or `retire`.",
+                "required": false
+            },
+            "version": {
+                "description": "The release's version. SemVer (a leading `v` is fine) orders releases; any other version (a commit SHA, a date) is ordered by its source commit's time, else by the gitops repo's history (a newer publish is newer).",
+                "required": false
+            },
+            "from-env": {
+                "description": "Promote - copy the exact release of this env (same objects, digest and version) to `env`.",
+                "required": false
+            },
+            "retire": {
+                "description": "Remove the app - replace its folder with a release.json that says `retired`, so the agent prunes its objects. Retiring again removes the folder.",
+                "required": false,
+                "default": "false"
+            },
+            "force": {
+                "description": "Override the refusals to downgrade, to re-publish a version with other manifests, and to publish over a rollback's pin. Said in the commit.",
+                "required": false,
+                "default": "false"
+            },
+            "allow-secrets": {
+                "description": "Accept plaintext `Secret` objects (refused by default).",
+                "required": false,
+                "default": "false"
+            },
+            "source-repo": {
+                "description": "The app's repository. Default - from `GITHUB_SERVER_URL`/`GITHUB_REPOSITORY`, or GitLab's `CI_PROJECT_URL`.",
+                "required": false
+            },
+            "source-commit": {
+                "description": "The app's commit. Default - `GITHUB_SHA` or `CI_COMMIT_SHA`.",
+                "required": false
+            },
+            "source-commit-time": {
+                "description": "The source commit's time (ISO 8601). Default - read from the checkout with git, when it is there.",
+                "required": false
+            },
+            "source-run": {
+                "description": "The CI run's URL. Default - the GitHub Actions run, or GitLab's `CI_PIPELINE_URL`.",
+                "required": false
+            },
+            "released-by": {
+                "description": "Who released. Default - `GITHUB_ACTOR` or `GITLAB_USER_LOGIN`.",
+                "required": false
+            },
+            "kustomize-version": {
+                "description": "The kustomize version that rendered the manifests (render's `kustomize-version` output), recorded in release.json.",
+                "required": false
+            },
+            "message": {
+                "description": "Extra text for the commit body.",
+                "required": false
+            },
+            "repository": {
+                "description": "The gitops repo - a clone URL (`https://…`, `git@host:owner/name.git`, `ssh://…`, `file://…`) or `owner/name` on the current git host.",
+                "required": true
+            },
+            "token": {
+                "description": "A token that may push to the gitops repo over HTTPS (and open pull requests). Masked; never written to disk or the repo.",
+                "required": false
+            },
+            "ssh-key": {
+                "description": "An OpenSSH private key that may push to the gitops repo over SSH. Masked; kept in a private temp file for the run only.",
+                "required": false
+            },
+            "ssh-key-file": {
+                "description": "A file holding the OpenSSH private key, instead of `ssh-key` (not both) - the safer form on a command line, where a value may end up in shell history or process lists. Masked the same way.",
+                "required": false
+            },
+            "known-hosts": {
+                "description": "known_hosts lines of the SSH host (required for SSH remotes other than github.com, whose published keys are built in).",
+                "required": false
+            },
+            "branch": {
+                "description": "The gitops repo's branch. Default - the remote's default branch.",
+                "required": false
+            },
+            "author-name": {
+                "description": "Commit author and committer name.",
+                "required": false,
+                "default": "gitops-actions[bot]"
+            },
+            "author-email": {
+                "description": "Commit author and committer email.",
+                "required": false,
+                "default": "gitops-actions@users.noreply.github.com"
+            },
+            "mode": {
+                "description": "`push` to the branch, or `pull-request`: push to the tool's own branch `gitops/<env>/<app>` and open or update one pull request (GitHub) or merge request (GitLab).",
+                "required": false,
+                "default": "push"
+            },
+            "git-host": {
+                "description": "`github` or `gitlab`, for pull requests and token logins. Default - from the CI system running the step.",
+                "required": false
+            },
+            "api-url": {
+                "description": "The git host's API URL for pull requests. Default - `GITHUB_API_URL` or `CI_API_V4_URL`.",
+                "required": false
+            },
+            "max-attempts": {
+                "description": "Push attempts when other pipelines push first (each re-applies the change on the new tip, with jittered backoff).",
+                "required": false,
+                "default": "30"
+            },
+            "git-timeout": {
+                "description": "Seconds one git command (clone, fetch, push) may take before it is stopped with its children; a remote that never answers fails the step instead of hanging it.",
+                "required": false,
+                "default": "300"
+            },
+            "dry-run": {
+                "description": "Commit in a temporary clone but push nothing.",
+                "required": false,
+                "default": "false"
+            }
+        },
+        "outputs": {
+            "commit": {
+                "description": "The commit made (empty when nothing changed)."
+            },
+            "changed": {
+                "description": "`true` when a commit was made; decided by digest, version and pin, not by release.json's bytes."
+            },
+            "attempts": {
+                "description": "Push attempts it took."
+            },
+            "pull-request-url": {
+                "description": "The pull or merge request, in pull-request mode."
+            },
+            "version": {
+                "description": "The version now in place."
+            },
+            "digest": {
+                "description": "The manifests' digest."
+            },
+            "objects-added": {
+                "description": "Objects added, comma-separated (`Kind/namespace/name`)."
+            },
+            "objects-changed": {
+                "description": "Objects changed, comma-separated."
+            },
+            "objects-removed": {
+                "description": "Objects removed, comma-separated - the agent prunes them."
+            }
+        }
+    },
+    "render": {
+        "description": "Run kustomize on an app's kustomization and hand back plain, validated manifests, one file per object.",
+        "inputs": {
+            "path": {
+                "description": "The kustomization folder to build.",
+                "required": true
+            },
+            "images": {
+                "description": "Image overrides, one a line or comma-separated: `name=newName:tag`, `name:tag`, `name@sha256:<digest>`. Applied through a temporary overlay; your files are never modified.",
+                "required": false
+            },
+            "output-dir": {
+                "description": "The folder to write, one file per object (`<kind>-<name>.yaml`). Replaced wholly on each run.",
+                "required": false,
+                "default": "rendered"
+            },
+            "output-file": {
+                "description": "The single-file form of the same objects. Default `<output-dir>.yaml`, beside the folder.",
+                "required": false
+            },
+            "namespace": {
+                "description": "Set this namespace on every namespaced object (kustomize's `namespace:`).",
+                "required": false
+            },
+            "kustomize": {
+                "description": "Which kustomize to run: a path to a kustomize or kubectl binary, or `kubectl` for `kubectl kustomize`. Default `GITOPS_KUSTOMIZE`, else a standalone `kustomize` on PATH, else `kubectl kustomize`.",
+                "required": false
+            },
+            "kustomize-flags": {
+                "description": "Extra flags for kustomize, e.g. `--enable-helm` or `--load-restrictor LoadRestrictionsNone`.",
+                "required": false
+            },
+            "kustomize-timeout": {
+                "description": "Seconds kustomize may run before it is killed (with whatever it started): a remote resource on a host that never answers fails the step instead of holding it.",
+                "required": false,
+                "default": "120"
+            },
+            "kustomize-memory-limit": {
+                "description": "MiB of memory kustomize may hold (with whatever it started; watched on Linux runners) before it is killed: a YAML alias bomb fails the step instead of the runner.",
+                "required": false,
+                "default": "2048"
+            },
+            "allow-secrets": {
+                "description": "Accept plaintext `Secret` objects (refused by default; use sealed or SOPS secrets).",
+                "required": false,
+                "default": "false"
+            }
+        },
+        "outputs": {
+            "manifests-dir": {
+                "description": "The folder of per-object files."
+            },
+            "manifests-file": {
+                "description": "The single-file form."
+            },
+            "objects": {
+                "description": "How many objects were rendered."
+            },
+            "digest": {
+                "description": "sha256 of the canonical form of the objects; the same input gives the same digest everywhere."
+            },
+            "kustomize-version": {
+                "description": "The version of the kustomize that ran."
+            }
+        }
+    },
+    "rollback": {
+        "description": "Go back to an earlier release of one app in one env - the folder restored as it was, in one commit that lists every commit it reverts, history kept, and the app pinned. Made for a manual workflow_dispatch.",
+        "inputs": {
+            "env": {
+                "description": "The environment.",
+                "required": true
+            },
+            "app": {
+                "description": "The app.",
+                "required": true
+            },
+            "to": {
+                "description": "The release to go back to - a commit of the gitops repo, a version, or `previous` (the release before the one in place; rollbacks do not count).",
+                "required": false,
+                "default": "previous"
+            },
+            "reason": {
+                "description": "Why, for the commit and the pin.",
+                "required": false
+            },
+            "pin": {
+                "description": "Pin the app so the next publish does not silently undo the rollback (lift with `unpin` or `force`).",
+                "required": false,
+                "default": "true"
+            },
+            "repository": {
+                "description": "The gitops repo - a clone URL (`https://…`, `git@host:owner/name.git`, `ssh://…`, `file://…`) or `owner/name` on the current git host.",
+                "required": true
+            },
+            "token": {
+                "description": "A token that may push to the gitops repo over HTTPS (and open pull requests). Masked; never written to disk or the repo.",
+                "required": false
+            },
+            "ssh-key": {
+                "description": "An OpenSSH private key that may push to the gitops repo over SSH. Masked; kept in a private temp file for the run only.",
+                "required": false
+            },
+            "ssh-key-file": {
+                "description": "A file holding the OpenSSH private key, instead of `ssh-key` (not both) - the safer form on a command line, where a value may end up in shell history or process lists. Masked the same way.",
+                "required": false
+            },
+            "known-hosts": {
+                "description": "known_hosts lines of the SSH host (required for SSH remotes other than github.com, whose published keys are built in).",
+                "required": false
+            },
+            "branch": {
+                "description": "The gitops repo's branch. Default - the remote's default branch.",
+                "required": false
+            },
+            "author-name": {
+                "description": "Commit author and committer name.",
+                "required": false,
+                "default": "gitops-actions[bot]"
+            },
+            "author-email": {
+                "description": "Commit author and committer email.",
+                "required": false,
+                "default": "gitops-actions@users.noreply.github.com"
+            },
+            "mode": {
+                "description": "`push` to the branch, or `pull-request`: push to the tool's own branch `gitops/<env>/<app>` and open or update one pull request (GitHub) or merge request (GitLab).",
+                "required": false,
+                "default": "push"
+            },
+            "git-host": {
+                "description": "`github` or `gitlab`, for pull requests and token logins. Default - from the CI system running the step.",
+                "required": false
+            },
+            "api-url": {
+                "description": "The git host's API URL for pull requests. Default - `GITHUB_API_URL` or `CI_API_V4_URL`.",
+                "required": false
+            },
+            "max-attempts": {
+                "description": "Push attempts when other pipelines push first (each re-applies the change on the new tip, with jittered backoff).",
+                "required": false,
+                "default": "30"
+            },
+            "git-timeout": {
+                "description": "Seconds one git command (clone, fetch, push) may take before it is stopped with its children; a remote that never answers fails the step instead of hanging it.",
+                "required": false,
+                "default": "300"
+            },
+            "dry-run": {
+                "description": "Commit in a temporary clone but push nothing.",
+                "required": false,
+                "default": "false"
+            }
+        },
+        "outputs": {
+            "commit": {
+                "description": "The rollback commit."
+            },
+            "changed": {
+                "description": "`true` when a commit was made."
+            },
+            "attempts": {
+                "description": "Push attempts it took."
+            },
+            "version": {
+                "description": "The version now in place."
+            },
+            "rolled-back-from": {
+                "description": "The version that was in place before."
+            },
+            "target": {
+                "description": "The release commit restored."
+            },
+            "reverted": {
+                "description": "The commits undone, newest first, comma-separated."
+            },
+            "pull-request-url": {
+                "description": "The pull or merge request, in pull-request mode."
+            }
+        }
+    },
+    "unpin": {
+        "description": "Lift the pin that a rollback set on one env/app, in a commit of its own, so the next publish goes through.",
+        "inputs": {
+            "env": {
+                "description": "The environment.",
+                "required": true
+            },
+            "app": {
+                "description": "The app.",
+                "required": true
+            },
+            "repository": {
+                "description": "The gitops repo - a clone URL (`https://…`, `git@host:owner/name.git`, `ssh://…`, `file://…`) or `owner/name` on the current git host.",
+                "required": true
+            },
+            "token": {
+                "description": "A token that may push to the gitops repo over HTTPS (and open pull requests). Masked; never written to disk or the repo.",
+                "required": false
+            },
+            "ssh-key": {
+                "description": "An OpenSSH private key that may push to the gitops repo over SSH. Masked; kept in a private temp file for the run only.",
+                "required": false
+            },
+            "ssh-key-file": {
+                "description": "A file holding the OpenSSH private key, instead of `ssh-key` (not both) - the safer form on a command line, where a value may end up in shell history or process lists. Masked the same way.",
+                "required": false
+            },
+            "known-hosts": {
+                "description": "known_hosts lines of the SSH host (required for SSH remotes other than github.com, whose published keys are built in).",
+                "required": false
+            },
+            "branch": {
+                "description": "The gitops repo's branch. Default - the remote's default branch.",
+                "required": false
+            },
+            "author-name": {
+                "description": "Commit author and committer name.",
+                "required": false,
+                "default": "gitops-actions[bot]"
+            },
+            "author-email": {
+                "description": "Commit author and committer email.",
+                "required": false,
+                "default": "gitops-actions@users.noreply.github.com"
+            },
+            "max-attempts": {
+                "description": "Push attempts when other pipelines push first (each re-applies the change on the new tip, with jittered backoff).",
+                "required": false,
+                "default": "30"
+            },
+            "git-timeout": {
+                "description": "Seconds one git command (clone, fetch, push) may take before it is stopped with its children; a remote that never answers fails the step instead of hanging it.",
+                "required": false,
+                "default": "300"
+            },
+            "dry-run": {
+                "description": "Commit in a temporary clone but push nothing.",
+                "required": false,
+                "default": "false"
+            }
+        },
+        "outputs": {
+            "commit": {
+                "description": "The commit made (empty when the app was not pinned)."
+            },
+            "changed": {
+                "description": "`true` when a commit was made."
+            },
+            "version": {
+                "description": "The version in place."
+            }
+        }
+    }
+};
+
+;// CONCATENATED MODULE: ./src/lib/log.ts
+/** A logger that drops everything: for callers that want only the result. */
+const silentLogger = {
+    debug: () => undefined,
+    info: () => undefined,
+    warn: () => undefined,
+    error: () => undefined,
+};
+/** A logger that writes plain lines to stderr (the CLI and tests); debug only when asked. */
+function consoleLogger(options = {}) {
+    const write = (prefix, message) => {
+        process.stderr.write(`${prefix}${message}\n`);
+    };
+    return {
+        debug: (m) => {
+            if (options.debug)
+                write('debug: ', m);
+        },
+        info: (m) => write('', m),
+        warn: (m) => write('warning: ', m),
+        error: (m) => write('error: ', m),
+    };
+}
+
+;// CONCATENATED MODULE: ./src/commands/adapter.ts
+/**
+ * What both adapters (the GitHub Action and the CLI) do with a command, so that each keeps only where
+ * values come from and where results go: read its inputs, with the defaults of its action.yml where one
+ * is empty, run it, hand back its outputs and summary, and tell a failure's message from a bug's stack.
+ * The adapters import `src/commands` alone: what they need of the library comes through here.
+ */
+
+
+
+
+/** The command's inputs and outputs, from its action.yml. */
+function specOf(command) {
+    return specs[command.name];
+}
+/** The inputs that are true/false (their default says so). */
+function booleanInputs(spec) {
+    return new Set(Object.entries(spec.inputs)
+        .filter(([, s]) => s.default === 'true' || s.default === 'false')
+        .map(([name]) => name));
+}
+/** A command's inputs read from `source`, with its action.yml's defaults where a value is empty. */
+function commandInputs(command, source) {
+    const spec = specOf(command);
+    const defaults = Object.fromEntries(Object.entries(spec.inputs).map(([k, v]) => [k, v.default]));
+    return new Inputs(source, defaults);
+}
+/** Reads every input (refusing bad ones before any work), runs the command, and gives its results. */
+async function adapter_runCommand(command, source, log) {
+    // Stopped (a cancelled job, Ctrl-C), a run removes its clone and SSH key before it exits.
+    cleanUpOnStopSignals();
+    const options = command.getInputs(commandInputs(command, source));
+    const result = await command.run(options, log);
+    return { outputs: command.outputs(result), summary: () => command.summary(result) };
+}
+/** A failure as an adapter reports it: the message, and the stack only for a bug, not a user's mistake. */
+function failure(error) {
+    const bug = !(error instanceof errors_ConfigurationError) && error instanceof Error;
+    return { message: errorMessage(error), stack: bug ? error.stack : undefined };
+}
+// What the adapters use of the library, so that they import src/commands alone.
+
+
+
+;// CONCATENATED MODULE: ./src/actions/github.ts
+/** The GitHub Actions adapter: inputs from the runner, outputs and a job summary back to it. */
+
+
+const githubLogger = {
+    debug: (m) => core_debug(m),
+    info: (m) => info(m),
+    warn: (m) => warning(m),
+    error: (m) => error(m),
+};
+/** Runs one command as a GitHub Action step. Never throws: failures go to `core.setFailed`. */
+async function runAction(command) {
+    try {
+        const { outputs, summary } = await adapter_runCommand(command, { get: (name) => getInput(name), mask: (s) => core_setSecret(s) }, githubLogger);
+        for (const [name, value] of Object.entries(outputs))
+            setOutput(name, value);
+        if (process.env.GITHUB_STEP_SUMMARY)
+            await summary_summary.addRaw(summary()).write();
+    }
+    catch (error) {
+        const { message, stack } = failure(error);
+        if (stack)
+            core_debug(stack);
+        setFailed(`${command.name}: ${message}`);
+    }
+}
 
 ;// CONCATENATED MODULE: ./src/actions/publish-release/main.ts
 
@@ -39681,7 +40102,7 @@ var Alias = __nccwpck_require__(4065);
 var Collection = __nccwpck_require__(101);
 var identity = __nccwpck_require__(1127);
 var Pair = __nccwpck_require__(7165);
-var toJS = __nccwpck_require__(6424);
+var toJS = __nccwpck_require__(4043);
 var Schema = __nccwpck_require__(5840);
 var stringifyDocument = __nccwpck_require__(6829);
 var anchors = __nccwpck_require__(1596);
@@ -40607,7 +41028,7 @@ var anchors = __nccwpck_require__(1596);
 var visit = __nccwpck_require__(204);
 var identity = __nccwpck_require__(1127);
 var Node = __nccwpck_require__(6673);
-var toJS = __nccwpck_require__(6424);
+var toJS = __nccwpck_require__(4043);
 
 class Alias extends Node.NodeBase {
     constructor(source) {
@@ -40890,7 +41311,7 @@ exports.isEmptyPath = isEmptyPath;
 
 var applyReviver = __nccwpck_require__(3661);
 var identity = __nccwpck_require__(1127);
-var toJS = __nccwpck_require__(6424);
+var toJS = __nccwpck_require__(4043);
 
 class NodeBase {
     constructor(type) {
@@ -40983,7 +41404,7 @@ exports.createPair = createPair;
 
 var identity = __nccwpck_require__(1127);
 var Node = __nccwpck_require__(6673);
-var toJS = __nccwpck_require__(6424);
+var toJS = __nccwpck_require__(4043);
 
 const isScalarValue = (value) => !value || (typeof value !== 'function' && typeof value !== 'object');
 class Scalar extends Node.NodeBase {
@@ -41174,7 +41595,7 @@ var stringifyCollection = __nccwpck_require__(1212);
 var Collection = __nccwpck_require__(101);
 var identity = __nccwpck_require__(1127);
 var Scalar = __nccwpck_require__(3301);
-var toJS = __nccwpck_require__(6424);
+var toJS = __nccwpck_require__(4043);
 
 class YAMLSeq extends Collection.Collection {
     static get tagName() {
@@ -41295,7 +41716,7 @@ var log = __nccwpck_require__(7249);
 var merge = __nccwpck_require__(452);
 var stringify = __nccwpck_require__(2148);
 var identity = __nccwpck_require__(1127);
-var toJS = __nccwpck_require__(6424);
+var toJS = __nccwpck_require__(4043);
 
 function addPairToJSMap(ctx, map, { key, value }) {
     if (identity.isNode(key) && key.addToJSMap)
@@ -41418,7 +41839,7 @@ exports.isSeq = isSeq;
 
 /***/ }),
 
-/***/ 6424:
+/***/ 4043:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
@@ -44262,7 +44683,7 @@ var omap = __nccwpck_require__(303);
 var pairs = __nccwpck_require__(8385);
 var schema$2 = __nccwpck_require__(5913);
 var set = __nccwpck_require__(1528);
-var timestamp = __nccwpck_require__(4371);
+var timestamp = __nccwpck_require__(6752);
 
 const schemas = new Map([
     ['core', schema.schema],
@@ -44685,7 +45106,7 @@ exports.merge = merge;
 
 
 var identity = __nccwpck_require__(1127);
-var toJS = __nccwpck_require__(6424);
+var toJS = __nccwpck_require__(4043);
 var YAMLMap = __nccwpck_require__(4454);
 var YAMLSeq = __nccwpck_require__(2223);
 var pairs = __nccwpck_require__(8385);
@@ -44869,7 +45290,7 @@ var merge = __nccwpck_require__(452);
 var omap = __nccwpck_require__(303);
 var pairs = __nccwpck_require__(8385);
 var set = __nccwpck_require__(1528);
-var timestamp = __nccwpck_require__(4371);
+var timestamp = __nccwpck_require__(6752);
 
 const schema = [
     map.map,
@@ -45003,7 +45424,7 @@ exports.set = set;
 
 /***/ }),
 
-/***/ 4371:
+/***/ 6752:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 

@@ -28372,7 +28372,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8918);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8220);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -28381,7 +28381,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 8918:
+/***/ 8220:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -28389,6 +28389,1870 @@ __webpack_async_result__();
 __nccwpck_require__.d(__webpack_exports__, {
   e: () => (/* binding */ run)
 });
+
+;// CONCATENATED MODULE: external "node:path"
+const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+;// CONCATENATED MODULE: ./src/lib/errors.ts
+/**
+ * A mistake in what the user gave (an input, a file, a remote): reported as a plain message, without a
+ * stack trace, and kept apart from bugs in this tool.
+ */
+class errors_ConfigurationError extends Error {
+    constructor(message, options) {
+        super(message, options);
+        this.name = 'ConfigurationError';
+    }
+}
+/** The message of anything thrown, for logs and `setFailed`. */
+function errors_errorMessage(error) {
+    return error instanceof Error ? error.message : String(error);
+}
+
+;// CONCATENATED MODULE: ./src/lib/gitops/layout.ts
+/**
+ * The gitops repo convention: `releases/<env>/<app>/` holds one app's rendered objects in one environment,
+ * with `release.json` beside them.
+ */
+
+const RELEASES_DIR = 'releases';
+const RELEASE_FILE = 'release.json';
+// DNS-label-like: what can be a folder name, a label value and part of a branch name safely.
+const NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+/** Checks an env or app name; `input` names the input in the error. */
+function validateName(input, value) {
+    if (!NAME.test(value)) {
+        throw new errors_ConfigurationError(
+        // The value is not echoed: a secret pasted into the wrong input must not be printed.
+        `input '${input}' is not a valid name (lower-case letters, digits and '-', at most 63, ` +
+            `starting and ending with a letter or digit)`);
+    }
+    return value;
+}
+/** `releases/<env>/<app>` (relative to the repo root, always with `/`). */
+function releasePath(env, app) {
+    return `${RELEASES_DIR}/${env}/${app}`;
+}
+
+;// CONCATENATED MODULE: ./src/lib/gitops/safe-path.ts
+/**
+ * Paths inside a clone of the gitops repo, checked before anything is read, deleted or written there.
+ * Anyone who can push to the gitops repo can commit a symlink (`releases -> /home/runner`); following it
+ * would make a publish delete and write files on the runner, outside the clone, before git refuses the
+ * pathspec. So every component on the way is `lstat`ed from the clone's root: a symlink is refused by
+ * name, and the path must resolve inside the clone.
+ */
+
+
+
+/**
+ * Resolves `path` (repo-relative, with `/`) under the clone `root` and returns the absolute path. Throws a
+ * ConfigurationError naming the component (repo-relative) that is a symlink, or that is not a folder
+ * where one is needed. Components that do not exist yet are fine: they are created as real folders.
+ */
+async function safeRepoPath(root, path, leaf = 'folder') {
+    const full = (0,external_node_path_namespaceObject.resolve)(root, path);
+    const rel = (0,external_node_path_namespaceObject.relative)((0,external_node_path_namespaceObject.resolve)(root), full);
+    if (rel === '' || rel.startsWith('..') || (0,external_node_path_namespaceObject.isAbsolute)(rel)) {
+        throw new errors_ConfigurationError(`${path} does not lie inside the gitops repo`);
+    }
+    const parts = rel.split(/[\\/]/);
+    for (let i = 0; i < parts.length; i++) {
+        const shown = parts.slice(0, i + 1).join('/');
+        let stat;
+        try {
+            stat = await external_node_fs_namespaceObject.promises.lstat((0,external_node_path_namespaceObject.resolve)(root, ...parts.slice(0, i + 1)));
+        }
+        catch (error) {
+            if (error.code === 'ENOENT')
+                return full;
+            throw error;
+        }
+        if (stat.isSymbolicLink()) {
+            throw new errors_ConfigurationError(`${shown} is a symbolic link in the gitops repo; refusing to read or write through it ` +
+                `(it could point outside the repo): replace it with a real ${i < parts.length - 1 || leaf === 'folder' ? 'folder' : 'file'} in git`);
+        }
+        const last = i === parts.length - 1;
+        if (!last || leaf === 'folder') {
+            if (!stat.isDirectory()) {
+                throw new errors_ConfigurationError(`${shown} in the gitops repo is not a folder; the releases/<env>/<app>/ layout needs one there`);
+            }
+        }
+        else if (!stat.isFile()) {
+            throw new errors_ConfigurationError(`${shown} in the gitops repo is not a regular file`);
+        }
+    }
+    return full;
+}
+
+;// CONCATENATED MODULE: ./src/lib/gitops/release.ts
+/** `release.json`: what a release folder holds, read by publish, rollback and the agent. */
+
+
+
+
+/**
+ * Reads `<folder>/release.json` of the clone at `root` (`folder` repo-relative); undefined when there is
+ * none. A symlink anywhere on the way, the file itself included, is refused by name before it is read.
+ */
+async function readRelease(root, folder) {
+    const name = `${folder}/${RELEASE_FILE}`;
+    const file = await safeRepoPath(root, name, 'file');
+    if (!(0,external_node_fs_namespaceObject.existsSync)(file))
+        return undefined;
+    return parseRelease(await external_node_fs_namespaceObject.promises.readFile(file, 'utf8'), name);
+}
+/**
+ * Checks and reads the text of a release file; `file` names it in the error. The error says what is
+ * wrong, never the text: a release file may be a symlink's target or hold anything.
+ */
+function parseRelease(text, file) {
+    let value;
+    try {
+        value = JSON.parse(text);
+    }
+    catch {
+        // JSON.parse's message quotes the text: not shown.
+        throw new errors_ConfigurationError(`${file} is not a valid release file: it is not JSON`);
+    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+        throw new errors_ConfigurationError(`${file} is not a valid release file: it is not a JSON object`);
+    }
+    const info = value;
+    if (typeof info.version !== 'string' || typeof info.digest !== 'string') {
+        throw new errors_ConfigurationError(`${file} is not a valid release file: 'version' and 'digest' must be strings`);
+    }
+    return info;
+}
+/** The file's text: keys in a fixed order, two-space indent, a final newline. */
+function releaseText(info) {
+    const ordered = [
+        'app',
+        'env',
+        'version',
+        'digest',
+        'objects',
+        'sourceRepo',
+        'sourceCommit',
+        'sourceCommitTime',
+        'sourceRun',
+        'releasedBy',
+        'kustomizeVersion',
+        'releasedAt',
+        'promotedFrom',
+        'pinned',
+        'retired',
+    ];
+    const out = {};
+    for (const key of ordered)
+        if (info[key] !== undefined)
+            out[key] = info[key];
+    return `${JSON.stringify(out, null, 2)}\n`;
+}
+/** A short description for messages: `1.4.2 (source abc1234, released 2026-…)`. */
+function describeRelease(info) {
+    const source = info.sourceCommit ? `source ${info.sourceCommit.slice(0, 12)}, ` : '';
+    return `${info.version} (${source}released ${info.releasedAt}${info.releasedBy ? ` by ${info.releasedBy}` : ''})`;
+}
+
+;// CONCATENATED MODULE: ./src/lib/gitops/trailers.ts
+/**
+ * Commit messages of the gitops repo: a subject that says what happened (`release(staging/shop): 1.4.2`)
+ * and git trailers, so that plain `git log` answers "what was released where, from which commit".
+ */
+/** Every trailer a gitops commit may carry, in the order written. */
+const TRAILERS = {
+    app: 'Gitops-App',
+    env: 'Gitops-Env',
+    version: 'Gitops-Version',
+    digest: 'Gitops-Digest',
+    sourceRepo: 'Source-Repo',
+    sourceCommit: 'Source-Commit',
+    sourceRun: 'Source-Run',
+    promotedFrom: 'Promoted-From',
+    releasedBy: 'Released-By',
+    rollbackTo: 'Rollback-To',
+    reverts: 'Reverts',
+};
+/**
+ * The trailers of a release, promote, rollback or unpin commit, always in the same order; what is not
+ * given is left out. `reverts` gives one `Reverts:` line per commit undone.
+ */
+function releaseTrailers(values) {
+    return Object.entries(TRAILERS).flatMap(([field, key]) => {
+        const value = values[field];
+        const list = Array.isArray(value) ? value : [value ?? ''];
+        return list.map((v) => ({ key, value: v }));
+    });
+}
+/** Builds a message: subject, optional body, a blank line, then the trailers. */
+function commitMessage(subject, body, trailers) {
+    const lines = [subject];
+    if (body && body.trim())
+        lines.push('', body.trim());
+    const present = trailers.filter((t) => t.value !== '');
+    if (present.length > 0) {
+        lines.push('', ...present.map((t) => `${t.key}: ${t.value.replace(/\s*\n\s*/g, ' ')}`));
+    }
+    return `${lines.join('\n')}\n`;
+}
+/** Every trailer of a message (the last paragraph's `Key: value` lines), in order. */
+function parseTrailers(message) {
+    const paragraphs = message.trim().split(/\n\s*\n/);
+    if (paragraphs.length < 2)
+        return [];
+    const last = paragraphs[paragraphs.length - 1].split('\n');
+    const trailers = [];
+    for (const line of last) {
+        const m = /^([A-Za-z][A-Za-z0-9-]*): (.*)$/.exec(line);
+        if (!m)
+            return [];
+        trailers.push({ key: m[1], value: m[2].trim() });
+    }
+    return trailers;
+}
+/** The first value of a trailer, or undefined. */
+function trailer(message, key) {
+    return parseTrailers(message).find((t) => t.key.toLowerCase() === key.toLowerCase())?.value;
+}
+/** The kind of gitops commit from its subject: `release`, `promote`, `rollback`, `unpin`, `retire`. */
+function commitKind(message) {
+    return /^(release|promote|rollback|unpin|retire)\(/.exec(message)?.[1];
+}
+
+;// CONCATENATED MODULE: external "node:os"
+const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+;// CONCATENATED MODULE: ./src/lib/backoff.ts
+class Backoff {
+    options;
+    failures = 0;
+    constructor(options) {
+        this.options = options;
+    }
+    /** The wait before the next attempt; each call counts one more failure. */
+    next() {
+        const { baseMs, capMs, jitter, random = Math.random } = this.options;
+        const bound = Math.min(capMs, baseMs * 2 ** Math.min(this.failures++, 20));
+        return jitter === 'full'
+            ? Math.floor(random() * bound)
+            : Math.round(bound * (0.5 + random() * 0.5));
+    }
+    /** After a success: the next failure waits the first bound again. */
+    reset() {
+        this.failures = 0;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/lib/concurrency.ts
+/** Runs `fn` over `items` with at most `limit` at a time; results in input order. */
+async function mapLimit(items, limit, fn) {
+    const results = new Array(items.length);
+    let next = 0;
+    const worker = async () => {
+        while (next < items.length) {
+            const i = next++;
+            results[i] = await fn(items[i], i);
+        }
+    };
+    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+    return results;
+}
+/** Waits `ms` milliseconds, or less if `signal` aborts. */
+function sleep(ms, signal) {
+    return new Promise((resolve) => {
+        if (signal?.aborted)
+            return resolve();
+        const abort = () => {
+            clearTimeout(timer);
+            resolve();
+        };
+        // The listener goes with the sleep: a running agent sleeps on one signal for as long as it runs.
+        const timer = setTimeout(() => {
+            signal?.removeEventListener('abort', abort);
+            resolve();
+        }, ms);
+        signal?.addEventListener('abort', abort, { once: true });
+    });
+}
+/** At most `limit` tasks at a time, shared by every caller: one budget of requests for all units. */
+class Limiter {
+    limit;
+    active = 0;
+    waiting = [];
+    constructor(limit) {
+        this.limit = limit;
+    }
+    async run(task) {
+        if (this.active < this.limit)
+            this.active++;
+        else
+            await new Promise((resolve) => this.waiting.push(resolve));
+        try {
+            return await task();
+        }
+        finally {
+            // The slot passes straight to the next task waiting, if any.
+            const next = this.waiting.shift();
+            if (next)
+                next();
+            else
+                this.active--;
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/lib/process/cleanup.ts
+/**
+ * What must not outlive the process: temp folders holding a clone or an SSH key, and child process
+ * groups. Each is registered while it exists and unregistered when removed on the normal path; a CI step
+ * or CLI run told to stop (SIGTERM, SIGINT, SIGHUP: a cancelled job, Ctrl-C, a closed terminal) removes
+ * what is still registered before it exits. The work is synchronous on purpose: a signal handler that
+ * awaits may be cut short by the next signal or the runner's SIGKILL.
+ */
+
+const cleanups = new Set();
+/** Registers `cleanup` until the returned function is called (on the normal path). */
+function registerCleanup(cleanup) {
+    cleanups.add(cleanup);
+    return () => {
+        cleanups.delete(cleanup);
+    };
+}
+/** Registers a folder to remove; the returned function unregisters it (the caller removes it itself). */
+function registerTempDir(dir) {
+    return registerCleanup(() => (0,external_node_fs_namespaceObject.rmSync)(dir, { recursive: true, force: true }));
+}
+/** Runs every registered cleanup now, newest first; one failing does not stop the others. */
+function runCleanups() {
+    const all = [...cleanups].reverse();
+    cleanups.clear();
+    for (const cleanup of all) {
+        try {
+            cleanup();
+        }
+        catch {
+            // best effort: the others still run
+        }
+    }
+}
+const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'];
+let installed = false;
+/**
+ * For short-lived entry points (actions, CLI): on a stop signal, run the cleanups, then die of the same
+ * signal so the caller sees how it ended. The agent handles its signals itself (it stops gracefully).
+ */
+function cleanUpOnStopSignals() {
+    if (installed)
+        return;
+    installed = true;
+    for (const signal of STOP_SIGNALS) {
+        process.once(signal, () => {
+            runCleanups();
+            // The handler was `once`: the default action (termination) now applies.
+            process.kill(process.pid, signal);
+        });
+    }
+}
+
+;// CONCATENATED MODULE: ./src/lib/git/known-hosts.ts
+/**
+ * GitHub's published SSH host keys (https://docs.github.com/en/authentication/keeping-your-account-and-data-secure/githubs-ssh-key-fingerprints),
+ * built in so that an SSH remote on github.com is verified without a `known-hosts` input. Any other host
+ * needs its keys given explicitly: nothing is ever trusted on first use.
+ */
+const GITHUB_KNOWN_HOSTS = [
+    'github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl',
+    'github.com ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBEmKSENjQEezOmxkZMy7opKgwFB9nkt5YRrYMjNuG5N87uRgg6CLrbo5wAdT/y6v0mKV0U2w0WZ2YB/++Tpockg=',
+    'github.com ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABgQCj7ndNxQowgcQnjshcLrqPEiiphnt+VTTvDP6mHBL9j1aNUkY4Ue1gvwnGLVlOhGeYrnZaMgRK6+PKCUXaDbC7qtbW8gIkhL7aGCsOr/C56SJMy/BCZfxd1nWzAOxSDPgVsmerOBYfNqltV9/hWCqBywINIR+5dIg6JTJ72pcEpEjcYgXkE2YEFXV1JHnsKgbLWNlhScqb2UmyRkQyytRLtL+38TGxkxCflmO+5Z8CSSNY7GidjMIZ7Q4zMjA2n1nGrlTDkzwDCsw+wqFPGQA179cnfGWOWRVruj16z6XyvxvjJwbz0wQZ75XK5tKSb7FNyeIEs4TT4jk+S4dhPeAUC5y+bDYirYgM4GC7uEnztnZyaVWQ7B381AK4Qdrwt51ZqExKbQpTUNn+EjqoTwvqNj4kqx5QUCI0ThS/YkOxJCXmPUWZbhjpCg56i+2aB6CmK2JGhn57K5mj0MNdBXA4/WnwH6XoPWJzK5Nyu2zB3nAZp+S5hpQs+p1vN1/wsjk=',
+];
+/** True for a remote on github.com over SSH (`git@github.com:o/r.git` or `ssh://git@github.com/o/r`). */
+function isGithubSsh(url) {
+    return /^(ssh:\/\/)?[^@/]+@github\.com[:/]/.test(url);
+}
+
+;// CONCATENATED MODULE: ./src/lib/git/remote.ts
+/** What a remote URL is: its transport, and a form safe to print. */
+/** `git@host:path`, `ssh://…`, `https://…`, `file://…` or a local path. */
+function transportOf(url) {
+    if (/^https:\/\//i.test(url))
+        return 'https';
+    if (/^http:\/\//i.test(url))
+        return 'http';
+    if (/^ssh:\/\//i.test(url) || /^[^/@:]+@[^/:]+:/.test(url))
+        return 'ssh';
+    return 'file';
+}
+/**
+ * The URL without secrets in its user info, for logs and errors: everything up to the last `@` before
+ * the host goes (a password may itself hold an `@`) for http(s), where a user name alone may be a token
+ * (`https://token@host/...` → `https://host/...`), and for any scheme when it holds a password. An SSH
+ * user name alone (`ssh://git@host/...`) is no secret and stays, as git and Flux print it.
+ */
+function redactUrl(url) {
+    return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)([^/?#]*)@/i, (all, scheme, info) => /^https?:\/\/$/i.test(scheme) || info.includes(':') ? scheme : all);
+}
+/**
+ * Takes the user info out of an http(s) URL (`https://user:token@host/…`), so that git never stores it
+ * in `.git/config`; other URLs are returned as they are.
+ */
+function splitUrlCredentials(url) {
+    const match = /^(https?:\/\/)([^/?#]*)@/i.exec(url);
+    if (!match)
+        return { url };
+    const info = match[2];
+    const colon = info.indexOf(':');
+    const decode = (s) => {
+        try {
+            return decodeURIComponent(s);
+        }
+        catch {
+            return s;
+        }
+    };
+    const user = decode(colon < 0 ? info : info.slice(0, colon));
+    const password = colon < 0 ? undefined : decode(info.slice(colon + 1));
+    return { url: match[1] + url.slice(match[0].length), user: user || undefined, password };
+}
+/** The host of a remote (`git@host:path`, `ssh://`, `https://`); undefined for a local or `file://` one. */
+function remote_hostOf(url) {
+    const scp = /^[^@/]+@([^:/]+):/.exec(url);
+    if (scp)
+        return scp[1];
+    try {
+        const parsed = new URL(url);
+        return parsed.protocol === 'file:' ? undefined : parsed.hostname;
+    }
+    catch {
+        return undefined;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/lib/git/credentials.ts
+/**
+ * Credentials for a remote, never written into `.git/config`: a token rides on each command as an
+ * `http.extraheader` passed in the environment, and an SSH key lives in a private temp folder with a
+ * pinned known_hosts file, removed by `dispose()`.
+ */
+
+
+
+
+
+
+
+async function prepareCredentials(url, auth, log) {
+    const transport = transportOf(url);
+    const env = { GIT_TERMINAL_PROMPT: '0' };
+    let dir;
+    let unregister;
+    if (transport === 'ssh') {
+        const knownHosts = auth.knownHosts?.trim() || (isGithubSsh(url) ? GITHUB_KNOWN_HOSTS.join('\n') : '');
+        if (!knownHosts) {
+            throw new errors_ConfigurationError(`known-hosts is required for the SSH remote ${url} (only GitHub's host keys are built in); ` +
+                `give the host's public key line(s), e.g. from 'ssh-keyscan -p PORT host' checked out of band`);
+        }
+        dir = await external_node_fs_namespaceObject.promises.mkdtemp((0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.tmpdir)(), 'gitops-ssh-'));
+        // The key must not outlive a run stopped by a signal.
+        unregister = registerTempDir(dir);
+        await external_node_fs_namespaceObject.promises.chmod(dir, 0o700);
+        const knownHostsFile = (0,external_node_path_namespaceObject.join)(dir, 'known_hosts');
+        await external_node_fs_namespaceObject.promises.writeFile(knownHostsFile, `${knownHosts}\n`, { mode: 0o600 });
+        const args = [
+            'ssh',
+            '-o',
+            'BatchMode=yes',
+            '-o',
+            'StrictHostKeyChecking=yes',
+            '-o',
+            `UserKnownHostsFile=${shellQuote(knownHostsFile)}`,
+            '-o',
+            'ConnectTimeout=30',
+        ];
+        if (auth.sshKey) {
+            const keyFile = (0,external_node_path_namespaceObject.join)(dir, 'key');
+            const key = auth.sshKey.endsWith('\n') ? auth.sshKey : `${auth.sshKey}\n`;
+            await external_node_fs_namespaceObject.promises.writeFile(keyFile, key, { mode: 0o600 });
+            args.push('-i', shellQuote(keyFile), '-o', 'IdentitiesOnly=yes');
+        }
+        env.GIT_SSH_COMMAND = args.join(' ');
+    }
+    else if (auth.token && (transport === 'https' || transport === 'http')) {
+        const basic = Buffer.from(`${auth.tokenUser ?? 'x-access-token'}:${auth.token}`).toString('base64');
+        // Through the environment, not `-c` on the command line, where other users of the machine could
+        // read it with ps; and never into .git/config.
+        env.GIT_CONFIG_COUNT = '1';
+        env.GIT_CONFIG_KEY_0 = 'http.extraheader';
+        env.GIT_CONFIG_VALUE_0 = `AUTHORIZATION: basic ${basic}`;
+    }
+    else if (auth.token) {
+        log.debug(`a token is not used for the ${transport} remote ${redactUrl(url)}`);
+    }
+    const created = dir;
+    return {
+        env,
+        dispose: async () => {
+            if (created)
+                await external_node_fs_namespaceObject.promises.rm(created, { recursive: true, force: true });
+            unregister?.();
+        },
+    };
+}
+/**
+ * The URL git is given (without user info) and the auth to use: credentials in an http(s) URL are sent
+ * like a token (a header from the environment), so they never reach `.git/config`. An explicit token
+ * wins over one in the URL.
+ */
+function credentialsFromUrl(url, auth = {}) {
+    const split = splitUrlCredentials(url);
+    if (split.url === url || auth.token)
+        return { url: split.url, auth };
+    // `https://token@host/…` (a token as the user name) or `https://user:token@host/…`.
+    if (split.password !== undefined)
+        return { url: split.url, auth: { ...auth, token: split.password, tokenUser: split.user ?? '' } };
+    if (split.user)
+        return { url: split.url, auth: { ...auth, token: split.user } };
+    return { url: split.url, auth };
+}
+function shellQuote(s) {
+    return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: ./src/lib/process/run.ts
+/**
+ * The one way library code starts programs (kustomize, git, exec credential plugins): no shell,
+ * arguments as an array, and every child bounded. Each runs in its own process group, so that a limit
+ * kills what it started too (git's ssh and remote helpers, kustomize's plugins), and the group is
+ * registered with the cleanup registry while it runs, so a run told to stop leaves no child behind.
+ *
+ * Memory is watched, not capped with `ulimit -v`/`prlimit --as`: Go programs (kubectl, kustomize) reserve
+ * ~750 MiB of address space before they start (measured: kubectl 1.32 fails to start under 700 MiB of
+ * virtual memory, and runs at 46 MiB RSS), so a virtual-memory cap either breaks them or caps nothing.
+ * A watchdog sums the resident memory of the group from /proc every 100 ms instead (Linux; elsewhere
+ * the time and output limits still hold).
+ */
+
+
+
+/** A child killed for passing a limit (or because the run is stopping). */
+class ProcessLimitError extends Error {
+    reason;
+    stderr;
+    constructor(message, reason, 
+    /** What the child had written to stderr before it was killed (its tail). */
+    stderr) {
+        super(message);
+        this.reason = reason;
+        this.stderr = stderr;
+        this.name = 'ProcessLimitError';
+    }
+}
+const MiB = 1024 * 1024;
+const DEFAULT_MAX_OUTPUT = 256 * MiB;
+/** Of stderr, only the last part is kept: it is for messages. */
+const MAX_STDERR = 64 * 1024;
+/** After a kill, how long to wait for the pipes to close (a child in a group of its own may hold them). */
+const KILL_GRACE_MS = 2000;
+/**
+ * The limit that killed a child, read from its error or from an error that wraps it (`cause`): git and
+ * kustomize put the runner's error into their own, so every caller tells a limit the same way.
+ */
+function limitOf(error) {
+    for (let e = error; e instanceof Error; e = e.cause) {
+        if (e instanceof ProcessLimitError)
+            return e.reason;
+    }
+    return undefined;
+}
+/** Every running child's kill, to stop them all at once (the agent's SIGTERM). */
+const running = new Set();
+/** Kills every child running now (each rejects as stopped). */
+function stopChildren() {
+    for (const stop of [...running])
+        stop();
+}
+/**
+ * Runs `command args…` within the limits; resolves with its exit code and output whatever the code.
+ * Rejects when it cannot start, or with a `ProcessLimitError` when a limit killed it.
+ */
+function runProcess(command, args, options = {}) {
+    const label = options.label ?? command.split('/').pop();
+    const maxOutput = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT;
+    return new Promise((resolve, reject) => {
+        if (options.signal?.aborted)
+            return reject(limitError('stopped', label, options, ''));
+        const child = (0,external_node_child_process_namespaceObject.spawn)(command, args, {
+            cwd: options.cwd,
+            env: options.env ?? process.env,
+            stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+            // Its own process group: one kill reaches everything it starts.
+            detached: true,
+        });
+        const out = [];
+        let outBytes = 0;
+        let err = '';
+        let killed;
+        let settled = false;
+        const stops = [];
+        const finish = (result) => {
+            if (settled)
+                return;
+            settled = true;
+            for (const stop of stops)
+                stop();
+            if (result instanceof Error)
+                reject(result);
+            else
+                resolve(result);
+        };
+        const kill = (reason) => {
+            if (killed || settled)
+                return;
+            killed = reason;
+            try {
+                process.kill(-child.pid, 'SIGKILL');
+            }
+            catch {
+                child.kill('SIGKILL');
+            }
+            // Normally the pipes close at once; a grandchild that left the group may still hold them.
+            const grace = setTimeout(() => {
+                child.stdout?.destroy();
+                child.stderr?.destroy();
+                finish(limitError(reason, label, options, err));
+            }, KILL_GRACE_MS);
+            grace.unref();
+        };
+        child.on('error', (error) => finish(new Error(`${label}: cannot run ${command}: ${error.message}`)));
+        if (child.pid === undefined)
+            return; // 'error' follows
+        // The child stopping early closes its stdin: its exit code says why, not the write's EPIPE.
+        child.stdin?.on('error', () => undefined);
+        child.stdin?.end(options.input);
+        child.stdout.on('data', (d) => {
+            if (killed)
+                return;
+            outBytes += d.length;
+            if (outBytes > maxOutput)
+                return kill('output');
+            out.push(d);
+        });
+        child.stderr.on('data', (d) => {
+            err = (err + d.toString('utf8')).slice(-MAX_STDERR);
+        });
+        // Limits, each undone when the child ends.
+        const stop = () => kill('stopped');
+        running.add(stop);
+        stops.push(() => running.delete(stop));
+        stops.push(registerCleanup(stop));
+        if (options.signal) {
+            options.signal.addEventListener('abort', stop, { once: true });
+            stops.push(() => options.signal.removeEventListener('abort', stop));
+        }
+        if (options.timeoutMs) {
+            const timer = setTimeout(() => kill('timeout'), options.timeoutMs);
+            stops.push(() => clearTimeout(timer));
+        }
+        if (options.memoryLimitMB) {
+            stops.push(watchMemory(child.pid, options.memoryLimitMB * MiB, () => kill('memory')));
+        }
+        child.on('close', (code, signal) => {
+            if (killed)
+                return finish(limitError(killed, label, options, err));
+            finish({ code: code ?? (signal ? 128 : 1), stdout: Buffer.concat(out), stderr: err });
+        });
+    });
+}
+/** `runProcess` with stdout as UTF-8 text. */
+async function runCommand(command, args, options = {}) {
+    const r = await runProcess(command, args, options);
+    return { code: r.code, stdout: r.stdout.toString('utf8'), stderr: r.stderr };
+}
+function limitError(reason, label, options, stderr) {
+    const setting = (name) => (name ? ` (${name})` : '');
+    const what = {
+        timeout: `did not finish within ${seconds(options.timeoutMs ?? 0)} s${setting(options.timeoutSetting)}`,
+        memory: `used more than ${options.memoryLimitMB} MiB of memory${setting(options.memorySetting)}`,
+        output: `wrote more than ${formatMiB(options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT)} of output`,
+        stopped: 'was stopped (shutting down)',
+    }[reason];
+    return new ProcessLimitError(`${label} ${what}; killed`, reason, stderr);
+}
+function seconds(ms) {
+    return String(Math.round(ms / 100) / 10);
+}
+function formatMiB(bytes) {
+    return `${Math.round((bytes / MiB) * 10) / 10} MiB`;
+}
+// Memory watchdog: one scan of /proc per tick for every watched group.
+const watched = new Map();
+let ticker;
+const TICK_MS = 100;
+function watchMemory(pgid, limitBytes, exceeded) {
+    if (process.platform !== 'linux')
+        return () => undefined;
+    watched.set(pgid, { limit: limitBytes, exceeded });
+    ticker ??= setInterval(scan, TICK_MS).unref();
+    return () => {
+        watched.delete(pgid);
+        if (watched.size === 0 && ticker) {
+            clearInterval(ticker);
+            ticker = undefined;
+        }
+    };
+}
+function scan() {
+    const rss = new Map();
+    let pids;
+    try {
+        pids = (0,external_node_fs_namespaceObject.readdirSync)('/proc').filter((name) => /^\d+$/.test(name));
+    }
+    catch {
+        return;
+    }
+    for (const pid of pids) {
+        const group = groupOf(pid);
+        if (group === undefined || !watched.has(group))
+            continue;
+        rss.set(group, (rss.get(group) ?? 0) + residentBytes(pid));
+    }
+    for (const [group, bytes] of rss) {
+        const watch = watched.get(group);
+        if (watch && bytes > watch.limit)
+            watch.exceeded();
+    }
+}
+/** The process group of a process, from /proc/<pid>/stat (after the command name, which may hold spaces). */
+function groupOf(pid) {
+    try {
+        const stat = (0,external_node_fs_namespaceObject.readFileSync)(`/proc/${pid}/stat`, 'latin1');
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        return Number(fields[2]);
+    }
+    catch {
+        return undefined; // gone meanwhile
+    }
+}
+/** Resident memory in bytes (VmRSS, in kB in /proc/<pid>/status: no page size to guess). */
+function residentBytes(pid) {
+    try {
+        const m = /^VmRSS:\s+(\d+) kB/m.exec((0,external_node_fs_namespaceObject.readFileSync)(`/proc/${pid}/status`, 'latin1'));
+        return m ? Number(m[1]) * 1024 : 0;
+    }
+    catch {
+        return 0;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/lib/git/exec.ts
+/**
+ * Running the git binary: through the one process runner, with an environment of our own, a time limit,
+ * and errors that say what git said without the credentials it may have echoed.
+ */
+
+
+/**
+ * A git command that failed; its message says what was being done and what git said. When a limit of
+ * the process runner killed git, its `ProcessLimitError` is the cause (see `limitOf`).
+ */
+class GitCommandError extends Error {
+    constructor(message, options) {
+        super(message, options);
+        this.name = 'GitCommandError';
+    }
+}
+/**
+ * Without a caller's limit, each git command gets this long: a remote that never answers must not hang
+ * a publish (or its ssh and remote helpers outlive it).
+ */
+const DEFAULT_TIMEOUT_MS = 10 * 60_000;
+/**
+ * The caller's environment without what must not reach git: the identity comes from commit(), the
+ * repository from the clone, and editors, pagers, prompts and extra config would make runs differ by
+ * machine. Proxy and TLS settings for HTTPS remotes are kept.
+ */
+function exec_gitEnvironment() {
+    const keep = /^GIT_(SSL_CAINFO|SSL_CAPATH|HTTP_LOW_SPEED_\w+|TRACE\w*|CURL_VERBOSE|CONFIG_NOSYSTEM)$/i;
+    const drop = /^(GIT_\w+|EDITOR|VISUAL|PAGER|PREFIX|SSH_ASKPASS)$/i;
+    const env = {};
+    for (const [key, value] of Object.entries(process.env)) {
+        if (value !== undefined && (keep.test(key) || !drop.test(key)))
+            env[key] = value;
+    }
+    return env;
+}
+/**
+ * Runs git in `cwd` through the process runner; resolves with its stdout, rejects with a
+ * `GitCommandError` holding what it said. Stdin is only the given `input` (no prompt can hang a job).
+ * After `timeoutMs` its whole process group is killed: ssh or a remote helper holding the pipes would
+ * otherwise keep the command, and every later one on the clone, waiting.
+ */
+async function exec_execGit(args, options) {
+    let r;
+    try {
+        r = await runProcess('git', args, {
+            cwd: options.cwd,
+            env: options.env,
+            input: options.input,
+            maxOutputBytes: options.maxOutputBytes,
+            timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+            label: 'git',
+        });
+    }
+    catch (error) {
+        if (!(error instanceof ProcessLimitError))
+            throw new GitCommandError(errors_errorMessage(error));
+        const said = error.stderr.trim();
+        throw new GitCommandError(`${error.message}${said ? `: ${said}` : ''}`, { cause: error });
+    }
+    if (r.code === 0)
+        return r.stdout;
+    // Both streams: `push --porcelain` tells a rejection on stdout, the reason on stderr; only the tail
+    // of a long output.
+    const said = [r.stderr.trim(), r.stdout.toString('utf8').trim().slice(-2000)]
+        .filter(Boolean)
+        .join('\n');
+    throw new GitCommandError(said || `git exited with code ${r.code}`);
+}
+/** Removes anything that looks like credentials from git's messages. */
+function redact(message) {
+    return message
+        .replace(/(https?:\/\/)[^@\s/]+@/gi, '$1')
+        .replace(/(AUTHORIZATION: basic )\S+/gi, '$1***');
+}
+/** What git says when the remote refused the login. */
+const AUTH_FAILED = /could not read Username|Authentication failed|HTTP Basic: Access denied|Permission denied \(publickey|returned error: 40[13]/i;
+/**
+ * A failed git command as the error callers see: what was being done, what git said (redacted), a hint
+ * when the login was refused, and the limit that killed it, if one did.
+ */
+function describeFailure(error, what) {
+    const message = redact(errors_errorMessage(error)).trim();
+    const hint = AUTH_FAILED.test(message)
+        ? ' (the remote refused the credentials: check the token or ssh-key, and that it may access this repository)'
+        : '';
+    return new GitCommandError(`git failed to ${what}: ${message}${hint}`, { cause: error });
+}
+
+;// CONCATENATED MODULE: ./src/lib/git/fetch.ts
+/** The commands that read from the remote: clone and fetch, as argument arrays. */
+/** `git clone` of one branch (the remote's default without one) into the current folder. */
+function cloneArgs(options) {
+    const depth = options.depth ?? 1;
+    return [
+        'clone',
+        '--quiet',
+        '--no-tags',
+        '--single-branch',
+        ...(options.branch ? ['--branch', options.branch] : []),
+        ...(depth ? ['--depth', String(depth)] : []),
+        ...(options.checkout === false ? ['--no-checkout'] : []),
+        // `--`: whatever the URL holds, it is never read as an option.
+        '--',
+        options.url,
+        '.',
+    ];
+}
+/** `git fetch` from origin, without tags, of `refspecs`, with `options` (`--depth 1`, `--unshallow`). */
+function fetchArgs(refspecs, options = []) {
+    return ['fetch', '--quiet', '--no-tags', ...options, 'origin', ...refspecs];
+}
+
+;// CONCATENATED MODULE: ./src/lib/git/history.ts
+/** Reading commits: `git log` records, and a commit's time in the checkout a CI step runs in. */
+
+
+
+/** `git log` of `path` in `range` as records of hash, commit time and message (see `parseLog`). */
+function logArgs(path, range) {
+    return ['log', '--format=%H%x1f%cI%x1f%B%x1e', range, '--', path];
+}
+/** The commits in `logArgs` output, newest first. */
+function parseLog(out) {
+    return out
+        .split('\x1e')
+        .map((r) => r.trim())
+        .filter((r) => r !== '')
+        .map((r) => {
+        const [hash, time, message] = r.split('\x1f');
+        return { hash, time, message: message.trim() };
+    });
+}
+/**
+ * The committer time (ISO 8601) of a commit in the repository at `dir` (the checkout a CI step runs in),
+ * or undefined when it is not there.
+ */
+async function localCommitTime(commit, dir = process.cwd()) {
+    if (!/^[0-9a-f]{7,64}$/i.test(commit))
+        return undefined;
+    try {
+        const out = await execGit(['show', '-s', '--format=%cI', commit], {
+            cwd: dir,
+            env: gitEnvironment(),
+        });
+        return out.toString('utf8').trim() || undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+/** The commits at the shallow boundary of the clone in `dir` (none when it is not shallow). */
+async function shallowCommits(dir) {
+    try {
+        const text = await external_node_fs_namespaceObject.promises.readFile((0,external_node_path_namespaceObject.join)(dir, '.git', 'shallow'), 'utf8');
+        return new Set(text.split('\n').filter(Boolean));
+    }
+    catch {
+        return new Set();
+    }
+}
+
+;// CONCATENATED MODULE: ./src/lib/git/retry.ts
+/**
+ * Clone and fetch retry like every other network call: a bounded number of attempts with jittered
+ * back-off, and none for what cannot succeed on retry (a refused login, a missing repository or branch,
+ * a host key that does not match, a command our own limits killed, a mistake on this side).
+ */
+
+
+
+
+
+const NETWORK_RETRY = { attempts: 3, baseMs: 1000, capMs: 4000 };
+/** What git says when the repository or the ref is not there. */
+const NOT_FOUND = /repository .* not found|Repository not found|does not appear to be a git repository|returned error: 404|project you were looking for could not be found|Remote branch .* not found|couldn't find remote ref|not our ref/i;
+/** What ssh says when the host's key is not the one pinned. */
+const HOST_KEY = /Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|host key for .* has changed|No \S+ host key is known/i;
+/** Mistakes on this side that no retry mends. */
+const LOCAL = /already exists and is not an empty directory|invalid refspec|unknown option|not a git repository/i;
+/** False for a failure that would fail again the same way. */
+function isRetryable(error) {
+    if (!(error instanceof GitCommandError) || limitOf(error) !== undefined)
+        return false;
+    const message = errors_errorMessage(error);
+    return ![AUTH_FAILED, NOT_FOUND, HOST_KEY, LOCAL].some((pattern) => pattern.test(message));
+}
+/**
+ * Runs `attempt` until it succeeds, fails in a way no retry mends, or has been tried
+ * `policy.attempts` times; each retry is logged with what failed and how long it waits.
+ */
+async function withRetry(attempt, log, policy = NETWORK_RETRY) {
+    const backoff = new Backoff({ baseMs: policy.baseMs, capMs: policy.capMs, jitter: 'equal' });
+    for (let n = 1;; n++) {
+        try {
+            return await attempt();
+        }
+        catch (error) {
+            if (n >= policy.attempts || !isRetryable(error))
+                throw error;
+            const wait = backoff.next();
+            log.warn(`${errors_errorMessage(error)} (attempt ${n} of ${policy.attempts}); retrying in ${(wait / 1000).toFixed(1)} s`);
+            await sleep(wait);
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/lib/git/tree.ts
+/** Reading trees and blobs from git's objects: `ls-tree -z` and `cat-file --batch` output, as bytes. */
+
+/** `git ls-tree -r -t -l -z --full-tree` of `path` (the whole tree when empty) at `commit`. */
+function lsTreeArgs(commit, path) {
+    return [
+        // A path is a path, never pathspec magic (`:x`).
+        '--literal-pathspecs',
+        'ls-tree',
+        '-r',
+        '-t',
+        '-l',
+        '-z',
+        '--full-tree',
+        commit,
+        ...(path ? ['--', `${path}/`] : []),
+    ];
+}
+/** The entries of `lsTreeArgs` output. */
+function parseTree(out) {
+    const entries = [];
+    // Split as bytes: a path is decoded on its own, strictly (a lossy decode makes names meet).
+    for (let at = 0; at < out.length;) {
+        const nul = out.indexOf(0, at);
+        const end = nul < 0 ? out.length : nul;
+        const line = out.subarray(at, end);
+        at = end + 1;
+        const tab = line.indexOf(0x09);
+        if (tab < 0)
+            continue;
+        // "<mode> <type> <hash> <size, padded>": the size is "-" for folders and submodules.
+        const [mode, type, hash, size] = line.subarray(0, tab).toString('latin1').trim().split(/ +/);
+        entries.push({
+            mode,
+            type,
+            hash,
+            size: Number(size) || 0,
+            ...decodePath(line.subarray(tab + 1)),
+        });
+    }
+    return entries;
+}
+/**
+ * The most `cat-file --batch` may write for these blobs: each answer's header, "<hash> blob <size>\n",
+ * its content and the newline after it.
+ */
+function batchBound(sizes) {
+    let bound = 0;
+    for (const [hash, size] of sizes)
+        bound += size + hash.length + 32;
+    return bound;
+}
+/** The blobs in `cat-file --batch` output, by hash. */
+function parseBatch(out) {
+    const blobs = new Map();
+    // Each answer: "<hash> <type> <size>\n<size bytes>\n", or "<name> missing\n".
+    let at = 0;
+    while (at < out.length) {
+        const eol = out.indexOf(0x0a, at);
+        const header = out.subarray(at, eol).toString('latin1').split(' ');
+        if (header.length !== 3)
+            throw new GitCommandError(`git cannot read object ${header[0]}`);
+        const size = Number(header[2]);
+        blobs.set(header[0], out.subarray(eol + 1, eol + 1 + size));
+        at = eol + 1 + size + 1;
+    }
+    return blobs;
+}
+// ignoreBOM: a leading U+FEFF stays part of the name (dropped, "\uFEFFa" would read as "a").
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+/**
+ * A path from git as text. One that is not UTF-8 keeps each byte of its names that are not as `\xNN`,
+ * and says which name is the first of them (see `TreeEntry.notUtf8At`).
+ */
+function decodePath(bytes) {
+    try {
+        return { path: strictUtf8.decode(bytes) };
+    }
+    catch {
+        // "/" is never part of a longer UTF-8 sequence: names can be decoded one by one.
+        let notUtf8At;
+        const names = bytes
+            .toString('latin1')
+            .split('/')
+            .map((latin1, i) => {
+            const name = Buffer.from(latin1, 'latin1');
+            try {
+                return strictUtf8.decode(name);
+            }
+            catch {
+                notUtf8At ??= i;
+                // A backslash is escaped too: two different names never read the same.
+                const escape = (b) => b === 0x5c ? '\\\\' : b < 0x80 ? String.fromCharCode(b) : `\\x${b.toString(16)}`;
+                return [...name].map(escape).join('');
+            }
+        });
+        return { path: names.join('/'), notUtf8At };
+    }
+}
+
+;// CONCATENATED MODULE: ./src/lib/git/write.ts
+/** Writing to a clone and its remote: the commit and push commands, and what a rejected push says. */
+
+/** Thrown when the remote refused a push because its branch moved (someone else pushed first). */
+class PushRejectedError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'PushRejectedError';
+    }
+}
+/** Messages of a rejected, non-fast-forward push, in the words of git and of the common hosts. */
+const REJECTED = /\[rejected\]|non-fast-forward|fetch first|failed to update ref|cannot lock ref|stale info|incorrect old value/i;
+/** Commits what is staged, with `author` as author and committer, skipping hooks and signing. */
+function commitArgs(message, author) {
+    return [
+        '-c',
+        `user.name=${author.name}`,
+        '-c',
+        `user.email=${author.email}`,
+        'commit',
+        '--quiet',
+        '--no-verify',
+        '--no-gpg-sign',
+        '-m',
+        message,
+    ];
+}
+/** Pushes HEAD to `branch`; with `lease`, only if the remote branch is still at that commit. */
+function pushArgs(branch, lease) {
+    const args = ['push', '--quiet', '--porcelain', 'origin'];
+    if (lease !== undefined)
+        args.push(`--force-with-lease=refs/heads/${branch}:${lease}`);
+    args.push(`HEAD:refs/heads/${branch}`);
+    return args;
+}
+/** A failed push as a `PushRejectedError` when the branch moved; any other failure as it is. */
+function pushFailure(error) {
+    return REJECTED.test(errors_errorMessage(error)) ? new PushRejectedError(errors_errorMessage(error)) : error;
+}
+
+;// CONCATENATED MODULE: ./src/lib/git/git.ts
+/**
+ * The one git wrapper. Everything that touches git goes through `GitClient` (the git binary run directly,
+ * arguments as arrays, never a shell, one command at a time per clone). Credentials never reach
+ * `.git/config` (see `credentials.ts`); clone and fetch retry what may succeed on retry (`retry.ts`).
+ */
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+/** A working clone of one remote branch, and the git commands run on it. */
+class GitClient {
+    dir;
+    url;
+    env;
+    timeoutMs;
+    credentials;
+    log;
+    /** The command running now: commands on one clone run one after another. */
+    queue = Promise.resolve();
+    constructor(dir, url, env, timeoutMs, credentials, log) {
+        this.dir = dir;
+        this.url = url;
+        this.env = env;
+        this.timeoutMs = timeoutMs;
+        this.credentials = credentials;
+        this.log = log;
+    }
+    /** Runs one git command in the clone, after those already started. */
+    async raw(args) {
+        return (await this.rawBytes(args)).toString('utf8');
+    }
+    rawBytes(args, input, maxOutputBytes) {
+        const run = this.queue.then(() => exec_execGit(args, {
+            cwd: this.dir,
+            env: this.env,
+            timeoutMs: this.timeoutMs,
+            input,
+            maxOutputBytes,
+        }));
+        this.queue = run.catch(() => undefined);
+        return run;
+    }
+    /** A client on `dir` whose every git command carries the credentials. */
+    static make(dir, url, credentials, log, timeoutMs) {
+        // GIT_SSH_COMMAND and the GIT_CONFIG_* header are built here (a temp key file and pinned known_hosts;
+        // the token's header), never taken from user input as they are.
+        const env = { ...exec_gitEnvironment(), ...credentials.env };
+        return new GitClient(dir, url, env, timeoutMs, credentials, log);
+    }
+    /**
+     * Clones `branch` of `url` into `dir` (created), shallowly unless `depth` is 0. The default branch is
+     * asked of the remote when `branch` is not given.
+     */
+    static async clone(options, log) {
+        options = { ...options, ...credentialsFromUrl(options.url, options.auth) };
+        if (options.url.startsWith('-')) {
+            // git would take it for an option (`--upload-pack=<command>` runs a command).
+            throw new errors_ConfigurationError(`repository: '${redactUrl(options.url)}' is not a repository URL (it starts with '-')`);
+        }
+        const credentials = await prepareCredentials(options.url, options.auth ?? {}, log);
+        try {
+            await external_node_fs_namespaceObject.promises.mkdir(options.dir, { recursive: true });
+            const client = GitClient.make(options.dir, options.url, credentials, log, options.timeoutMs);
+            const depth = options.depth ?? 1;
+            // Without a branch, git clones the remote's default branch (its HEAD): no extra round trip.
+            const what = `${redactUrl(options.url)} (branch ${options.branch ?? '(default)'}${depth ? `, depth ${depth}` : ''})`;
+            log.info(`Cloning ${what}`);
+            await client.network(cloneArgs(options), `clone ${what}`);
+            if (!options.branch && !(await client.resolveCommit('HEAD'))) {
+                throw new errors_ConfigurationError(`${redactUrl(options.url)} is empty (no default branch); set the branch input`);
+            }
+            return client;
+        }
+        catch (error) {
+            await credentials.dispose();
+            throw error;
+        }
+    }
+    /**
+     * Opens a clone made earlier (by `clone`) in `dir`, if it is one of `url`; undefined otherwise. Lets a
+     * restarted process fetch what changed instead of cloning again.
+     */
+    static async open(options, log) {
+        if (!(0,external_node_fs_namespaceObject.existsSync)((0,external_node_path_namespaceObject.join)(options.dir, '.git')))
+            return undefined;
+        // An origin stored with user info (by an older version) differs, so that clone is replaced.
+        options = { ...options, ...credentialsFromUrl(options.url, options.auth) };
+        const credentials = await prepareCredentials(options.url, options.auth ?? {}, log);
+        const client = GitClient.make(options.dir, options.url, credentials, log, options.timeoutMs);
+        try {
+            const origin = (await client.run(['remote', 'get-url', 'origin'], 'read the origin')).trim();
+            if (origin === options.url)
+                return client;
+        }
+        catch {
+            // not a usable clone: the caller clones afresh
+        }
+        await credentials.dispose();
+        return undefined;
+    }
+    /** Runs git; a failure becomes an error that says what was being done. */
+    async run(args, what) {
+        return (await this.runBytes(args, what)).toString('utf8');
+    }
+    /** `run` for output that is not text (file contents), with `input` on stdin. */
+    async runBytes(args, what, input, maxOutputBytes) {
+        this.log.debug(redact(`git ${args.join(' ')}`));
+        try {
+            return await this.rawBytes(args, input, maxOutputBytes);
+        }
+        catch (error) {
+            throw describeFailure(error, what);
+        }
+    }
+    /** `run` for a command that reaches the remote (clone, fetch, ls-remote): retried when it may help. */
+    network(args, what) {
+        return withRetry(() => this.run(args, what), this.log);
+    }
+    /** Fetches `branch` (all new commits, keeping any history already here) and resets the work tree to it. */
+    async resetToRemote(branch) {
+        await this.network(fetchArgs([`+refs/heads/${branch}:refs/remotes/origin/${branch}`]), `fetch ${branch}`);
+        await this.run(['reset', '--quiet', '--hard', `refs/remotes/origin/${branch}`], `reset to origin/${branch}`);
+        // Untracked files: none in a clone only this tool writes to, but a publish retry makes sure.
+        await this.run(['clean', '-q', '-fdx'], 'clean the work tree');
+        return this.head();
+    }
+    /** Fetches `depth` more commits of history (or all of it); false when there was nothing more. */
+    async deepen(depth) {
+        if (!(await this.isShallow()))
+            return false;
+        const deeper = depth === 'all' ? '--unshallow' : `--deepen=${depth}`;
+        await this.network(fetchArgs([], [deeper]), 'fetch more history');
+        return true;
+    }
+    /**
+     * The commits at the shallow boundary. `git log -- <path>` lists a boundary commit whatever it changed
+     * (its parent is missing, so everything looks added): a history read from a shallow clone must leave
+     * them out until more history is fetched.
+     */
+    shallowBoundary() {
+        return shallowCommits(this.dir);
+    }
+    async isShallow() {
+        return ((await this.run(['rev-parse', '--is-shallow-repository'], 'inspect the clone')).trim() ===
+            'true');
+    }
+    /** The branch checked out. */
+    async branch() {
+        return (await this.run(['rev-parse', '--abbrev-ref', 'HEAD'], 'read the branch')).trim();
+    }
+    async head() {
+        return (await this.run(['rev-parse', 'HEAD'], 'read HEAD')).trim();
+    }
+    /** Stages everything under `path` (additions, changes and removals). */
+    async addAll(path) {
+        await this.run(['add', '--all', '--', path], `stage ${path}`);
+    }
+    /** True when the index differs from HEAD under `path`. */
+    async hasStagedChanges(path) {
+        const out = await this.run(['diff', '--cached', '--name-only', '--', path], 'compare with HEAD');
+        return out.trim() !== '';
+    }
+    /** Commits what is staged, with the given author as author and committer. */
+    async commit(message, author) {
+        await this.run(commitArgs(message, author), 'commit');
+        return this.head();
+    }
+    /**
+     * Pushes HEAD to `branch`. A rejection because the branch moved is a `PushRejectedError` (the caller
+     * fetches and re-applies); anything else is a plain error. `lease` makes it a force-with-lease push
+     * (only ever used on the tool's own pull-request branches).
+     */
+    async push(branch, options = {}) {
+        try {
+            await this.run(pushArgs(branch, options.lease), `push to ${branch}`);
+        }
+        catch (error) {
+            throw pushFailure(error);
+        }
+    }
+    /** The commit a remote branch points at, or undefined when it does not exist. */
+    async remoteBranchCommit(branch) {
+        const out = await this.network(['ls-remote', 'origin', `refs/heads/${branch}`], `look up ${branch}`);
+        return out.trim() ? out.trim().split(/\s+/)[0] : undefined;
+    }
+    /** A file of another branch of the remote (fetched shallowly), or undefined when either is missing. */
+    async remoteBranchFile(branch, path) {
+        if (!(await this.remoteBranchCommit(branch)))
+            return undefined;
+        const ref = `refs/gitops-actions/${branch}`;
+        await this.network(fetchArgs([`+refs/heads/${branch}:${ref}`], ['--depth', '1']), `fetch ${branch}`);
+        try {
+            return await this.raw(['show', `${ref}:${path}`]);
+        }
+        catch {
+            return undefined;
+        }
+    }
+    /** `git log` of `path` as records of hash, subject, body and commit time, newest first. */
+    async history(path, range = 'HEAD') {
+        return parseLog(await this.run(logArgs(path, range), `read the history of ${path}`));
+    }
+    /**
+     * Every file and folder under `path` at `commit`, recursively, in git's order, with git's modes,
+     * object hashes and blob sizes (`git ls-tree -r -t -l`). Paths are relative to the repository's root.
+     */
+    async listTree(commit, path) {
+        return parseTree(await this.runBytes(lsTreeArgs(commit, path), `list ${path || 'the root'}`));
+    }
+    /**
+     * The content of blobs: one `git cat-file --batch` for all of them. Its output may be as large as
+     * the sizes asked for (from `listTree`) and no larger: a huge file is read only when asked for.
+     */
+    async readBlobs(wanted) {
+        const unique = new Map(wanted.map((b) => [b.hash, b.size]));
+        if (unique.size === 0)
+            return new Map();
+        const out = await this.runBytes(['cat-file', '--batch'], `read ${unique.size} files`, `${[...unique.keys()].join('\n')}\n`, batchBound(unique));
+        return parseBatch(out);
+    }
+    /**
+     * Fetches `branch` straight into the local branch of that name, without touching the work tree: for a
+     * clone whose files are read from git's objects. Returns the branch's new commit.
+     */
+    async fetchHead(branch) {
+        await this.network(fetchArgs([`+refs/heads/${branch}:refs/heads/${branch}`], ['--update-head-ok']), `fetch ${branch}`);
+        return (await this.run(['rev-parse', `refs/heads/${branch}`], `read ${branch}`)).trim();
+    }
+    /**
+     * Writes a commit's files into the work tree, for tools that read files (kustomize); into `workTree`
+     * (created) when given, a folder without `.git`, so such tools cannot read the clone's own files. The
+     * clone's index follows the last tree written: only files that changed since are written again.
+     */
+    async checkout(commit, workTree) {
+        if (workTree)
+            await external_node_fs_namespaceObject.promises.mkdir(workTree, { recursive: true });
+        await this.run([...(workTree ? [`--work-tree=${workTree}`] : []), 'reset', '--quiet', '--hard', commit], `check out ${commit.slice(0, 12)}`);
+    }
+    /**
+     * True when `ancestor` is in the history of `commit`: the branch moved forward from it. False when
+     * it is not (the branch was force-pushed), or when git cannot tell.
+     */
+    async isAncestor(ancestor, commit) {
+        try {
+            await this.raw(['merge-base', '--is-ancestor', ancestor, commit]);
+            return true;
+        }
+        catch {
+            return false;
+        }
+    }
+    /** Resolves a commit name (full or short hash) to a full hash, or undefined. */
+    async resolveCommit(name) {
+        try {
+            return ((await this.raw(['rev-parse', '--verify', '--quiet', `${name}^{commit}`])).trim() ||
+                undefined);
+        }
+        catch {
+            return undefined;
+        }
+    }
+    /** Puts `path` as it was at `commit` into the work tree and index (removing what was added since). */
+    async restorePath(commit, path) {
+        await this.run(['rm', '-r', '-q', '--ignore-unmatch', '--', path], `clear ${path}`);
+        await this.run(['checkout', commit, '--', path], `restore ${path} from ${commit}`);
+    }
+    /** Removes credentials files; the clone itself is the caller's to remove. */
+    async dispose() {
+        await this.credentials.dispose();
+    }
+}
+
+;// CONCATENATED MODULE: ./src/lib/git-host/host.ts
+/** Who the git host is (GitHub or GitLab), where its API is, and the one error its API calls throw. */
+
+
+/** A call to a git host's API that failed: which call (without its query), the status, what it said. */
+class host_GitHostApiError extends Error {
+    status;
+    constructor(message, 
+    /** The HTTP status, when the host answered. */
+    status) {
+        super(message);
+        this.status = status;
+        this.name = 'GitHostApiError';
+    }
+}
+/** The host a remote URL names: GitLab when its host name says gitlab, else GitHub. */
+function gitHostOf(gitUrl) {
+    return hostOf(gitUrl)?.includes('gitlab') ? 'gitlab' : 'github';
+}
+/**
+ * The API of the host that serves `gitUrl`: `https://<host>/api/v4` for GitLab, `api.github.com` for
+ * github.com (or a local remote), `https://<host>/api/v3` for GitHub Enterprise.
+ */
+function defaultApiUrl(host, gitUrl) {
+    const name = hostOf(gitUrl);
+    if (host === 'gitlab')
+        return `https://${name ?? 'gitlab.com'}/api/v4`;
+    return !name || name === 'github.com' ? 'https://api.github.com' : `https://${name}/api/v3`;
+}
+/** The `owner/name` (GitHub) or project path (GitLab) of a repository URL or `owner/name` string. */
+function projectOf(repository) {
+    const path = repository
+        .replace(/^file:\/\//i, '')
+        .replace(/^[a-z+]+:\/\/[^/]+\//i, '')
+        .replace(/^[^@/]+@[^:/]+:/, '')
+        .replace(/\.git$/, '')
+        .replace(/^\/+|\/+$/g, '');
+    if (!/^[\w.-]+(\/[\w.-]+)+$/.test(path)) {
+        throw new errors_ConfigurationError(`cannot tell the project of '${repository}' for the pull request API`);
+    }
+    return path;
+}
+
+;// CONCATENATED MODULE: ./src/lib/git-host/github.ts
+/** GitHub's REST API through Octokit (`@actions/github`), loaded only when a call is made. */
+
+
+/** Octokit for one GitHub repository (`owner/name`, the last two parts of `project`). */
+async function github_githubRepository(apiUrl, token, project) {
+    const [owner, repo] = project.split('/').slice(-2);
+    // Loaded on demand: Octokit is most of a bundle and only pull requests and commit statuses need it.
+    const { getOctokit } = await __nccwpck_require__.e(/* import() */ 413).then(__nccwpck_require__.bind(__nccwpck_require__, 2413));
+    return { octokit: getOctokit(token, { baseUrl: apiUrl }), owner, repo };
+}
+/** Runs one Octokit call; a failure becomes a `GitHostApiError` naming the call and the status. */
+async function github_githubCall(what, call) {
+    try {
+        return await call();
+    }
+    catch (error) {
+        const status = error.status;
+        const code = typeof status === 'number' ? status : undefined;
+        throw new GitHostApiError(`GitHub API ${what}: ${code !== undefined ? `${code} ` : ''}${errorMessage(error)}`, code);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/lib/git-host/gitlab.ts
+/** GitLab's REST API (v4), as publish (merge requests) and the agent (commit statuses) call it. */
+
+
+/**
+ * One call with the token in GitLab's own header; the answer's JSON. A failure says which call (without
+ * its query), the status and the start of what GitLab answered.
+ */
+async function gitlab_gitlabCall(api, method, path, options = {}) {
+    const url = `${api.apiUrl.replace(/\/+$/, '')}${path}`;
+    const call = `GitLab API ${method} ${url.replace(/\?.*/, '')}`;
+    let response;
+    let text;
+    try {
+        response = await fetch(url, {
+            method,
+            headers: { 'PRIVATE-TOKEN': api.token, 'Content-Type': 'application/json' },
+            body: options.body ? JSON.stringify(options.body) : undefined,
+            signal: options.timeoutMs ? AbortSignal.timeout(options.timeoutMs) : undefined,
+        });
+        text = await response.text();
+    }
+    catch (error) {
+        throw new GitHostApiError(`${call}: ${errorMessage(error)}`);
+    }
+    if (!response.ok) {
+        throw new GitHostApiError(`${call}: ${response.status} ${text.slice(0, 300)}`, response.status);
+    }
+    try {
+        return (text ? JSON.parse(text) : undefined);
+    }
+    catch {
+        throw new GitHostApiError(`${call}: the answer is not JSON: ${text.slice(0, 120)}`);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/lib/git-host/commit-status.ts
+/** Setting one commit status on GitHub or GitLab. */
+
+
+/** A git host that does not answer within this long must not hold up the caller. */
+const STATUS_TIMEOUT_MS = 10_000;
+/** Sets `status` on commit `sha` of `project` (`owner/name` or a GitLab project path). */
+async function setCommitStatus(api, project, sha, status) {
+    const { state, context, description } = status;
+    if (api.host === 'gitlab') {
+        const path = ['projects', project, 'statuses', sha].map(encodeURIComponent).join('/');
+        await gitlabCall(api, 'POST', `/${path}`, {
+            body: { state: state === 'failure' ? 'failed' : state, name: context, description },
+            timeoutMs: STATUS_TIMEOUT_MS,
+        });
+        return;
+    }
+    const { octokit, owner, repo } = await githubRepository(api.apiUrl, api.token, project);
+    await githubCall('create a commit status', () => octokit.rest.repos.createCommitStatus({
+        owner,
+        repo,
+        sha,
+        state,
+        context,
+        description,
+        request: { signal: AbortSignal.timeout(STATUS_TIMEOUT_MS) },
+    }));
+}
+
+;// CONCATENATED MODULE: ./src/lib/git-host/pull-request.ts
+
+
+/** Opens the request, or updates the open one from the same branch; returns its web URL. */
+async function pull_request_openPullRequest(api, spec, log) {
+    return api.host === 'gitlab'
+        ? gitlabMergeRequest(api, spec, log)
+        : githubPullRequest(api, spec, log);
+}
+async function githubPullRequest(api, spec, log) {
+    const { octokit, owner, repo } = await githubRepository(api.apiUrl, api.token, api.project);
+    const open = await githubCall('list pull requests', () => octokit.rest.pulls.list({
+        owner,
+        repo,
+        head: `${owner}:${spec.head}`,
+        base: spec.base,
+        state: 'open',
+    }));
+    const existing = open.data[0];
+    if (existing) {
+        await githubCall(`update pull request #${existing.number}`, () => octokit.rest.pulls.update({
+            owner,
+            repo,
+            pull_number: existing.number,
+            title: spec.title,
+            body: spec.body,
+        }));
+        log.info(`Updated pull request #${existing.number}: ${existing.html_url}`);
+        return existing.html_url;
+    }
+    const created = await githubCall('create a pull request', () => octokit.rest.pulls.create({
+        owner,
+        repo,
+        head: spec.head,
+        base: spec.base,
+        title: spec.title,
+        body: spec.body,
+    }));
+    log.info(`Opened pull request #${created.data.number}: ${created.data.html_url}`);
+    return created.data.html_url;
+}
+async function gitlabMergeRequest(api, spec, log) {
+    const base = `/projects/${encodeURIComponent(api.project)}/merge_requests`;
+    const call = (method, path, body) => gitlabCall(api, method, path, { body });
+    const query = new URLSearchParams({
+        source_branch: spec.head,
+        target_branch: spec.base,
+        state: 'opened',
+    });
+    const open = await call('GET', `${base}?${query}`);
+    const fields = { title: spec.title, description: spec.body };
+    if (open.length > 0) {
+        const mr = await call('PUT', `${base}/${open[0].iid}`, fields);
+        log.info(`Updated merge request !${mr.iid}: ${mr.web_url}`);
+        return mr.web_url;
+    }
+    const mr = await call('POST', base, {
+        ...fields,
+        source_branch: spec.head,
+        target_branch: spec.base,
+        remove_source_branch: true,
+    });
+    log.info(`Opened merge request !${mr.iid}: ${mr.web_url}`);
+    return mr.web_url;
+}
+
+;// CONCATENATED MODULE: ./src/lib/git-host/index.ts
+/** The git host's API: who the host is, pull and merge requests, commit statuses. */
+
+
+
+
+;// CONCATENATED MODULE: ./src/lib/gitops/transaction.ts
+/**
+ * One change to the gitops repo, made safely when many pipelines push at once: clone shallowly, let the
+ * caller stage its change, commit, push. A push rejected because the branch moved fetches the new tip,
+ * resets to it and asks the caller to apply the change again there (a shallow clone is never rebased:
+ * git would replay the shallow boundary and report false conflicts), with bounded, jittered backoff.
+ * Nothing is ever force-pushed to the target branch; in pull-request mode the change goes to the tool's
+ * own branch with a lease instead.
+ */
+
+
+
+
+
+
+
+
+
+
+/** A transaction's result with its commit, change, attempts and pull request beside it. */
+function outcome(tx) {
+    const { commit, changed, attempts, pullRequestUrl } = tx;
+    return { ...tx.result, commit, changed, attempts, pullRequestUrl };
+}
+/**
+ * Runs `apply` on a fresh clone of the target branch and pushes what it staged; on a rejected push, again
+ * on the new tip. `apply` must stage the full change from the work tree's current state every time it is
+ * called (it may be called once per attempt) and may throw to refuse (e.g. a downgrade).
+ */
+async function commitToGitops(options, log, apply) {
+    if (options.maxAttempts < 1)
+        throw new errors_ConfigurationError('max-attempts must be at least 1');
+    const work = await external_node_fs_namespaceObject.promises.mkdtemp((0,external_node_path_namespaceObject.join)(options.tempDir ?? (0,external_node_os_namespaceObject.tmpdir)(), 'gitops-repo-'));
+    // A run stopped by a signal still removes the clone.
+    const unregister = registerTempDir(work);
+    let git;
+    try {
+        git = await GitClient.clone({
+            url: options.url,
+            dir: work,
+            branch: options.branch,
+            depth: options.depth ?? 1,
+            auth: options.auth,
+            timeoutMs: options.gitTimeoutMs,
+        }, log);
+        const branch = options.branch ?? (await git.branch());
+        const target = options.mode === 'pull-request' ? options.prBranch : branch;
+        // Full jitter from 500 ms up to 4 s: contending pipelines spread out instead of colliding again.
+        const backoff = new Backoff({ baseMs: 500, capMs: 4000, jitter: 'full' });
+        for (let attempt = 1;; attempt++) {
+            const planned = await apply(git, attempt);
+            if (!planned.commit) {
+                return { result: planned.result, changed: false, branch, attempts: attempt };
+            }
+            const commit = await git.commit(planned.message, options.author);
+            log.info(`Committed ${commit.slice(0, 12)}: ${planned.message.split('\n')[0]}`);
+            if (options.dryRun) {
+                log.info(`dry-run: not pushing to ${redactUrl(options.url)} ${target}`);
+                return { result: planned.result, changed: true, commit, branch, attempts: attempt };
+            }
+            try {
+                if (options.mode === 'pull-request') {
+                    // Our own branch: replace it, but only if nobody moved it since we looked.
+                    const lease = (await git.remoteBranchCommit(target)) ?? '';
+                    await git.push(target, { lease });
+                }
+                else {
+                    await git.push(target);
+                }
+                log.info(`Pushed ${commit.slice(0, 12)} to ${target} (attempt ${attempt})`);
+                return {
+                    result: planned.result,
+                    changed: true,
+                    commit,
+                    pushedTo: target,
+                    branch,
+                    attempts: attempt,
+                };
+            }
+            catch (error) {
+                if (!(error instanceof PushRejectedError))
+                    throw error;
+                if (attempt >= options.maxAttempts) {
+                    throw new Error(`push to ${target} was rejected ${attempt} times (others kept pushing first); ` +
+                        `nothing was changed — run the job again, or raise max-attempts`);
+                }
+                const wait = backoff.next();
+                log.info(`Push rejected: ${target} moved. Re-applying on the new tip in ${wait} ms (attempt ${attempt + 1}/${options.maxAttempts})`);
+                await sleep(wait);
+                await git.resetToRemote(branch);
+            }
+        }
+    }
+    finally {
+        await git?.dispose();
+        await external_node_fs_namespaceObject.promises.rm(work, { recursive: true, force: true });
+        unregister();
+    }
+}
+/**
+ * A change to one env/app: `commitToGitops`, then in pull-request mode the one pull (or merge) request
+ * of the tool's branch `gitops/<env>/<app>` opened or updated, titled by `describe`.
+ */
+async function commitReleaseChange(options, target, log, apply, describe) {
+    const prBranch = `gitops/${target.env}/${target.app}`;
+    const tx = await commitToGitops({
+        url: options.repository,
+        branch: options.branch,
+        auth: options.auth,
+        author: options.author,
+        mode: options.mode,
+        prBranch,
+        maxAttempts: options.maxAttempts,
+        dryRun: options.dryRun,
+        gitTimeoutMs: options.gitTimeoutMs,
+        tempDir: options.tempDir,
+    }, log, apply);
+    if (!tx.changed || options.mode !== 'pull-request' || options.dryRun)
+        return tx;
+    if (!options.pullRequest) {
+        throw new ConfigurationError('pull-request mode needs the git host API (token and repository)');
+    }
+    const pullRequestUrl = await openPullRequest(options.pullRequest, { head: prBranch, base: tx.branch, ...describe(tx.result) }, log);
+    return { ...tx, pullRequestUrl };
+}
+
+;// CONCATENATED MODULE: ./src/lib/gitops/unpin.ts
+/** `unpin`: clear the pin a rollback set, in a commit of its own, so publishes go through again. */
+
+
+
+
+
+
+
+async function unpin(options, log) {
+    const env = validateName('env', options.env);
+    const app = validateName('app', options.app);
+    const path = releasePath(env, app);
+    const tx = await commitToGitops({ ...options, url: options.repository, mode: 'push' }, log, async (git) => {
+        // readRelease checks every component of the path (no symlink on the way) before reading it.
+        const current = await readRelease(git.dir, path);
+        const dir = (0,external_node_path_namespaceObject.join)(git.dir, path);
+        if (!current)
+            throw new errors_ConfigurationError(`${app} was never released to ${env} (no ${path}/${RELEASE_FILE})`);
+        if (!current.pinned) {
+            log.info(`${path} is not pinned: nothing to do`);
+            return { commit: false, result: { version: current.version } };
+        }
+        const { pinned, ...info } = current;
+        await external_node_fs_namespaceObject.promises.writeFile((0,external_node_path_namespaceObject.join)(dir, RELEASE_FILE), releaseText(info));
+        await git.addAll(path);
+        const message = commitMessage(`unpin(${env}/${app}): ${current.version}`, `Lifts the pin of the rollback from ${pinned.from} (${pinned.reason}); the next publish goes through.`, releaseTrailers({ app, env, version: current.version }));
+        return { commit: true, message, result: { version: current.version } };
+    });
+    return outcome(tx);
+}
+
+;// CONCATENATED MODULE: ./src/commands/ci-env.ts
+function ciContext(env = process.env) {
+    const tempDir = env.RUNNER_TEMP || undefined;
+    if (env.GITLAB_CI === 'true' || env.CI_SERVER_URL) {
+        return {
+            host: 'gitlab',
+            tempDir,
+            sourceRepo: env.CI_PROJECT_URL,
+            sourceCommit: env.CI_COMMIT_SHA,
+            sourceRun: env.CI_PIPELINE_URL ?? env.CI_JOB_URL,
+            actor: env.GITLAB_USER_LOGIN,
+            serverUrl: env.CI_SERVER_URL,
+        };
+    }
+    const server = env.GITHUB_SERVER_URL ?? (env.GITHUB_ACTIONS ? 'https://github.com' : undefined);
+    const repo = env.GITHUB_REPOSITORY;
+    return {
+        host: 'github',
+        tempDir,
+        sourceRepo: server && repo ? `${server}/${repo}` : repo,
+        sourceCommit: env.GITHUB_SHA,
+        sourceRun: server && repo && env.GITHUB_RUN_ID
+            ? `${server}/${repo}/actions/runs/${env.GITHUB_RUN_ID}`
+            : undefined,
+        actor: env.GITHUB_ACTOR,
+        serverUrl: server,
+    };
+}
+/**
+ * The clone URL of `repository`: a URL or local path as given, or `owner/name` on the current git host
+ * (over SSH when an SSH key is used, else HTTPS).
+ */
+function repositoryUrl(repository, useSsh, ci = ciContext()) {
+    if (!/^[\w.-]+\/[\w.-]+(\/[\w.-]+)*$/.test(repository) || repository.startsWith('.'))
+        return repository;
+    const server = ci.serverUrl ?? 'https://github.com';
+    const host = new URL(server).host;
+    return useSsh ? `git@${host}:${repository}.git` : `${server.replace(/\/$/, '')}/${repository}.git`;
+}
+
+;// CONCATENATED MODULE: ./src/commands/repo-inputs.ts
+/** The inputs every command that writes to the gitops repo shares: where, how to log in, how to commit. */
+
+
+
+/** `ssh-key`, or the content of the file `ssh-key-file` names (masked the same way); not both. */
+function readSshKey(inputs) {
+    const key = inputs.secret('ssh-key');
+    if (inputs.optional('ssh-key-file') === undefined)
+        return key;
+    if (key !== undefined) {
+        throw new errors_ConfigurationError('give ssh-key and ssh-key-file one at a time, not both');
+    }
+    return inputs.secretFile('ssh-key-file');
+}
+/** A positive whole number input, or its default. */
+function wholeNumber(inputs, name, fallback, unit) {
+    const value = Number(inputs.optional(name) ?? fallback);
+    if (!Number.isSafeInteger(value) || value < 1) {
+        throw new errors_ConfigurationError(`input '${name}' must be a whole number of ${unit}, at least 1`);
+    }
+    return value;
+}
+/** The repository options of every command that writes to the gitops repo (`git-timeout` in seconds). */
+function readRepoInputs(inputs, env = process.env) {
+    const token = inputs.secret('token');
+    const sshKey = readSshKey(inputs);
+    const ci = ciContext(env);
+    const given = inputs.required('repository');
+    const host = inputs.choice('git-host', ['github', 'gitlab']) ?? ci.host;
+    const mode = inputs.choice('mode', ['push', 'pull-request']) ?? 'push';
+    const maxAttempts = wholeNumber(inputs, 'max-attempts', '30', 'attempts');
+    const gitTimeoutMs = wholeNumber(inputs, 'git-timeout', '300', 'seconds') * 1000;
+    let pullRequest;
+    if (mode === 'pull-request') {
+        if (!token)
+            throw new errors_ConfigurationError("input 'token' is required in pull-request mode (for the git host's API)");
+        const apiUrl = inputs.optional('api-url') ??
+            (host === 'gitlab' ? env.CI_API_V4_URL : env.GITHUB_API_URL) ??
+            (host === 'gitlab' ? 'https://gitlab.com/api/v4' : 'https://api.github.com');
+        pullRequest = { host, apiUrl, token, project: projectOf(given) };
+    }
+    const tokenUser = host === 'gitlab'
+        ? token === env.CI_JOB_TOKEN
+            ? 'gitlab-ci-token'
+            : 'oauth2'
+        : 'x-access-token';
+    return {
+        repository: repositoryUrl(given, sshKey !== undefined, ci),
+        branch: inputs.optional('branch'),
+        auth: { token, tokenUser, sshKey, knownHosts: inputs.text('known-hosts') },
+        author: { name: inputs.required('author-name'), email: inputs.required('author-email') },
+        mode,
+        maxAttempts,
+        dryRun: inputs.boolean('dry-run'),
+        pullRequest,
+        gitTimeoutMs,
+        tempDir: ci.tempDir,
+    };
+}
+
+;// CONCATENATED MODULE: ./src/commands/unpin.ts
+
+
+const unpinCommand = {
+    name: 'unpin',
+    getInputs: (inputs) => ({
+        ...readRepoInputs(inputs),
+        env: inputs.required('env'),
+        app: inputs.required('app'),
+    }),
+    run: unpin,
+    outputs: (r) => ({ commit: r.commit ?? '', changed: String(r.changed), version: r.version }),
+    summary: (r) => `### unpin: ${r.changed ? `unpinned at ${r.version}` : `not pinned (${r.version})`}\n`,
+};
 
 // EXTERNAL MODULE: external "os"
 var external_os_ = __nccwpck_require__(857);
@@ -29786,7 +31650,7 @@ const _summary = new Summary();
  * @deprecated use `core.summary`
  */
 const markdownSummary = (/* unused pure expression or super */ null && (_summary));
-const summary = _summary;
+const summary_summary = _summary;
 //# sourceMappingURL=summary.js.map
 ;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/path-utils.js
 
@@ -31335,30 +33199,97 @@ function getIDToken(aud) {
  */
 
 //# sourceMappingURL=core.js.map
-;// CONCATENATED MODULE: ./src/lib/errors.ts
+// EXTERNAL MODULE: external "node:util"
+var external_node_util_ = __nccwpck_require__(7975);
+;// CONCATENATED MODULE: ./src/lib/args.ts
 /**
- * A mistake in what the user gave (an input, a file, a remote): reported as a plain message, without a
- * stack trace, and kept apart from bugs in this tool.
+ * The one command-line parser, for the CLI and the agent, on `node:util`'s `parseArgs`: `--name value`,
+ * `--name=value` (everything after the first `=`), and a flag given again adds a value. A flag that takes
+ * a value takes the next argument whatever it looks like (an SSH key starts with `-----BEGIN`); a boolean
+ * flag stands alone, meaning true, or takes a true/false word after it. `--help` or `-h` ends parsing.
+ *
+ * No error quotes an argument: one in the wrong place may be a secret (a key pasted after a boolean flag,
+ * a token with a typo in its flag). A flag is named only when its name has a flag's shape, anything else
+ * by its position on the command line.
  */
-class errors_ConfigurationError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'ConfigurationError';
-    }
+
+
+/** true or false for the words a boolean flag or input takes (as `@actions/core` reads them). */
+function booleanWord(value) {
+    if (value === 'true' || value === 'True' || value === 'TRUE')
+        return true;
+    if (value === 'false' || value === 'False' || value === 'FALSE')
+        return false;
+    return undefined;
 }
-/** The message of anything thrown, for logs and `setFailed`. */
-function errorMessage(error) {
-    return error instanceof Error ? error.message : String(error);
+// Only a name of this shape is ever quoted in an error.
+const FLAG_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
+/** The option is one whole argument, not a letter of a `-abc` group that parseArgs split up. */
+function whole(arg, option) {
+    return (arg === option.rawName ||
+        (option.inlineValue === true && arg === `${option.rawName}=${option.value}`));
+}
+/**
+ * Parses `argv` against the flags there are. `firstPosition` is the position of `argv[0]` on the whole
+ * command line, for messages (after a command word, 2).
+ */
+function parseFlags(argv, flags, firstPosition = 1) {
+    const known = (name) => Object.hasOwn(flags, name) ? flags[name] : undefined;
+    const options = {};
+    for (const name of Object.keys(flags))
+        options[name] = { type: flags[name].boolean ? 'boolean' : 'string' };
+    options.help = { type: 'boolean', short: 'h' };
+    // Not strict: every refusal is ours, worded so that it quotes nothing.
+    const { tokens } = parseArgs({
+        args: [...argv],
+        options,
+        strict: false,
+        allowPositionals: true,
+        tokens: true,
+    });
+    const values = new Map();
+    for (let t = 0; t < tokens.length; t++) {
+        const token = tokens[t];
+        const position = token.index + firstPosition;
+        if (token.kind === 'option' && token.name === 'help' && argv[token.index] === token.rawName)
+            return { values, help: true };
+        if (token.kind !== 'option' ||
+            !token.rawName.startsWith('--') ||
+            !whole(argv[token.index], token)) {
+            throw new ConfigurationError(`argument ${position} is not a flag, nor the value of one (flags are --lower-case-name VALUE; see --help)`);
+        }
+        const name = token.name;
+        if (!FLAG_NAME.test(name))
+            throw new ConfigurationError(`argument ${position} is an unknown flag (see --help)`);
+        if (name === 'help')
+            throw new ConfigurationError('flag --help takes no value');
+        const flag = known(name);
+        if (!flag)
+            throw new ConfigurationError(`unknown flag --${name} (see --help for the flags)`);
+        let value = token.value;
+        if (value === undefined && flag.boolean) {
+            const next = tokens[t + 1];
+            const word = next?.kind === 'positional' &&
+                next.index === token.index + 1 &&
+                booleanWord(next.value) !== undefined;
+            value = word ? next.value : 'true';
+            if (word)
+                t++;
+        }
+        if (value === undefined)
+            throw new ConfigurationError(`flag --${name} needs a value (--${name} VALUE)`);
+        values.set(name, [...(values.get(name) ?? []), value]);
+    }
+    return { values, help: false };
 }
 
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 ;// CONCATENATED MODULE: ./src/lib/inputs.ts
 /**
  * The one way inputs are read, whatever the adapter: GitHub Actions (`core.getInput`), or the CLI (flags
  * and `GITOPS_*` environment variables). Each command's `getInputs()` reads through this, so the same
  * input gives the same value and the same error everywhere.
  */
+
 
 
 // Control characters (C0, DEL, C1). A one-line value (a name, a version, a path) has none: a newline in
@@ -31447,10 +33378,9 @@ class Inputs {
         const value = this.raw(name);
         if (value === undefined)
             return false;
-        if (['true', 'True', 'TRUE'].includes(value))
-            return true;
-        if (['false', 'False', 'FALSE'].includes(value))
-            return false;
+        const word = booleanWord(value);
+        if (word !== undefined)
+            return word;
         // The value is not quoted back: a token pasted into the wrong input would be printed.
         throw new errors_ConfigurationError(`input '${name}' must be true or false`);
     }
@@ -31481,60 +33411,7 @@ class Inputs {
     }
 }
 
-;// CONCATENATED MODULE: ./src/lib/process/cleanup.ts
-/**
- * What must not outlive the process: temp folders holding a clone or an SSH key, and child process
- * groups. Each is registered while it exists and unregistered when removed on the normal path; a CI step
- * or CLI run told to stop (SIGTERM, SIGINT, SIGHUP: a cancelled job, Ctrl-C, a closed terminal) removes
- * what is still registered before it exits. The work is synchronous on purpose: a signal handler that
- * awaits may be cut short by the next signal or the runner's SIGKILL.
- */
-
-const cleanups = new Set();
-/** Registers `cleanup` until the returned function is called (on the normal path). */
-function registerCleanup(cleanup) {
-    cleanups.add(cleanup);
-    return () => {
-        cleanups.delete(cleanup);
-    };
-}
-/** Registers a folder to remove; the returned function unregisters it (the caller removes it itself). */
-function registerTempDir(dir) {
-    return registerCleanup(() => (0,external_node_fs_namespaceObject.rmSync)(dir, { recursive: true, force: true }));
-}
-/** Runs every registered cleanup now, newest first; one failing does not stop the others. */
-function runCleanups() {
-    const all = [...cleanups].reverse();
-    cleanups.clear();
-    for (const cleanup of all) {
-        try {
-            cleanup();
-        }
-        catch {
-            // best effort: the others still run
-        }
-    }
-}
-const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'];
-let installed = false;
-/**
- * For short-lived entry points (actions, CLI): on a stop signal, run the cleanups, then die of the same
- * signal so the caller sees how it ended. The agent handles its signals itself (it stops gracefully).
- */
-function cleanUpOnStopSignals() {
-    if (installed)
-        return;
-    installed = true;
-    for (const signal of STOP_SIGNALS) {
-        process.once(signal, () => {
-            runCleanups();
-            // The handler was `once`: the default action (termination) now applies.
-            process.kill(process.pid, signal);
-        });
-    }
-}
-
-;// CONCATENATED MODULE: ./src/actions/specs.generated.ts
+;// CONCATENATED MODULE: ./src/commands/specs.generated.ts
 // Generated by `npm run build` from actions/*/action.yml. Do not edit.
 const specs = {
     "publish-release": {
@@ -31952,11 +33829,76 @@ const specs = {
     }
 };
 
+;// CONCATENATED MODULE: ./src/lib/log.ts
+/** A logger that drops everything: for callers that want only the result. */
+const silentLogger = {
+    debug: () => undefined,
+    info: () => undefined,
+    warn: () => undefined,
+    error: () => undefined,
+};
+/** A logger that writes plain lines to stderr (the CLI and tests); debug only when asked. */
+function consoleLogger(options = {}) {
+    const write = (prefix, message) => {
+        process.stderr.write(`${prefix}${message}\n`);
+    };
+    return {
+        debug: (m) => {
+            if (options.debug)
+                write('debug: ', m);
+        },
+        info: (m) => write('', m),
+        warn: (m) => write('warning: ', m),
+        error: (m) => write('error: ', m),
+    };
+}
+
+;// CONCATENATED MODULE: ./src/commands/adapter.ts
+/**
+ * What both adapters (the GitHub Action and the CLI) do with a command, so that each keeps only where
+ * values come from and where results go: read its inputs, with the defaults of its action.yml where one
+ * is empty, run it, hand back its outputs and summary, and tell a failure's message from a bug's stack.
+ * The adapters import `src/commands` alone: what they need of the library comes through here.
+ */
+
+
+
+
+/** The command's inputs and outputs, from its action.yml. */
+function specOf(command) {
+    return specs[command.name];
+}
+/** The inputs that are true/false (their default says so). */
+function booleanInputs(spec) {
+    return new Set(Object.entries(spec.inputs)
+        .filter(([, s]) => s.default === 'true' || s.default === 'false')
+        .map(([name]) => name));
+}
+/** A command's inputs read from `source`, with its action.yml's defaults where a value is empty. */
+function commandInputs(command, source) {
+    const spec = specOf(command);
+    const defaults = Object.fromEntries(Object.entries(spec.inputs).map(([k, v]) => [k, v.default]));
+    return new Inputs(source, defaults);
+}
+/** Reads every input (refusing bad ones before any work), runs the command, and gives its results. */
+async function adapter_runCommand(command, source, log) {
+    // Stopped (a cancelled job, Ctrl-C), a run removes its clone and SSH key before it exits.
+    cleanUpOnStopSignals();
+    const options = command.getInputs(commandInputs(command, source));
+    const result = await command.run(options, log);
+    return { outputs: command.outputs(result), summary: () => command.summary(result) };
+}
+/** A failure as an adapter reports it: the message, and the stack only for a bug, not a user's mistake. */
+function failure(error) {
+    const bug = !(error instanceof errors_ConfigurationError) && error instanceof Error;
+    return { message: errors_errorMessage(error), stack: bug ? error.stack : undefined };
+}
+// What the adapters use of the library, so that they import src/commands alone.
+
+
+
 ;// CONCATENATED MODULE: ./src/actions/github.ts
 /** The GitHub Actions adapter: inputs from the runner, outputs and a job summary back to it. */
-
-
-
 
 
 const githubLogger = {
@@ -31965,1541 +33907,22 @@ const githubLogger = {
     warn: (m) => warning(m),
     error: (m) => error(m),
 };
-/** The runner's inputs, with the defaults of the command's own action.yml where one is empty. */
-function githubInputs(command) {
-    const spec = specs[command];
-    const defaults = Object.fromEntries(Object.entries(spec.inputs).map(([k, v]) => [k, v.default]));
-    return new Inputs({ get: (name) => getInput(name), mask: (s) => core_setSecret(s) }, defaults);
-}
 /** Runs one command as a GitHub Action step. Never throws: failures go to `core.setFailed`. */
 async function runAction(command) {
-    // A cancelled job (SIGTERM) must not leave a clone or an SSH key in the runner's temp folder.
-    cleanUpOnStopSignals();
     try {
-        const options = command.getInputs(githubInputs(command.name));
-        const result = await command.run(options, githubLogger);
-        const outputs = command.outputs(result);
+        const { outputs, summary } = await adapter_runCommand(command, { get: (name) => getInput(name), mask: (s) => core_setSecret(s) }, githubLogger);
         for (const [name, value] of Object.entries(outputs))
             setOutput(name, value);
-        if (process.env.GITHUB_STEP_SUMMARY) {
-            await summary.addRaw(command.summary(result)).write();
-        }
+        if (process.env.GITHUB_STEP_SUMMARY)
+            await summary_summary.addRaw(summary()).write();
     }
     catch (error) {
-        if (!(error instanceof errors_ConfigurationError) && error instanceof Error && error.stack) {
-            core_debug(error.stack);
-        }
-        setFailed(`${command.name}: ${errorMessage(error)}`);
+        const { message, stack } = failure(error);
+        if (stack)
+            core_debug(stack);
+        setFailed(`${command.name}: ${message}`);
     }
 }
-
-;// CONCATENATED MODULE: external "node:path"
-const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
-;// CONCATENATED MODULE: ./src/lib/gitops/layout.ts
-/**
- * The gitops repo convention: `releases/<env>/<app>/` holds one app's rendered objects in one environment,
- * with `release.json` beside them.
- */
-
-const RELEASES_DIR = 'releases';
-const RELEASE_FILE = 'release.json';
-// DNS-label-like: what can be a folder name, a label value and part of a branch name safely.
-const NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
-/** Checks an env or app name; `input` names the input in the error. */
-function validateName(input, value) {
-    if (!NAME.test(value)) {
-        throw new errors_ConfigurationError(
-        // The value is not echoed: a secret pasted into the wrong input must not be printed.
-        `input '${input}' is not a valid name (lower-case letters, digits and '-', at most 63, ` +
-            `starting and ending with a letter or digit)`);
-    }
-    return value;
-}
-/** `releases/<env>/<app>` (relative to the repo root, always with `/`). */
-function releasePath(env, app) {
-    return `${RELEASES_DIR}/${env}/${app}`;
-}
-
-;// CONCATENATED MODULE: ./src/lib/gitops/safe-path.ts
-/**
- * Paths inside a clone of the gitops repo, checked before anything is read, deleted or written there.
- * Anyone who can push to the gitops repo can commit a symlink (`releases -> /home/runner`); following it
- * would make a publish delete and write files on the runner, outside the clone, before git refuses the
- * pathspec. So every component on the way is `lstat`ed from the clone's root: a symlink is refused by
- * name, and the path must resolve inside the clone.
- */
-
-
-
-/**
- * Resolves `path` (repo-relative, with `/`) under the clone `root` and returns the absolute path. Throws a
- * ConfigurationError naming the component (repo-relative) that is a symlink, or that is not a folder
- * where one is needed. Components that do not exist yet are fine: they are created as real folders.
- */
-async function safeRepoPath(root, path, leaf = 'folder') {
-    const full = (0,external_node_path_namespaceObject.resolve)(root, path);
-    const rel = (0,external_node_path_namespaceObject.relative)((0,external_node_path_namespaceObject.resolve)(root), full);
-    if (rel === '' || rel.startsWith('..') || (0,external_node_path_namespaceObject.isAbsolute)(rel)) {
-        throw new errors_ConfigurationError(`${path} does not lie inside the gitops repo`);
-    }
-    const parts = rel.split(/[\\/]/);
-    for (let i = 0; i < parts.length; i++) {
-        const shown = parts.slice(0, i + 1).join('/');
-        let stat;
-        try {
-            stat = await external_node_fs_namespaceObject.promises.lstat((0,external_node_path_namespaceObject.resolve)(root, ...parts.slice(0, i + 1)));
-        }
-        catch (error) {
-            if (error.code === 'ENOENT')
-                return full;
-            throw error;
-        }
-        if (stat.isSymbolicLink()) {
-            throw new errors_ConfigurationError(`${shown} is a symbolic link in the gitops repo; refusing to read or write through it ` +
-                `(it could point outside the repo): replace it with a real ${i < parts.length - 1 || leaf === 'folder' ? 'folder' : 'file'} in git`);
-        }
-        const last = i === parts.length - 1;
-        if (!last || leaf === 'folder') {
-            if (!stat.isDirectory()) {
-                throw new errors_ConfigurationError(`${shown} in the gitops repo is not a folder; the releases/<env>/<app>/ layout needs one there`);
-            }
-        }
-        else if (!stat.isFile()) {
-            throw new errors_ConfigurationError(`${shown} in the gitops repo is not a regular file`);
-        }
-    }
-    return full;
-}
-
-;// CONCATENATED MODULE: ./src/lib/gitops/release.ts
-/** `release.json`: what a release folder holds, read by publish, rollback and the agent. */
-
-
-
-
-/**
- * Reads `<folder>/release.json` of the clone at `root` (`folder` repo-relative); undefined when there is
- * none. A symlink anywhere on the way, the file itself included, is refused by name before it is read.
- */
-async function readRelease(root, folder) {
-    const name = `${folder}/${RELEASE_FILE}`;
-    const file = await safeRepoPath(root, name, 'file');
-    if (!(0,external_node_fs_namespaceObject.existsSync)(file))
-        return undefined;
-    return parseRelease(await external_node_fs_namespaceObject.promises.readFile(file, 'utf8'), name);
-}
-/**
- * Checks and reads the text of a release file; `file` names it in the error. The error says what is
- * wrong, never the text: a release file may be a symlink's target or hold anything.
- */
-function parseRelease(text, file) {
-    let value;
-    try {
-        value = JSON.parse(text);
-    }
-    catch {
-        // JSON.parse's message quotes the text: not shown.
-        throw new errors_ConfigurationError(`${file} is not a valid release file: it is not JSON`);
-    }
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-        throw new errors_ConfigurationError(`${file} is not a valid release file: it is not a JSON object`);
-    }
-    const info = value;
-    if (typeof info.version !== 'string' || typeof info.digest !== 'string') {
-        throw new errors_ConfigurationError(`${file} is not a valid release file: 'version' and 'digest' must be strings`);
-    }
-    return info;
-}
-/** The file's text: keys in a fixed order, two-space indent, a final newline. */
-function releaseText(info) {
-    const ordered = [
-        'app',
-        'env',
-        'version',
-        'digest',
-        'objects',
-        'sourceRepo',
-        'sourceCommit',
-        'sourceCommitTime',
-        'sourceRun',
-        'releasedBy',
-        'kustomizeVersion',
-        'releasedAt',
-        'promotedFrom',
-        'pinned',
-        'retired',
-    ];
-    const out = {};
-    for (const key of ordered)
-        if (info[key] !== undefined)
-            out[key] = info[key];
-    return `${JSON.stringify(out, null, 2)}\n`;
-}
-/** A short description for messages: `1.4.2 (source abc1234, released 2026-…)`. */
-function describeRelease(info) {
-    const source = info.sourceCommit ? `source ${info.sourceCommit.slice(0, 12)}, ` : '';
-    return `${info.version} (${source}released ${info.releasedAt}${info.releasedBy ? ` by ${info.releasedBy}` : ''})`;
-}
-
-;// CONCATENATED MODULE: ./src/lib/gitops/trailers.ts
-/**
- * Commit messages of the gitops repo: a subject that says what happened (`release(staging/shop): 1.4.2`)
- * and git trailers, so that plain `git log` answers "what was released where, from which commit".
- */
-/** Builds a message: subject, optional body, a blank line, then the trailers. */
-function commitMessage(subject, body, trailers) {
-    const lines = [subject];
-    if (body && body.trim())
-        lines.push('', body.trim());
-    const present = trailers.filter((t) => t.value !== '');
-    if (present.length > 0) {
-        lines.push('', ...present.map((t) => `${t.key}: ${t.value.replace(/\s*\n\s*/g, ' ')}`));
-    }
-    return `${lines.join('\n')}\n`;
-}
-/** Every trailer of a message (the last paragraph's `Key: value` lines), in order. */
-function parseTrailers(message) {
-    const paragraphs = message.trim().split(/\n\s*\n/);
-    if (paragraphs.length < 2)
-        return [];
-    const last = paragraphs[paragraphs.length - 1].split('\n');
-    const trailers = [];
-    for (const line of last) {
-        const m = /^([A-Za-z][A-Za-z0-9-]*): (.*)$/.exec(line);
-        if (!m)
-            return [];
-        trailers.push({ key: m[1], value: m[2].trim() });
-    }
-    return trailers;
-}
-/** The first value of a trailer, or undefined. */
-function trailer(message, key) {
-    return parseTrailers(message).find((t) => t.key.toLowerCase() === key.toLowerCase())?.value;
-}
-/** All values of a trailer (e.g. every `Reverts:`). */
-function trailerValues(message, key) {
-    return parseTrailers(message)
-        .filter((t) => t.key.toLowerCase() === key.toLowerCase())
-        .map((t) => t.value);
-}
-/** The kind of gitops commit from its subject: `release`, `promote`, `rollback`, `unpin`, `retire`. */
-function commitKind(message) {
-    return /^(release|promote|rollback|unpin|retire)\(/.exec(message)?.[1];
-}
-
-;// CONCATENATED MODULE: external "node:os"
-const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
-;// CONCATENATED MODULE: ./src/lib/backoff.ts
-class Backoff {
-    options;
-    failures = 0;
-    constructor(options) {
-        this.options = options;
-    }
-    /** The wait before the next attempt; each call counts one more failure. */
-    next() {
-        const { baseMs, capMs, jitter, random = Math.random } = this.options;
-        const bound = Math.min(capMs, baseMs * 2 ** Math.min(this.failures++, 20));
-        return jitter === 'full'
-            ? Math.floor(random() * bound)
-            : Math.round(bound * (0.5 + random() * 0.5));
-    }
-    /** After a success: the next failure waits the first bound again. */
-    reset() {
-        this.failures = 0;
-    }
-}
-
-;// CONCATENATED MODULE: ./src/lib/concurrency.ts
-/** Runs `fn` over `items` with at most `limit` at a time; results in input order. */
-async function mapLimit(items, limit, fn) {
-    const results = new Array(items.length);
-    let next = 0;
-    const worker = async () => {
-        while (next < items.length) {
-            const i = next++;
-            results[i] = await fn(items[i], i);
-        }
-    };
-    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-    return results;
-}
-/** Waits `ms` milliseconds, or less if `signal` aborts. */
-function sleep(ms, signal) {
-    return new Promise((resolve) => {
-        if (signal?.aborted)
-            return resolve();
-        const abort = () => {
-            clearTimeout(timer);
-            resolve();
-        };
-        // The listener goes with the sleep: a running agent sleeps on one signal for as long as it runs.
-        const timer = setTimeout(() => {
-            signal?.removeEventListener('abort', abort);
-            resolve();
-        }, ms);
-        signal?.addEventListener('abort', abort, { once: true });
-    });
-}
-/** At most `limit` tasks at a time, shared by every caller: one budget of requests for all units. */
-class Limiter {
-    limit;
-    active = 0;
-    waiting = [];
-    constructor(limit) {
-        this.limit = limit;
-    }
-    async run(task) {
-        if (this.active < this.limit)
-            this.active++;
-        else
-            await new Promise((resolve) => this.waiting.push(resolve));
-        try {
-            return await task();
-        }
-        finally {
-            // The slot passes straight to the next task waiting, if any.
-            const next = this.waiting.shift();
-            if (next)
-                next();
-            else
-                this.active--;
-        }
-    }
-}
-
-;// CONCATENATED MODULE: external "node:child_process"
-const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
-;// CONCATENATED MODULE: ./src/lib/process/run.ts
-/**
- * The one way library code starts programs (kustomize, git, exec credential plugins): no shell,
- * arguments as an array, and every child bounded. Each runs in its own process group, so that a limit
- * kills what it started too (git's ssh and remote helpers, kustomize's plugins), and the group is
- * registered with the cleanup registry while it runs, so a run told to stop leaves no child behind.
- *
- * Memory is watched, not capped with `ulimit -v`/`prlimit --as`: Go programs (kubectl, kustomize) reserve
- * ~750 MiB of address space before they start (measured: kubectl 1.32 fails to start under 700 MiB of
- * virtual memory, and runs at 46 MiB RSS), so a virtual-memory cap either breaks them or caps nothing.
- * A watchdog sums the resident memory of the group from /proc every 100 ms instead (Linux; elsewhere
- * the time and output limits still hold).
- */
-
-
-
-/** A child killed for passing a limit (or because the run is stopping). */
-class ProcessLimitError extends Error {
-    reason;
-    stderr;
-    constructor(message, reason, 
-    /** What the child had written to stderr before it was killed (its tail). */
-    stderr) {
-        super(message);
-        this.reason = reason;
-        this.stderr = stderr;
-        this.name = 'ProcessLimitError';
-    }
-}
-const MiB = 1024 * 1024;
-const DEFAULT_MAX_OUTPUT = 256 * MiB;
-/** Of stderr, only the last part is kept: it is for messages. */
-const MAX_STDERR = 64 * 1024;
-/** After a kill, how long to wait for the pipes to close (a child in a group of its own may hold them). */
-const KILL_GRACE_MS = 2000;
-/** Every running child's kill, to stop them all at once (the agent's SIGTERM). */
-const running = new Set();
-/** Kills every child running now (each rejects as stopped). */
-function stopChildren() {
-    for (const stop of [...running])
-        stop();
-}
-/**
- * Runs `command args…` within the limits; resolves with its exit code and output whatever the code.
- * Rejects when it cannot start, or with a `ProcessLimitError` when a limit killed it.
- */
-function runProcess(command, args, options = {}) {
-    const label = options.label ?? command.split('/').pop();
-    const maxOutput = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT;
-    return new Promise((resolve, reject) => {
-        if (options.signal?.aborted)
-            return reject(limitError('stopped', label, options, ''));
-        const child = (0,external_node_child_process_namespaceObject.spawn)(command, args, {
-            cwd: options.cwd,
-            env: options.env ?? process.env,
-            stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-            // Its own process group: one kill reaches everything it starts.
-            detached: true,
-        });
-        const out = [];
-        let outBytes = 0;
-        let err = '';
-        let killed;
-        let settled = false;
-        const stops = [];
-        const finish = (result) => {
-            if (settled)
-                return;
-            settled = true;
-            for (const stop of stops)
-                stop();
-            if (result instanceof Error)
-                reject(result);
-            else
-                resolve(result);
-        };
-        const kill = (reason) => {
-            if (killed || settled)
-                return;
-            killed = reason;
-            try {
-                process.kill(-child.pid, 'SIGKILL');
-            }
-            catch {
-                child.kill('SIGKILL');
-            }
-            // Normally the pipes close at once; a grandchild that left the group may still hold them.
-            const grace = setTimeout(() => {
-                child.stdout?.destroy();
-                child.stderr?.destroy();
-                finish(limitError(reason, label, options, err));
-            }, KILL_GRACE_MS);
-            grace.unref();
-        };
-        child.on('error', (error) => finish(new Error(`${label}: cannot run ${command}: ${error.message}`)));
-        if (child.pid === undefined)
-            return; // 'error' follows
-        // The child stopping early closes its stdin: its exit code says why, not the write's EPIPE.
-        child.stdin?.on('error', () => undefined);
-        child.stdin?.end(options.input);
-        child.stdout.on('data', (d) => {
-            if (killed)
-                return;
-            outBytes += d.length;
-            if (outBytes > maxOutput)
-                return kill('output');
-            out.push(d);
-        });
-        child.stderr.on('data', (d) => {
-            err = (err + d.toString('utf8')).slice(-MAX_STDERR);
-        });
-        // Limits, each undone when the child ends.
-        const stop = () => kill('stopped');
-        running.add(stop);
-        stops.push(() => running.delete(stop));
-        stops.push(registerCleanup(stop));
-        if (options.signal) {
-            options.signal.addEventListener('abort', stop, { once: true });
-            stops.push(() => options.signal.removeEventListener('abort', stop));
-        }
-        if (options.timeoutMs) {
-            const timer = setTimeout(() => kill('timeout'), options.timeoutMs);
-            stops.push(() => clearTimeout(timer));
-        }
-        if (options.memoryLimitMB) {
-            stops.push(watchMemory(child.pid, options.memoryLimitMB * MiB, () => kill('memory')));
-        }
-        child.on('close', (code, signal) => {
-            if (killed)
-                return finish(limitError(killed, label, options, err));
-            finish({ code: code ?? (signal ? 128 : 1), stdout: Buffer.concat(out), stderr: err });
-        });
-    });
-}
-/** `runProcess` with stdout as UTF-8 text. */
-async function runCommand(command, args, options = {}) {
-    const r = await runProcess(command, args, options);
-    return { code: r.code, stdout: r.stdout.toString('utf8'), stderr: r.stderr };
-}
-function limitError(reason, label, options, stderr) {
-    const setting = (name) => (name ? ` (${name})` : '');
-    const what = {
-        timeout: `did not finish within ${seconds(options.timeoutMs ?? 0)} s${setting(options.timeoutSetting)}`,
-        memory: `used more than ${options.memoryLimitMB} MiB of memory${setting(options.memorySetting)}`,
-        output: `wrote more than ${formatMiB(options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT)} of output`,
-        stopped: 'was stopped (shutting down)',
-    }[reason];
-    return new ProcessLimitError(`${label} ${what}; killed`, reason, stderr);
-}
-function seconds(ms) {
-    return String(Math.round(ms / 100) / 10);
-}
-function formatMiB(bytes) {
-    return `${Math.round((bytes / MiB) * 10) / 10} MiB`;
-}
-// Memory watchdog: one scan of /proc per tick for every watched group.
-const watched = new Map();
-let ticker;
-const TICK_MS = 100;
-function watchMemory(pgid, limitBytes, exceeded) {
-    if (process.platform !== 'linux')
-        return () => undefined;
-    watched.set(pgid, { limit: limitBytes, exceeded });
-    ticker ??= setInterval(scan, TICK_MS).unref();
-    return () => {
-        watched.delete(pgid);
-        if (watched.size === 0 && ticker) {
-            clearInterval(ticker);
-            ticker = undefined;
-        }
-    };
-}
-function scan() {
-    const rss = new Map();
-    let pids;
-    try {
-        pids = (0,external_node_fs_namespaceObject.readdirSync)('/proc').filter((name) => /^\d+$/.test(name));
-    }
-    catch {
-        return;
-    }
-    for (const pid of pids) {
-        const group = groupOf(pid);
-        if (group === undefined || !watched.has(group))
-            continue;
-        rss.set(group, (rss.get(group) ?? 0) + residentBytes(pid));
-    }
-    for (const [group, bytes] of rss) {
-        const watch = watched.get(group);
-        if (watch && bytes > watch.limit)
-            watch.exceeded();
-    }
-}
-/** The process group of a process, from /proc/<pid>/stat (after the command name, which may hold spaces). */
-function groupOf(pid) {
-    try {
-        const stat = (0,external_node_fs_namespaceObject.readFileSync)(`/proc/${pid}/stat`, 'latin1');
-        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        return Number(fields[2]);
-    }
-    catch {
-        return undefined; // gone meanwhile
-    }
-}
-/** Resident memory in bytes (VmRSS, in kB in /proc/<pid>/status: no page size to guess). */
-function residentBytes(pid) {
-    try {
-        const m = /^VmRSS:\s+(\d+) kB/m.exec((0,external_node_fs_namespaceObject.readFileSync)(`/proc/${pid}/status`, 'latin1'));
-        return m ? Number(m[1]) * 1024 : 0;
-    }
-    catch {
-        return 0;
-    }
-}
-
-;// CONCATENATED MODULE: ./src/lib/git/known-hosts.ts
-/**
- * GitHub's published SSH host keys (https://docs.github.com/en/authentication/keeping-your-account-and-data-secure/githubs-ssh-key-fingerprints),
- * built in so that an SSH remote on github.com is verified without a `known-hosts` input. Any other host
- * needs its keys given explicitly: nothing is ever trusted on first use.
- */
-const GITHUB_KNOWN_HOSTS = [
-    'github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl',
-    'github.com ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBEmKSENjQEezOmxkZMy7opKgwFB9nkt5YRrYMjNuG5N87uRgg6CLrbo5wAdT/y6v0mKV0U2w0WZ2YB/++Tpockg=',
-    'github.com ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABgQCj7ndNxQowgcQnjshcLrqPEiiphnt+VTTvDP6mHBL9j1aNUkY4Ue1gvwnGLVlOhGeYrnZaMgRK6+PKCUXaDbC7qtbW8gIkhL7aGCsOr/C56SJMy/BCZfxd1nWzAOxSDPgVsmerOBYfNqltV9/hWCqBywINIR+5dIg6JTJ72pcEpEjcYgXkE2YEFXV1JHnsKgbLWNlhScqb2UmyRkQyytRLtL+38TGxkxCflmO+5Z8CSSNY7GidjMIZ7Q4zMjA2n1nGrlTDkzwDCsw+wqFPGQA179cnfGWOWRVruj16z6XyvxvjJwbz0wQZ75XK5tKSb7FNyeIEs4TT4jk+S4dhPeAUC5y+bDYirYgM4GC7uEnztnZyaVWQ7B381AK4Qdrwt51ZqExKbQpTUNn+EjqoTwvqNj4kqx5QUCI0ThS/YkOxJCXmPUWZbhjpCg56i+2aB6CmK2JGhn57K5mj0MNdBXA4/WnwH6XoPWJzK5Nyu2zB3nAZp+S5hpQs+p1vN1/wsjk=',
-];
-/** True for a remote on github.com over SSH (`git@github.com:o/r.git` or `ssh://git@github.com/o/r`). */
-function isGithubSsh(url) {
-    return /^(ssh:\/\/)?[^@/]+@github\.com[:/]/.test(url);
-}
-
-;// CONCATENATED MODULE: ./src/lib/git/remote.ts
-/** What a remote URL is: its transport, and a form safe to print. */
-/** `git@host:path`, `ssh://…`, `https://…`, `file://…` or a local path. */
-function transportOf(url) {
-    if (/^https:\/\//i.test(url))
-        return 'https';
-    if (/^http:\/\//i.test(url))
-        return 'http';
-    if (/^ssh:\/\//i.test(url) || /^[^/@:]+@[^/:]+:/.test(url))
-        return 'ssh';
-    return 'file';
-}
-/**
- * The URL without secrets in its user info, for logs and errors: everything up to the last `@` before
- * the host goes (a password may itself hold an `@`) for http(s), where a user name alone may be a token
- * (`https://token@host/...` → `https://host/...`), and for any scheme when it holds a password. An SSH
- * user name alone (`ssh://git@host/...`) is no secret and stays, as git and Flux print it.
- */
-function redactUrl(url) {
-    return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)([^/?#]*)@/i, (all, scheme, info) => /^https?:\/\/$/i.test(scheme) || info.includes(':') ? scheme : all);
-}
-/**
- * Takes the user info out of an http(s) URL (`https://user:token@host/…`), so that git never stores it
- * in `.git/config`; other URLs are returned as they are.
- */
-function splitUrlCredentials(url) {
-    const match = /^(https?:\/\/)([^/?#]*)@/i.exec(url);
-    if (!match)
-        return { url };
-    const info = match[2];
-    const colon = info.indexOf(':');
-    const decode = (s) => {
-        try {
-            return decodeURIComponent(s);
-        }
-        catch {
-            return s;
-        }
-    };
-    const user = decode(colon < 0 ? info : info.slice(0, colon));
-    const password = colon < 0 ? undefined : decode(info.slice(colon + 1));
-    return { url: match[1] + url.slice(match[0].length), user: user || undefined, password };
-}
-/** The host of a remote (`git@host:path`, `ssh://`, `https://`); undefined for a local or `file://` one. */
-function hostOf(url) {
-    const scp = /^[^@/]+@([^:/]+):/.exec(url);
-    if (scp)
-        return scp[1];
-    try {
-        const parsed = new URL(url);
-        return parsed.protocol === 'file:' ? undefined : parsed.hostname;
-    }
-    catch {
-        return undefined;
-    }
-}
-
-;// CONCATENATED MODULE: ./src/lib/git/git.ts
-/**
- * The one git wrapper. Everything that touches git goes through `GitClient` (the git binary run directly,
- * arguments as arrays, never a shell, one command at a time per clone). Credentials are never written into `.git/config`: a token rides on
- * each command as an `http.extraheader` passed in the environment, and an SSH key lives in a private temp folder with a
- * pinned known_hosts file, both removed by `dispose()`.
- */
-
-
-
-
-
-
-
-
-/** Thrown when the remote refused a push because its branch moved (someone else pushed first). */
-class PushRejectedError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'PushRejectedError';
-    }
-}
-async function prepareCredentials(url, auth, log) {
-    const transport = transportOf(url);
-    const env = { GIT_TERMINAL_PROMPT: '0' };
-    let dir;
-    let unregister;
-    if (transport === 'ssh') {
-        const knownHosts = auth.knownHosts?.trim() || (isGithubSsh(url) ? GITHUB_KNOWN_HOSTS.join('\n') : '');
-        if (!knownHosts) {
-            throw new errors_ConfigurationError(`known-hosts is required for the SSH remote ${url} (only GitHub's host keys are built in); ` +
-                `give the host's public key line(s), e.g. from 'ssh-keyscan -p PORT host' checked out of band`);
-        }
-        dir = await external_node_fs_namespaceObject.promises.mkdtemp((0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.tmpdir)(), 'gitops-ssh-'));
-        // The key must not outlive a run stopped by a signal.
-        unregister = registerTempDir(dir);
-        await external_node_fs_namespaceObject.promises.chmod(dir, 0o700);
-        const knownHostsFile = (0,external_node_path_namespaceObject.join)(dir, 'known_hosts');
-        await external_node_fs_namespaceObject.promises.writeFile(knownHostsFile, `${knownHosts}\n`, { mode: 0o600 });
-        const args = [
-            'ssh',
-            '-o',
-            'BatchMode=yes',
-            '-o',
-            'StrictHostKeyChecking=yes',
-            '-o',
-            `UserKnownHostsFile=${shellQuote(knownHostsFile)}`,
-            '-o',
-            'ConnectTimeout=30',
-        ];
-        if (auth.sshKey) {
-            const keyFile = (0,external_node_path_namespaceObject.join)(dir, 'key');
-            const key = auth.sshKey.endsWith('\n') ? auth.sshKey : `${auth.sshKey}\n`;
-            await external_node_fs_namespaceObject.promises.writeFile(keyFile, key, { mode: 0o600 });
-            args.push('-i', shellQuote(keyFile), '-o', 'IdentitiesOnly=yes');
-        }
-        env.GIT_SSH_COMMAND = args.join(' ');
-    }
-    else if (auth.token && (transport === 'https' || transport === 'http')) {
-        const basic = Buffer.from(`${auth.tokenUser ?? 'x-access-token'}:${auth.token}`).toString('base64');
-        // Through the environment, not `-c` on the command line, where other users of the machine could
-        // read it with ps; and never into .git/config.
-        env.GIT_CONFIG_COUNT = '1';
-        env.GIT_CONFIG_KEY_0 = 'http.extraheader';
-        env.GIT_CONFIG_VALUE_0 = `AUTHORIZATION: basic ${basic}`;
-    }
-    else if (auth.token) {
-        log.debug(`a token is not used for the ${transport} remote ${redactUrl(url)}`);
-    }
-    const created = dir;
-    return {
-        env,
-        dispose: async () => {
-            if (created)
-                await external_node_fs_namespaceObject.promises.rm(created, { recursive: true, force: true });
-            unregister?.();
-        },
-    };
-}
-/**
- * The URL git is given (without user info) and the auth to use: credentials in an http(s) URL are sent
- * like a token (a header from the environment), so they never reach `.git/config`. An explicit token
- * wins over one in the URL.
- */
-function credentialsFromUrl(url, auth = {}) {
-    const split = splitUrlCredentials(url);
-    if (split.url === url || auth.token)
-        return { url: split.url, auth };
-    // `https://token@host/…` (a token as the user name) or `https://user:token@host/…`.
-    if (split.password !== undefined)
-        return { url: split.url, auth: { ...auth, token: split.password, tokenUser: split.user ?? '' } };
-    if (split.user)
-        return { url: split.url, auth: { ...auth, token: split.user } };
-    return { url: split.url, auth };
-}
-function shellQuote(s) {
-    return `'${s.replace(/'/g, `'\\''`)}'`;
-}
-/**
- * The caller's environment without what must not reach git: the identity comes from commit(), the
- * repository from the clone, and editors, pagers, prompts and extra config would make runs differ by
- * machine. Proxy and TLS settings for HTTPS remotes are kept.
- */
-function gitEnvironment() {
-    const keep = /^GIT_(SSL_CAINFO|SSL_CAPATH|HTTP_LOW_SPEED_\w+|TRACE\w*|CURL_VERBOSE|CONFIG_NOSYSTEM)$/i;
-    const drop = /^(GIT_\w+|EDITOR|VISUAL|PAGER|PREFIX|SSH_ASKPASS)$/i;
-    const env = {};
-    for (const [key, value] of Object.entries(process.env)) {
-        if (value !== undefined && (keep.test(key) || !drop.test(key)))
-            env[key] = value;
-    }
-    return env;
-}
-/** What git says when the remote refused the login. */
-const AUTH_FAILED = /could not read Username|Authentication failed|HTTP Basic: Access denied|Permission denied \(publickey|returned error: 40[13]/i;
-/** Messages of a rejected, non-fast-forward push, in the words of git and of the common hosts. */
-const REJECTED = /\[rejected\]|non-fast-forward|fetch first|failed to update ref|cannot lock ref|stale info|incorrect old value/i;
-/**
- * Without a caller's limit, each git command gets this long: a remote that never answers must not hang
- * a publish (or its ssh and remote helpers outlive it).
- */
-const DEFAULT_TIMEOUT_MS = 10 * 60_000;
-/**
- * Runs git in `cwd` through the process runner; resolves with its stdout, rejects with what it said.
- * Stdin is only the given `input` (no prompt can hang a job). After `timeoutMs` its whole process group
- * is killed: ssh or a remote helper holding the pipes would otherwise keep the command, and every later
- * one on the clone, waiting.
- */
-async function execGit(args, options) {
-    let r;
-    try {
-        r = await runProcess('git', args, {
-            cwd: options.cwd,
-            env: options.env,
-            input: options.input,
-            maxOutputBytes: options.maxOutputBytes,
-            timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-            label: 'git',
-        });
-    }
-    catch (error) {
-        const said = error instanceof ProcessLimitError ? error.stderr.trim() : '';
-        throw new Error(`${errorMessage(error)}${said ? `: ${said}` : ''}`);
-    }
-    if (r.code === 0)
-        return r.stdout;
-    // Both streams: `push --porcelain` tells a rejection on stdout, the reason on stderr; only the tail
-    // of a long output.
-    const said = [r.stderr.trim(), r.stdout.toString('utf8').trim().slice(-2000)]
-        .filter(Boolean)
-        .join('\n');
-    throw new Error(said || `git exited with code ${r.code}`);
-}
-// ignoreBOM: a leading U+FEFF stays part of the name (dropped, "\uFEFFa" would read as "a").
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-/**
- * A path from git as text. One that is not UTF-8 keeps each byte of its names that are not as `\xNN`,
- * and says which name is the first of them (see `TreeEntry.notUtf8At`).
- */
-function decodePath(bytes) {
-    try {
-        return { path: strictUtf8.decode(bytes) };
-    }
-    catch {
-        // "/" is never part of a longer UTF-8 sequence: names can be decoded one by one.
-        let notUtf8At;
-        const names = bytes
-            .toString('latin1')
-            .split('/')
-            .map((latin1, i) => {
-            const name = Buffer.from(latin1, 'latin1');
-            try {
-                return strictUtf8.decode(name);
-            }
-            catch {
-                notUtf8At ??= i;
-                // A backslash is escaped too: two different names never read the same.
-                const escape = (b) => b === 0x5c ? '\\\\' : b < 0x80 ? String.fromCharCode(b) : `\\x${b.toString(16)}`;
-                return [...name].map(escape).join('');
-            }
-        });
-        return { path: names.join('/'), notUtf8At };
-    }
-}
-/** A working clone of one remote branch, and the git commands run on it. */
-class GitClient {
-    dir;
-    url;
-    env;
-    timeoutMs;
-    credentials;
-    log;
-    /** The command running now: commands on one clone run one after another. */
-    queue = Promise.resolve();
-    constructor(dir, url, env, timeoutMs, credentials, log) {
-        this.dir = dir;
-        this.url = url;
-        this.env = env;
-        this.timeoutMs = timeoutMs;
-        this.credentials = credentials;
-        this.log = log;
-    }
-    /** Runs one git command in the clone, after those already started. */
-    async raw(args) {
-        return (await this.rawBytes(args)).toString('utf8');
-    }
-    rawBytes(args, input, maxOutputBytes) {
-        const run = this.queue.then(() => execGit(args, {
-            cwd: this.dir,
-            env: this.env,
-            timeoutMs: this.timeoutMs,
-            input,
-            maxOutputBytes,
-        }));
-        this.queue = run.catch(() => undefined);
-        return run;
-    }
-    /** A client on `dir` whose every git command carries the credentials. */
-    static make(dir, url, credentials, log, timeoutMs) {
-        // GIT_SSH_COMMAND and the GIT_CONFIG_* header are built here (a temp key file and pinned known_hosts;
-        // the token's header), never taken from user input as they are.
-        const env = { ...gitEnvironment(), ...credentials.env };
-        return new GitClient(dir, url, env, timeoutMs, credentials, log);
-    }
-    /**
-     * Clones `branch` of `url` into `dir` (created), shallowly unless `depth` is 0. The default branch is
-     * asked of the remote when `branch` is not given.
-     */
-    static async clone(options, log) {
-        options = { ...options, ...credentialsFromUrl(options.url, options.auth) };
-        if (options.url.startsWith('-')) {
-            // git would take it for an option (`--upload-pack=<command>` runs a command).
-            throw new errors_ConfigurationError(`repository: '${redactUrl(options.url)}' is not a repository URL (it starts with '-')`);
-        }
-        const credentials = await prepareCredentials(options.url, options.auth ?? {}, log);
-        try {
-            await external_node_fs_namespaceObject.promises.mkdir(options.dir, { recursive: true });
-            const client = GitClient.make(options.dir, options.url, credentials, log, options.timeoutMs);
-            const depth = options.depth ?? 1;
-            // Without a branch, git clones the remote's default branch (its HEAD): no extra round trip.
-            const what = `${redactUrl(options.url)} (branch ${options.branch ?? '(default)'}${depth ? `, depth ${depth}` : ''})`;
-            log.info(`Cloning ${what}`);
-            await client.run([
-                'clone',
-                '--quiet',
-                '--no-tags',
-                '--single-branch',
-                ...(options.branch ? ['--branch', options.branch] : []),
-                ...(depth ? ['--depth', String(depth)] : []),
-                ...(options.checkout === false ? ['--no-checkout'] : []),
-                // `--`: whatever the URL holds, it is never read as an option.
-                '--',
-                options.url,
-                '.',
-            ], `clone ${what}`);
-            if (!options.branch && !(await client.resolveCommit('HEAD'))) {
-                throw new errors_ConfigurationError(`${redactUrl(options.url)} is empty (no default branch); set the branch input`);
-            }
-            return client;
-        }
-        catch (error) {
-            await credentials.dispose();
-            throw error;
-        }
-    }
-    /**
-     * Opens a clone made earlier (by `clone`) in `dir`, if it is one of `url`; undefined otherwise. Lets a
-     * restarted process fetch what changed instead of cloning again.
-     */
-    static async open(options, log) {
-        if (!(0,external_node_fs_namespaceObject.existsSync)((0,external_node_path_namespaceObject.join)(options.dir, '.git')))
-            return undefined;
-        // An origin stored with user info (by an older version) differs, so that clone is replaced.
-        options = { ...options, ...credentialsFromUrl(options.url, options.auth) };
-        const credentials = await prepareCredentials(options.url, options.auth ?? {}, log);
-        const client = GitClient.make(options.dir, options.url, credentials, log, options.timeoutMs);
-        try {
-            const origin = (await client.run(['remote', 'get-url', 'origin'], 'read the origin')).trim();
-            if (origin === options.url)
-                return client;
-        }
-        catch {
-            // not a usable clone: the caller clones afresh
-        }
-        await credentials.dispose();
-        return undefined;
-    }
-    /** Runs git; a failure becomes an error that says what was being done. */
-    async run(args, what) {
-        return (await this.runBytes(args, what)).toString('utf8');
-    }
-    /** `run` for output that is not text (file contents), with `input` on stdin. */
-    async runBytes(args, what, input, maxOutputBytes) {
-        this.log.debug(redact(`git ${args.join(' ')}`));
-        try {
-            return await this.rawBytes(args, input, maxOutputBytes);
-        }
-        catch (error) {
-            const message = redact(errorMessage(error)).trim();
-            const hint = AUTH_FAILED.test(message)
-                ? ' (the remote refused the credentials: check the token or ssh-key, and that it may access this repository)'
-                : '';
-            throw new GitCommandError(`git failed to ${what}: ${message}${hint}`);
-        }
-    }
-    /** Fetches `branch` (all new commits, keeping any history already here) and resets the work tree to it. */
-    async resetToRemote(branch) {
-        await this.run([
-            'fetch',
-            '--quiet',
-            '--no-tags',
-            'origin',
-            `+refs/heads/${branch}:refs/remotes/origin/${branch}`,
-        ], `fetch ${branch}`);
-        await this.run(['reset', '--quiet', '--hard', `refs/remotes/origin/${branch}`], `reset to origin/${branch}`);
-        // Untracked files: none in a clone only this tool writes to, but a publish retry makes sure.
-        await this.run(['clean', '-q', '-fdx'], 'clean the work tree');
-        return this.head();
-    }
-    /** Fetches `depth` more commits of history (or all of it); false when there was nothing more. */
-    async deepen(depth) {
-        if (!(await this.isShallow()))
-            return false;
-        const args = depth === 'all'
-            ? ['fetch', '--quiet', '--no-tags', '--unshallow', 'origin']
-            : ['fetch', '--quiet', '--no-tags', `--deepen=${depth}`, 'origin'];
-        await this.run(args, 'fetch more history');
-        return true;
-    }
-    /**
-     * The commits at the shallow boundary. `git log -- <path>` lists a boundary commit whatever it changed
-     * (its parent is missing, so everything looks added): a history read from a shallow clone must leave
-     * them out until more history is fetched.
-     */
-    async shallowBoundary() {
-        try {
-            const text = await external_node_fs_namespaceObject.promises.readFile((0,external_node_path_namespaceObject.join)(this.dir, '.git', 'shallow'), 'utf8');
-            return new Set(text.split('\n').filter(Boolean));
-        }
-        catch {
-            return new Set();
-        }
-    }
-    async isShallow() {
-        return ((await this.run(['rev-parse', '--is-shallow-repository'], 'inspect the clone')).trim() ===
-            'true');
-    }
-    /** The branch checked out. */
-    async branch() {
-        return (await this.run(['rev-parse', '--abbrev-ref', 'HEAD'], 'read the branch')).trim();
-    }
-    async head() {
-        return (await this.run(['rev-parse', 'HEAD'], 'read HEAD')).trim();
-    }
-    /** Stages everything under `path` (additions, changes and removals). */
-    async addAll(path) {
-        await this.run(['add', '--all', '--', path], `stage ${path}`);
-    }
-    /** True when the index differs from HEAD under `path`. */
-    async hasStagedChanges(path) {
-        const out = await this.run(['diff', '--cached', '--name-only', '--', path], 'compare with HEAD');
-        return out.trim() !== '';
-    }
-    /** Commits what is staged, with the given author as author and committer. */
-    async commit(message, author) {
-        await this.run([
-            '-c',
-            `user.name=${author.name}`,
-            '-c',
-            `user.email=${author.email}`,
-            'commit',
-            '--quiet',
-            '--no-verify',
-            '--no-gpg-sign',
-            '-m',
-            message,
-        ], 'commit');
-        return this.head();
-    }
-    /**
-     * Pushes HEAD to `branch`. A rejection because the branch moved is a `PushRejectedError` (the caller
-     * fetches and re-applies); anything else is a plain error. `lease` makes it a force-with-lease push
-     * (only ever used on the tool's own pull-request branches).
-     */
-    async push(branch, options = {}) {
-        const args = ['push', '--quiet', '--porcelain', 'origin'];
-        if (options.lease !== undefined)
-            args.push(`--force-with-lease=refs/heads/${branch}:${options.lease}`);
-        args.push(`HEAD:refs/heads/${branch}`);
-        try {
-            await this.run(args, `push to ${branch}`);
-        }
-        catch (error) {
-            const message = errorMessage(error);
-            if (REJECTED.test(message))
-                throw new PushRejectedError(message);
-            throw error;
-        }
-    }
-    /** The commit a remote branch points at, or undefined when it does not exist. */
-    async remoteBranchCommit(branch) {
-        const out = await this.run(['ls-remote', 'origin', `refs/heads/${branch}`], `look up ${branch}`);
-        return out.trim() ? out.trim().split(/\s+/)[0] : undefined;
-    }
-    /** A file of another branch of the remote (fetched shallowly), or undefined when either is missing. */
-    async remoteBranchFile(branch, path) {
-        if (!(await this.remoteBranchCommit(branch)))
-            return undefined;
-        const ref = `refs/gitops-actions/${branch}`;
-        await this.run(['fetch', '--quiet', '--no-tags', '--depth', '1', 'origin', `+refs/heads/${branch}:${ref}`], `fetch ${branch}`);
-        try {
-            return await this.raw(['show', `${ref}:${path}`]);
-        }
-        catch {
-            return undefined;
-        }
-    }
-    /** `git log` of `path` as records of hash, subject, body and commit time, newest first. */
-    async history(path, range = 'HEAD') {
-        const out = await this.run(['log', '--format=%H%x1f%cI%x1f%B%x1e', range, '--', path], `read the history of ${path}`);
-        return out
-            .split('\x1e')
-            .map((r) => r.trim())
-            .filter((r) => r !== '')
-            .map((r) => {
-            const [hash, time, message] = r.split('\x1f');
-            return { hash, time, message: message.trim() };
-        });
-    }
-    /**
-     * Every file and folder under `path` at `commit`, recursively, in git's order, with git's modes,
-     * object hashes and blob sizes (`git ls-tree -r -t -l`). Paths are relative to the repository's root.
-     */
-    async listTree(commit, path) {
-        const out = await this.runBytes([
-            // A path is a path, never pathspec magic (`:x`).
-            '--literal-pathspecs',
-            'ls-tree',
-            '-r',
-            '-t',
-            '-l',
-            '-z',
-            '--full-tree',
-            commit,
-            ...(path ? ['--', `${path}/`] : []),
-        ], `list ${path || 'the root'}`);
-        const entries = [];
-        // Split as bytes: a path is decoded on its own, strictly (a lossy decode makes names meet).
-        for (let at = 0; at < out.length;) {
-            const nul = out.indexOf(0, at);
-            const end = nul < 0 ? out.length : nul;
-            const line = out.subarray(at, end);
-            at = end + 1;
-            const tab = line.indexOf(0x09);
-            if (tab < 0)
-                continue;
-            // "<mode> <type> <hash> <size, padded>": the size is "-" for folders and submodules.
-            const [mode, type, hash, size] = line.subarray(0, tab).toString('latin1').trim().split(/ +/);
-            entries.push({
-                mode,
-                type,
-                hash,
-                size: Number(size) || 0,
-                ...decodePath(line.subarray(tab + 1)),
-            });
-        }
-        return entries;
-    }
-    /**
-     * The content of blobs: one `git cat-file --batch` for all of them. Its output may be as large as
-     * the sizes asked for (from `listTree`) and no larger: a huge file is read only when asked for.
-     */
-    async readBlobs(wanted) {
-        const blobs = new Map();
-        const unique = new Map(wanted.map((b) => [b.hash, b.size]));
-        if (unique.size === 0)
-            return blobs;
-        // Each answer's header, "<hash> blob <size>\n", and the newline after its content.
-        let bound = 0;
-        for (const [hash, size] of unique)
-            bound += size + hash.length + 32;
-        const out = await this.runBytes(['cat-file', '--batch'], `read ${unique.size} files`, `${[...unique.keys()].join('\n')}\n`, bound);
-        // Each answer: "<hash> <type> <size>\n<size bytes>\n", or "<name> missing\n".
-        let at = 0;
-        while (at < out.length) {
-            const eol = out.indexOf(0x0a, at);
-            const header = out.subarray(at, eol).toString('latin1').split(' ');
-            if (header.length !== 3)
-                throw new GitCommandError(`git cannot read object ${header[0]}`);
-            const size = Number(header[2]);
-            blobs.set(header[0], out.subarray(eol + 1, eol + 1 + size));
-            at = eol + 1 + size + 1;
-        }
-        return blobs;
-    }
-    /**
-     * Fetches `branch` straight into the local branch of that name, without touching the work tree: for a
-     * clone whose files are read from git's objects. Returns the branch's new commit.
-     */
-    async fetchHead(branch) {
-        await this.run([
-            'fetch',
-            '--quiet',
-            '--no-tags',
-            '--update-head-ok',
-            'origin',
-            `+refs/heads/${branch}:refs/heads/${branch}`,
-        ], `fetch ${branch}`);
-        return (await this.run(['rev-parse', `refs/heads/${branch}`], `read ${branch}`)).trim();
-    }
-    /**
-     * Writes a commit's files into the work tree, for tools that read files (kustomize); into `workTree`
-     * (created) when given, a folder without `.git`, so such tools cannot read the clone's own files. The
-     * clone's index follows the last tree written: only files that changed since are written again.
-     */
-    async checkout(commit, workTree) {
-        if (workTree)
-            await external_node_fs_namespaceObject.promises.mkdir(workTree, { recursive: true });
-        await this.run([...(workTree ? [`--work-tree=${workTree}`] : []), 'reset', '--quiet', '--hard', commit], `check out ${commit.slice(0, 12)}`);
-    }
-    /**
-     * True when `ancestor` is in the history of `commit`: the branch moved forward from it. False when
-     * it is not (the branch was force-pushed), or when git cannot tell.
-     */
-    async isAncestor(ancestor, commit) {
-        try {
-            await this.raw(['merge-base', '--is-ancestor', ancestor, commit]);
-            return true;
-        }
-        catch {
-            return false;
-        }
-    }
-    /** Resolves a commit name (full or short hash) to a full hash, or undefined. */
-    async resolveCommit(name) {
-        try {
-            return ((await this.raw(['rev-parse', '--verify', '--quiet', `${name}^{commit}`])).trim() ||
-                undefined);
-        }
-        catch {
-            return undefined;
-        }
-    }
-    /** Puts `path` as it was at `commit` into the work tree and index (removing what was added since). */
-    async restorePath(commit, path) {
-        await this.run(['rm', '-r', '-q', '--ignore-unmatch', '--', path], `clear ${path}`);
-        await this.run(['checkout', commit, '--', path], `restore ${path} from ${commit}`);
-    }
-    /** Removes credentials files; the clone itself is the caller's to remove. */
-    async dispose() {
-        await this.credentials.dispose();
-    }
-}
-/**
- * The committer time (ISO 8601) of a commit in the repository at `dir` (the checkout a CI step runs in),
- * or undefined when it is not there.
- */
-async function localCommitTime(commit, dir = process.cwd()) {
-    if (!/^[0-9a-f]{7,64}$/i.test(commit))
-        return undefined;
-    try {
-        const out = await execGit(['show', '-s', '--format=%cI', commit], {
-            cwd: dir,
-            env: gitEnvironment(),
-        });
-        return out.toString('utf8').trim() || undefined;
-    }
-    catch {
-        return undefined;
-    }
-}
-/** A git command that failed; its message says what was being done and what git said. */
-class GitCommandError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'GitCommandError';
-    }
-}
-/** Removes anything that looks like credentials from git's messages. */
-function redact(message) {
-    return message
-        .replace(/(https?:\/\/)[^@\s/]+@/gi, '$1')
-        .replace(/(AUTHORIZATION: basic )\S+/gi, '$1***');
-}
-
-;// CONCATENATED MODULE: ./src/lib/gitops/pull-request.ts
-/**
- * Opening or updating the one pull request (GitHub) or merge request (GitLab) of a gitops branch. A newer
- * release force-updates the same branch and so the same request: an old one can never be merged over a
- * newer release.
- */
-
-
-/** The `owner/name` part of a repository URL or `owner/name` string. */
-function projectOf(repository) {
-    const path = repository
-        .replace(/^file:\/\//i, '')
-        .replace(/^[a-z+]+:\/\/[^/]+\//i, '')
-        .replace(/^[^@/]+@[^:/]+:/, '')
-        .replace(/\.git$/, '')
-        .replace(/^\/+|\/+$/g, '');
-    if (!/^[\w.-]+(\/[\w.-]+)+$/.test(path)) {
-        throw new errors_ConfigurationError(`cannot tell the project of '${repository}' for the pull request API`);
-    }
-    return path;
-}
-/** Opens the request, or updates the open one from the same branch; returns its web URL. */
-async function pull_request_openPullRequest(api, spec, log) {
-    return api.host === 'gitlab'
-        ? gitlabMergeRequest(api, spec, log)
-        : githubPullRequest(api, spec, log);
-}
-/** Octokit for one GitHub repository (`owner/name`, the last two parts of `project`). */
-async function githubRepository(apiUrl, token, project) {
-    const [owner, repo] = project.split('/').slice(-2);
-    // Loaded on demand: Octokit is most of a bundle and only pull requests and commit statuses need it.
-    const { getOctokit } = await __nccwpck_require__.e(/* import() */ 413).then(__nccwpck_require__.bind(__nccwpck_require__, 2413));
-    return { octokit: getOctokit(token, { baseUrl: apiUrl }), owner, repo };
-}
-async function githubPullRequest(api, spec, log) {
-    const { octokit, owner, repo } = await githubRepository(api.apiUrl, api.token, api.project);
-    const open = await octokit.rest.pulls.list({
-        owner,
-        repo,
-        head: `${owner}:${spec.head}`,
-        base: spec.base,
-        state: 'open',
-    });
-    const existing = open.data[0];
-    if (existing) {
-        await octokit.rest.pulls.update({
-            owner,
-            repo,
-            pull_number: existing.number,
-            title: spec.title,
-            body: spec.body,
-        });
-        log.info(`Updated pull request #${existing.number}: ${existing.html_url}`);
-        return existing.html_url;
-    }
-    const created = await octokit.rest.pulls.create({
-        owner,
-        repo,
-        head: spec.head,
-        base: spec.base,
-        title: spec.title,
-        body: spec.body,
-    });
-    log.info(`Opened pull request #${created.data.number}: ${created.data.html_url}`);
-    return created.data.html_url;
-}
-async function gitlabMergeRequest(api, spec, log) {
-    const base = `/projects/${encodeURIComponent(api.project)}/merge_requests`;
-    const call = (method, path, body) => gitlabCall(api, method, path, { body });
-    const query = new URLSearchParams({
-        source_branch: spec.head,
-        target_branch: spec.base,
-        state: 'opened',
-    });
-    const open = await call('GET', `${base}?${query}`);
-    const fields = { title: spec.title, description: spec.body };
-    if (open.length > 0) {
-        const mr = await call('PUT', `${base}/${open[0].iid}`, fields);
-        log.info(`Updated merge request !${mr.iid}: ${mr.web_url}`);
-        return mr.web_url;
-    }
-    const mr = await call('POST', base, {
-        ...fields,
-        source_branch: spec.head,
-        target_branch: spec.base,
-        remove_source_branch: true,
-    });
-    log.info(`Opened merge request !${mr.iid}: ${mr.web_url}`);
-    return mr.web_url;
-}
-
-;// CONCATENATED MODULE: ./src/lib/gitops/transaction.ts
-/**
- * One change to the gitops repo, made safely when many pipelines push at once: clone shallowly, let the
- * caller stage its change, commit, push. A push rejected because the branch moved fetches the new tip,
- * resets to it and asks the caller to apply the change again there (a shallow clone is never rebased:
- * git would replay the shallow boundary and report false conflicts), with bounded, jittered backoff.
- * Nothing is ever force-pushed to the target branch; in pull-request mode the change goes to the tool's
- * own branch with a lease instead.
- */
-
-
-
-
-
-
-
-
-
-
-/**
- * Runs `apply` on a fresh clone of the target branch and pushes what it staged; on a rejected push, again
- * on the new tip. `apply` must stage the full change from the work tree's current state every time it is
- * called (it may be called once per attempt) and may throw to refuse (e.g. a downgrade).
- */
-async function commitToGitops(options, log, apply) {
-    if (options.maxAttempts < 1)
-        throw new errors_ConfigurationError('max-attempts must be at least 1');
-    const work = await external_node_fs_namespaceObject.promises.mkdtemp((0,external_node_path_namespaceObject.join)(process.env.RUNNER_TEMP || (0,external_node_os_namespaceObject.tmpdir)(), 'gitops-repo-'));
-    // A run stopped by a signal still removes the clone.
-    const unregister = registerTempDir(work);
-    let git;
-    try {
-        git = await GitClient.clone({
-            url: options.url,
-            dir: work,
-            branch: options.branch,
-            depth: options.depth ?? 1,
-            auth: options.auth,
-            timeoutMs: options.gitTimeoutMs,
-        }, log);
-        const branch = options.branch ?? (await git.branch());
-        const target = options.mode === 'pull-request' ? options.prBranch : branch;
-        // Full jitter from 500 ms up to 4 s: contending pipelines spread out instead of colliding again.
-        const backoff = new Backoff({ baseMs: 500, capMs: 4000, jitter: 'full' });
-        for (let attempt = 1;; attempt++) {
-            const planned = await apply(git, attempt);
-            if (!planned.commit) {
-                return { result: planned.result, changed: false, branch, attempts: attempt };
-            }
-            const commit = await git.commit(planned.message, options.author);
-            log.info(`Committed ${commit.slice(0, 12)}: ${planned.message.split('\n')[0]}`);
-            if (options.dryRun) {
-                log.info(`dry-run: not pushing to ${redactUrl(options.url)} ${target}`);
-                return { result: planned.result, changed: true, commit, branch, attempts: attempt };
-            }
-            try {
-                if (options.mode === 'pull-request') {
-                    // Our own branch: replace it, but only if nobody moved it since we looked.
-                    const lease = (await git.remoteBranchCommit(target)) ?? '';
-                    await git.push(target, { lease });
-                }
-                else {
-                    await git.push(target);
-                }
-                log.info(`Pushed ${commit.slice(0, 12)} to ${target} (attempt ${attempt})`);
-                return {
-                    result: planned.result,
-                    changed: true,
-                    commit,
-                    pushedTo: target,
-                    branch,
-                    attempts: attempt,
-                };
-            }
-            catch (error) {
-                if (!(error instanceof PushRejectedError))
-                    throw error;
-                if (attempt >= options.maxAttempts) {
-                    throw new Error(`push to ${target} was rejected ${attempt} times (others kept pushing first); ` +
-                        `nothing was changed — run the job again, or raise max-attempts`);
-                }
-                const wait = backoff.next();
-                log.info(`Push rejected: ${target} moved. Re-applying on the new tip in ${wait} ms (attempt ${attempt + 1}/${options.maxAttempts})`);
-                await sleep(wait);
-                await git.resetToRemote(branch);
-            }
-        }
-    }
-    finally {
-        await git?.dispose();
-        await external_node_fs_namespaceObject.promises.rm(work, { recursive: true, force: true });
-        unregister();
-    }
-}
-/**
- * A change to one env/app: `commitToGitops`, then in pull-request mode the one pull (or merge) request
- * of the tool's branch `gitops/<env>/<app>` opened or updated, titled by `describe`.
- */
-async function commitReleaseChange(options, target, log, apply, describe) {
-    const prBranch = `gitops/${target.env}/${target.app}`;
-    const tx = await commitToGitops({
-        url: options.repository,
-        branch: options.branch,
-        auth: options.auth,
-        author: options.author,
-        mode: options.mode,
-        prBranch,
-        maxAttempts: options.maxAttempts,
-        dryRun: options.dryRun,
-        gitTimeoutMs: options.gitTimeoutMs,
-    }, log, apply);
-    if (!tx.changed || options.mode !== 'pull-request' || options.dryRun)
-        return tx;
-    if (!options.pullRequest) {
-        throw new ConfigurationError('pull-request mode needs the git host API (token and repository)');
-    }
-    const pullRequestUrl = await openPullRequest(options.pullRequest, { head: prBranch, base: tx.branch, ...describe(tx.result) }, log);
-    return { ...tx, pullRequestUrl };
-}
-
-;// CONCATENATED MODULE: ./src/lib/gitops/unpin.ts
-/** `unpin`: clear the pin a rollback set, in a commit of its own, so publishes go through again. */
-
-
-
-
-
-
-
-async function unpin(options, log) {
-    const env = validateName('env', options.env);
-    const app = validateName('app', options.app);
-    const path = releasePath(env, app);
-    const tx = await commitToGitops({ ...options, url: options.repository, mode: 'push' }, log, async (git) => {
-        // readRelease checks every component of the path (no symlink on the way) before reading it.
-        const current = await readRelease(git.dir, path);
-        const dir = (0,external_node_path_namespaceObject.join)(git.dir, path);
-        if (!current)
-            throw new errors_ConfigurationError(`${app} was never released to ${env} (no ${path}/${RELEASE_FILE})`);
-        if (!current.pinned) {
-            log.info(`${path} is not pinned: nothing to do`);
-            return { commit: false, result: { version: current.version } };
-        }
-        const { pinned, ...info } = current;
-        await external_node_fs_namespaceObject.promises.writeFile((0,external_node_path_namespaceObject.join)(dir, RELEASE_FILE), releaseText(info));
-        await git.addAll(path);
-        const message = commitMessage(`unpin(${env}/${app}): ${current.version}`, `Lifts the pin of the rollback from ${pinned.from} (${pinned.reason}); the next publish goes through.`, [
-            { key: 'Gitops-App', value: app },
-            { key: 'Gitops-Env', value: env },
-            { key: 'Gitops-Version', value: current.version },
-        ]);
-        return { commit: true, message, result: { version: current.version } };
-    });
-    return { ...tx.result, commit: tx.commit, changed: tx.changed, attempts: tx.attempts };
-}
-
-;// CONCATENATED MODULE: ./src/lib/gitops/ci-env.ts
-function ciContext(env = process.env) {
-    if (env.GITLAB_CI === 'true' || env.CI_SERVER_URL) {
-        return {
-            host: 'gitlab',
-            sourceRepo: env.CI_PROJECT_URL,
-            sourceCommit: env.CI_COMMIT_SHA,
-            sourceRun: env.CI_PIPELINE_URL ?? env.CI_JOB_URL,
-            actor: env.GITLAB_USER_LOGIN,
-            serverUrl: env.CI_SERVER_URL,
-        };
-    }
-    const server = env.GITHUB_SERVER_URL ?? (env.GITHUB_ACTIONS ? 'https://github.com' : undefined);
-    const repo = env.GITHUB_REPOSITORY;
-    return {
-        host: 'github',
-        sourceRepo: server && repo ? `${server}/${repo}` : repo,
-        sourceCommit: env.GITHUB_SHA,
-        sourceRun: server && repo && env.GITHUB_RUN_ID
-            ? `${server}/${repo}/actions/runs/${env.GITHUB_RUN_ID}`
-            : undefined,
-        actor: env.GITHUB_ACTOR,
-        serverUrl: server,
-    };
-}
-/**
- * The clone URL of `repository`: a URL or local path as given, or `owner/name` on the current git host
- * (over SSH when an SSH key is used, else HTTPS).
- */
-function repositoryUrl(repository, useSsh, ci = ciContext()) {
-    if (!/^[\w.-]+\/[\w.-]+(\/[\w.-]+)*$/.test(repository) || repository.startsWith('.'))
-        return repository;
-    const server = ci.serverUrl ?? 'https://github.com';
-    const host = new URL(server).host;
-    return useSsh ? `git@${host}:${repository}.git` : `${server.replace(/\/$/, '')}/${repository}.git`;
-}
-
-;// CONCATENATED MODULE: ./src/actions/repo-inputs.ts
-/** The inputs every command that writes to the gitops repo shares: where, how to log in, how to commit. */
-
-
-
-/** `ssh-key`, or the content of the file `ssh-key-file` names (masked the same way); not both. */
-function readSshKey(inputs) {
-    const key = inputs.secret('ssh-key');
-    if (inputs.optional('ssh-key-file') === undefined)
-        return key;
-    if (key !== undefined) {
-        throw new errors_ConfigurationError('give ssh-key and ssh-key-file one at a time, not both');
-    }
-    return inputs.secretFile('ssh-key-file');
-}
-/** A positive whole number input, or its default. */
-function wholeNumber(inputs, name, fallback, unit) {
-    const value = Number(inputs.optional(name) ?? fallback);
-    if (!Number.isSafeInteger(value) || value < 1) {
-        throw new errors_ConfigurationError(`input '${name}' must be a whole number of ${unit}, at least 1`);
-    }
-    return value;
-}
-function readRepoInputs(inputs, env = process.env) {
-    const token = inputs.secret('token');
-    const sshKey = readSshKey(inputs);
-    const ci = ciContext(env);
-    const given = inputs.required('repository');
-    const host = inputs.choice('git-host', ['github', 'gitlab']) ?? ci.host;
-    const mode = inputs.choice('mode', ['push', 'pull-request']) ?? 'push';
-    const maxAttempts = wholeNumber(inputs, 'max-attempts', '30', 'attempts');
-    const gitTimeoutMs = wholeNumber(inputs, 'git-timeout', '300', 'seconds') * 1000;
-    let pullRequest;
-    if (mode === 'pull-request') {
-        if (!token)
-            throw new errors_ConfigurationError("input 'token' is required in pull-request mode (for the git host's API)");
-        const apiUrl = inputs.optional('api-url') ??
-            (host === 'gitlab' ? env.CI_API_V4_URL : env.GITHUB_API_URL) ??
-            (host === 'gitlab' ? 'https://gitlab.com/api/v4' : 'https://api.github.com');
-        pullRequest = { host, apiUrl, token, project: projectOf(given) };
-    }
-    const tokenUser = host === 'gitlab'
-        ? token === env.CI_JOB_TOKEN
-            ? 'gitlab-ci-token'
-            : 'oauth2'
-        : 'x-access-token';
-    return {
-        repository: repositoryUrl(given, sshKey !== undefined, ci),
-        branch: inputs.optional('branch'),
-        auth: { token, tokenUser, sshKey, knownHosts: inputs.text('known-hosts') },
-        author: { name: inputs.required('author-name'), email: inputs.required('author-email') },
-        mode,
-        maxAttempts,
-        dryRun: inputs.boolean('dry-run'),
-        pullRequest,
-        gitTimeoutMs,
-    };
-}
-
-;// CONCATENATED MODULE: ./src/actions/unpin/command.ts
-
-
-const unpinCommand = {
-    name: 'unpin',
-    getInputs: (inputs) => ({
-        ...readRepoInputs(inputs),
-        env: inputs.required('env'),
-        app: inputs.required('app'),
-    }),
-    run: unpin,
-    outputs: (r) => ({ commit: r.commit ?? '', changed: String(r.changed), version: r.version }),
-    summary: (r) => `### unpin: ${r.changed ? `unpinned at ${r.version}` : `not pinned (${r.version})`}\n`,
-};
 
 ;// CONCATENATED MODULE: ./src/actions/unpin/main.ts
 
