@@ -59,7 +59,7 @@ describe('a new key', () => {
     expect(generateSshKey('x').publicKey).not.toBe(generateSshKey('x').publicKey)
   })
 
-  test('JSON, inspect and string forms never show the private key', () => {
+  test('neither JSON nor inspect shows the private key', () => {
     const shown = [JSON.stringify(key), inspect(key, { depth: 5, showHidden: true })]
     for (const text of shown) {
       expect(text).not.toContain('PRIVATE KEY')

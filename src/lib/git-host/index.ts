@@ -1,5 +1,15 @@
-/** The git host's API: who the host is, pull and merge requests, commit statuses. */
+/** The git host's API: who the host is, pull and merge requests, commit statuses, deploy keys. */
 export { setCommitStatus, type CommitStatus, type StatusState } from './commit-status.js'
+export {
+  createDeployKey,
+  deleteDeployKey,
+  ensureDeployKey,
+  findDeployKey,
+  listDeployKeys,
+  samePublicKey,
+  type DeployKey,
+  type DeployKeySpec,
+} from './deploy-keys.js'
 export {
   defaultApiUrl,
   gitHostOf,
