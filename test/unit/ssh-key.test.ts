@@ -53,6 +53,8 @@ describe('a new key', () => {
     // Pasted with Windows line ends and blank lines around it, too
     const pasted = `\n  ${key.privateKey.replace(/\n/g, '\r\n')}\n\n`
     expect(parsePrivateKey(pasted).privateKey).toBe(key.privateKey)
+    // Kept in a JSON string or an environment variable with its line breaks as \n
+    expect(parsePrivateKey(key.privateKey.replace(/\n/g, '\\n')).privateKey).toBe(key.privateKey)
   })
 
   test('each is new', () => {

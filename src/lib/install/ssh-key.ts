@@ -49,7 +49,9 @@ export function generateSshKey(comment: string): SshKey {
  * with a `ConfigurationError` that says what to do and never quotes the key.
  */
 export function parsePrivateKey(text: string, comment = ''): SshKey {
-  const pem = text.replace(/\r\n?/g, '\n').trim()
+  // A key kept in a JSON string or an environment variable may come with its line breaks as `\n`
+  const unescaped = text.includes('\n') ? text : text.replace(/(\\r)?\\n/g, '\n')
+  const pem = unescaped.replace(/\r\n?/g, '\n').trim()
   const label = /^-----BEGIN ([A-Z0-9 ]+)-----\n/.exec(pem)?.[1]
   switch (label) {
     case 'OPENSSH PRIVATE KEY': {
@@ -88,7 +90,8 @@ export function parsePrivateKey(text: string, comment = ''): SshKey {
 export function sshFingerprint(publicKey: string): string {
   const body = publicKey.trim().split(/\s+/)[1]
   if (!body || !/^[A-Za-z0-9+/]+=*$/.test(body)) {
-    throw new ConfigurationError(`not an OpenSSH public key line: ${publicKey.slice(0, 40)}`)
+    // Not quoted: it could be a private key given by mistake
+    throw new ConfigurationError('not an OpenSSH public key line (type base64 [comment])')
   }
   return fingerprintOf(Buffer.from(body, 'base64'))
 }
@@ -232,19 +235,7 @@ function readOpenSshKey(pem: string): { key: KeyObject; comment: string } {
 
   const inner = new Reader(file.string())
   if (inner.uint32() !== inner.uint32() || inner.text() !== publicType) throw corrupt('OpenSSH')
-  let key: KeyObject
-  if (publicType === 'ssh-ed25519') {
-    const pk = inner.string()
-    const secret = inner.string()
-    if (pk.length !== 32 || secret.length !== 64) throw corrupt('OpenSSH')
-    key = ed25519Key(secret.subarray(0, 32))
-  } else {
-    const [n, e, d, iqmp, p, q] = Array.from({ length: 6 }, () => inner.mpint())
-    if (p * q !== n) throw corrupt('OpenSSH')
-    const numbers = { n, e, d, p, q, dp: d % (p - 1n), dq: d % (q - 1n), qi: iqmp }
-    const jwk = Object.fromEntries(Object.entries(numbers).map(([k, v]) => [k, b64url(v)]))
-    key = createPrivateKey({ key: { kty: 'RSA', ...jwk }, format: 'jwk' })
-  }
+  const key = publicType === 'ssh-ed25519' ? readEd25519(inner) : readRsa(inner)
   const comment = inner.text()
   // The public key stored beside the private one must be the one the private key makes.
   if (sshKeyOf(key, '').publicKey !== `${publicType} ${publicBlob.toString('base64')}`) {
@@ -253,10 +244,28 @@ function readOpenSshKey(pem: string): { key: KeyObject; comment: string } {
   return { key, comment }
 }
 
-function ed25519Key(seed: Buffer): KeyObject {
+/** The private part of an ed25519 key: the public key, then the 32-byte seed and the public key again. */
+function readEd25519(inner: Reader): KeyObject {
+  const pk = inner.string()
+  const secret = inner.string()
+  if (pk.length !== 32 || secret.length !== 64) throw corrupt('OpenSSH')
   // PKCS#8 of an Ed25519 key is a fixed 16-byte prefix and the 32-byte seed (RFC 8410).
   const prefix = Buffer.from('302e020100300506032b657004220420', 'hex')
-  return createPrivateKey({ key: Buffer.concat([prefix, seed]), format: 'der', type: 'pkcs8' })
+  const der = Buffer.concat([prefix, secret.subarray(0, 32)])
+  return createPrivateKey({ key: der, format: 'der', type: 'pkcs8' })
+}
+
+/** The private part of an RSA key: n e d iqmp p q, as a JWK (which wants d mod p-1 and q-1 too). */
+function readRsa(inner: Reader): KeyObject {
+  const [n, e, d, iqmp, p, q] = Array.from({ length: 6 }, () => inner.mpint())
+  if (p < 2n || q < 2n || p * q !== n) throw corrupt('OpenSSH')
+  const numbers = { n, e, d, p, q, dp: d % (p - 1n), dq: d % (q - 1n), qi: iqmp }
+  const jwk = Object.fromEntries(Object.entries(numbers).map(([k, v]) => [k, b64url(v)]))
+  try {
+    return createPrivateKey({ key: { kty: 'RSA', ...jwk }, format: 'jwk' })
+  } catch {
+    throw corrupt('OpenSSH')
+  }
 }
 
 /** SSH's wire format (RFC 4251 §5), read with bounds checks: a short file is corrupt, not a crash. */
