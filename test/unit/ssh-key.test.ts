@@ -177,6 +177,17 @@ describe('refused, with what to do and none of the key', () => {
     expect(refusal(lines.slice(0, -1).join('\n')).message).toMatch(/truncated or corrupt/)
   })
 
+  test('an RSA key whose primes do not make its modulus', () => {
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey
+    const key = parsePrivateKey(rsa.export({ format: 'pem', type: 'pkcs1' }).toString())
+    const lines = key.privateKey.trim().split('\n')
+    const data = Buffer.from(lines.slice(1, -1).join(''), 'base64')
+    const q = Buffer.from(rsa.export({ format: 'jwk' }).q!, 'base64url')
+    data[data.indexOf(q) + q.length - 1] ^= 2 // still odd, no longer q
+    const altered = [lines[0], data.toString('base64'), lines.at(-1)].join('\n')
+    expect(refusal(altered).message).toMatch(/OpenSSH\) cannot be read: it is truncated or corrupt/)
+  })
+
   test('a corrupt PEM key', () => {
     const pem = generateKeyPairSync('rsa', { modulusLength: 2048 })
       .privateKey.export({ format: 'pem', type: 'pkcs1' })
