@@ -263,6 +263,24 @@ describe('refused rights', () => {
     ).toBe(true)
   })
 
+  test('a 403 on listing what an earlier install left names the list right, in the namespace', async () => {
+    await applyInstall(freshClient, objects, { namespace: 'agents', log: silentLogger })
+    fresh.faults.add({
+      method: 'GET',
+      path: /\/namespaces\/agents\/secrets\?/,
+      errorRate: 1,
+      errorCode: 403,
+    })
+    const error = await applyInstall(freshClient, objects, {
+      namespace: 'agents',
+      log: silentLogger,
+    }).catch((e: unknown) => e)
+    expect((error as Error).message).toMatch(
+      /^install: may not list Secret objects \(to find what an earlier install left\): the kubeconfig's user lacks the right to list secrets \(API group ""\) in the namespace agents\./,
+    )
+    expect(fresh.requests.count('DELETE')).toBe(0)
+  })
+
   test('a 403 on the Namespace sends nothing else', async () => {
     fresh.faults.add({
       method: 'PATCH',

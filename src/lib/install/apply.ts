@@ -164,8 +164,12 @@ async function leftovers(
     if (kind !== 'Namespace') kinds.set(`${apiVersion}/${kind}`, [apiVersion, kind])
   const found: KubeObject[] = []
   for (const [apiVersion, kind] of kinds.values()) {
+    let where: string | undefined
     try {
+      // Every namespaced object of an install is in its namespace: no need to read any other.
+      where = (await client.isNamespaced(apiVersion, kind)) ? namespace : undefined
       const listed = await client.list(apiVersion, kind, {
+        namespace: where,
         labelSelector: `${INSTALL_LABEL}=${namespace}`,
       })
       // The server filtered by the label; checked again here, as nothing unlabelled may ever go.
@@ -173,7 +177,8 @@ async function leftovers(
     } catch (error) {
       // A kind this cluster does not serve holds nothing of ours.
       if (error instanceof KubeError && error.code === 404) continue
-      throw failure(client, error, 'list', { apiVersion, kind, name: '' }, changes)
+      const ref = { apiVersion, kind, name: '', ...(where ? { namespace: where } : {}) }
+      throw failure(client, error, 'list', ref, changes)
     }
   }
   return inApplyOrder(found).reverse()
