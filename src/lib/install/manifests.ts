@@ -116,7 +116,7 @@ export function deployBaseDir(): string {
     tried.push(candidate)
   }
   throw new Error(
-    `install: deploy/base (the agent's manifests) is missing: looked in ${tried.join(', ')}; it ships beside dist/ in this product's repository, so run the action from a full checkout of it`,
+    `install: deploy/base (the agent's manifests) is missing: looked in ${tried.join(', ')}; it ships beside dist/ in this product's repository: run from a full copy of it (the action's checkout, or an image that copies deploy/ beside the bundles)`,
   )
 }
 
