@@ -1096,6 +1096,62 @@ describe('HTTP protocol', () => {
       session.close()
     }
   })
+  test('a fault with code 403 answers as RBAC does, naming the verb, resource, group and scope', async () => {
+    server.faults.add({ path: /clusterroles|configmaps\/denied/, errorRate: 1, errorCode: 403 })
+    const named = await server.request(
+      'PATCH',
+      '/apis/rbac.authorization.k8s.io/v1/clusterroles/agent?fieldManager=x',
+      { body: {}, contentType: 'application/apply-patch+yaml' },
+    )
+    expect(named.status).toBe(403)
+    expect(named.body).toMatchObject({
+      kind: 'Status',
+      reason: 'Forbidden',
+      code: 403,
+      details: { name: 'agent', group: 'rbac.authorization.k8s.io', kind: 'clusterroles' },
+      message:
+        'clusterroles.rbac.authorization.k8s.io "agent" is forbidden: User "test-user" cannot patch resource "clusterroles" in API group "rbac.authorization.k8s.io" at the cluster scope',
+    })
+    const listed = await server.request('GET', '/apis/rbac.authorization.k8s.io/v1/clusterroles')
+    expect(listed.body.message).toMatch(
+      /^clusterroles.rbac.authorization.k8s.io is forbidden: .* cannot list /,
+    )
+    const inNamespace = await server.request('GET', cmPath('denied'))
+    expect(inNamespace.body.message).toBe(
+      'configmaps "denied" is forbidden: User "test-user" cannot get resource "configmaps" in API group "" in the namespace "team"',
+    )
+  })
+
+  test('a list item an applier drops goes whole, its defaulted fields too', async () => {
+    const path = '/apis/apps/v1/namespaces/team/deployments/volumes'
+    const deployment = (volumes: string[]) => ({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'volumes' },
+      spec: {
+        selector: { matchLabels: { app: 'v' } },
+        template: {
+          metadata: { labels: { app: 'v' } },
+          spec: {
+            containers: [
+              {
+                name: 'c',
+                image: 'x',
+                volumeMounts: volumes.map((v) => ({ name: v, mountPath: `/${v}`, readOnly: true })),
+              },
+            ],
+            volumes: volumes.map((v) => ({ name: v, secret: { secretName: v } })),
+          },
+        },
+      },
+    })
+    expect((await applyPatch(path, deployment(['a', 'b']))).status).toBe(201)
+    const after = await applyPatch(path, deployment(['a']))
+    expect(after.status).toBe(200)
+    const pod = after.body.spec.template.spec
+    expect(pod.volumes).toEqual([{ name: 'a', secret: { secretName: 'a', defaultMode: 420 } }])
+    expect(pod.containers[0].volumeMounts).toEqual([{ name: 'a', mountPath: '/a', readOnly: true }])
+  })
 })
 
 describe('protocols', () => {

@@ -85,7 +85,7 @@ export function stages(objects: { object: KubeObject; namespaced: boolean }[]): 
 }
 
 /** The parts of a live object that say what it is, without what the server stamps on it. */
-function comparable(object: KubeObject): string {
+export function comparable(object: KubeObject): string {
   const { metadata, status: _status, ...rest } = object
   const {
     managedFields: _m,

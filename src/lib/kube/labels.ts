@@ -24,3 +24,18 @@ export const PROTECTED_KINDS = new Set([
   'PersistentVolumeClaim',
   'PersistentVolume',
 ])
+
+/** The field manager of install-agent's server-side applies (the agent's own is `FIELD_MANAGER`). */
+export const INSTALL_FIELD_MANAGER = 'gitops-install'
+/**
+ * On every object install-agent applies, valued with the install's namespace: a later install finds by
+ * it what an earlier one made (and prunes what the base no longer has), never anything else.
+ */
+export const INSTALL_LABEL = `${DOMAIN}/install`
+/** The conventional label naming the tool that manages an object, for people and other tools. */
+export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by'
+
+/** The labels install-agent puts on what it applies into `namespace`. */
+export function installLabels(namespace: string): Record<string, string> {
+  return { [MANAGED_BY_LABEL]: INSTALL_FIELD_MANAGER, [INSTALL_LABEL]: namespace }
+}

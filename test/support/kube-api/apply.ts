@@ -162,8 +162,9 @@ export function applyConfiguration(
   const dropped = [...(mine?.fields ?? [])].filter(
     (path) => !newFields.has(path) && !others.some((o) => o.fields.hasAtOrUnder(path)),
   )
-  // Deepest first, so removing an item does not hide the fields under it.
-  dropped.sort((a, b) => b.length - a.length).forEach((path) => removeAt(merged, path))
+  // Shallowest first: a dropped list item goes whole (with its defaulted fields, as on a real server);
+  // removing its key field first would leave the item unfindable, and a keyless remnant behind.
+  dropped.sort((a, b) => a.length - b.length).forEach((path) => removeAt(merged, path))
 
   if (!mine) {
     mine = newOwner(writer)

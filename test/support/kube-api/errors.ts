@@ -157,3 +157,52 @@ export function deletedStatus(def: ResourceDef, name: string, uid: string | unde
     details: { name, ...(def.group ? { group: def.group } : {}), kind: def.plural, uid },
   }
 }
+
+/** The RBAC verb of a request: `get`/`list`/`watch`, `create`, `update`, `patch`, `delete`(`collection`). */
+function verbOf(method: string, named: boolean, query: URLSearchParams): string {
+  switch (method.toUpperCase()) {
+    case 'GET':
+      return query.get('watch') === 'true' ? 'watch' : named ? 'get' : 'list'
+    case 'POST':
+      return 'create'
+    case 'PUT':
+      return 'update'
+    case 'PATCH':
+      return 'patch'
+    case 'DELETE':
+      return named ? 'delete' : 'deletecollection'
+    default:
+      return method.toLowerCase()
+  }
+}
+
+/**
+ * The 403 the real server answers a request RBAC does not allow, from the request's URL alone (no
+ * registry: the URL's segments are the resource's plural and name).
+ */
+export function forbiddenStatus(method: string, url: URL, user: string): Record<string, unknown> {
+  const segs = url.pathname.split('/').filter(Boolean).map(decodeURIComponent)
+  const [group, rest] =
+    segs[0] === 'api'
+      ? ['', segs.slice(2)]
+      : segs[0] === 'apis'
+        ? [segs[1], segs.slice(3)]
+        : ['', []]
+  const namespace = rest[0] === 'namespaces' && rest.length > 2 ? rest[1] : undefined
+  const [resource, name] = namespace ? rest.slice(2) : rest
+  if (!resource) {
+    const message = `forbidden: User "${user}" cannot ${method.toLowerCase()} path "${url.pathname}"`
+    return statusBody(403, 'Forbidden', message, {})
+  }
+  const qualified = group ? `${resource}.${group}` : resource
+  const verb = verbOf(method, name !== undefined, url.searchParams)
+  const scope = namespace ? `in the namespace "${namespace}"` : 'at the cluster scope'
+  const message =
+    `${qualified}${name !== undefined ? ` "${name}"` : ''} is forbidden: User "${user}" cannot ${verb} ` +
+    `resource "${resource}" in API group "${group}" ${scope}`
+  return statusBody(403, 'Forbidden', message, {
+    ...(name !== undefined ? { name } : {}),
+    group,
+    kind: resource,
+  })
+}

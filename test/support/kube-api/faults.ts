@@ -9,8 +9,12 @@ export interface FaultRule {
   latencyMs?: number
   /** Share (0..1) of matching requests answered with an error Status instead of being handled. */
   errorRate?: number
-  /** The error's HTTP code: 500 (InternalError, default), 503 (ServiceUnavailable) or 429 (TooManyRequests). */
-  errorCode?: 500 | 503 | 429
+  /**
+   * The error's HTTP code: 500 (InternalError, default), 503 (ServiceUnavailable), 429 (TooManyRequests)
+   * or 403 (Forbidden, worded as RBAC's authorizer words it: `… is forbidden: User "…" cannot patch
+   * resource "clusterroles" in API group "rbac.authorization.k8s.io" at the cluster scope`).
+   */
+  errorCode?: 500 | 503 | 429 | 403
   /**
    * Share (0..1) of matching requests dropped without an answer: the connection is destroyed (HTTP/1.1)
    * or the request's stream reset (HTTP/2, whose connection carries others).

@@ -15,7 +15,14 @@ import { join } from 'node:path'
 import { WorkloadController } from './controller.js'
 import { CrdController } from './crds.js'
 import * as discovery from './discovery.js'
-import { ApiError, methodNotAllowed, noSuchResource, PageNotFound, statusBody } from './errors.js'
+import {
+  ApiError,
+  forbiddenStatus,
+  methodNotAllowed,
+  noSuchResource,
+  PageNotFound,
+  statusBody,
+} from './errors.js'
 import { Faults } from './faults.js'
 import { decodeProtobufObject } from './protobuf.js'
 import type { KubeObject } from './json.js'
@@ -446,6 +453,9 @@ export async function startKubeApiServer(
         )
       else req.socket.destroy()
       return
+    }
+    if (fault?.errorCode === 403) {
+      return sendJson(res, 403, forbiddenStatus(record.method, url, record.user ?? 'test-user'))
     }
     if (fault?.errorCode !== undefined) {
       const reason =
