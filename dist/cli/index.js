@@ -6,7 +6,7 @@ import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3832);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(407);
 
 process.exitCode = await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .main */ .i)(process.argv.slice(2));
 
@@ -15,7 +15,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 3832:
+/***/ 407:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -31,14 +31,14 @@ const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import
  * A mistake in what the user gave (an input, a file, a remote): reported as a plain message, without a
  * stack trace, and kept apart from bugs in this tool.
  */
-class ConfigurationError extends Error {
+class errors_ConfigurationError extends Error {
     constructor(message, options) {
         super(message, options);
         this.name = 'ConfigurationError';
     }
 }
 /** The message of anything thrown, for logs and `setFailed`. */
-function errorMessage(error) {
+function errors_errorMessage(error) {
     return error instanceof Error ? error.message : String(error);
 }
 
@@ -99,16 +99,16 @@ function parseFlags(argv, flags, firstPosition = 1) {
         if (token.kind !== 'option' ||
             !token.rawName.startsWith('--') ||
             !whole(argv[token.index], token)) {
-            throw new ConfigurationError(`argument ${position} is not a flag, nor the value of one (flags are --lower-case-name VALUE; see --help)`);
+            throw new errors_ConfigurationError(`argument ${position} is not a flag, nor the value of one (flags are --lower-case-name VALUE; see --help)`);
         }
         const name = token.name;
         if (!FLAG_NAME.test(name))
-            throw new ConfigurationError(`argument ${position} is an unknown flag (see --help)`);
+            throw new errors_ConfigurationError(`argument ${position} is an unknown flag (see --help)`);
         if (name === 'help')
-            throw new ConfigurationError('flag --help takes no value');
+            throw new errors_ConfigurationError('flag --help takes no value');
         const flag = known(name);
         if (!flag)
-            throw new ConfigurationError(`unknown flag --${name} (see --help for the flags)`);
+            throw new errors_ConfigurationError(`unknown flag --${name} (see --help for the flags)`);
         let value = token.value;
         if (value === undefined && flag.boolean) {
             const next = tokens[t + 1];
@@ -120,7 +120,7 @@ function parseFlags(argv, flags, firstPosition = 1) {
                 t++;
         }
         if (value === undefined)
-            throw new ConfigurationError(`flag --${name} needs a value (--${name} VALUE)`);
+            throw new errors_ConfigurationError(`flag --${name} needs a value (--${name} VALUE)`);
         values.set(name, [...(values.get(name) ?? []), value]);
     }
     return { values, help: false };
@@ -154,10 +154,10 @@ class Inputs {
             return undefined;
         // The value is never quoted: it may be a secret, and its bytes would garble the log.
         if (!text && ANY_CONTROL.test(value)) {
-            throw new ConfigurationError(`input '${name}' holds a control character (a line break, tab or other); it must be one line`);
+            throw new errors_ConfigurationError(`input '${name}' holds a control character (a line break, tab or other); it must be one line`);
         }
         if (text && CONTROL_BUT_LINE_BREAKS.test(value)) {
-            throw new ConfigurationError(`input '${name}' holds a control character; only line breaks and tabs are allowed`);
+            throw new errors_ConfigurationError(`input '${name}' holds a control character; only line breaks and tabs are allowed`);
         }
         return value;
     }
@@ -174,7 +174,7 @@ class Inputs {
     required(name) {
         const value = this.raw(name);
         if (value === undefined)
-            throw new ConfigurationError(`input '${name}' is required`);
+            throw new errors_ConfigurationError(`input '${name}' is required`);
         return value;
     }
     /** A value, or undefined when empty. */
@@ -206,12 +206,12 @@ class Inputs {
         }
         catch (error) {
             const code = error.code ?? 'unreadable';
-            throw new ConfigurationError(`input ${name} ${path} cannot be read (${code})`);
+            throw new errors_ConfigurationError(`input ${name} ${path} cannot be read (${code})`);
         }
         if (content === '')
-            throw new ConfigurationError(`input ${name} ${path} is empty`);
+            throw new errors_ConfigurationError(`input ${name} ${path} is empty`);
         if (CONTROL_BUT_LINE_BREAKS.test(content)) {
-            throw new ConfigurationError(`input ${name} ${path} holds control characters; it must be a text file`);
+            throw new errors_ConfigurationError(`input ${name} ${path} holds control characters; it must be a text file`);
         }
         this.mask(content);
         return content;
@@ -225,7 +225,7 @@ class Inputs {
         if (word !== undefined)
             return word;
         // The value is not quoted back: a token pasted into the wrong input would be printed.
-        throw new ConfigurationError(`input '${name}' must be true or false`);
+        throw new errors_ConfigurationError(`input '${name}' must be true or false`);
     }
     /** A list: one item a line, or comma-separated; blank items and `#` comments dropped. */
     list(name) {
@@ -248,7 +248,7 @@ class Inputs {
         if (value === undefined)
             return undefined;
         if (!allowed.includes(value)) {
-            throw new ConfigurationError(`input '${name}' must be one of ${allowed.join(', ')}`);
+            throw new errors_ConfigurationError(`input '${name}' must be one of ${allowed.join(', ')}`);
         }
         return value;
     }
@@ -786,8 +786,8 @@ async function runCommand(command, source, log) {
 }
 /** A failure as an adapter reports it: the message, and the stack only for a bug, not a user's mistake. */
 function failure(error) {
-    const bug = !(error instanceof ConfigurationError) && error instanceof Error;
-    return { message: errorMessage(error), stack: bug ? error.stack : undefined };
+    const bug = !(error instanceof errors_ConfigurationError) && error instanceof Error;
+    return { message: errors_errorMessage(error), stack: bug ? error.stack : undefined };
 }
 // What the adapters use of the library, so that they import src/commands alone.
 
@@ -957,7 +957,7 @@ function validateManifests(docs, options = {}) {
         manifests.push({ source, object });
     }
     if (problems.length > 0) {
-        throw new ConfigurationError(`${problems.length} invalid manifest${problems.length > 1 ? 's' : ''}:\n  ${problems.join('\n  ')}`);
+        throw new errors_ConfigurationError(`${problems.length} invalid manifest${problems.length > 1 ? 's' : ''}:\n  ${problems.join('\n  ')}`);
     }
     return manifests;
 }
@@ -4279,7 +4279,7 @@ function decodeUtf8(bytes, file) {
         return utf8.decode(bytes);
     }
     catch {
-        throw new ConfigurationError(`${file} is not valid UTF-8: manifests must be UTF-8 text (re-save the file as UTF-8)`);
+        throw new errors_ConfigurationError(`${file} is not valid UTF-8: manifests must be UTF-8 text (re-save the file as UTF-8)`);
     }
 }
 /**
@@ -4290,7 +4290,7 @@ function decodeUtf8(bytes, file) {
 function parseManifestText(text, sourceName, limits = {}) {
     const maxBytes = limits.maxBytes ?? DEFAULT_MAX_BYTES;
     if (Buffer.byteLength(text) > maxBytes) {
-        throw new ConfigurationError(`${sourceName}: larger than the limit of ${maxBytes} bytes`);
+        throw new errors_ConfigurationError(`${sourceName}: larger than the limit of ${maxBytes} bytes`);
     }
     const maxValues = limits.maxValues ?? text.length + 10_000;
     let docs;
@@ -4311,7 +4311,7 @@ function parseManifestText(text, sourceName, limits = {}) {
         const reason = e instanceof YAMLException ? e.reason : String(e);
         const mark = e instanceof YAMLException ? e.mark : undefined;
         const where = mark ? ` at line ${mark.line + 1}, column ${mark.column + 1}` : '';
-        throw new ConfigurationError(`${sourceName}: invalid YAML: ${reason}${where}`);
+        throw new errors_ConfigurationError(`${sourceName}: invalid YAML: ${reason}${where}`);
     }
     const many = docs.length > 1;
     const out = [];
@@ -4320,7 +4320,7 @@ function parseManifestText(text, sourceName, limits = {}) {
         if (value === null || value === undefined)
             return;
         if (typeof value !== 'object' || Array.isArray(value)) {
-            throw new ConfigurationError(`${source}: a manifest must be a mapping, found ${describe(value)}`);
+            throw new errors_ConfigurationError(`${source}: a manifest must be a mapping, found ${describe(value)}`);
         }
         checkJsonable(value, source, { left: maxValues, max: maxValues });
         const record = value;
@@ -4329,7 +4329,7 @@ function parseManifestText(text, sourceName, limits = {}) {
             Array.isArray(record.items)) {
             record.items.forEach((item, i) => {
                 if (item === null || typeof item !== 'object' || Array.isArray(item)) {
-                    throw new ConfigurationError(`${source}: item ${i + 1} of the ${String(record.kind)} is not a mapping`);
+                    throw new errors_ConfigurationError(`${source}: item ${i + 1} of the ${String(record.kind)} is not a mapping`);
                 }
                 out.push({ source: `${source} item ${i + 1}`, value: item });
             });
@@ -4351,10 +4351,10 @@ function describe(value) {
 function checkJsonable(value, source, budget) {
     const bad = unjsonable(value, budget);
     if (bad === 'too-big') {
-        throw new ConfigurationError(`${source}: expands to more than ${budget.max} values through its aliases (a YAML bomb?)`);
+        throw new errors_ConfigurationError(`${source}: expands to more than ${budget.max} values through its aliases (a YAML bomb?)`);
     }
     if (bad) {
-        throw new ConfigurationError(`${source}: ${bad.path.join('.') || 'value'} is ${bad.value}, which JSON cannot hold (quote it if it is a string)`);
+        throw new errors_ConfigurationError(`${source}: ${bad.path.join('.') || 'value'} is ${bad.value}, which JSON cannot hold (quote it if it is a string)`);
     }
 }
 /** The first number JSON cannot hold, with its path (built only when one is found). */
@@ -4466,12 +4466,12 @@ async function checkReplaceableFolder(dir) {
         return;
     const stat = await external_node_fs_namespaceObject.promises.stat(dir);
     if (!stat.isDirectory()) {
-        throw new ConfigurationError(`output-dir ${dir} exists and is not a folder`);
+        throw new errors_ConfigurationError(`output-dir ${dir} exists and is not a folder`);
     }
     const entries = await external_node_fs_namespaceObject.promises.readdir(dir, { withFileTypes: true });
     const foreign = entries.filter((e) => !(e.isFile() && MANIFEST_FILE.test(e.name)));
     if (foreign.length > 0) {
-        throw new ConfigurationError(`output-dir ${dir} holds other things than manifests (${foreign
+        throw new errors_ConfigurationError(`output-dir ${dir} holds other things than manifests (${foreign
             .slice(0, 3)
             .map((e) => e.name)
             .join(', ')}); the folder is replaced wholly, so point output-dir at a new or empty folder`);
@@ -4494,12 +4494,12 @@ async function checkReplaceableFile(file) {
     }
     const elsewhere = 'point output-file elsewhere (it is replaced wholly)';
     if (stat.isSymbolicLink()) {
-        throw new ConfigurationError(`output-file ${file} is a symlink; ${elsewhere}`);
+        throw new errors_ConfigurationError(`output-file ${file} is a symlink; ${elsewhere}`);
     }
     if (stat.isDirectory())
-        throw new ConfigurationError(`output-file ${file} is a folder; ${elsewhere}`);
+        throw new errors_ConfigurationError(`output-file ${file} is a folder; ${elsewhere}`);
     if (!stat.isFile() || !(await isManifestStream(file))) {
-        throw new ConfigurationError(`output-file ${file} exists and is not a manifest file render wrote; ${elsewhere}`);
+        throw new errors_ConfigurationError(`output-file ${file} exists and is not a manifest file render wrote; ${elsewhere}`);
     }
 }
 /** True when the file parses as YAML documents that are all Kubernetes objects (or none). */
@@ -4529,14 +4529,14 @@ async function readManifestFolder(dir, options = {}) {
         entries = await external_node_fs_namespaceObject.promises.readdir(dir, { withFileTypes: true });
     }
     catch {
-        throw new ConfigurationError(`manifests folder ${dir} does not exist or cannot be read`);
+        throw new errors_ConfigurationError(`manifests folder ${dir} does not exist or cannot be read`);
     }
     const docs = [];
     for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
         if (entry.name.startsWith('.') || options.skip?.includes(entry.name))
             continue;
         if (!entry.isFile() || !MANIFEST_FILE.test(entry.name)) {
-            throw new ConfigurationError(`${(0,external_node_path_namespaceObject.join)(dir, entry.name)}: a manifests folder holds only *.yaml files, one object each`);
+            throw new errors_ConfigurationError(`${(0,external_node_path_namespaceObject.join)(dir, entry.name)}: a manifests folder holds only *.yaml files, one object each`);
         }
         const file = (0,external_node_path_namespaceObject.join)(dir, entry.name);
         const text = decodeUtf8(await external_node_fs_namespaceObject.promises.readFile(file), file);
@@ -4689,7 +4689,7 @@ async function prepareCredentials(url, auth, log) {
     if (transport === 'ssh') {
         const knownHosts = auth.knownHosts?.trim() || (isGithubSsh(url) ? GITHUB_KNOWN_HOSTS.join('\n') : '');
         if (!knownHosts) {
-            throw new ConfigurationError(`known-hosts is required for the SSH remote ${url} (only GitHub's host keys are built in); ` +
+            throw new errors_ConfigurationError(`known-hosts is required for the SSH remote ${url} (only GitHub's host keys are built in); ` +
                 `give the host's public key line(s), e.g. from 'ssh-keyscan -p PORT host' checked out of band`);
         }
         dir = await external_node_fs_namespaceObject.promises.mkdtemp((0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.tmpdir)(), 'gitops-ssh-'));
@@ -5043,7 +5043,7 @@ async function execGit(args, options) {
     }
     catch (error) {
         if (!(error instanceof ProcessLimitError))
-            throw new GitCommandError(errorMessage(error));
+            throw new GitCommandError(errors_errorMessage(error));
         const said = error.stderr.trim();
         throw new GitCommandError(`${error.message}${said ? `: ${said}` : ''}`, { cause: error });
     }
@@ -5069,7 +5069,7 @@ const AUTH_FAILED = /could not read Username|Authentication failed|HTTP Basic: A
  * when the login was refused, and the limit that killed it, if one did.
  */
 function describeFailure(error, what) {
-    const message = redact(errorMessage(error)).trim();
+    const message = redact(errors_errorMessage(error)).trim();
     const hint = AUTH_FAILED.test(message)
         ? ' (the remote refused the credentials: check the token or ssh-key, and that it may access this repository)'
         : '';
@@ -5250,7 +5250,7 @@ const LOCAL = /already exists and is not an empty directory|invalid refspec|unkn
 function isRetryable(error) {
     if (!(error instanceof GitCommandError) || limitOf(error) !== undefined)
         return false;
-    const message = errorMessage(error);
+    const message = errors_errorMessage(error);
     return ![AUTH_FAILED, NOT_FOUND, HOST_KEY, LOCAL].some((pattern) => pattern.test(message));
 }
 /**
@@ -5267,7 +5267,7 @@ async function withRetry(attempt, log, policy = NETWORK_RETRY) {
             if (n >= policy.attempts || !isRetryable(error))
                 throw error;
             const wait = backoff.next();
-            log.warn(`${errorMessage(error)} (attempt ${n} of ${policy.attempts}); retrying in ${(wait / 1000).toFixed(1)} s`);
+            log.warn(`${errors_errorMessage(error)} (attempt ${n} of ${policy.attempts}); retrying in ${(wait / 1000).toFixed(1)} s`);
             await sleep(wait);
         }
     }
@@ -5410,7 +5410,7 @@ function pushArgs(branch, lease) {
 }
 /** A failed push as a `PushRejectedError` when the branch moved; any other failure as it is. */
 function pushFailure(error) {
-    return REJECTED.test(errorMessage(error)) ? new PushRejectedError(errorMessage(error)) : error;
+    return REJECTED.test(errors_errorMessage(error)) ? new PushRejectedError(errors_errorMessage(error)) : error;
 }
 
 ;// CONCATENATED MODULE: ./src/lib/git/git.ts
@@ -5481,7 +5481,7 @@ class GitClient {
         options = { ...options, ...credentialsFromUrl(options.url, options.auth) };
         if (options.url.startsWith('-')) {
             // git would take it for an option (`--upload-pack=<command>` runs a command).
-            throw new ConfigurationError(`repository: '${redactUrl(options.url)}' is not a repository URL (it starts with '-')`);
+            throw new errors_ConfigurationError(`repository: '${redactUrl(options.url)}' is not a repository URL (it starts with '-')`);
         }
         const credentials = await prepareCredentials(options.url, options.auth ?? {}, log);
         try {
@@ -5493,7 +5493,7 @@ class GitClient {
             log.info(`Cloning ${what}`);
             await client.network(cloneArgs(options), `clone ${what}`);
             if (!options.branch && !(await client.resolveCommit('HEAD'))) {
-                throw new ConfigurationError(`${redactUrl(options.url)} is empty (no default branch); set the branch input`);
+                throw new errors_ConfigurationError(`${redactUrl(options.url)} is empty (no default branch); set the branch input`);
             }
             return client;
         }
@@ -5709,7 +5709,7 @@ const NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 /** Checks an env or app name; `input` names the input in the error. */
 function validateName(input, value) {
     if (!NAME.test(value)) {
-        throw new ConfigurationError(
+        throw new errors_ConfigurationError(
         // The value is not echoed: a secret pasted into the wrong input must not be printed.
         `input '${input}' is not a valid name (lower-case letters, digits and '-', at most 63, ` +
             `starting and ending with a letter or digit)`);
@@ -5841,7 +5841,7 @@ async function safeRepoPath(root, path, leaf = 'folder') {
     const full = (0,external_node_path_namespaceObject.resolve)(root, path);
     const rel = (0,external_node_path_namespaceObject.relative)((0,external_node_path_namespaceObject.resolve)(root), full);
     if (rel === '' || rel.startsWith('..') || (0,external_node_path_namespaceObject.isAbsolute)(rel)) {
-        throw new ConfigurationError(`${path} does not lie inside the gitops repo`);
+        throw new errors_ConfigurationError(`${path} does not lie inside the gitops repo`);
     }
     const parts = rel.split(/[\\/]/);
     for (let i = 0; i < parts.length; i++) {
@@ -5856,17 +5856,17 @@ async function safeRepoPath(root, path, leaf = 'folder') {
             throw error;
         }
         if (stat.isSymbolicLink()) {
-            throw new ConfigurationError(`${shown} is a symbolic link in the gitops repo; refusing to read or write through it ` +
+            throw new errors_ConfigurationError(`${shown} is a symbolic link in the gitops repo; refusing to read or write through it ` +
                 `(it could point outside the repo): replace it with a real ${i < parts.length - 1 || leaf === 'folder' ? 'folder' : 'file'} in git`);
         }
         const last = i === parts.length - 1;
         if (!last || leaf === 'folder') {
             if (!stat.isDirectory()) {
-                throw new ConfigurationError(`${shown} in the gitops repo is not a folder; the releases/<env>/<app>/ layout needs one there`);
+                throw new errors_ConfigurationError(`${shown} in the gitops repo is not a folder; the releases/<env>/<app>/ layout needs one there`);
             }
         }
         else if (!stat.isFile()) {
-            throw new ConfigurationError(`${shown} in the gitops repo is not a regular file`);
+            throw new errors_ConfigurationError(`${shown} in the gitops repo is not a regular file`);
         }
     }
     return full;
@@ -5900,14 +5900,14 @@ function parseRelease(text, file) {
     }
     catch {
         // JSON.parse's message quotes the text: not shown.
-        throw new ConfigurationError(`${file} is not a valid release file: it is not JSON`);
+        throw new errors_ConfigurationError(`${file} is not a valid release file: it is not JSON`);
     }
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-        throw new ConfigurationError(`${file} is not a valid release file: it is not a JSON object`);
+        throw new errors_ConfigurationError(`${file} is not a valid release file: it is not a JSON object`);
     }
     const info = value;
     if (typeof info.version !== 'string' || typeof info.digest !== 'string') {
-        throw new ConfigurationError(`${file} is not a valid release file: 'version' and 'digest' must be strings`);
+        throw new errors_ConfigurationError(`${file} is not a valid release file: 'version' and 'digest' must be strings`);
     }
     return info;
 }
@@ -5988,7 +5988,7 @@ async function contentFor(options, git, rendered, current, now) {
         const fromDir = await safeRepoPath(git.dir, fromPath);
         const from = await readRelease(git.dir, fromPath);
         if (!from || from.retired) {
-            throw new ConfigurationError(`cannot promote: ${fromPath} holds no release of ${options.app}`);
+            throw new errors_ConfigurationError(`cannot promote: ${fromPath} holds no release of ${options.app}`);
         }
         // First: the folder holds regular *.yaml files only (a symlinked file is refused), then their bytes.
         const docs = await readManifestFolder(fromDir, { skip: [RELEASE_FILE] });
@@ -5998,7 +5998,7 @@ async function contentFor(options, git, rendered, current, now) {
         const files = await Promise.all(names.map(async (file) => ({ file, yaml: await external_node_fs_namespaceObject.promises.readFile((0,external_node_path_namespaceObject.join)(fromDir, file), 'utf8') })));
         const objects = validateManifests(docs, { allowSecrets: options.allowSecrets }).map((m) => m.object);
         if (manifestsDigest(objects) !== from.digest) {
-            throw new ConfigurationError(`cannot promote: the objects in ${releasePath(options.fromEnv, options.app)} do not match its release.json digest (edited by hand?)`);
+            throw new errors_ConfigurationError(`cannot promote: the objects in ${releasePath(options.fromEnv, options.app)} do not match its release.json digest (edited by hand?)`);
         }
         const { pinned: _pinned, ...copied } = from;
         return {
@@ -6065,7 +6065,7 @@ function messageFor(options, content, notes) {
 
 
 /** A call to a git host's API that failed: which call (without its query), the status, what it said. */
-class GitHostApiError extends Error {
+class host_GitHostApiError extends Error {
     status;
     constructor(message, 
     /** The HTTP status, when the host answered. */
@@ -6098,7 +6098,7 @@ function projectOf(repository) {
         .replace(/\.git$/, '')
         .replace(/^\/+|\/+$/g, '');
     if (!/^[\w.-]+(\/[\w.-]+)+$/.test(path)) {
-        throw new ConfigurationError(`cannot tell the project of '${repository}' for the pull request API`);
+        throw new errors_ConfigurationError(`cannot tell the project of '${repository}' for the pull request API`);
     }
     return path;
 }
@@ -6122,7 +6122,7 @@ async function github_githubCall(what, call) {
     catch (error) {
         const status = error.status;
         const code = typeof status === 'number' ? status : undefined;
-        throw new GitHostApiError(`GitHub API ${what}: ${code !== undefined ? `${code} ` : ''}${errorMessage(error)}`, code);
+        throw new host_GitHostApiError(`GitHub API ${what}: ${code !== undefined ? `${code} ` : ''}${errors_errorMessage(error)}`, code);
     }
 }
 
@@ -6149,16 +6149,16 @@ async function gitlab_gitlabCall(api, method, path, options = {}) {
         text = await response.text();
     }
     catch (error) {
-        throw new GitHostApiError(`${call}: ${errorMessage(error)}`);
+        throw new host_GitHostApiError(`${call}: ${errors_errorMessage(error)}`);
     }
     if (!response.ok) {
-        throw new GitHostApiError(`${call}: ${response.status} ${text.slice(0, 300)}`, response.status);
+        throw new host_GitHostApiError(`${call}: ${response.status} ${text.slice(0, 300)}`, response.status);
     }
     try {
         return (text ? JSON.parse(text) : undefined);
     }
     catch {
-        throw new GitHostApiError(`${call}: the answer is not JSON: ${text.slice(0, 120)}`);
+        throw new host_GitHostApiError(`${call}: the answer is not JSON: ${text.slice(0, 120)}`);
     }
 }
 
@@ -6189,6 +6189,168 @@ async function setCommitStatus(api, project, sha, status) {
         description,
         request: { signal: AbortSignal.timeout(STATUS_TIMEOUT_MS) },
     }));
+}
+
+;// CONCATENATED MODULE: ./src/lib/git-host/deploy-keys.ts
+/**
+ * The deploy keys of one repository on GitHub (`repos.*DeployKey*` through Octokit) or GitLab (the
+ * project's `deploy_keys`): how the sync agent's public key is registered, read-only, and found again.
+ */
+
+
+
+
+/** A host lists this many keys a page; a project with more pages than the cap is not read to the end. */
+const PER_PAGE = 100;
+const MAX_PAGES = 50;
+/**
+ * Registers `spec.publicKey` read-only unless the repository has it already: the same key (type and
+ * base64 body; titles and comments may differ) is kept as it is. A key that is there with write access
+ * is refused, never kept: an agent only reads, and a key that can push is a risk to remove by hand.
+ */
+async function ensureDeployKey(api, project, spec) {
+    const found = await findDeployKey(api, project, spec.publicKey);
+    if (found)
+        return { id: keptReadOnly(found, project).id, created: false };
+    try {
+        return { id: (await createDeployKey(api, project, spec)).id, created: true };
+    }
+    catch (error) {
+        // Another job may have registered it meanwhile (GitHub: 422 in use; GitLab: 400 taken)
+        const raced = error instanceof GitHostApiError && [400, 422].includes(error.status ?? 0);
+        const now = raced ? await findDeployKey(api, project, spec.publicKey) : undefined;
+        if (!now)
+            throw error;
+        return { id: keptReadOnly(now, project).id, created: false };
+    }
+}
+/** Every deploy key of the repository. */
+async function listDeployKeys(api, project) {
+    return withPermissionHint(api, project, async () => {
+        if (api.host === 'gitlab') {
+            const keys = [];
+            for (let page = 1; page <= MAX_PAGES; page++) {
+                const query = new URLSearchParams({ per_page: `${PER_PAGE}`, page: `${page}` });
+                const batch = await gitlabCall(api, 'GET', `${keysPath(project)}?${query}`);
+                keys.push(...batch.map((k) => ({ ...pick(k), readOnly: !k.can_push })));
+                if (batch.length < PER_PAGE)
+                    break;
+            }
+            return keys;
+        }
+        const { octokit, owner, repo } = await githubRepository(api.apiUrl, api.token, project);
+        const keys = await githubCall('list deploy keys', () => octokit.paginate(octokit.rest.repos.listDeployKeys, { owner, repo, per_page: PER_PAGE }));
+        return keys.map((k) => ({ ...pick(k), readOnly: k.read_only }));
+    });
+}
+/** The repository's deploy key with the same public key (comments aside), if it has one. */
+async function findDeployKey(api, project, publicKey) {
+    const wanted = keyIdentity(publicKey);
+    return (await listDeployKeys(api, project)).find((k) => safeIdentity(k.key) === wanted);
+}
+/** Registers a deploy key that can only read (`read_only: true`, `can_push: false`). */
+async function createDeployKey(api, project, spec) {
+    const key = keyIdentity(spec.publicKey);
+    return withPermissionHint(api, project, async () => {
+        if (api.host === 'gitlab') {
+            const body = { title: spec.title, key, can_push: false };
+            const made = await gitlabCall(api, 'POST', keysPath(project), { body });
+            return { ...pick(made), readOnly: !made.can_push };
+        }
+        const { octokit, owner, repo } = await githubRepository(api.apiUrl, api.token, project);
+        const made = await githubCall('create a deploy key', () => octokit.rest.repos.createDeployKey({ owner, repo, title: spec.title, key, read_only: true })).catch((error) => {
+            if (!(error instanceof GitHostApiError) || !/already in use/.test(error.message))
+                throw error;
+            throw new GitHostApiError(`${error.message}: GitHub takes a key as the deploy key of one repository only, and not ` +
+                'as a user key as well: give this repository a key of its own', error.status);
+        });
+        return { ...pick(made.data), readOnly: made.data.read_only };
+    });
+}
+/**
+ * Deletes deploy key `id`; false when the repository no longer has it (a host answers 404 both for a
+ * missing key and for a token that may not see the keys: the list tells the two apart).
+ */
+async function deleteDeployKey(api, project, id) {
+    try {
+        await withPermissionHint(api, project, async () => {
+            if (api.host === 'gitlab') {
+                await gitlabCall(api, 'DELETE', `${keysPath(project)}/${id}`);
+                return;
+            }
+            const { octokit, owner, repo } = await githubRepository(api.apiUrl, api.token, project);
+            await githubCall(`delete deploy key ${id}`, () => octokit.rest.repos.deleteDeployKey({ owner, repo, key_id: id }));
+        });
+        return true;
+    }
+    catch (error) {
+        if (!(error instanceof GitHostApiError) || error.status !== 404)
+            throw error;
+        const keys = await listDeployKeys(api, project).catch(() => undefined);
+        if (!keys || keys.some((k) => k.id === id))
+            throw error;
+        return false;
+    }
+}
+/** Whether two public key lines are the same key: type and base64 body, whatever the comments. */
+function samePublicKey(a, b) {
+    return safeIdentity(a) !== undefined && safeIdentity(a) === safeIdentity(b);
+}
+// Helpers
+function keptReadOnly(key, project) {
+    if (key.readOnly)
+        return key;
+    throw new GitHostApiError(`the deploy key "${key.title}" (id ${key.id}) of ${project} is this public key with write ` +
+        'access, and the sync agent must only read: delete that deploy key on the git host, then run ' +
+        'again to register the key read-only');
+}
+function keysPath(project) {
+    return `/projects/${encodeURIComponent(project)}/deploy_keys`;
+}
+function pick(k) {
+    return { id: k.id, title: k.title, key: k.key };
+}
+/** `type base64` of a public key line, the part hosts compare; a ConfigurationError for anything else. */
+function keyIdentity(publicKey) {
+    const identity = safeIdentity(publicKey);
+    if (!identity) {
+        throw new ConfigurationError('the deploy key must be an OpenSSH public key line (ssh-ed25519 AAAA… or ssh-rsa AAAA…)');
+    }
+    return identity;
+}
+function safeIdentity(publicKey) {
+    const [type, body] = publicKey.trim().split(/\s+/);
+    const valid = /^[a-z0-9@.-]+$/i.test(type ?? '') && /^AAAA[A-Za-z0-9+/]+=*$/.test(body ?? '');
+    return valid ? `${type} ${body}` : undefined;
+}
+/**
+ * Runs calls of the deploy keys API; a 401, 403 or 404 says which right the token lacks, after what the
+ * host said.
+ */
+async function withPermissionHint(api, project, call) {
+    try {
+        return await call();
+    }
+    catch (error) {
+        const status = error instanceof GitHostApiError ? error.status : undefined;
+        if (status !== 401 && status !== 403 && status !== 404)
+            throw error;
+        throw new GitHostApiError(`${errorMessage(error)}: ${permissionHint(api, project, status)}`, status);
+    }
+}
+function permissionHint(api, project, status) {
+    if (status === 401)
+        return 'the token is not valid (mistyped, expired or revoked)';
+    const lacks = api.host === 'gitlab'
+        ? `the token cannot manage the deploy keys of ${project}: it needs the Maintainer role ` +
+            'on the project (or Owner) and the api scope'
+        : `the token cannot manage the deploy keys of ${project}: it needs admin on the repository ` +
+            '(a fine-grained token with "Administration: write" on it, or a classic token with the repo ' +
+            "scope of a repository admin; a workflow's GITHUB_TOKEN never can)";
+    const host = api.host === 'gitlab' ? 'GitLab' : 'GitHub';
+    return status === 404
+        ? `${lacks}. ${host} also answers 404 when the repository does not exist or the token cannot see it`
+        : lacks;
 }
 
 ;// CONCATENATED MODULE: ./src/lib/git-host/pull-request.ts
@@ -6258,7 +6420,8 @@ async function gitlabMergeRequest(api, spec, log) {
 }
 
 ;// CONCATENATED MODULE: ./src/lib/git-host/index.ts
-/** The git host's API: who the host is, pull and merge requests, commit statuses. */
+/** The git host's API: who the host is, pull and merge requests, commit statuses, deploy keys. */
+
 
 
 
@@ -6294,7 +6457,7 @@ function outcome(tx) {
  */
 async function commitToGitops(options, log, apply) {
     if (options.maxAttempts < 1)
-        throw new ConfigurationError('max-attempts must be at least 1');
+        throw new errors_ConfigurationError('max-attempts must be at least 1');
     const work = await external_node_fs_namespaceObject.promises.mkdtemp((0,external_node_path_namespaceObject.join)(options.tempDir ?? (0,external_node_os_namespaceObject.tmpdir)(), 'gitops-repo-'));
     // A run stopped by a signal still removes the clone.
     const unregister = registerTempDir(work);
@@ -6383,7 +6546,7 @@ async function commitReleaseChange(options, target, log, apply, describe) {
     if (!tx.changed || options.mode !== 'pull-request' || options.dryRun)
         return tx;
     if (!options.pullRequest) {
-        throw new ConfigurationError('pull-request mode needs the git host API (token and repository)');
+        throw new errors_ConfigurationError('pull-request mode needs the git host API (token and repository)');
     }
     const pullRequestUrl = await openPullRequest(options.pullRequest, { head: prBranch, base: tx.branch, ...describe(tx.result) }, log);
     return { ...tx, pullRequestUrl };
@@ -6493,14 +6656,14 @@ async function publishRelease(options, log) {
     if (options.fromEnv !== undefined)
         validateName('from-env', options.fromEnv);
     if (options.fromEnv === env)
-        throw new ConfigurationError(`input 'from-env' is the same as 'env' (${env})`);
+        throw new errors_ConfigurationError(`input 'from-env' is the same as 'env' (${env})`);
     const modes = [
         options.manifests !== undefined,
         options.fromEnv !== undefined,
         options.retire,
     ].filter(Boolean);
     if (modes.length !== 1) {
-        throw new ConfigurationError("give exactly one of 'manifests' (publish), 'from-env' (promote) or 'retire: true' (remove the app)");
+        throw new errors_ConfigurationError("give exactly one of 'manifests' (publish), 'from-env' (promote) or 'retire: true' (remove the app)");
     }
     validateSourceCommit(options.source.commit);
     options = withoutSourceCredentials(options, log);
@@ -6508,10 +6671,10 @@ async function publishRelease(options, log) {
     let rendered;
     if (options.manifests !== undefined) {
         if (!options.version)
-            throw new ConfigurationError("input 'version' is required to publish manifests");
+            throw new errors_ConfigurationError("input 'version' is required to publish manifests");
         const docs = await readManifestFolder(options.manifests);
         if (docs.length === 0) {
-            throw new ConfigurationError(`manifests folder ${options.manifests} holds no objects; to remove the app, publish with retire: true`);
+            throw new errors_ConfigurationError(`manifests folder ${options.manifests} holds no objects; to remove the app, publish with retire: true`);
         }
         const manifests = validateManifests(docs, { allowSecrets: options.allowSecrets });
         rendered = serializeManifests(manifests.map((m) => m.object));
@@ -6569,7 +6732,7 @@ const COMMIT_ID = /^[0-9a-f]{7,64}$/i;
 function validateSourceCommit(commit) {
     if (commit === undefined || COMMIT_ID.test(commit))
         return;
-    throw new ConfigurationError("input 'source-commit' (or GITHUB_SHA / CI_COMMIT_SHA) is not a commit id: " +
+    throw new errors_ConfigurationError("input 'source-commit' (or GITHUB_SHA / CI_COMMIT_SHA) is not a commit id: " +
         'give the hexadecimal object id of the source commit, 7 to 64 characters');
 }
 /**
@@ -6583,7 +6746,7 @@ async function check(options, git, path, content, current) {
     if (current.pinned) {
         if (!options.force) {
             const pin = await findPinCommit(git, path);
-            throw new ConfigurationError(`${path} is pinned at ${current.version} by rollback ${pin ? pin.hash.slice(0, 12) : '(commit not found)'}` +
+            throw new errors_ConfigurationError(`${path} is pinned at ${current.version} by rollback ${pin ? pin.hash.slice(0, 12) : '(commit not found)'}` +
                 ` (${current.pinned.reason}); publish with force: true to override, or unpin it first (command: unpin)`);
         }
         notes.push(`Forced: replaces the pinned rollback to ${current.version}.`);
@@ -6594,7 +6757,7 @@ async function check(options, git, path, content, current) {
     const order = orderAgainst(content.info, current);
     if (order < 0) {
         if (!options.force) {
-            throw new ConfigurationError(`refusing to downgrade ${path}: it holds ${describeRelease(current)}, newer than ${content.info.version}; ` +
+            throw new errors_ConfigurationError(`refusing to downgrade ${path}: it holds ${describeRelease(current)}, newer than ${content.info.version}; ` +
                 `publish with force: true to override`);
         }
         notes.push(`Forced: downgrade from ${current.version}.`);
@@ -6604,7 +6767,7 @@ async function check(options, git, path, content, current) {
             return current.pinned ? notes : 'unchanged';
         }
         if (!options.force) {
-            throw new ConfigurationError(`${path} already holds version ${current.version} with other manifests (digest ${current.digest}, ` +
+            throw new errors_ConfigurationError(`${path} already holds version ${current.version} with other manifests (digest ${current.digest}, ` +
                 `now ${content.info.digest}): a rebuilt artifact under an old name? Give a new version, or force: true`);
         }
         notes.push(`Forced: replaces version ${current.version} with a different digest.`);
@@ -6631,7 +6794,7 @@ async function checkPendingRequest(options, git, path, content) {
     if (pending.retired)
         return;
     if (orderAgainst(content.info, pending) < 0) {
-        throw new ConfigurationError(`refusing to replace the pending pull request of ${path}: it holds ${describeRelease(pending)}, newer than ${content.info.version}; ` +
+        throw new errors_ConfigurationError(`refusing to replace the pending pull request of ${path}: it holds ${describeRelease(pending)}, newer than ${content.info.version}; ` +
             `publish with force: true to override`);
     }
 }
@@ -6658,7 +6821,7 @@ function readSshKey(inputs) {
     if (inputs.optional('ssh-key-file') === undefined)
         return key;
     if (key !== undefined) {
-        throw new ConfigurationError('give ssh-key and ssh-key-file one at a time, not both');
+        throw new errors_ConfigurationError('give ssh-key and ssh-key-file one at a time, not both');
     }
     return inputs.secretFile('ssh-key-file');
 }
@@ -6666,7 +6829,7 @@ function readSshKey(inputs) {
 function wholeNumber(inputs, name, fallback, unit) {
     const value = Number(inputs.optional(name) ?? fallback);
     if (!Number.isSafeInteger(value) || value < 1) {
-        throw new ConfigurationError(`input '${name}' must be a whole number of ${unit}, at least 1`);
+        throw new errors_ConfigurationError(`input '${name}' must be a whole number of ${unit}, at least 1`);
     }
     return value;
 }
@@ -6683,7 +6846,7 @@ function readRepoInputs(inputs, env = process.env) {
     let pullRequest;
     if (mode === 'pull-request') {
         if (!token)
-            throw new ConfigurationError("input 'token' is required in pull-request mode (for the git host's API)");
+            throw new errors_ConfigurationError("input 'token' is required in pull-request mode (for the git host's API)");
         const apiUrl = inputs.optional('api-url') ??
             (host === 'gitlab' ? env.CI_API_V4_URL : env.GITHUB_API_URL) ??
             (host === 'gitlab' ? 'https://gitlab.com/api/v4' : 'https://api.github.com');
@@ -6798,12 +6961,12 @@ function resolveKustomize(choice, env = process.env) {
         if (wanted === 'kubectl' || wanted === 'kustomize') {
             const found = which(wanted, env.PATH);
             if (!found)
-                throw new ConfigurationError(`kustomize: '${wanted}' is not on PATH`);
+                throw new errors_ConfigurationError(`kustomize: '${wanted}' is not on PATH`);
             return forBinary(found);
         }
         const path = (0,external_node_path_namespaceObject.resolve)(wanted);
         if (!(0,external_node_fs_namespaceObject.existsSync)(path)) {
-            throw new ConfigurationError(`kustomize: ${wanted} does not exist (give a path, or 'kubectl')`);
+            throw new errors_ConfigurationError(`kustomize: ${wanted} does not exist (give a path, or 'kubectl')`);
         }
         return forBinary(path);
     }
@@ -6813,7 +6976,7 @@ function resolveKustomize(choice, env = process.env) {
     const kubectl = which('kubectl', env.PATH);
     if (kubectl)
         return forBinary(kubectl);
-    throw new ConfigurationError('kustomize: neither kustomize nor kubectl is on PATH; install one or set the kustomize input');
+    throw new errors_ConfigurationError('kustomize: neither kustomize nor kubectl is on PATH; install one or set the kustomize input');
 }
 function forBinary(path) {
     const isKubectl = /kubectl[^/]*$/.test(path);
@@ -6833,7 +6996,7 @@ async function kustomizeVersion(k) {
             if (v)
                 return v;
         }
-        throw new ConfigurationError(`kustomize: ${k.label} did not report a kustomize version: ${r.stderr.trim()}`);
+        throw new errors_ConfigurationError(`kustomize: ${k.label} did not report a kustomize version: ${r.stderr.trim()}`);
     }
     const r = await run_runCommand(k.program, ['version'], {
         timeoutMs: VERSION_TIMEOUT_MS,
@@ -6841,7 +7004,7 @@ async function kustomizeVersion(k) {
     });
     const match = /v\d+\.\d+\.\d+[^\s]*/.exec(r.stdout);
     if (r.code !== 0 || !match) {
-        throw new ConfigurationError(`kustomize: ${k.label} did not report its version: ${r.stderr.trim()}`);
+        throw new errors_ConfigurationError(`kustomize: ${k.label} did not report its version: ${r.stderr.trim()}`);
     }
     return match[0];
 }
@@ -6854,7 +7017,7 @@ const DIGEST = /^sha256:[a-f0-9]{64}$/;
  */
 function parseImageOverride(spec) {
     const fail = (why) => {
-        throw new ConfigurationError(`images: '${spec}' is not a valid image override (${why}); use name:tag, name@sha256:<digest> or name=newName:tag`);
+        throw new errors_ConfigurationError(`images: '${spec}' is not a valid image override (${why}); use name:tag, name@sha256:<digest> or name=newName:tag`);
     };
     const trimmed = spec.trim();
     const eq = trimmed.indexOf('=');
@@ -6907,10 +7070,10 @@ const VERSION_TIMEOUT_MS = 30_000;
 async function kustomizeBuild(k, dir, options, log) {
     const target = (0,external_node_path_namespaceObject.resolve)(dir);
     if (!(0,external_node_fs_namespaceObject.existsSync)(target) || !(0,external_node_fs_namespaceObject.statSync)(target).isDirectory()) {
-        throw new ConfigurationError(`path: ${dir} is not a folder`);
+        throw new errors_ConfigurationError(`path: ${dir} is not a folder`);
     }
     if (!['kustomization.yaml', 'kustomization.yml', 'Kustomization'].some((f) => (0,external_node_fs_namespaceObject.existsSync)((0,external_node_path_namespaceObject.join)(target, f)))) {
-        throw new ConfigurationError(`path: ${dir} has no kustomization.yaml`);
+        throw new errors_ConfigurationError(`path: ${dir} has no kustomization.yaml`);
     }
     const images = options.images ?? [];
     let overlay;
@@ -6937,7 +7100,7 @@ async function kustomizeBuild(k, dir, options, log) {
         const r = await runBuild(k, args, dir, options);
         if (r.code !== 0) {
             const message = r.stderr.trim().replaceAll(overlay ?? '\0', '<overlay>');
-            throw new ConfigurationError(`kustomize failed on ${dir}:\n${message}`);
+            throw new errors_ConfigurationError(`kustomize failed on ${dir}:\n${message}`);
         }
         return r.stdout;
     }
@@ -6962,10 +7125,10 @@ async function runBuild(k, args, dir, options) {
     catch (error) {
         // A stop is not the user's doing: it goes on as it is, for the caller to tell apart.
         if (error instanceof ProcessLimitError && error.reason === 'output') {
-            throw new ConfigurationError(`${error.message}: more YAML than is read from one build; make the kustomization smaller or split it into several`, { cause: error });
+            throw new errors_ConfigurationError(`${error.message}: more YAML than is read from one build; make the kustomization smaller or split it into several`, { cause: error });
         }
         if (error instanceof ProcessLimitError && error.reason !== 'stopped') {
-            throw new ConfigurationError(error.message, { cause: error });
+            throw new errors_ConfigurationError(error.message, { cause: error });
         }
         throw error;
     }
@@ -6986,12 +7149,12 @@ async function render(options, log) {
     const outputDir = (0,external_node_path_namespaceObject.resolve)(options.outputDir);
     const outputFile = (0,external_node_path_namespaceObject.resolve)(options.outputFile ?? `${outputDir.replace(/\/+$/, '')}.yaml`);
     if (isInside(outputFile, outputDir)) {
-        throw new ConfigurationError(`output-file ${outputFile} is inside output-dir; it must be beside it`);
+        throw new errors_ConfigurationError(`output-file ${outputFile} is inside output-dir; it must be beside it`);
     }
     await checkReplaceableFile(outputFile);
     await checkReplaceableFolder(outputDir);
     if (isInside(outputDir, options.path) || isInside(options.path, outputDir)) {
-        throw new ConfigurationError(`output-dir ${outputDir} overlaps the kustomization at ${options.path}`);
+        throw new errors_ConfigurationError(`output-dir ${outputDir} overlaps the kustomization at ${options.path}`);
     }
     const kustomize = resolveKustomize(options.kustomize);
     log.info(`Using ${kustomize.label}`);
@@ -7010,7 +7173,7 @@ async function render(options, log) {
     const docs = parseManifestText(text, `kustomize output of ${options.path}`);
     const manifests = validateManifests(docs, { allowSecrets: options.allowSecrets });
     if (manifests.length === 0) {
-        throw new ConfigurationError(`kustomize produced no objects from ${options.path}`);
+        throw new errors_ConfigurationError(`kustomize produced no objects from ${options.path}`);
     }
     const objects = manifests.map((m) => m.object);
     const digest = manifestsDigest(objects);
@@ -7043,7 +7206,7 @@ function positive(inputs, name, what) {
         return DEFAULTS[name];
     const n = Number(value);
     if (!/^\d+(\.\d+)?$/.test(value) || !(n > 0))
-        throw new ConfigurationError(`input '${name}' must be ${what} greater than 0`);
+        throw new errors_ConfigurationError(`input '${name}' must be ${what} greater than 0`);
     return n;
 }
 const renderCommand = {
@@ -7123,7 +7286,7 @@ async function findTarget(git, path, to) {
             return found !== undefined;
         });
         if (!found)
-            throw new ConfigurationError(`${path} has no release before the current one to roll back to`);
+            throw new errors_ConfigurationError(`${path} has no release before the current one to roll back to`);
         return found;
     }
     if (/^[0-9a-f]{7,40}$/i.test(to)) {
@@ -7135,9 +7298,9 @@ async function findTarget(git, path, to) {
         if (hash)
             return hash;
         if (!(await git.resolveCommit(to))) {
-            throw new ConfigurationError(`input 'to': commit ${to} is not in the history of the gitops repo`);
+            throw new errors_ConfigurationError(`input 'to': commit ${to} is not in the history of the gitops repo`);
         }
-        throw new ConfigurationError(`input 'to': commit ${to} did not change ${path}; name a release commit of this app`);
+        throw new errors_ConfigurationError(`input 'to': commit ${to} did not change ${path}; name a release commit of this app`);
     }
     let hash;
     await pathHistory(git, releaseFile, (commits) => {
@@ -7145,14 +7308,14 @@ async function findTarget(git, path, to) {
         return hash !== undefined;
     });
     if (!hash)
-        throw new ConfigurationError(`input 'to': ${path} never had a release of version ${to}`);
+        throw new errors_ConfigurationError(`input 'to': ${path} never had a release of version ${to}`);
     return hash;
 }
 async function rollback(options, log) {
     const env = validateName('env', options.env);
     const app = validateName('app', options.app);
     if (!options.to.trim())
-        throw new ConfigurationError("input 'to' is required (a commit, a version, or previous)");
+        throw new errors_ConfigurationError("input 'to' is required (a commit, a version, or previous)");
     const path = releasePath(env, app);
     let chosen;
     const tx = await commitReleaseChange(options, { env, app }, log, async (git) => {
@@ -7161,15 +7324,15 @@ async function rollback(options, log) {
         const current = await readRelease(git.dir, path);
         if (!current) {
             if (!(0,external_node_fs_namespaceObject.existsSync)((0,external_node_path_namespaceObject.join)(git.dir, RELEASES_DIR, env))) {
-                throw new ConfigurationError(`the gitops repo has no env '${env}' (no ${RELEASES_DIR}/${env}/)`);
+                throw new errors_ConfigurationError(`the gitops repo has no env '${env}' (no ${RELEASES_DIR}/${env}/)`);
             }
-            throw new ConfigurationError(`${app} was never released to ${env} (no ${path}/${RELEASE_FILE})`);
+            throw new errors_ConfigurationError(`${app} was never released to ${env} (no ${path}/${RELEASE_FILE})`);
         }
         // A retry (someone pushed first) keeps the target chosen on the first attempt, and only if the
         // release it rolls back from is still the one in place: `previous` must not move under it.
         if (chosen &&
             (chosen.from.version !== current.version || chosen.from.digest !== current.digest)) {
-            throw new ConfigurationError(`${path} changed while rolling back: it now holds ${describeRelease(current)}; nothing was rolled back — look again and rerun the rollback`);
+            throw new errors_ConfigurationError(`${path} changed while rolling back: it now holds ${describeRelease(current)}; nothing was rolled back — look again and rerun the rollback`);
         }
         const target = chosen?.target ?? (await findTarget(git, path, options.to.trim()));
         chosen = { target, from: { version: current.version, digest: current.digest } };
@@ -7181,7 +7344,7 @@ async function rollback(options, log) {
         await safeRepoPath(git.dir, path);
         const restored = await readRelease(git.dir, path);
         if (!restored)
-            throw new ConfigurationError(`commit ${target} has no ${path}/${RELEASE_FILE}`);
+            throw new errors_ConfigurationError(`commit ${target} has no ${path}/${RELEASE_FILE}`);
         const { pinned: _oldPin, ...info } = restored;
         const pinned = options.pin
             ? {
@@ -7290,7 +7453,7 @@ async function unpin(options, log) {
         const current = await readRelease(git.dir, path);
         const dir = (0,external_node_path_namespaceObject.join)(git.dir, path);
         if (!current)
-            throw new ConfigurationError(`${app} was never released to ${env} (no ${path}/${RELEASE_FILE})`);
+            throw new errors_ConfigurationError(`${app} was never released to ${env} (no ${path}/${RELEASE_FILE})`);
         if (!current.pinned) {
             log.info(`${path} is not pinned: nothing to do`);
             return { commit: false, result: { version: current.version } };

@@ -28372,7 +28372,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(126);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7207);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -28381,7 +28381,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 126:
+/***/ 7207:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -28408,7 +28408,7 @@ class errors_ConfigurationError extends Error {
     }
 }
 /** The message of anything thrown, for logs and `setFailed`. */
-function errorMessage(error) {
+function errors_errorMessage(error) {
     return error instanceof Error ? error.message : String(error);
 }
 
@@ -32996,7 +32996,7 @@ async function exec_execGit(args, options) {
     }
     catch (error) {
         if (!(error instanceof ProcessLimitError))
-            throw new GitCommandError(errorMessage(error));
+            throw new GitCommandError(errors_errorMessage(error));
         const said = error.stderr.trim();
         throw new GitCommandError(`${error.message}${said ? `: ${said}` : ''}`, { cause: error });
     }
@@ -33022,7 +33022,7 @@ const AUTH_FAILED = /could not read Username|Authentication failed|HTTP Basic: A
  * when the login was refused, and the limit that killed it, if one did.
  */
 function describeFailure(error, what) {
-    const message = redact(errorMessage(error)).trim();
+    const message = redact(errors_errorMessage(error)).trim();
     const hint = AUTH_FAILED.test(message)
         ? ' (the remote refused the credentials: check the token or ssh-key, and that it may access this repository)'
         : '';
@@ -33124,7 +33124,7 @@ const LOCAL = /already exists and is not an empty directory|invalid refspec|unkn
 function isRetryable(error) {
     if (!(error instanceof GitCommandError) || limitOf(error) !== undefined)
         return false;
-    const message = errorMessage(error);
+    const message = errors_errorMessage(error);
     return ![AUTH_FAILED, NOT_FOUND, HOST_KEY, LOCAL].some((pattern) => pattern.test(message));
 }
 /**
@@ -33141,7 +33141,7 @@ async function withRetry(attempt, log, policy = NETWORK_RETRY) {
             if (n >= policy.attempts || !isRetryable(error))
                 throw error;
             const wait = backoff.next();
-            log.warn(`${errorMessage(error)} (attempt ${n} of ${policy.attempts}); retrying in ${(wait / 1000).toFixed(1)} s`);
+            log.warn(`${errors_errorMessage(error)} (attempt ${n} of ${policy.attempts}); retrying in ${(wait / 1000).toFixed(1)} s`);
             await sleep(wait);
         }
     }
@@ -33284,7 +33284,7 @@ function pushArgs(branch, lease) {
 }
 /** A failed push as a `PushRejectedError` when the branch moved; any other failure as it is. */
 function pushFailure(error) {
-    return REJECTED.test(errorMessage(error)) ? new PushRejectedError(errorMessage(error)) : error;
+    return REJECTED.test(errors_errorMessage(error)) ? new PushRejectedError(errors_errorMessage(error)) : error;
 }
 
 ;// CONCATENATED MODULE: ./src/lib/git/git.ts
@@ -33575,7 +33575,7 @@ class GitClient {
 
 
 /** A call to a git host's API that failed: which call (without its query), the status, what it said. */
-class GitHostApiError extends Error {
+class host_GitHostApiError extends Error {
     status;
     constructor(message, 
     /** The HTTP status, when the host answered. */
@@ -33632,7 +33632,7 @@ async function github_githubCall(what, call) {
     catch (error) {
         const status = error.status;
         const code = typeof status === 'number' ? status : undefined;
-        throw new GitHostApiError(`GitHub API ${what}: ${code !== undefined ? `${code} ` : ''}${errorMessage(error)}`, code);
+        throw new host_GitHostApiError(`GitHub API ${what}: ${code !== undefined ? `${code} ` : ''}${errors_errorMessage(error)}`, code);
     }
 }
 
@@ -33659,16 +33659,16 @@ async function gitlab_gitlabCall(api, method, path, options = {}) {
         text = await response.text();
     }
     catch (error) {
-        throw new GitHostApiError(`${call}: ${errorMessage(error)}`);
+        throw new host_GitHostApiError(`${call}: ${errors_errorMessage(error)}`);
     }
     if (!response.ok) {
-        throw new GitHostApiError(`${call}: ${response.status} ${text.slice(0, 300)}`, response.status);
+        throw new host_GitHostApiError(`${call}: ${response.status} ${text.slice(0, 300)}`, response.status);
     }
     try {
         return (text ? JSON.parse(text) : undefined);
     }
     catch {
-        throw new GitHostApiError(`${call}: the answer is not JSON: ${text.slice(0, 120)}`);
+        throw new host_GitHostApiError(`${call}: the answer is not JSON: ${text.slice(0, 120)}`);
     }
 }
 
@@ -33699,6 +33699,168 @@ async function setCommitStatus(api, project, sha, status) {
         description,
         request: { signal: AbortSignal.timeout(STATUS_TIMEOUT_MS) },
     }));
+}
+
+;// CONCATENATED MODULE: ./src/lib/git-host/deploy-keys.ts
+/**
+ * The deploy keys of one repository on GitHub (`repos.*DeployKey*` through Octokit) or GitLab (the
+ * project's `deploy_keys`): how the sync agent's public key is registered, read-only, and found again.
+ */
+
+
+
+
+/** A host lists this many keys a page; a project with more pages than the cap is not read to the end. */
+const PER_PAGE = 100;
+const MAX_PAGES = 50;
+/**
+ * Registers `spec.publicKey` read-only unless the repository has it already: the same key (type and
+ * base64 body; titles and comments may differ) is kept as it is. A key that is there with write access
+ * is refused, never kept: an agent only reads, and a key that can push is a risk to remove by hand.
+ */
+async function ensureDeployKey(api, project, spec) {
+    const found = await findDeployKey(api, project, spec.publicKey);
+    if (found)
+        return { id: keptReadOnly(found, project).id, created: false };
+    try {
+        return { id: (await createDeployKey(api, project, spec)).id, created: true };
+    }
+    catch (error) {
+        // Another job may have registered it meanwhile (GitHub: 422 in use; GitLab: 400 taken)
+        const raced = error instanceof GitHostApiError && [400, 422].includes(error.status ?? 0);
+        const now = raced ? await findDeployKey(api, project, spec.publicKey) : undefined;
+        if (!now)
+            throw error;
+        return { id: keptReadOnly(now, project).id, created: false };
+    }
+}
+/** Every deploy key of the repository. */
+async function listDeployKeys(api, project) {
+    return withPermissionHint(api, project, async () => {
+        if (api.host === 'gitlab') {
+            const keys = [];
+            for (let page = 1; page <= MAX_PAGES; page++) {
+                const query = new URLSearchParams({ per_page: `${PER_PAGE}`, page: `${page}` });
+                const batch = await gitlabCall(api, 'GET', `${keysPath(project)}?${query}`);
+                keys.push(...batch.map((k) => ({ ...pick(k), readOnly: !k.can_push })));
+                if (batch.length < PER_PAGE)
+                    break;
+            }
+            return keys;
+        }
+        const { octokit, owner, repo } = await githubRepository(api.apiUrl, api.token, project);
+        const keys = await githubCall('list deploy keys', () => octokit.paginate(octokit.rest.repos.listDeployKeys, { owner, repo, per_page: PER_PAGE }));
+        return keys.map((k) => ({ ...pick(k), readOnly: k.read_only }));
+    });
+}
+/** The repository's deploy key with the same public key (comments aside), if it has one. */
+async function findDeployKey(api, project, publicKey) {
+    const wanted = keyIdentity(publicKey);
+    return (await listDeployKeys(api, project)).find((k) => safeIdentity(k.key) === wanted);
+}
+/** Registers a deploy key that can only read (`read_only: true`, `can_push: false`). */
+async function createDeployKey(api, project, spec) {
+    const key = keyIdentity(spec.publicKey);
+    return withPermissionHint(api, project, async () => {
+        if (api.host === 'gitlab') {
+            const body = { title: spec.title, key, can_push: false };
+            const made = await gitlabCall(api, 'POST', keysPath(project), { body });
+            return { ...pick(made), readOnly: !made.can_push };
+        }
+        const { octokit, owner, repo } = await githubRepository(api.apiUrl, api.token, project);
+        const made = await githubCall('create a deploy key', () => octokit.rest.repos.createDeployKey({ owner, repo, title: spec.title, key, read_only: true })).catch((error) => {
+            if (!(error instanceof GitHostApiError) || !/already in use/.test(error.message))
+                throw error;
+            throw new GitHostApiError(`${error.message}: GitHub takes a key as the deploy key of one repository only, and not ` +
+                'as a user key as well: give this repository a key of its own', error.status);
+        });
+        return { ...pick(made.data), readOnly: made.data.read_only };
+    });
+}
+/**
+ * Deletes deploy key `id`; false when the repository no longer has it (a host answers 404 both for a
+ * missing key and for a token that may not see the keys: the list tells the two apart).
+ */
+async function deleteDeployKey(api, project, id) {
+    try {
+        await withPermissionHint(api, project, async () => {
+            if (api.host === 'gitlab') {
+                await gitlabCall(api, 'DELETE', `${keysPath(project)}/${id}`);
+                return;
+            }
+            const { octokit, owner, repo } = await githubRepository(api.apiUrl, api.token, project);
+            await githubCall(`delete deploy key ${id}`, () => octokit.rest.repos.deleteDeployKey({ owner, repo, key_id: id }));
+        });
+        return true;
+    }
+    catch (error) {
+        if (!(error instanceof GitHostApiError) || error.status !== 404)
+            throw error;
+        const keys = await listDeployKeys(api, project).catch(() => undefined);
+        if (!keys || keys.some((k) => k.id === id))
+            throw error;
+        return false;
+    }
+}
+/** Whether two public key lines are the same key: type and base64 body, whatever the comments. */
+function samePublicKey(a, b) {
+    return safeIdentity(a) !== undefined && safeIdentity(a) === safeIdentity(b);
+}
+// Helpers
+function keptReadOnly(key, project) {
+    if (key.readOnly)
+        return key;
+    throw new GitHostApiError(`the deploy key "${key.title}" (id ${key.id}) of ${project} is this public key with write ` +
+        'access, and the sync agent must only read: delete that deploy key on the git host, then run ' +
+        'again to register the key read-only');
+}
+function keysPath(project) {
+    return `/projects/${encodeURIComponent(project)}/deploy_keys`;
+}
+function pick(k) {
+    return { id: k.id, title: k.title, key: k.key };
+}
+/** `type base64` of a public key line, the part hosts compare; a ConfigurationError for anything else. */
+function keyIdentity(publicKey) {
+    const identity = safeIdentity(publicKey);
+    if (!identity) {
+        throw new ConfigurationError('the deploy key must be an OpenSSH public key line (ssh-ed25519 AAAA… or ssh-rsa AAAA…)');
+    }
+    return identity;
+}
+function safeIdentity(publicKey) {
+    const [type, body] = publicKey.trim().split(/\s+/);
+    const valid = /^[a-z0-9@.-]+$/i.test(type ?? '') && /^AAAA[A-Za-z0-9+/]+=*$/.test(body ?? '');
+    return valid ? `${type} ${body}` : undefined;
+}
+/**
+ * Runs calls of the deploy keys API; a 401, 403 or 404 says which right the token lacks, after what the
+ * host said.
+ */
+async function withPermissionHint(api, project, call) {
+    try {
+        return await call();
+    }
+    catch (error) {
+        const status = error instanceof GitHostApiError ? error.status : undefined;
+        if (status !== 401 && status !== 403 && status !== 404)
+            throw error;
+        throw new GitHostApiError(`${errorMessage(error)}: ${permissionHint(api, project, status)}`, status);
+    }
+}
+function permissionHint(api, project, status) {
+    if (status === 401)
+        return 'the token is not valid (mistyped, expired or revoked)';
+    const lacks = api.host === 'gitlab'
+        ? `the token cannot manage the deploy keys of ${project}: it needs the Maintainer role ` +
+            'on the project (or Owner) and the api scope'
+        : `the token cannot manage the deploy keys of ${project}: it needs admin on the repository ` +
+            '(a fine-grained token with "Administration: write" on it, or a classic token with the repo ' +
+            "scope of a repository admin; a workflow's GITHUB_TOKEN never can)";
+    const host = api.host === 'gitlab' ? 'GitLab' : 'GitHub';
+    return status === 404
+        ? `${lacks}. ${host} also answers 404 when the repository does not exist or the token cannot see it`
+        : lacks;
 }
 
 ;// CONCATENATED MODULE: ./src/lib/git-host/pull-request.ts
@@ -33768,7 +33930,8 @@ async function gitlabMergeRequest(api, spec, log) {
 }
 
 ;// CONCATENATED MODULE: ./src/lib/git-host/index.ts
-/** The git host's API: who the host is, pull and merge requests, commit statuses. */
+/** The git host's API: who the host is, pull and merge requests, commit statuses, deploy keys. */
+
 
 
 
@@ -37840,7 +38003,7 @@ async function adapter_runCommand(command, source, log) {
 /** A failure as an adapter reports it: the message, and the stack only for a bug, not a user's mistake. */
 function failure(error) {
     const bug = !(error instanceof errors_ConfigurationError) && error instanceof Error;
-    return { message: errorMessage(error), stack: bug ? error.stack : undefined };
+    return { message: errors_errorMessage(error), stack: bug ? error.stack : undefined };
 }
 // What the adapters use of the library, so that they import src/commands alone.
 

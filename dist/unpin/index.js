@@ -28372,7 +28372,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8220);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4601);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -28381,7 +28381,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 8220:
+/***/ 4601:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -29908,6 +29908,168 @@ async function setCommitStatus(api, project, sha, status) {
     }));
 }
 
+;// CONCATENATED MODULE: ./src/lib/git-host/deploy-keys.ts
+/**
+ * The deploy keys of one repository on GitHub (`repos.*DeployKey*` through Octokit) or GitLab (the
+ * project's `deploy_keys`): how the sync agent's public key is registered, read-only, and found again.
+ */
+
+
+
+
+/** A host lists this many keys a page; a project with more pages than the cap is not read to the end. */
+const PER_PAGE = 100;
+const MAX_PAGES = 50;
+/**
+ * Registers `spec.publicKey` read-only unless the repository has it already: the same key (type and
+ * base64 body; titles and comments may differ) is kept as it is. A key that is there with write access
+ * is refused, never kept: an agent only reads, and a key that can push is a risk to remove by hand.
+ */
+async function ensureDeployKey(api, project, spec) {
+    const found = await findDeployKey(api, project, spec.publicKey);
+    if (found)
+        return { id: keptReadOnly(found, project).id, created: false };
+    try {
+        return { id: (await createDeployKey(api, project, spec)).id, created: true };
+    }
+    catch (error) {
+        // Another job may have registered it meanwhile (GitHub: 422 in use; GitLab: 400 taken)
+        const raced = error instanceof GitHostApiError && [400, 422].includes(error.status ?? 0);
+        const now = raced ? await findDeployKey(api, project, spec.publicKey) : undefined;
+        if (!now)
+            throw error;
+        return { id: keptReadOnly(now, project).id, created: false };
+    }
+}
+/** Every deploy key of the repository. */
+async function listDeployKeys(api, project) {
+    return withPermissionHint(api, project, async () => {
+        if (api.host === 'gitlab') {
+            const keys = [];
+            for (let page = 1; page <= MAX_PAGES; page++) {
+                const query = new URLSearchParams({ per_page: `${PER_PAGE}`, page: `${page}` });
+                const batch = await gitlabCall(api, 'GET', `${keysPath(project)}?${query}`);
+                keys.push(...batch.map((k) => ({ ...pick(k), readOnly: !k.can_push })));
+                if (batch.length < PER_PAGE)
+                    break;
+            }
+            return keys;
+        }
+        const { octokit, owner, repo } = await githubRepository(api.apiUrl, api.token, project);
+        const keys = await githubCall('list deploy keys', () => octokit.paginate(octokit.rest.repos.listDeployKeys, { owner, repo, per_page: PER_PAGE }));
+        return keys.map((k) => ({ ...pick(k), readOnly: k.read_only }));
+    });
+}
+/** The repository's deploy key with the same public key (comments aside), if it has one. */
+async function findDeployKey(api, project, publicKey) {
+    const wanted = keyIdentity(publicKey);
+    return (await listDeployKeys(api, project)).find((k) => safeIdentity(k.key) === wanted);
+}
+/** Registers a deploy key that can only read (`read_only: true`, `can_push: false`). */
+async function createDeployKey(api, project, spec) {
+    const key = keyIdentity(spec.publicKey);
+    return withPermissionHint(api, project, async () => {
+        if (api.host === 'gitlab') {
+            const body = { title: spec.title, key, can_push: false };
+            const made = await gitlabCall(api, 'POST', keysPath(project), { body });
+            return { ...pick(made), readOnly: !made.can_push };
+        }
+        const { octokit, owner, repo } = await githubRepository(api.apiUrl, api.token, project);
+        const made = await githubCall('create a deploy key', () => octokit.rest.repos.createDeployKey({ owner, repo, title: spec.title, key, read_only: true })).catch((error) => {
+            if (!(error instanceof GitHostApiError) || !/already in use/.test(error.message))
+                throw error;
+            throw new GitHostApiError(`${error.message}: GitHub takes a key as the deploy key of one repository only, and not ` +
+                'as a user key as well: give this repository a key of its own', error.status);
+        });
+        return { ...pick(made.data), readOnly: made.data.read_only };
+    });
+}
+/**
+ * Deletes deploy key `id`; false when the repository no longer has it (a host answers 404 both for a
+ * missing key and for a token that may not see the keys: the list tells the two apart).
+ */
+async function deleteDeployKey(api, project, id) {
+    try {
+        await withPermissionHint(api, project, async () => {
+            if (api.host === 'gitlab') {
+                await gitlabCall(api, 'DELETE', `${keysPath(project)}/${id}`);
+                return;
+            }
+            const { octokit, owner, repo } = await githubRepository(api.apiUrl, api.token, project);
+            await githubCall(`delete deploy key ${id}`, () => octokit.rest.repos.deleteDeployKey({ owner, repo, key_id: id }));
+        });
+        return true;
+    }
+    catch (error) {
+        if (!(error instanceof GitHostApiError) || error.status !== 404)
+            throw error;
+        const keys = await listDeployKeys(api, project).catch(() => undefined);
+        if (!keys || keys.some((k) => k.id === id))
+            throw error;
+        return false;
+    }
+}
+/** Whether two public key lines are the same key: type and base64 body, whatever the comments. */
+function samePublicKey(a, b) {
+    return safeIdentity(a) !== undefined && safeIdentity(a) === safeIdentity(b);
+}
+// Helpers
+function keptReadOnly(key, project) {
+    if (key.readOnly)
+        return key;
+    throw new GitHostApiError(`the deploy key "${key.title}" (id ${key.id}) of ${project} is this public key with write ` +
+        'access, and the sync agent must only read: delete that deploy key on the git host, then run ' +
+        'again to register the key read-only');
+}
+function keysPath(project) {
+    return `/projects/${encodeURIComponent(project)}/deploy_keys`;
+}
+function pick(k) {
+    return { id: k.id, title: k.title, key: k.key };
+}
+/** `type base64` of a public key line, the part hosts compare; a ConfigurationError for anything else. */
+function keyIdentity(publicKey) {
+    const identity = safeIdentity(publicKey);
+    if (!identity) {
+        throw new ConfigurationError('the deploy key must be an OpenSSH public key line (ssh-ed25519 AAAA… or ssh-rsa AAAA…)');
+    }
+    return identity;
+}
+function safeIdentity(publicKey) {
+    const [type, body] = publicKey.trim().split(/\s+/);
+    const valid = /^[a-z0-9@.-]+$/i.test(type ?? '') && /^AAAA[A-Za-z0-9+/]+=*$/.test(body ?? '');
+    return valid ? `${type} ${body}` : undefined;
+}
+/**
+ * Runs calls of the deploy keys API; a 401, 403 or 404 says which right the token lacks, after what the
+ * host said.
+ */
+async function withPermissionHint(api, project, call) {
+    try {
+        return await call();
+    }
+    catch (error) {
+        const status = error instanceof GitHostApiError ? error.status : undefined;
+        if (status !== 401 && status !== 403 && status !== 404)
+            throw error;
+        throw new GitHostApiError(`${errorMessage(error)}: ${permissionHint(api, project, status)}`, status);
+    }
+}
+function permissionHint(api, project, status) {
+    if (status === 401)
+        return 'the token is not valid (mistyped, expired or revoked)';
+    const lacks = api.host === 'gitlab'
+        ? `the token cannot manage the deploy keys of ${project}: it needs the Maintainer role ` +
+            'on the project (or Owner) and the api scope'
+        : `the token cannot manage the deploy keys of ${project}: it needs admin on the repository ` +
+            '(a fine-grained token with "Administration: write" on it, or a classic token with the repo ' +
+            "scope of a repository admin; a workflow's GITHUB_TOKEN never can)";
+    const host = api.host === 'gitlab' ? 'GitLab' : 'GitHub';
+    return status === 404
+        ? `${lacks}. ${host} also answers 404 when the repository does not exist or the token cannot see it`
+        : lacks;
+}
+
 ;// CONCATENATED MODULE: ./src/lib/git-host/pull-request.ts
 
 
@@ -29975,7 +30137,8 @@ async function gitlabMergeRequest(api, spec, log) {
 }
 
 ;// CONCATENATED MODULE: ./src/lib/git-host/index.ts
-/** The git host's API: who the host is, pull and merge requests, commit statuses. */
+/** The git host's API: who the host is, pull and merge requests, commit statuses, deploy keys. */
+
 
 
 
