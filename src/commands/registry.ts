@@ -1,5 +1,6 @@
 /** Every command, by name, with its aliases: what the root action and the CLI dispatch on. */
 import type { AnyCommand } from './command.js'
+import { installAgentCommand } from './install-agent.js'
 import { publishReleaseCommand } from './publish-release.js'
 import { renderCommand } from './render.js'
 import { rollbackCommand } from './rollback.js'
@@ -10,6 +11,7 @@ export const commands: Record<string, AnyCommand> = {
   'publish-release': publishReleaseCommand,
   rollback: rollbackCommand,
   unpin: unpinCommand,
+  'install-agent': installAgentCommand,
 }
 
 /** Other names a command answers to. */

@@ -13,6 +13,135 @@ export interface CommandSpec {
 }
 
 export const specs: Record<string, CommandSpec> = {
+  "install-agent": {
+    "description": "Install or update the sync agent on a cluster from one job - deploy/base applied server-side, its SSH key kept in a Secret and registered read-only as the gitops repo's deploy key. Run it again and nothing changes.",
+    "inputs": {
+      "kubeconfig": {
+        "description": "A kubeconfig file's path, or its content (masked; kept in a private temp file for the run only). Default - `KUBECONFIG`, then `~/.kube/config`.",
+        "required": false
+      },
+      "namespace": {
+        "description": "The agent's namespace.",
+        "required": false,
+        "default": "gitops-system"
+      },
+      "image": {
+        "description": "The agent image.",
+        "required": false,
+        "default": "ghcr.io/gitops-actions/gitops-agent:v1"
+      },
+      "repository": {
+        "description": "The gitops repo the agent syncs, as an SSH URL (`git@host:owner/name.git` or `ssh://git@host/owner/name.git`).",
+        "required": true
+      },
+      "branch": {
+        "description": "The branch the agent syncs. Default - the remote's default branch.",
+        "required": false
+      },
+      "paths": {
+        "description": "Folders of the gitops repo the agent syncs, one a line or comma-separated. Default - the whole repo.",
+        "required": false
+      },
+      "poll-interval": {
+        "description": "How often the agent fetches the repo (e.g. `1m`). Default - the agent's.",
+        "required": false
+      },
+      "sync-interval": {
+        "description": "How often the agent applies even without a new commit (e.g. `5m`). Default - the agent's.",
+        "required": false
+      },
+      "prune": {
+        "description": "Let the agent delete what the repo no longer has.",
+        "required": false,
+        "default": "false"
+      },
+      "cluster-name": {
+        "description": "The cluster's name, for the agent's reports and the deploy key's title.",
+        "required": false
+      },
+      "manifest-generation": {
+        "description": "Let the agent run the repo's manifest generators.",
+        "required": false,
+        "default": "false"
+      },
+      "ssh-key": {
+        "description": "The agent's own private key (OpenSSH or PEM, ed25519 or RSA of 2048 bits or more). Masked. Default - the key already installed, else a new ed25519 key.",
+        "required": false
+      },
+      "known-hosts": {
+        "description": "known_hosts lines of the git host (required for hosts other than github.com, whose published keys are built in).",
+        "required": false
+      },
+      "token": {
+        "description": "A token with admin on the gitops repo (GitHub) or Maintainer (GitLab), to register the deploy key read-only. Masked. Without one, the public key is printed with where to paste it.",
+        "required": false
+      },
+      "git-host": {
+        "description": "`github` or `gitlab`. Default - from the repository's host name.",
+        "required": false
+      },
+      "api-url": {
+        "description": "The git host's API URL (GitHub Enterprise, a GitLab instance). Default - from the repository's host.",
+        "required": false
+      },
+      "deploy-key-title": {
+        "description": "The deploy key's title. Default - `gitops-agent <cluster-name>/<namespace>`, so that a second cluster never overwrites the first.",
+        "required": false
+      },
+      "rotate-key": {
+        "description": "Make a new key, register it, update the Secret, restart the agent, then delete the old deploy key.",
+        "required": false,
+        "default": "false"
+      },
+      "notify": {
+        "description": "Chat webhook URLs for the agent, one a line. Masked; stored in a Secret the agent mounts, never in its arguments.",
+        "required": false
+      },
+      "status-token": {
+        "description": "A token the agent sets commit statuses with. Masked; stored in a Secret the agent mounts, never in its arguments.",
+        "required": false
+      },
+      "output-dir": {
+        "description": "Write the manifests applied here (Secrets without their values; never the private key).",
+        "required": false
+      },
+      "wait": {
+        "description": "Wait for the agent to roll out and sync the branch's head.",
+        "required": false,
+        "default": "false"
+      },
+      "timeout": {
+        "description": "Seconds `wait` may take.",
+        "required": false,
+        "default": "300"
+      },
+      "dry-run": {
+        "description": "Render and check against the cluster (a server-side dry run), but apply nothing and register nothing.",
+        "required": false,
+        "default": "false"
+      }
+    },
+    "outputs": {
+      "public-key": {
+        "description": "The agent's public key (the deploy key)."
+      },
+      "deploy-key-id": {
+        "description": "The deploy key's id on the git host (empty without a token or in a dry run)."
+      },
+      "manifests-dir": {
+        "description": "Where the manifests were written (`output-dir`)."
+      },
+      "agent-ready": {
+        "description": "`true` when `wait` saw the agent roll out and sync."
+      },
+      "synced-commit": {
+        "description": "The commit the agent synced (with `wait`)."
+      },
+      "unchanged": {
+        "description": "`true` when the run changed nothing."
+      }
+    }
+  },
   "publish-release": {
     "description": "Commit an app's rendered manifests into the gitops repo under releases/<env>/<app>/ with release metadata, and push - safely when many pipelines push at once. Also promotes a release from one env to another, or retires an app.",
     "inputs": {

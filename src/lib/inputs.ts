@@ -43,7 +43,8 @@ export class Inputs {
     return value
   }
 
-  private mask(value: string): void {
+  /** Masks a secret made during the run (a generated key), as a secret input is masked. */
+  mask(value: string): void {
     this.source.mask(value)
     // Multi-line secrets (keys) are masked line by line too, as runners print them that way.
     for (const line of value.split(/\r?\n/)) {

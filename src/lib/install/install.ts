@@ -82,6 +82,8 @@ export interface InstallOptions extends Omit<AgentManifestOptions, 'notify' | 's
   tempDir?: string
   /** How to render deploy/base (tests). */
   render?: Omit<RenderContext, 'log'>
+  /** Masks a secret made during the run (the private key) in the job's log. */
+  mask?: (secret: string) => void
   /** Waits for the agent after the apply (and before an old key is deleted). */
   wait?: WaitForAgent
 }
@@ -140,6 +142,7 @@ export async function installAgent(options: InstallOptions, log: Logger): Promis
       secretValue(installed, 'known_hosts'),
     )
     const { key } = chosen
+    options.mask?.(key.privateKey)
     log.info(`agent key: ${key.type} ${key.fingerprint} (${chosen.action})`)
 
     // The new key works on the host before the agent is given it.
@@ -208,6 +211,7 @@ function manifestOptions(
     notify: _notify,
     statusToken: _statusToken,
     render: _render,
+    mask: _mask,
     wait: _wait,
     ...rest
   } = options
