@@ -21,6 +21,7 @@ import { generateSshKey } from '../../src/lib/install/ssh-key.js'
 import { resolveKustomize } from '../../src/lib/kustomize/kustomize.js'
 import type { Logger } from '../../src/lib/log.js'
 import { startGitHostApi, type GitHostApi } from '../support/git-host-api.js'
+import { runCli } from '../support/run-bundle.js'
 import { startKubeApiServer, type KubeApiServer } from '../support/kube-api/index.js'
 import { kubectl } from '../support/paths.js'
 import { cleanupTempDirs, tempDir } from '../support/tmp.js'
@@ -291,5 +292,51 @@ describe('bad input', () => {
       ),
     )
     expect(error.message).toMatch(/^known-hosts: required for git@git\.example\.com/)
+  })
+})
+
+describe('the CLI bundle', () => {
+  test('--help lists the inputs', async () => {
+    const r = await runCli(['install-agent', '--help'])
+    expect(r.code).toBe(0)
+    expect(r.stdout).toContain('Usage: gitops-actions install-agent')
+    for (const input of ['--kubeconfig', '--repository', '--rotate-key', '--deploy-key-title'])
+      expect(r.stdout).toContain(input)
+  })
+
+  test('installs with the kubeconfig as content, prints outputs, never the key', async () => {
+    const kubeconfig = readFileSync(kube.kubeconfigPath, 'utf8')
+    const runnerTemp = tempDir('gitops-runner-temp-')
+    const r = await runCli(
+      [
+        'install-agent',
+        '--repository',
+        `git@github.com:${PROJECT}.git`,
+        '--namespace',
+        'from-cli',
+        '--cluster-name',
+        'cli',
+        '--token',
+        TOKEN,
+        '--api-url',
+        host.url,
+      ],
+      {
+        env: { GITOPS_KUBECONFIG: kubeconfig, GITOPS_KUSTOMIZE: kubectl, RUNNER_TEMP: runnerTemp },
+      },
+    )
+    expect(r.stderr).not.toContain('gitops-actions install-agent:')
+    expect(r.code).toBe(0)
+    expect(r.outputs['public-key']).toMatch(/^ssh-ed25519 AAAA\S+ gitops-agent@cli$/)
+    expect(r.outputs['deploy-key-id']).toMatch(/^\d+$/)
+    expect(r.outputs.unchanged).toBe('false')
+    const secret = kube.objects.get({ ...SECRET, namespace: 'from-cli' })
+    const privateKey = Buffer.from(secret?.data.identity as string, 'base64').toString()
+    const printed = r.stdout + r.stderr
+    expect(printed).not.toContain('PRIVATE KEY')
+    for (const line of privateKey.split('\n').filter((l) => l.length > 8 && !l.startsWith('---')))
+      expect(printed).not.toContain(line)
+    // The kubeconfig's content was kept in the run's temp folder, and removed with it.
+    expect(readdirSync(runnerTemp)).toEqual([])
   })
 })
