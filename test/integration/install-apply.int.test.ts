@@ -64,8 +64,8 @@ afterAll(async () => {
 const ORDER = [
   'created Namespace/agents',
   'created ServiceAccount/gitops-agent',
-  'created ClusterRole/gitops-agent',
-  'created ClusterRoleBinding/gitops-agent',
+  'created ClusterRole/gitops-agent-agents',
+  'created ClusterRoleBinding/gitops-agent-agents',
   'created Role/gitops-agent',
   'created RoleBinding/gitops-agent',
   'created Secret/gitops-agent-notify',
@@ -233,7 +233,7 @@ describe('refused rights', () => {
     }).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(InstallApplyError)
     const message = (error as InstallApplyError).message
-    expect(message).toMatch(/^install: may not apply ClusterRole\/gitops-agent: /)
+    expect(message).toMatch(/^install: may not apply ClusterRole\/gitops-agent-agents: /)
     expect(message).toContain(
       `lacks the right to get, create and patch clusterroles (API group "rbac.authorization.k8s.io") cluster-wide`,
     )

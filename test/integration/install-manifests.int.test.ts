@@ -81,8 +81,8 @@ describe('an install with every option', () => {
       objects.map((o) => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`).sort(),
     ).toEqual(
       [
-        'ClusterRole//gitops-agent',
-        'ClusterRoleBinding//gitops-agent',
+        'ClusterRole//gitops-agent-agents',
+        'ClusterRoleBinding//gitops-agent-agents',
         'Deployment/agents/gitops-agent',
         'Namespace//agents',
         'Role/agents/gitops-agent',
@@ -98,6 +98,12 @@ describe('an install with every option', () => {
       expect(binding.subjects).toEqual([
         { kind: 'ServiceAccount', name: 'gitops-agent', namespace: 'agents' },
       ])
+    // A second agent in another namespace never takes over this one's cluster-wide rights.
+    expect(find(objects, 'ClusterRoleBinding', 'gitops-agent-agents').roleRef).toEqual({
+      apiGroup: 'rbac.authorization.k8s.io',
+      kind: 'ClusterRole',
+      name: 'gitops-agent-agents',
+    })
     // The restricted Pod Security Standard of the base's Namespace is kept under its new name.
     expect(find(objects, 'Namespace', 'agents').metadata.labels).toMatchObject({
       'pod-security.kubernetes.io/enforce': 'restricted',
@@ -241,6 +247,10 @@ test('the defaults: gitops-system, only the repository, no example path of the b
     { log: recordingLogger(), kustomize },
   )
   expect(find(objects, 'Namespace', 'gitops-system')).toBeDefined()
+  // The base's names, as `kubectl apply -k deploy/` makes them.
+  expect(find(objects, 'ClusterRoleBinding', 'gitops-agent').roleRef).toMatchObject({
+    name: 'gitops-agent',
+  })
   for (const o of objects.filter(
     (o) => !['Namespace', 'ClusterRole', 'ClusterRoleBinding'].includes(o.kind),
   ))

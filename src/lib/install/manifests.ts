@@ -268,6 +268,28 @@ function parseBuild(yaml: string, source: string): KubeObject[] {
 }
 
 /**
+ * Cluster-scoped objects are shared by every install on the cluster: outside the default namespace
+ * they get the namespace in their name (`gitops-agent-<namespace>`), so a second agent never takes over
+ * the first one's ClusterRole and binding. The default keeps the base's names, as `kubectl apply -k`.
+ */
+function ownClusterNames(objects: KubeObject[], namespace: string): KubeObject[] {
+  if (namespace === DEFAULT_NAMESPACE) return objects
+  const renamed = (name: string) => `${name}-${namespace}`
+  return objects.map((o) => {
+    if (o.kind === 'ClusterRole')
+      return { ...o, metadata: { ...o.metadata, name: renamed(o.metadata.name) } }
+    if (o.kind !== 'ClusterRoleBinding') return o
+    const roleRef = o.roleRef as { kind: string; name: string }
+    return {
+      ...o,
+      metadata: { ...o.metadata, name: renamed(o.metadata.name) },
+      roleRef:
+        roleRef.kind === 'ClusterRole' ? { ...roleRef, name: renamed(roleRef.name) } : roleRef,
+    }
+  })
+}
+
+/**
  * deploy/base rendered for an install: every object in `namespace` (cluster-scoped ones labelled with
  * it), the flags and image in the agent's Deployment. No Secrets: see `agentObjects`.
  */
@@ -295,7 +317,7 @@ export async function renderAgentManifests(
       'the install overlay of deploy/base',
     )
     agentContainer(objects, baseDir)
-    return objects
+    return ownClusterNames(objects, namespace)
   } finally {
     await fs.rm(overlay, { recursive: true, force: true })
   }
