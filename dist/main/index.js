@@ -28372,7 +28372,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6969);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(625);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -28381,7 +28381,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 6969:
+/***/ 625:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -31335,52 +31335,6 @@ function getIDToken(aud) {
  */
 
 //# sourceMappingURL=core.js.map
-;// CONCATENATED MODULE: ./src/commands/ci-env.ts
-function ciContext(env = process.env) {
-    const tempDir = env.RUNNER_TEMP || undefined;
-    if (env.GITLAB_CI === 'true' || env.CI_SERVER_URL) {
-        return {
-            host: 'gitlab',
-            tempDir,
-            sourceRepo: env.CI_PROJECT_URL,
-            sourceCommit: env.CI_COMMIT_SHA,
-            sourceRun: env.CI_PIPELINE_URL ?? env.CI_JOB_URL,
-            actor: env.GITLAB_USER_LOGIN,
-            serverUrl: env.CI_SERVER_URL,
-        };
-    }
-    const server = env.GITHUB_SERVER_URL ?? (env.GITHUB_ACTIONS ? 'https://github.com' : undefined);
-    const repo = env.GITHUB_REPOSITORY;
-    return {
-        host: 'github',
-        tempDir,
-        sourceRepo: server && repo ? `${server}/${repo}` : repo,
-        sourceCommit: env.GITHUB_SHA,
-        sourceRun: server && repo && env.GITHUB_RUN_ID
-            ? `${server}/${repo}/actions/runs/${env.GITHUB_RUN_ID}`
-            : undefined,
-        actor: env.GITHUB_ACTOR,
-        serverUrl: server,
-    };
-}
-/**
- * The clone URL of `repository`: a URL or local path as given, or `owner/name` on the current git host
- * (over SSH when an SSH key is used, else HTTPS).
- */
-function repositoryUrl(repository, useSsh, ci = ciContext()) {
-    if (!/^[\w.-]+\/[\w.-]+(\/[\w.-]+)*$/.test(repository) || repository.startsWith('.'))
-        return repository;
-    const server = ci.serverUrl ?? 'https://github.com';
-    const host = new URL(server).host;
-    return useSsh ? `git@${host}:${repository}.git` : `${server.replace(/\/$/, '')}/${repository}.git`;
-}
-
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
-;// CONCATENATED MODULE: external "node:path"
-const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
 ;// CONCATENATED MODULE: ./src/lib/errors.ts
 /**
  * A mistake in what the user gave (an input, a file, a remote): reported as a plain message, without a
@@ -31393,12 +31347,91 @@ class errors_ConfigurationError extends Error {
     }
 }
 /** The message of anything thrown, for logs and `setFailed`. */
-function errors_errorMessage(error) {
+function errorMessage(error) {
     return error instanceof Error ? error.message : String(error);
 }
 
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+;// CONCATENATED MODULE: external "node:os"
+const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+;// CONCATENATED MODULE: external "node:path"
+const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+;// CONCATENATED MODULE: ./src/lib/git/known-hosts.ts
+/**
+ * GitHub's published SSH host keys (https://docs.github.com/en/authentication/keeping-your-account-and-data-secure/githubs-ssh-key-fingerprints),
+ * built in so that an SSH remote on github.com is verified without a `known-hosts` input. Any other host
+ * needs its keys given explicitly: nothing is ever trusted on first use.
+ */
+const GITHUB_KNOWN_HOSTS = [
+    'github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl',
+    'github.com ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBEmKSENjQEezOmxkZMy7opKgwFB9nkt5YRrYMjNuG5N87uRgg6CLrbo5wAdT/y6v0mKV0U2w0WZ2YB/++Tpockg=',
+    'github.com ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABgQCj7ndNxQowgcQnjshcLrqPEiiphnt+VTTvDP6mHBL9j1aNUkY4Ue1gvwnGLVlOhGeYrnZaMgRK6+PKCUXaDbC7qtbW8gIkhL7aGCsOr/C56SJMy/BCZfxd1nWzAOxSDPgVsmerOBYfNqltV9/hWCqBywINIR+5dIg6JTJ72pcEpEjcYgXkE2YEFXV1JHnsKgbLWNlhScqb2UmyRkQyytRLtL+38TGxkxCflmO+5Z8CSSNY7GidjMIZ7Q4zMjA2n1nGrlTDkzwDCsw+wqFPGQA179cnfGWOWRVruj16z6XyvxvjJwbz0wQZ75XK5tKSb7FNyeIEs4TT4jk+S4dhPeAUC5y+bDYirYgM4GC7uEnztnZyaVWQ7B381AK4Qdrwt51ZqExKbQpTUNn+EjqoTwvqNj4kqx5QUCI0ThS/YkOxJCXmPUWZbhjpCg56i+2aB6CmK2JGhn57K5mj0MNdBXA4/WnwH6XoPWJzK5Nyu2zB3nAZp+S5hpQs+p1vN1/wsjk=',
+];
+/** True for a remote on github.com over SSH (`git@github.com:o/r.git` or `ssh://git@github.com/o/r`). */
+function isGithubSsh(url) {
+    return /^(ssh:\/\/)?[^@/]+@github\.com[:/]/.test(url);
+}
+
+;// CONCATENATED MODULE: ./src/lib/git/remote.ts
+/** What a remote URL is: its transport, and a form safe to print. */
+/** `git@host:path`, `ssh://…`, `https://…`, `file://…` or a local path. */
+function transportOf(url) {
+    if (/^https:\/\//i.test(url))
+        return 'https';
+    if (/^http:\/\//i.test(url))
+        return 'http';
+    if (/^ssh:\/\//i.test(url) || /^[^/@:]+@[^/:]+:/.test(url))
+        return 'ssh';
+    return 'file';
+}
+/**
+ * The URL without secrets in its user info, for logs and errors: everything up to the last `@` before
+ * the host goes (a password may itself hold an `@`) for http(s), where a user name alone may be a token
+ * (`https://token@host/...` → `https://host/...`), and for any scheme when it holds a password. An SSH
+ * user name alone (`ssh://git@host/...`) is no secret and stays, as git and Flux print it.
+ */
+function redactUrl(url) {
+    return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)([^/?#]*)@/i, (all, scheme, info) => /^https?:\/\/$/i.test(scheme) || info.includes(':') ? scheme : all);
+}
+/**
+ * Takes the user info out of an http(s) URL (`https://user:token@host/…`), so that git never stores it
+ * in `.git/config`; other URLs are returned as they are.
+ */
+function splitUrlCredentials(url) {
+    const match = /^(https?:\/\/)([^/?#]*)@/i.exec(url);
+    if (!match)
+        return { url };
+    const info = match[2];
+    const colon = info.indexOf(':');
+    const decode = (s) => {
+        try {
+            return decodeURIComponent(s);
+        }
+        catch {
+            return s;
+        }
+    };
+    const user = decode(colon < 0 ? info : info.slice(0, colon));
+    const password = colon < 0 ? undefined : decode(info.slice(colon + 1));
+    return { url: match[1] + url.slice(match[0].length), user: user || undefined, password };
+}
+/** The host of a remote (`git@host:path`, `ssh://`, `https://`); undefined for a local or `file://` one. */
+function hostOf(url) {
+    const scp = /^[^@/]+@([^:/]+):/.exec(url);
+    if (scp)
+        return scp[1];
+    try {
+        const parsed = new URL(url);
+        return parsed.protocol === 'file:' ? undefined : parsed.hostname;
+    }
+    catch {
+        return undefined;
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/lib/manifests/identity.ts
-function refOf(object) {
+function identity_refOf(object) {
     return {
         apiVersion: object.apiVersion,
         kind: object.kind,
@@ -31419,211 +31452,32 @@ function objectKey(object) {
     });
 }
 /** `Kind/name` or `Kind/namespace/name`, for messages. */
-function describeRef(ref) {
+function identity_describeRef(ref) {
     return ref.namespace ? `${ref.kind}/${ref.namespace}/${ref.name}` : `${ref.kind}/${ref.name}`;
 }
 /** `describeRef` of a manifest. */
 function describeObject(object) {
-    return describeRef({
+    return identity_describeRef({
         kind: object.kind,
         name: object.metadata.name,
         namespace: object.metadata.namespace,
     });
 }
 
-;// CONCATENATED MODULE: ./src/lib/manifests/objects.ts
+;// CONCATENATED MODULE: ./src/lib/kube/errors.ts
 /**
- * Kubernetes objects as this tool handles them: validation, identity, the stable order, the canonical
- * form and its digest.
+ * A failed API call: `code` is the HTTP status (0 when the server could not be reached). An exec plugin
+ * killed by the process runner's limits is its `cause` (see `limitOf`).
  */
-
-
-
-// What the Kubernetes API server takes, so a name never becomes a path (file names, API paths): kinds
-// are words (a DNS-1035 label once lower-cased, as the API server checks a CRD's kind); apiVersion is
-// `v1` or `<DNS subdomain group>/<version>`; names follow the generic path-segment rule (per-kind rules
-// are the API server's, and `system:controller:x` is a valid RBAC name), and a backslash, which no
-// built-in kind allows and which is a path separator on Windows, is refused too; namespaces are DNS labels.
-const KIND = /^[A-Za-z]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?$/;
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-const VERSION = DNS_LABEL;
-const NAME_FORBIDDEN = /[/\\%\p{Cc}]/u;
-function isDnsSubdomain(value) {
-    return value.length <= 253 && value.split('.').every((label) => DNS_LABEL.test(label));
-}
-function isApiVersion(value) {
-    if (value === 'v1')
-        return true;
-    const parts = value.split('/');
-    return parts.length === 2 && isDnsSubdomain(parts[0]) && VERSION.test(parts[1]);
-}
-function isName(value) {
-    return (value !== '' &&
-        value.length <= 253 &&
-        value !== '.' &&
-        value !== '..' &&
-        !NAME_FORBIDDEN.test(value));
-}
-/** A value for a message: quoted, escaped, and cut short. */
-function shown(value) {
-    return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
-}
-/**
- * Checks that every document is a well-formed Kubernetes object (apiVersion, kind, metadata.name), that
- * no two share kind/namespace/name, and that no plaintext Secret slips through unless allowed. Every
- * problem is collected and reported at once; a Secret's data never appears in a message.
- */
-function validateManifests(docs, options = {}) {
-    const problems = [];
-    const seen = new Map();
-    const manifests = [];
-    for (const { source, value } of docs) {
-        const apiVersion = value.apiVersion;
-        const kind = value.kind;
-        const metadata = value.metadata;
-        const missing = [];
-        if (typeof apiVersion !== 'string' || apiVersion === '')
-            missing.push('apiVersion');
-        if (typeof kind !== 'string' || kind === '')
-            missing.push('kind');
-        if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata)) {
-            missing.push('metadata');
-        }
-        else if (typeof metadata.name !== 'string' || metadata.name === '') {
-            missing.push('metadata.name');
-        }
-        if (missing.length > 0) {
-            problems.push(`${source}: not a Kubernetes object: missing ${missing.join(', ')}`);
-            continue;
-        }
-        const object = value;
-        const problem = identityProblem(object);
-        if (problem !== undefined) {
-            problems.push(`${source}: ${problem}`);
-            continue;
-        }
-        if (isPlainSecret(object) && !options.allowSecrets) {
-            problems.push(`${source}: ${describeObject(object)} is a plaintext Secret; keep secrets out of git ` +
-                `(use SealedSecrets, SOPS or an external secret store) or set allow-secrets: true`);
-            continue;
-        }
-        const key = objectKey(object);
-        const first = seen.get(key);
-        if (first !== undefined) {
-            problems.push(`${source}: duplicate ${describeObject(object)} (also in ${first})`);
-            continue;
-        }
-        seen.set(key, source);
-        manifests.push({ source, object });
+class errors_KubeError extends Error {
+    code;
+    reason;
+    constructor(message, code, reason, options) {
+        super(message, options);
+        this.code = code;
+        this.reason = reason;
+        this.name = 'KubeError';
     }
-    if (problems.length > 0) {
-        throw new errors_ConfigurationError(`${problems.length} invalid manifest${problems.length > 1 ? 's' : ''}:\n  ${problems.join('\n  ')}`);
-    }
-    return manifests;
-}
-/** What is wrong with an object's kind, apiVersion, name or namespace, naming the object; or nothing. */
-function identityProblem(object) {
-    const { kind, apiVersion } = object;
-    const { name, namespace } = object.metadata;
-    if (!KIND.test(kind)) {
-        return `object ${shown(name)} has an invalid kind ${shown(kind)} (a word of letters, digits and -, starting with a letter, at most 63)`;
-    }
-    if (!isName(name)) {
-        return `${kind} has an invalid metadata.name ${shown(name)} (at most 253 characters, not . or .., no /, \\, % or control characters)`;
-    }
-    if (!isApiVersion(apiVersion)) {
-        return `${kind}/${name} has an invalid apiVersion ${shown(apiVersion)} (v1 or <group>/<version>)`;
-    }
-    if (namespace !== undefined && (typeof namespace !== 'string' || !DNS_LABEL.test(namespace))) {
-        return `${kind}/${name} has an invalid metadata.namespace (a DNS label: lower case, digits, -, at most 63)`;
-    }
-    return undefined;
-}
-function isPlainSecret(object) {
-    return object.kind === 'Secret' && object.apiVersion === 'v1';
-}
-// Apply order, after Flux's ssa/sort.go (itself after Helm's install order): what others depend on
-// comes first. Unknown kinds (custom resources) go last.
-const KIND_ORDER = [
-    'CustomResourceDefinition',
-    'Namespace',
-    'ResourceQuota',
-    'StorageClass',
-    'LimitRange',
-    'PodSecurityPolicy',
-    'PodDisruptionBudget',
-    'PriorityClass',
-    'ServiceAccount',
-    'Secret',
-    'SecretList',
-    'ConfigMap',
-    'PersistentVolume',
-    'PersistentVolumeClaim',
-    'ClusterRole',
-    'ClusterRoleList',
-    'ClusterRoleBinding',
-    'ClusterRoleBindingList',
-    'Role',
-    'RoleList',
-    'RoleBinding',
-    'RoleBindingList',
-    'Service',
-    'DaemonSet',
-    'Pod',
-    'ReplicationController',
-    'ReplicaSet',
-    'Deployment',
-    'HorizontalPodAutoscaler',
-    'StatefulSet',
-    'Job',
-    'CronJob',
-    'IngressClass',
-    'Ingress',
-    'APIService',
-    'MutatingWebhookConfiguration',
-    'ValidatingWebhookConfiguration',
-];
-const KIND_RANK = new Map(KIND_ORDER.map((kind, i) => [kind, i]));
-/** Sorts objects into the stable order: by kind rank, then kind, namespace, name, apiVersion. */
-function sortObjects(items) {
-    const rank = (o) => KIND_RANK.get(o.kind) ?? KIND_ORDER.length;
-    const cmp = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
-    return [...items].sort((x, y) => rank(x.object) - rank(y.object) ||
-        cmp(x.object.kind, y.object.kind) ||
-        cmp(x.object.metadata.namespace ?? '', y.object.metadata.namespace ?? '') ||
-        cmp(x.object.metadata.name, y.object.metadata.name) ||
-        cmp(x.object.apiVersion, y.object.apiVersion));
-}
-/** A copy with every mapping's keys sorted: the canonical JSON form. */
-function canonicalJson(value) {
-    return JSON.stringify(sortKeys(value));
-}
-function sortKeys(value) {
-    if (Array.isArray(value))
-        return value.map(sortKeys);
-    if (value !== null && typeof value === 'object') {
-        const out = {};
-        for (const key of Object.keys(value).sort()) {
-            out[key] = sortKeys(value[key]);
-        }
-        return out;
-    }
-    return value;
-}
-/** sha256 of one object's canonical JSON. */
-function objectDigest(object) {
-    return (0,external_node_crypto_.createHash)('sha256').update(canonicalJson(object)).digest('hex');
-}
-/**
- * sha256 of a set of objects: their canonical JSON in the stable order, one per line. Independent of
- * file names, key order, YAML style and machine, so the same objects always give the same digest.
- */
-function manifestsDigest(objects) {
-    const sorted = sortObjects(objects.map((object) => ({ object })));
-    const hash = (0,external_node_crypto_.createHash)('sha256');
-    for (const { object } of sorted)
-        hash.update(canonicalJson(object)).update('\n');
-    return `sha256:${hash.digest('hex')}`;
 }
 
 ;// CONCATENATED MODULE: ./node_modules/js-yaml/dist/js-yaml.mjs
@@ -34694,6 +34548,2512 @@ const {
 
 //# sourceMappingURL=js-yaml.mjs.map
 
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: ./src/lib/process/cleanup.ts
+/**
+ * What must not outlive the process: temp folders holding a clone or an SSH key, and child process
+ * groups. Each is registered while it exists and unregistered when removed on the normal path; a CI step
+ * or CLI run told to stop (SIGTERM, SIGINT, SIGHUP: a cancelled job, Ctrl-C, a closed terminal) removes
+ * what is still registered before it exits. The work is synchronous on purpose: a signal handler that
+ * awaits may be cut short by the next signal or the runner's SIGKILL.
+ */
+
+const cleanups = new Set();
+/** Registers `cleanup` until the returned function is called (on the normal path). */
+function registerCleanup(cleanup) {
+    cleanups.add(cleanup);
+    return () => {
+        cleanups.delete(cleanup);
+    };
+}
+/** Registers a folder to remove; the returned function unregisters it (the caller removes it itself). */
+function registerTempDir(dir) {
+    return registerCleanup(() => (0,external_node_fs_namespaceObject.rmSync)(dir, { recursive: true, force: true }));
+}
+/** Runs every registered cleanup now, newest first; one failing does not stop the others. */
+function runCleanups() {
+    const all = [...cleanups].reverse();
+    cleanups.clear();
+    for (const cleanup of all) {
+        try {
+            cleanup();
+        }
+        catch {
+            // best effort: the others still run
+        }
+    }
+}
+const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'];
+let installed = false;
+/**
+ * For short-lived entry points (actions, CLI): on a stop signal, run the cleanups, then die of the same
+ * signal so the caller sees how it ended. The agent handles its signals itself (it stops gracefully).
+ */
+function cleanUpOnStopSignals() {
+    if (installed)
+        return;
+    installed = true;
+    for (const signal of STOP_SIGNALS) {
+        process.once(signal, () => {
+            runCleanups();
+            // The handler was `once`: the default action (termination) now applies.
+            process.kill(process.pid, signal);
+        });
+    }
+}
+
+;// CONCATENATED MODULE: ./src/lib/process/run.ts
+/**
+ * The one way library code starts programs (kustomize, git, exec credential plugins): no shell,
+ * arguments as an array, and every child bounded. Each runs in its own process group, so that a limit
+ * kills what it started too (git's ssh and remote helpers, kustomize's plugins), and the group is
+ * registered with the cleanup registry while it runs, so a run told to stop leaves no child behind.
+ *
+ * Memory is watched, not capped with `ulimit -v`/`prlimit --as`: Go programs (kubectl, kustomize) reserve
+ * ~750 MiB of address space before they start (measured: kubectl 1.32 fails to start under 700 MiB of
+ * virtual memory, and runs at 46 MiB RSS), so a virtual-memory cap either breaks them or caps nothing.
+ * A watchdog sums the resident memory of the group from /proc every 100 ms instead (Linux; elsewhere
+ * the time and output limits still hold).
+ */
+
+
+
+/** A child killed for passing a limit (or because the run is stopping). */
+class ProcessLimitError extends Error {
+    reason;
+    stderr;
+    constructor(message, reason, 
+    /** What the child had written to stderr before it was killed (its tail). */
+    stderr) {
+        super(message);
+        this.reason = reason;
+        this.stderr = stderr;
+        this.name = 'ProcessLimitError';
+    }
+}
+const MiB = 1024 * 1024;
+const DEFAULT_MAX_OUTPUT = 256 * MiB;
+/** Of stderr, only the last part is kept: it is for messages. */
+const MAX_STDERR = 64 * 1024;
+/** After a kill, how long to wait for the pipes to close (a child in a group of its own may hold them). */
+const KILL_GRACE_MS = 2000;
+/**
+ * The limit that killed a child, read from its error or from an error that wraps it (`cause`): git and
+ * kustomize put the runner's error into their own, so every caller tells a limit the same way.
+ */
+function limitOf(error) {
+    for (let e = error; e instanceof Error; e = e.cause) {
+        if (e instanceof ProcessLimitError)
+            return e.reason;
+    }
+    return undefined;
+}
+/** Every running child's kill, to stop them all at once (the agent's SIGTERM). */
+const running = new Set();
+/** Kills every child running now (each rejects as stopped). */
+function stopChildren() {
+    for (const stop of [...running])
+        stop();
+}
+/**
+ * Runs `command args…` within the limits; resolves with its exit code and output whatever the code.
+ * Rejects when it cannot start, or with a `ProcessLimitError` when a limit killed it.
+ */
+function runProcess(command, args, options = {}) {
+    const label = options.label ?? command.split('/').pop();
+    const maxOutput = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT;
+    return new Promise((resolve, reject) => {
+        if (options.signal?.aborted)
+            return reject(limitError('stopped', label, options, ''));
+        const child = (0,external_node_child_process_namespaceObject.spawn)(command, args, {
+            cwd: options.cwd,
+            env: options.env ?? process.env,
+            stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+            // Its own process group: one kill reaches everything it starts.
+            detached: true,
+        });
+        const out = [];
+        let outBytes = 0;
+        let err = '';
+        let killed;
+        let settled = false;
+        const stops = [];
+        const finish = (result) => {
+            if (settled)
+                return;
+            settled = true;
+            for (const stop of stops)
+                stop();
+            if (result instanceof Error)
+                reject(result);
+            else
+                resolve(result);
+        };
+        const kill = (reason) => {
+            if (killed || settled)
+                return;
+            killed = reason;
+            try {
+                process.kill(-child.pid, 'SIGKILL');
+            }
+            catch {
+                child.kill('SIGKILL');
+            }
+            // Normally the pipes close at once; a grandchild that left the group may still hold them.
+            const grace = setTimeout(() => {
+                child.stdout?.destroy();
+                child.stderr?.destroy();
+                finish(limitError(reason, label, options, err));
+            }, KILL_GRACE_MS);
+            grace.unref();
+        };
+        child.on('error', (error) => finish(new Error(`${label}: cannot run ${command}: ${error.message}`)));
+        if (child.pid === undefined)
+            return; // 'error' follows
+        // The child stopping early closes its stdin: its exit code says why, not the write's EPIPE.
+        child.stdin?.on('error', () => undefined);
+        child.stdin?.end(options.input);
+        child.stdout.on('data', (d) => {
+            if (killed)
+                return;
+            outBytes += d.length;
+            if (outBytes > maxOutput)
+                return kill('output');
+            out.push(d);
+        });
+        child.stderr.on('data', (d) => {
+            err = (err + d.toString('utf8')).slice(-MAX_STDERR);
+        });
+        // Limits, each undone when the child ends.
+        const stop = () => kill('stopped');
+        running.add(stop);
+        stops.push(() => running.delete(stop));
+        stops.push(registerCleanup(stop));
+        if (options.signal) {
+            options.signal.addEventListener('abort', stop, { once: true });
+            stops.push(() => options.signal.removeEventListener('abort', stop));
+        }
+        if (options.timeoutMs) {
+            const timer = setTimeout(() => kill('timeout'), options.timeoutMs);
+            stops.push(() => clearTimeout(timer));
+        }
+        if (options.memoryLimitMB) {
+            stops.push(watchMemory(child.pid, options.memoryLimitMB * MiB, () => kill('memory')));
+        }
+        child.on('close', (code, signal) => {
+            if (killed)
+                return finish(limitError(killed, label, options, err));
+            finish({ code: code ?? (signal ? 128 : 1), stdout: Buffer.concat(out), stderr: err });
+        });
+    });
+}
+/** `runProcess` with stdout as UTF-8 text. */
+async function runCommand(command, args, options = {}) {
+    const r = await runProcess(command, args, options);
+    return { code: r.code, stdout: r.stdout.toString('utf8'), stderr: r.stderr };
+}
+function limitError(reason, label, options, stderr) {
+    const setting = (name) => (name ? ` (${name})` : '');
+    const what = {
+        timeout: `did not finish within ${seconds(options.timeoutMs ?? 0)} s${setting(options.timeoutSetting)}`,
+        memory: `used more than ${options.memoryLimitMB} MiB of memory${setting(options.memorySetting)}`,
+        output: `wrote more than ${formatMiB(options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT)} of output`,
+        stopped: 'was stopped (shutting down)',
+    }[reason];
+    return new ProcessLimitError(`${label} ${what}; killed`, reason, stderr);
+}
+function seconds(ms) {
+    return String(Math.round(ms / 100) / 10);
+}
+function formatMiB(bytes) {
+    return `${Math.round((bytes / MiB) * 10) / 10} MiB`;
+}
+// Memory watchdog: one scan of /proc per tick for every watched group.
+const watched = new Map();
+let ticker;
+const TICK_MS = 100;
+function watchMemory(pgid, limitBytes, exceeded) {
+    if (process.platform !== 'linux')
+        return () => undefined;
+    watched.set(pgid, { limit: limitBytes, exceeded });
+    ticker ??= setInterval(scan, TICK_MS).unref();
+    return () => {
+        watched.delete(pgid);
+        if (watched.size === 0 && ticker) {
+            clearInterval(ticker);
+            ticker = undefined;
+        }
+    };
+}
+function scan() {
+    const rss = new Map();
+    let pids;
+    try {
+        pids = (0,external_node_fs_namespaceObject.readdirSync)('/proc').filter((name) => /^\d+$/.test(name));
+    }
+    catch {
+        return;
+    }
+    for (const pid of pids) {
+        const group = groupOf(pid);
+        if (group === undefined || !watched.has(group))
+            continue;
+        rss.set(group, (rss.get(group) ?? 0) + residentBytes(pid));
+    }
+    for (const [group, bytes] of rss) {
+        const watch = watched.get(group);
+        if (watch && bytes > watch.limit)
+            watch.exceeded();
+    }
+}
+/** The process group of a process, from /proc/<pid>/stat (after the command name, which may hold spaces). */
+function groupOf(pid) {
+    try {
+        const stat = (0,external_node_fs_namespaceObject.readFileSync)(`/proc/${pid}/stat`, 'latin1');
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        return Number(fields[2]);
+    }
+    catch {
+        return undefined; // gone meanwhile
+    }
+}
+/** Resident memory in bytes (VmRSS, in kB in /proc/<pid>/status: no page size to guess). */
+function residentBytes(pid) {
+    try {
+        const m = /^VmRSS:\s+(\d+) kB/m.exec((0,external_node_fs_namespaceObject.readFileSync)(`/proc/${pid}/status`, 'latin1'));
+        return m ? Number(m[1]) * 1024 : 0;
+    }
+    catch {
+        return 0;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/lib/kube/exec-credential.ts
+/**
+ * Exec credential plugins (`aws eks get-token`, `gke-gcloud-auth-plugin`, `kubelogin`, a
+ * `client.authentication.k8s.io` ExecCredential on stdout): a bearer token, a client certificate and key,
+ * or both, kept until they expire or the server refuses them.
+ */
+
+
+
+/**
+ * The credentials a user's exec plugin hands out. As kubectl does, a command with a path in it is
+ * relative to the folder of the kubeconfig that names it (`base`); a bare name is looked up on PATH.
+ */
+function execCredentials(exec, user, base) {
+    if (typeof exec.command !== 'string' || !exec.command)
+        throw new errors_ConfigurationError(`the kubeconfig user ${user} has an exec plugin with no command`);
+    const command = exec.command.includes(external_node_path_namespaceObject.sep) ? (0,external_node_path_namespaceObject.resolve)(base, exec.command) : exec.command;
+    const label = `the exec credential plugin ${command}`;
+    let cached;
+    const run = async () => {
+        // The process runner: no shell, a time limit, and its process group killed with it.
+        const r = await runProcess(command, exec.args ?? [], {
+            env: {
+                ...process.env,
+                ...Object.fromEntries((exec.env ?? []).map((e) => [e.name, e.value])),
+                KUBERNETES_EXEC_INFO: JSON.stringify({
+                    apiVersion: exec.apiVersion,
+                    kind: 'ExecCredential',
+                    spec: { interactive: false },
+                }),
+            },
+            timeoutMs: 60_000,
+            maxOutputBytes: 1024 * 1024,
+            label,
+        });
+        if (r.code !== 0)
+            throw new Error(`${label} failed: ${r.stderr.trim() || `exit code ${r.code}`}`);
+        let out;
+        try {
+            out = JSON.parse(r.stdout.toString('utf8'));
+        }
+        catch {
+            throw new Error(`${label} printed no ExecCredential (not JSON)`);
+        }
+        return out.status ?? {};
+    };
+    const fetch = async () => {
+        const status = await run();
+        const cert = status.clientCertificateData;
+        const key = status.clientKeyData;
+        if (!status.token && !cert)
+            throw new Error(`${label} returned neither a token nor a client certificate`);
+        if (!cert !== !key)
+            throw new Error(`${label} returned a client certificate without its key, or a key alone`);
+        const credentials = {
+            authorization: status.token ? `Bearer ${status.token}` : undefined,
+            cert,
+            key,
+        };
+        const expires = status.expirationTimestamp
+            ? Date.parse(status.expirationTimestamp) - 30_000
+            : Number.POSITIVE_INFINITY;
+        cached = { credentials, expires };
+        return credentials;
+    };
+    // One run at a time: concurrent requests share the plugin's answer.
+    let running;
+    return {
+        credentials: () => {
+            if (cached && Date.now() < cached.expires)
+                return Promise.resolve(cached.credentials);
+            running ??= fetch().finally(() => (running = undefined));
+            return running;
+        },
+        refresh: () => (cached = undefined),
+    };
+}
+
+// EXTERNAL MODULE: external "node:http"
+var external_node_http_ = __nccwpck_require__(7067);
+;// CONCATENATED MODULE: external "node:https"
+const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
+// EXTERNAL MODULE: external "node:tls"
+var external_node_tls_ = __nccwpck_require__(1692);
+;// CONCATENATED MODULE: ./src/lib/kube/proxy.ts
+/**
+ * The kubeconfig's `proxy-url` for http(s) proxies: each connection to the API server is a CONNECT tunnel
+ * through the proxy, with TLS to the API server inside it, end to end, as kubectl does (a plain-http API
+ * server is tunnelled too). SOCKS proxies are refused where the kubeconfig is read. The proxy's user name
+ * and password go only into its `Proxy-Authorization` header, never into a message.
+ */
+
+
+
+/** The proxy's URL for messages: scheme, host and port, without credentials. */
+function displayProxy(proxy) {
+    return `${proxy.protocol}//${proxy.host}`;
+}
+/** A socket tunnelled to `host:port` through the proxy (its answer to CONNECT must be 200). */
+function openTunnel(proxy, host, port, timeoutMs) {
+    const target = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+    const headers = { Host: target };
+    if (proxy.username || proxy.password) {
+        const user = `${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`;
+        headers['Proxy-Authorization'] = `Basic ${Buffer.from(user).toString('base64')}`;
+    }
+    const secure = proxy.protocol === 'https:';
+    const name = displayProxy(proxy);
+    return new Promise((resolve, reject) => {
+        const req = (secure ? external_node_https_namespaceObject.request : external_node_http_.request)({
+            hostname: proxy.hostname.replace(/^\[(.*)\]$/, '$1'),
+            port: proxy.port || (secure ? 443 : 80),
+            method: 'CONNECT',
+            path: target,
+            headers,
+            agent: false,
+            timeout: timeoutMs,
+        });
+        req.on('connect', (res, socket, head) => {
+            if (res.statusCode !== 200) {
+                socket.destroy();
+                reject(new Error(`the proxy ${name} refused a tunnel to ${target}: ${res.statusCode} ${res.statusMessage ?? ''}`.trimEnd()));
+                return;
+            }
+            // The tunnel is the API request's socket now: its own timeout applies from here.
+            socket.setTimeout(0);
+            if (head.length > 0)
+                socket.unshift(head);
+            resolve(socket);
+        });
+        req.on('timeout', () => req.destroy(new Error(`no tunnel from the proxy ${name} within ${timeoutMs / 1000} s`)));
+        req.on('error', (error) => reject(error.message.includes(name) ? error : new Error(`the proxy ${name}: ${error.message}`)));
+        req.end();
+    });
+}
+/**
+ * A kept-alive agent whose connections are tunnels through the proxy (`secure`: TLS inside them, with
+ * the agent's TLS options). Node's agents take a connection from a callback, so pooling is unchanged.
+ */
+function tunnelAgent(proxy, secure, options, timeoutMs) {
+    const tunnel = (o) => openTunnel(proxy, o.hostname ?? o.host ?? 'localhost', Number(o.port), timeoutMs);
+    if (!secure)
+        return new (class extends external_node_http_.Agent {
+            createConnection(o, done) {
+                tunnel(o).then((socket) => done(null, socket), done);
+            }
+        })(options);
+    return new (class extends external_node_https_namespaceObject.Agent {
+        createConnection(o, done) {
+            tunnel(o).then((socket) => done(null, (0,external_node_tls_.connect)({ ...o, socket })), done);
+        }
+    })(options);
+}
+
+;// CONCATENATED MODULE: ./src/lib/kube/kubeconfig.ts
+/**
+ * Where the API server is and how to prove who we are: a kubeconfig file (`--kubeconfig`, `KUBECONFIG`,
+ * `~/.kube/config`) or the pod's service account. Covers what clusters hand out: bearer tokens (also from
+ * a file that rotates), client certificates, basic auth, exec plugins (tokens or client certificates:
+ * `exec-credential.ts`) and http(s) proxies (`proxy-url`). Legacy `auth-provider` entries are refused with
+ * what to use instead. `HTTPS_PROXY` and `NO_PROXY` in the environment are not read: only `proxy-url`.
+ */
+
+
+
+
+
+
+
+const SERVICE_ACCOUNT = '/var/run/secrets/kubernetes.io/serviceaccount';
+const kubeconfig_str = (value) => (typeof value === 'string' ? value : undefined);
+/** Loads the connection: the given file, else the usual places, else the pod's service account. */
+function loadConnection(file, env = process.env) {
+    if (file)
+        return fromKubeconfig([file]);
+    const fromEnv = (env.KUBECONFIG ?? '').split(external_node_path_namespaceObject.delimiter).filter(Boolean);
+    if (fromEnv.length > 0)
+        return fromKubeconfig(fromEnv.filter((f) => (0,external_node_fs_namespaceObject.existsSync)(f)));
+    const home = (0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.homedir)(), '.kube', 'config');
+    if ((0,external_node_fs_namespaceObject.existsSync)(home))
+        return fromKubeconfig([home]);
+    if (env.KUBERNETES_SERVICE_HOST && (0,external_node_fs_namespaceObject.existsSync)((0,external_node_path_namespaceObject.join)(SERVICE_ACCOUNT, 'token')))
+        return inCluster(env);
+    throw new errors_ConfigurationError('no Kubernetes cluster is configured: give --kubeconfig, set KUBECONFIG, or run in a pod with a service account');
+}
+function inCluster(env) {
+    const host = env.KUBERNETES_SERVICE_HOST;
+    const port = env.KUBERNETES_SERVICE_PORT ?? '443';
+    return {
+        server: `https://${host.includes(':') ? `[${host}]` : host}:${port}`,
+        ca: (0,external_node_fs_namespaceObject.readFileSync)((0,external_node_path_namespaceObject.join)(SERVICE_ACCOUNT, 'ca.crt')),
+        insecure: false,
+        ...tokenFile((0,external_node_path_namespaceObject.join)(SERVICE_ACCOUNT, 'token')),
+    };
+}
+/** A token read from a file, read again each minute: bound service account tokens rotate. */
+function tokenFile(path) {
+    let cached;
+    return {
+        credentials: () => {
+            if (!cached || Date.now() - cached.at > 60_000)
+                cached = { token: (0,external_node_fs_namespaceObject.readFileSync)(path, 'utf8').trim(), at: Date.now() };
+            return Promise.resolve({ authorization: `Bearer ${cached.token}` });
+        },
+        refresh: () => (cached = undefined),
+    };
+}
+function fromKubeconfig(files) {
+    if (files.length === 0)
+        throw new errors_ConfigurationError('KUBECONFIG names no file that exists');
+    // As kubectl merges KUBECONFIG: the first file to set a value wins.
+    const merged = {
+        clusters: [],
+        users: [],
+        contexts: [],
+    };
+    const baseOf = new Map();
+    for (const file of files) {
+        let raw;
+        try {
+            raw = load((0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8')) ?? {};
+        }
+        catch (error) {
+            throw new errors_ConfigurationError(`cannot read the kubeconfig ${file}: ${errorMessage(error)}`);
+        }
+        merged['current-context'] ??= raw['current-context'];
+        for (const key of ['clusters', 'users', 'contexts']) {
+            for (const entry of raw[key] ?? []) {
+                if (merged[key].some((e) => e.name === entry.name))
+                    continue;
+                merged[key].push(entry);
+                baseOf.set(entry, (0,external_node_path_namespaceObject.dirname)(file));
+            }
+        }
+    }
+    const where = files.join(external_node_path_namespaceObject.delimiter);
+    const contextName = merged['current-context'];
+    const context = merged.contexts.find((c) => c.name === contextName)?.context;
+    if (!context)
+        throw new errors_ConfigurationError(`the kubeconfig ${where} has no current context`);
+    const clusterEntry = merged.clusters.find((c) => c.name === context.cluster);
+    const cluster = clusterEntry?.cluster;
+    const server = kubeconfig_str(cluster?.server);
+    if (!cluster || !server)
+        throw new errors_ConfigurationError(`the kubeconfig ${where} has no server for context ${contextName}`);
+    const userEntry = merged.users.find((u) => u.name === context.user);
+    const user = userEntry?.user ?? {};
+    // Paths in a kubeconfig are relative to the file that holds them.
+    const readPath = (entry, value) => {
+        if (typeof value !== 'string')
+            return undefined;
+        const base = baseOf.get(entry) ?? '.';
+        return (0,external_node_fs_namespaceObject.readFileSync)((0,external_node_path_namespaceObject.isAbsolute)(value) ? value : (0,external_node_path_namespaceObject.join)(base, value));
+    };
+    const data = (value) => typeof value === 'string' ? Buffer.from(value, 'base64') : undefined;
+    if (user['auth-provider']) {
+        throw new errors_ConfigurationError(`the kubeconfig user ${context.user} uses an auth-provider, which kubectl itself no longer supports: use an exec credential plugin (e.g. gke-gcloud-auth-plugin, kubelogin)`);
+    }
+    let credentials;
+    if (typeof user.token === 'string') {
+        credentials = fixed(`Bearer ${user.token}`);
+    }
+    else if (typeof user.tokenFile === 'string') {
+        const base = baseOf.get(userEntry) ?? '.';
+        credentials = tokenFile((0,external_node_path_namespaceObject.isAbsolute)(user.tokenFile) ? user.tokenFile : (0,external_node_path_namespaceObject.join)(base, user.tokenFile));
+    }
+    else if (typeof user.username === 'string') {
+        credentials = fixed(`Basic ${Buffer.from(`${user.username}:${kubeconfig_str(user.password) ?? ''}`).toString('base64')}`);
+    }
+    else if (user.exec) {
+        credentials = execCredentials(user.exec, String(context.user), baseOf.get(userEntry) ?? '.');
+    }
+    else {
+        credentials = fixed(undefined);
+    }
+    return {
+        server: server.replace(/\/+$/, ''),
+        ca: data(cluster['certificate-authority-data']) ??
+            readPath(clusterEntry, cluster['certificate-authority']),
+        insecure: cluster['insecure-skip-tls-verify'] === true,
+        serverName: typeof cluster['tls-server-name'] === 'string' ? cluster['tls-server-name'] : undefined,
+        cert: data(user['client-certificate-data']) ?? readPath(userEntry, user['client-certificate']),
+        key: data(user['client-key-data']) ?? readPath(userEntry, user['client-key']),
+        proxy: proxyUrl(cluster['proxy-url'], String(context.cluster)),
+        credentials: () => credentials.credentials(),
+        refresh: () => credentials.refresh(),
+    };
+}
+/** Credentials that never change. */
+function fixed(authorization) {
+    const credentials = Promise.resolve({ authorization });
+    return { credentials: () => credentials, refresh: () => undefined };
+}
+/** A cluster's `proxy-url`: http(s) proxies; SOCKS ones are refused. Messages leave out credentials. */
+function proxyUrl(value, cluster) {
+    if (value === undefined || value === '')
+        return undefined;
+    let url;
+    try {
+        url = typeof value === 'string' ? new URL(value) : undefined;
+    }
+    catch {
+        url = undefined;
+    }
+    if (!url)
+        throw new errors_ConfigurationError(`the kubeconfig cluster ${cluster} has a proxy-url that is not a URL`);
+    const shown = displayProxy(url);
+    if (url.protocol.startsWith('socks'))
+        throw new errors_ConfigurationError(`the kubeconfig cluster ${cluster} sets proxy-url ${shown}, a SOCKS proxy, which is not supported: use an http or https proxy`);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+        throw new errors_ConfigurationError(`the kubeconfig cluster ${cluster} sets proxy-url ${shown}: only http and https proxies are supported`);
+    return url;
+}
+
+;// CONCATENATED MODULE: ./src/lib/concurrency.ts
+/** Runs `fn` over `items` with at most `limit` at a time; results in input order. */
+async function mapLimit(items, limit, fn) {
+    const results = new Array(items.length);
+    let next = 0;
+    const worker = async () => {
+        while (next < items.length) {
+            const i = next++;
+            results[i] = await fn(items[i], i);
+        }
+    };
+    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+    return results;
+}
+/** Waits `ms` milliseconds, or less if `signal` aborts. */
+function concurrency_sleep(ms, signal) {
+    return new Promise((resolve) => {
+        if (signal?.aborted)
+            return resolve();
+        const abort = () => {
+            clearTimeout(timer);
+            resolve();
+        };
+        // The listener goes with the sleep: a running agent sleeps on one signal for as long as it runs.
+        const timer = setTimeout(() => {
+            signal?.removeEventListener('abort', abort);
+            resolve();
+        }, ms);
+        signal?.addEventListener('abort', abort, { once: true });
+    });
+}
+/** At most `limit` tasks at a time, shared by every caller: one budget of requests for all units. */
+class Limiter {
+    limit;
+    active = 0;
+    waiting = [];
+    constructor(limit) {
+        this.limit = limit;
+    }
+    async run(task) {
+        if (this.active < this.limit)
+            this.active++;
+        else
+            await new Promise((resolve) => this.waiting.push(resolve));
+        try {
+            return await task();
+        }
+        finally {
+            // The slot passes straight to the next task waiting, if any.
+            const next = this.waiting.shift();
+            if (next)
+                next();
+            else
+                this.active--;
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/lib/kube/transport.ts
+/**
+ * How `KubeClient` talks to the API server: HTTPS (or plain HTTP) on one pool of kept-alive connections,
+ * TLS from the kubeconfig, a time limit per request, an http(s) proxy when the kubeconfig names one, and
+ * the retries that are safe: a fresh credential after a 401, waiting out a 429, and a request lost on a
+ * connection the server had closed.
+ */
+
+
+
+
+
+
+const APPLY_PATCH = 'application/apply-patch+yaml';
+/**
+ * Whether a request lost with a stale connection may be sent again: a read; a server-side apply (the same
+ * object again, the same result); a delete (bound to the object's uid where it matters, and a second one
+ * of what the first deleted answers 404, read as gone). Not a create or an update, whose second try would
+ * fail on the first one's success.
+ */
+function resendable(method, contentType) {
+    return (method === 'GET' || method === 'DELETE' || (method === 'PATCH' && contentType === APPLY_PATCH));
+}
+/** A request that failed, before any answer, on a reused kept-alive connection the server had closed. */
+class StaleConnection extends Error {
+}
+/** A request that got no answer within the request timeout (the message says how long). */
+class Unanswered extends Error {
+}
+class Transport {
+    connection;
+    options;
+    /** The server's URL in parts, read once: every request is built from them. */
+    endpoint;
+    agent;
+    /** The client certificate an exec plugin gave, which the agent presents. */
+    agentCert;
+    constructor(connection, options) {
+        this.connection = connection;
+        this.options = options;
+        let url;
+        try {
+            url = new URL(connection.server);
+        }
+        catch {
+            throw new errors_ConfigurationError(`the kubeconfig's server ${connection.server} is not a URL (https://host:port)`);
+        }
+        this.endpoint = {
+            protocol: url.protocol,
+            // An IPv6 address goes to the socket without its brackets.
+            hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+            port: url.port,
+            path: url.pathname.replace(/\/+$/, ''),
+        };
+        this.agent = this.newAgent(connection.cert, connection.key);
+    }
+    /** The server's URL, for messages. */
+    get server() {
+        return this.connection.server;
+    }
+    newAgent(cert, key) {
+        const { connection } = this;
+        const plain = this.endpoint.protocol === 'http:';
+        const options = {
+            keepAlive: true,
+            maxSockets: this.options.maxSockets,
+            ...(plain
+                ? {}
+                : {
+                    ca: connection.ca,
+                    cert,
+                    key,
+                    rejectUnauthorized: !connection.insecure,
+                    servername: connection.serverName,
+                }),
+        };
+        if (connection.proxy)
+            return tunnelAgent(connection.proxy, !plain, options, this.options.requestTimeoutMs);
+        return plain ? new external_node_http_.Agent(options) : new external_node_https_namespaceObject.Agent(options);
+    }
+    /**
+     * The agent for these credentials. A new client certificate from an exec plugin gets a new pool: the
+     * old pool's connections proved the old identity; each closes when its request is done.
+     */
+    agentFor(credentials) {
+        if (credentials.cert === undefined || credentials.cert === this.agentCert)
+            return this.agent;
+        const old = this.agent;
+        old.maxFreeSockets = 0;
+        for (const sockets of Object.values(old.freeSockets))
+            for (const socket of sockets ?? [])
+                socket.destroy();
+        this.agentCert = credentials.cert;
+        this.agent = this.newAgent(credentials.cert, credentials.key);
+        return this.agent;
+    }
+    /** Closes kept-alive connections (the process can then exit at once). */
+    close() {
+        this.agent.destroy();
+    }
+    /**
+     * One request; JSON in and out. A 401 gets one retry with a fresh credential (a rotated token), a 429
+     * a few after waiting, and a request lost with a stale kept-alive connection goes out again until it
+     * meets a live one, when sending it twice is harmless.
+     */
+    async call(what, method, path, body, contentType = 'application/json') {
+        let refreshed = false;
+        let resent = 0;
+        for (let waited = 0;;) {
+            let credentials;
+            try {
+                credentials = await this.connection.credentials();
+            }
+            catch (error) {
+                const message = error instanceof Error ? error.message : String(error);
+                throw new errors_KubeError(`${what}: no credentials for ${this.server}: ${message}`, 0, undefined, { cause: error });
+            }
+            let response;
+            try {
+                const agent = this.agentFor(credentials);
+                response = await this.send(method, path, body, contentType, credentials, agent);
+            }
+            catch (error) {
+                // The server closed its kept-alive connections (it restarted, or a load balancer timed them
+                // out) and this request went out on one: sent again while that is so, if sending it twice is
+                // harmless. The pool may hold several such connections; a new one never fails this way, so this
+                // ends by itself (the bound is a guard).
+                if (error instanceof StaleConnection &&
+                    resendable(method, contentType) &&
+                    resent++ <= this.options.maxSockets)
+                    continue;
+                if (error instanceof Unanswered)
+                    throw new errors_KubeError(`${what}: no answer from the API server at ${this.server} within ${error.message}`, 0, 'Timeout');
+                const message = error instanceof Error ? error.message : String(error);
+                throw new errors_KubeError(`${what}: cannot reach the API server at ${this.server}: ${message}`, 0);
+            }
+            if (response.status === 401 && !refreshed) {
+                refreshed = true;
+                this.connection.refresh();
+                continue;
+            }
+            // Too many requests (API priority and fairness): wait as told, a few times, as client-go does.
+            if (response.status === 429 && waited < 3) {
+                waited++;
+                await concurrency_sleep(Math.min(10, Number(response.retryAfter) || 1) * 1000);
+                continue;
+            }
+            return response;
+        }
+    }
+    async send(method, path, body, contentType, { authorization }, agent) {
+        const payload = body === undefined ? undefined : JSON.stringify(body);
+        const server = this.endpoint;
+        const send = server.protocol === 'http:' ? external_node_http_.request : external_node_https_namespaceObject.request;
+        const timeoutMs = this.options.requestTimeoutMs;
+        return new Promise((resolve, reject) => {
+            let answered = false;
+            const req = send({
+                protocol: server.protocol,
+                hostname: server.hostname,
+                port: server.port,
+                // Appended, not resolved: a server URL may carry a path (a proxy's `/k8s/clusters/<id>`).
+                path: server.path + path,
+                method,
+                agent,
+                headers: {
+                    Accept: 'application/json',
+                    'User-Agent': 'gitops-agent',
+                    ...(authorization ? { Authorization: authorization } : {}),
+                    ...(payload !== undefined
+                        ? { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(payload) }
+                        : {}),
+                },
+                timeout: timeoutMs,
+            }, (res) => {
+                answered = true;
+                const chunks = [];
+                res.on('data', (c) => chunks.push(c));
+                res.on('end', () => resolve({
+                    status: res.statusCode ?? 0,
+                    text: Buffer.concat(chunks).toString('utf8'),
+                    retryAfter: res.headers['retry-after'],
+                }));
+                res.on('error', reject);
+            });
+            // No Nagle delay: a request's headers and body would otherwise wait for the server's ACK
+            // (set here: an https Agent does not pass `noDelay` on to its TLS sockets).
+            req.on('socket', (socket) => socket.setNoDelay(true));
+            req.on('timeout', () => req.destroy(new Unanswered(`${timeoutMs / 1000} s`)));
+            // Reset or closed for writing on a reused connection before any answer: the server had closed it.
+            req.on('error', (error) => reject(req.reusedSocket && !answered && (error.code === 'ECONNRESET' || error.code === 'EPIPE')
+                ? new StaleConnection(error.message)
+                : error));
+            req.end(payload);
+        });
+    }
+}
+
+;// CONCATENATED MODULE: ./src/lib/kube/client.ts
+/**
+ * The one Kubernetes client module: every API call of the agent goes through `KubeClient`, with discovery
+ * cached per apiVersion (`transport.ts` sends the requests). Errors come back as `KubeError`s that say
+ * what was being done, the status code and the server's own message.
+ *
+ * Why not @kubernetes/client-node: a process using it holds 64-74 MB more memory (its generated models)
+ * and its bundle is 16 MB; the agent needs a dozen REST calls, and a small pod (docs/decisions.md).
+ */
+
+
+
+
+
+/** `/api/v1[/namespaces/NS]/plural` or `/apis/group/version[/namespaces/NS]/plural`. */
+function collectionPath(apiVersion, r, namespace) {
+    const base = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
+    const ns = r.namespaced && namespace ? `/namespaces/${encodeURIComponent(namespace)}` : '';
+    return `${base}${ns}/${r.name}`;
+}
+class KubeClient {
+    transport;
+    /** Discovery per apiVersion: the resources it serves. */
+    discovery = new Map();
+    constructor(transport) {
+        this.transport = transport;
+    }
+    /** The server's URL, for messages. */
+    get server() {
+        return this.transport.server;
+    }
+    /** From a kubeconfig file, else `KUBECONFIG`, `~/.kube/config` or the in-cluster service account. */
+    static load(kubeconfig, { maxSockets = 32, requestTimeoutMs = 60_000, } = {}) {
+        return new KubeClient(new Transport(loadConnection(kubeconfig), { maxSockets, requestTimeoutMs }));
+    }
+    /** Closes kept-alive connections (the process can then exit at once). */
+    close() {
+        this.transport.close();
+    }
+    /** The parsed body of a 2xx answer; a `KubeError` with the server's Status message otherwise. */
+    parse(what, response) {
+        let json;
+        try {
+            json = response.text ? JSON.parse(response.text) : undefined;
+        }
+        catch {
+            json = undefined;
+        }
+        if (response.status >= 200 && response.status < 300)
+            return json;
+        const status = (json ?? {});
+        const message = status.message ?? (response.text.slice(0, 300) || `HTTP ${response.status}`);
+        throw new errors_KubeError(`${what}: ${message} (${response.status}${status.reason ? ` ${status.reason}` : ''})`, response.status, status.reason);
+    }
+    resources(apiVersion) {
+        let found = this.discovery.get(apiVersion);
+        if (!found) {
+            const path = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
+            const what = `discover ${apiVersion}`;
+            found = this.transport.call(what, 'GET', path).then((response) => {
+                if (response.status === 404)
+                    return [];
+                return this.parse(what, response).resources ?? [];
+            });
+            // A failed discovery is asked again next time.
+            const mine = found;
+            found.catch(() => {
+                if (this.discovery.get(apiVersion) === mine)
+                    this.discovery.delete(apiVersion);
+            });
+            this.discovery.set(apiVersion, found);
+        }
+        return found;
+    }
+    async resource(apiVersion, kind) {
+        const find = async () => (await this.resources(apiVersion)).find((r) => r.kind === kind && !r.name.includes('/'));
+        let found = await find();
+        if (!found) {
+            // A kind new since discovery was read (a CRD just applied): ask once more.
+            this.discovery.delete(apiVersion);
+            found = await find();
+        }
+        if (!found) {
+            const served = (await this.resources(apiVersion)).length > 0;
+            throw new errors_KubeError(served
+                ? `discover ${kind} in ${apiVersion}: the server does not serve ${kind} in ${apiVersion} (is its CRD installed?)`
+                : `discover ${kind} in ${apiVersion}: the server does not serve ${apiVersion} (a removed or not yet installed API?)`, 404, 'NotFound');
+        }
+        return found;
+    }
+    /** Whether a kind is namespaced, asking discovery again once when the kind is new (a CRD just applied). */
+    async isNamespaced(apiVersion, kind) {
+        return (await this.resource(apiVersion, kind)).namespaced;
+    }
+    /** The collection's path (in `namespace`, or across all for a namespaced kind without one). */
+    async collection(apiVersion, kind, namespace) {
+        return collectionPath(apiVersion, await this.resource(apiVersion, kind), namespace);
+    }
+    async objectPath(ref) {
+        const r = await this.resource(ref.apiVersion, ref.kind);
+        if (r.namespaced && !ref.namespace)
+            throw new errors_KubeError(`${identity_describeRef(ref)}: a namespaced object needs a namespace`, 422, 'Invalid');
+        // The resource found once serves both the check and the path: this runs for every object applied.
+        return `${collectionPath(ref.apiVersion, r, ref.namespace)}/${encodeURIComponent(ref.name)}`;
+    }
+    /** Server-side apply; the object as the server now has it. */
+    async apply(object, options) {
+        const what = `apply ${identity_describeRef(identity_refOf(object))}`;
+        return this.parse(what, await this.applyCall(what, object, options));
+    }
+    /** Server-side apply, when the answer is not needed: it is read only for an error. */
+    async applyOnly(object, options) {
+        const what = `apply ${identity_describeRef(identity_refOf(object))}`;
+        const response = await this.applyCall(what, object, options);
+        // A large object's answer is not parsed just to be dropped: thousands are applied in a sync.
+        if (response.status < 200 || response.status >= 300)
+            this.parse(what, response);
+    }
+    async applyCall(what, object, options) {
+        const query = new URLSearchParams({ fieldManager: options.fieldManager });
+        if (options.force)
+            query.set('force', 'true');
+        if (options.dryRun)
+            query.set('dryRun', 'All');
+        const path = `${await this.objectPath(identity_refOf(object))}?${query}`;
+        return this.transport.call(what, 'PATCH', path, object, APPLY_PATCH);
+    }
+    /** The live object, or undefined when it does not exist. */
+    async get(ref) {
+        const what = `read ${identity_describeRef(ref)}`;
+        const response = await this.transport.call(what, 'GET', await this.objectPath(ref));
+        if (response.status === 404)
+            return undefined;
+        return this.parse(what, response);
+    }
+    async create(object) {
+        const what = `create ${identity_describeRef(identity_refOf(object))}`;
+        const ref = identity_refOf(object);
+        const path = await this.collection(ref.apiVersion, ref.kind, ref.namespace);
+        return this.parse(what, await this.transport.call(what, 'POST', path, object));
+    }
+    /** Replaces an object; fails with 409 when its `resourceVersion` is stale. */
+    async replace(object) {
+        const what = `update ${identity_describeRef(identity_refOf(object))}`;
+        const path = await this.objectPath(identity_refOf(object));
+        return this.parse(what, await this.transport.call(what, 'PUT', path, object));
+    }
+    /**
+     * Deletes an object (dependents in the background); false when it was already gone. With `uid`, only
+     * that very object: one deleted and created again since it was read fails with 409.
+     */
+    async delete(ref, uid) {
+        const what = `delete ${identity_describeRef(ref)}`;
+        const response = await this.transport.call(what, 'DELETE', await this.objectPath(ref), {
+            kind: 'DeleteOptions',
+            apiVersion: 'v1',
+            propagationPolicy: 'Background',
+            ...(uid ? { preconditions: { uid } } : {}),
+        });
+        if (response.status === 404)
+            return false;
+        this.parse(what, response);
+        return true;
+    }
+    /** Objects of a kind, in one namespace or all, matching a label selector. */
+    async list(apiVersion, kind, options = {}) {
+        const what = `list ${kind}`;
+        const path = await this.collection(apiVersion, kind, options.namespace);
+        const items = [];
+        let next;
+        do {
+            // Pages of 500, as kubectl reads: a large list never has to fit in one answer.
+            const query = new URLSearchParams({ limit: '500' });
+            if (options.labelSelector)
+                query.set('labelSelector', options.labelSelector);
+            if (next)
+                query.set('continue', next);
+            const page = this.parse(what, await this.transport.call(what, 'GET', `${path}?${query}`));
+            // A list's items carry no kind or apiVersion: give them theirs.
+            for (const item of page.items ?? [])
+                items.push({ ...item, apiVersion, kind });
+            next = page.metadata?.continue || undefined;
+        } while (next);
+        return items;
+    }
+}
+
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: ./src/lib/kube/labels.ts
+/** The labels and annotations the agent puts on what it applies, and reads back before pruning. */
+
+const DOMAIN = 'gitops-actions.dev';
+/** Which agent applied the object (its namespace). */
+const labels_AGENT_LABEL = (/* unused pure expression or super */ null && (`${DOMAIN}/agent`));
+/** Which unit declared the object: a hash of the unit's path (label values cannot hold `/`). */
+const labels_UNIT_LABEL = (/* unused pure expression or super */ null && (`${DOMAIN}/unit`));
+/** The unit's path itself, for people. */
+const UNIT_ANNOTATION = (/* unused pure expression or super */ null && (`${DOMAIN}/unit-path`));
+/** `disabled`: never prune this object. `allow`: a Namespace, CRD or PVC that may be pruned. */
+const labels_PRUNE_ANNOTATION = (/* unused pure expression or super */ null && (`${DOMAIN}/prune`));
+const labels_FIELD_MANAGER = 'gitops-agent';
+/** A short, stable hash of a unit path: `staging/my-app` and `staging-my/app` never collide. */
+function unitHash(unitPath) {
+    return createHash('sha256').update(unitPath).digest('hex').slice(0, 16);
+}
+/** Kinds never pruned unless annotated `prune: allow`: losing them loses data or other apps. */
+const labels_PROTECTED_KINDS = new Set([
+    'Namespace',
+    'CustomResourceDefinition',
+    'PersistentVolumeClaim',
+    'PersistentVolume',
+]);
+/** The field manager of install-agent's server-side applies (the agent's own is `FIELD_MANAGER`). */
+const INSTALL_FIELD_MANAGER = 'gitops-install';
+/**
+ * On every object install-agent applies, valued with the install's namespace: a later install finds by
+ * it what an earlier one made (and prunes what the base no longer has), never anything else.
+ */
+const INSTALL_LABEL = `${DOMAIN}/install`;
+/** The conventional label naming the tool that manages an object, for people and other tools. */
+const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
+/** The labels install-agent puts on what it applies into `namespace`. */
+function installLabels(namespace) {
+    return { [MANAGED_BY_LABEL]: INSTALL_FIELD_MANAGER, [INSTALL_LABEL]: namespace };
+}
+
+;// CONCATENATED MODULE: ./src/lib/install/secrets.ts
+
+/** The deploy key Secret of deploy/base: keys `identity` and `known_hosts`, mounted at /etc/gitops/ssh. */
+const SSH_SECRET = 'gitops-agent-ssh';
+/** Chat webhook URLs, one a line (the name deploy/examples uses). */
+const NOTIFY_SECRET = {
+    secretName: 'gitops-agent-notify',
+    volume: 'notify',
+    mountPath: '/etc/gitops/notify',
+    key: 'urls',
+    flag: 'notify',
+};
+/** The token the agent sets commit statuses with. */
+const STATUS_TOKEN_SECRET = {
+    secretName: 'gitops-agent-status-token',
+    volume: 'status-token',
+    mountPath: '/etc/gitops/status-token',
+    key: 'token',
+    flag: 'status-token',
+};
+/** A labelled Opaque Secret of `namespace`, its values base64-encoded in `data`. */
+function secret(namespace, name, values) {
+    return {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: {
+            name,
+            namespace,
+            labels: {
+                'app.kubernetes.io/name': 'gitops-agent',
+                'app.kubernetes.io/part-of': 'gitops-actions',
+                ...installLabels(namespace),
+            },
+        },
+        type: 'Opaque',
+        // `data`, not `stringData`: the server stores `data`, so a second apply of the same values is a no-op.
+        data: Object.fromEntries(Object.entries(values).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
+    };
+}
+/** OpenSSH refuses a key file without its final newline; known_hosts reads better with one too. */
+const withNewline = (text) => (text.endsWith('\n') ? text : `${text}\n`);
+/** The Secret `gitops-agent-ssh` of `namespace`: the deploy key and the host keys the agent trusts. */
+function sshKeySecret(namespace, identity, knownHosts) {
+    return secret(namespace, SSH_SECRET, {
+        identity: withNewline(identity),
+        known_hosts: withNewline(knownHosts),
+    });
+}
+/** Every Secret of an install: the deploy key's, and the notify and status token ones when given. */
+function agentSecrets(namespace, values) {
+    const secrets = [sshKeySecret(namespace, values.identity, values.knownHosts)];
+    for (const [mount, value] of [
+        [NOTIFY_SECRET, values.notify],
+        [STATUS_TOKEN_SECRET, values.statusToken],
+    ]) {
+        if (value !== undefined)
+            secrets.push(secret(namespace, mount.secretName, { [mount.key]: withNewline(value) }));
+    }
+    return secrets;
+}
+/** An object as it may be written to a file: a Secret without its values (`data`, `stringData`). */
+function withoutSecretData(object) {
+    if (object.kind !== 'Secret' || object.apiVersion !== 'v1')
+        return object;
+    const { data: _data, stringData: _stringData, ...rest } = object;
+    return rest;
+}
+
+;// CONCATENATED MODULE: ./src/lib/install/ssh-key.ts
+/**
+ * The sync agent's SSH key: a new ed25519 key from `node:crypto`, or the user's own (OpenSSH or PEM;
+ * ed25519, or RSA of 2048 bits or more), always handed back in OpenSSH's own file format
+ * (`openssh-key-v1`, OpenSSH's PROTOCOL.key) with its public key line and fingerprint. The private key
+ * stays out of JSON, `util.inspect` and every error message.
+ */
+
+
+/** RSA keys shorter than this are refused (OpenSSH itself refuses below 1024). */
+const MIN_RSA_BITS = 2048;
+/** A key pair; only `privateKey` is secret, and it is a getter so that no serialization shows it. */
+class SshKey {
+    type;
+    bits;
+    publicKey;
+    fingerprint;
+    #privateKey;
+    constructor(type, bits, 
+    /** `ssh-ed25519 AAAA… comment`: the line for `authorized_keys` or a deploy key. */
+    publicKey, 
+    /** `SHA256:…`, as `ssh-keygen -lf` prints it. */
+    fingerprint, privateKey) {
+        this.type = type;
+        this.bits = bits;
+        this.publicKey = publicKey;
+        this.fingerprint = fingerprint;
+        this.#privateKey = privateKey;
+    }
+    /**
+     * The OpenSSH private key file (`-----BEGIN OPENSSH PRIVATE KEY-----`), unencrypted: the same text
+     * for the same key and comment. For the Secret only; never for a log, an output or a file on disk.
+     */
+    get privateKey() {
+        return this.#privateKey;
+    }
+}
+/** A new ed25519 key whose public key line ends in `comment`. */
+function generateSshKey(comment) {
+    return sshKeyOf((0,external_node_crypto_.generateKeyPairSync)('ed25519').privateKey, comment);
+}
+/**
+ * Reads a private key given by the user: OpenSSH's format or PEM (PKCS#1 `RSA PRIVATE KEY`, PKCS#8
+ * `PRIVATE KEY`), unencrypted. `comment` goes on the public key when the key has none of its own.
+ * Refuses other kinds of keys (ECDSA, DSA, security keys), encrypted ones, short RSA keys and public keys
+ * with a `ConfigurationError` that says what to do and never quotes the key.
+ */
+function parsePrivateKey(text, comment = '') {
+    // A key kept in a JSON string or an environment variable may come with its line breaks as `\n`
+    const unescaped = text.includes('\n') ? text : text.replace(/(\\r)?\\n/g, '\n');
+    const pem = unescaped.replace(/\r\n?/g, '\n').trim();
+    const label = /^-----BEGIN ([A-Z0-9 ]+)-----\n/.exec(pem)?.[1];
+    switch (label) {
+        case 'OPENSSH PRIVATE KEY': {
+            const parsed = readOpenSshKey(pem);
+            return sshKeyOf(parsed.key, parsed.comment || comment);
+        }
+        case 'RSA PRIVATE KEY':
+        case 'PRIVATE KEY':
+            if (/^Proc-Type:\s*4,\s*ENCRYPTED/m.test(pem))
+                throw encrypted();
+            return sshKeyOf(readPem(pem, label), comment);
+        case 'ENCRYPTED PRIVATE KEY':
+            throw encrypted();
+        case 'EC PRIVATE KEY':
+            throw unsupported('an ECDSA key');
+        case 'DSA PRIVATE KEY':
+            throw unsupported('a DSA key');
+        case 'PUBLIC KEY':
+        case 'RSA PUBLIC KEY':
+            throw publicNotPrivate();
+    }
+    if (/^(ssh-|ecdsa-|sk-)\S+ [A-Za-z0-9+/]/.test(pem) || pem.startsWith('---- BEGIN SSH2 PUBLIC')) {
+        throw publicNotPrivate();
+    }
+    if (pem.startsWith('PuTTY-User-Key-File')) {
+        throw new errors_ConfigurationError('the SSH key is in PuTTY format: convert it with `puttygen key.ppk -O private-openssh -o key`');
+    }
+    throw new errors_ConfigurationError('the SSH key is not a private key in OpenSSH or PEM format ' +
+        '(it should start with -----BEGIN OPENSSH PRIVATE KEY-----)');
+}
+/** The `SHA256:…` fingerprint of a public key line (`type base64 [comment]`), as `ssh-keygen -l` has it. */
+function sshFingerprint(publicKey) {
+    const body = publicKey.trim().split(/\s+/)[1];
+    if (!body || !/^[A-Za-z0-9+/]+=*$/.test(body)) {
+        // Not quoted: it could be a private key given by mistake
+        throw new ConfigurationError('not an OpenSSH public key line (type base64 [comment])');
+    }
+    return fingerprintOf(Buffer.from(body, 'base64'));
+}
+// Errors
+function encrypted() {
+    return new errors_ConfigurationError('the SSH private key is encrypted (it has a passphrase), and the agent cannot type one: ' +
+        'remove it on a copy with `ssh-keygen -p -N "" -f key`, or let a new key be made');
+}
+function unsupported(what) {
+    return new errors_ConfigurationError(`the SSH private key is ${what}: only ed25519 and RSA keys (${MIN_RSA_BITS} bits or more) are ` +
+        'accepted; make one with `ssh-keygen -t ed25519`, or let a new key be made');
+}
+/** 'an ECDSA key' for `ecdsa-sha2-nistp256` or `ec`, and so on. */
+function kindOf(type) {
+    if (/^(ecdsa|ec$)/.test(type))
+        return 'an ECDSA key';
+    if (/^(ssh-dss|dsa$)/.test(type))
+        return 'a DSA key';
+    if (type.startsWith('sk-'))
+        return 'a security key (FIDO), which needs its device';
+    return `a key of type ${type.replace(/[^\w@.-]/g, '?').slice(0, 40)}`;
+}
+function publicNotPrivate() {
+    return new errors_ConfigurationError('the SSH key given is a public key: the agent needs the private key (the file without .pub)');
+}
+function corrupt(format) {
+    return new errors_ConfigurationError(`the SSH private key (${format}) cannot be read: it is truncated or corrupt`);
+}
+// From a key object to the OpenSSH forms
+function sshKeyOf(key, rawComment) {
+    const comment = rawComment.replace(/\s+/g, ' ').trim();
+    const keyType = key.asymmetricKeyType;
+    if (keyType !== 'ed25519' && keyType !== 'rsa')
+        throw unsupported(kindOf(keyType ?? 'unknown'));
+    const jwk = key.export({ format: 'jwk' });
+    const b64 = (field) => Buffer.from(field ?? '', 'base64url');
+    let type;
+    let bits;
+    let publicBlob;
+    let privateFields;
+    if (keyType === 'ed25519') {
+        const [seed, pk] = [b64(jwk.d), b64(jwk.x)];
+        type = 'ssh-ed25519';
+        bits = 256;
+        publicBlob = Buffer.concat([sshString(type), sshString(pk)]);
+        privateFields = Buffer.concat([publicBlob, sshString(Buffer.concat([seed, pk]))]);
+    }
+    else {
+        type = 'ssh-rsa';
+        bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
+        if (bits < MIN_RSA_BITS) {
+            throw new errors_ConfigurationError(`the SSH private key is an RSA key of ${bits} bits: at least ${MIN_RSA_BITS} are needed; ` +
+                'make a new one with `ssh-keygen -t ed25519`, or let a new key be made');
+        }
+        const [n, e, d, p, q, qi] = [jwk.n, jwk.e, jwk.d, jwk.p, jwk.q, jwk.qi].map(b64);
+        publicBlob = Buffer.concat([sshString(type), mpint(e), mpint(n)]);
+        // OpenSSH's order: n e d iqmp p q
+        privateFields = Buffer.concat([sshString(type), ...[n, e, d, qi, p, q].map(mpint)]);
+    }
+    const publicKey = [type, publicBlob.toString('base64'), comment].filter(Boolean).join(' ');
+    return new SshKey(type, bits, publicKey, fingerprintOf(publicBlob), openSshFile(publicBlob, privateFields, comment));
+}
+const MAGIC = Buffer.from('openssh-key-v1\0', 'latin1');
+const BEGIN = '-----BEGIN OPENSSH PRIVATE KEY-----';
+const END = '-----END OPENSSH PRIVATE KEY-----';
+/** An unencrypted `openssh-key-v1` file of one key, its base64 in lines of 70 as ssh-keygen writes. */
+function openSshFile(publicBlob, privateFields, comment) {
+    // The check integer only tells a right passphrase from a wrong one; unencrypted, any value does. One
+    // taken from the key keeps the file the same for the same key, so a re-run finds nothing to change.
+    const check = (0,external_node_crypto_.createHash)('sha256').update(publicBlob).digest().subarray(0, 4);
+    const unpadded = Buffer.concat([check, check, privateFields, sshString(comment)]);
+    // Padded with 1, 2, 3… to the cipher's block size, 8 for "none"
+    const padding = Buffer.from(Array.from({ length: -unpadded.length & 7 }, (_, i) => i + 1));
+    const body = Buffer.concat([
+        MAGIC,
+        sshString('none'), // cipher
+        sshString('none'), // kdf
+        sshString(''), // kdf options
+        uint32(1),
+        sshString(publicBlob),
+        sshString(Buffer.concat([unpadded, padding])),
+    ]).toString('base64');
+    return [BEGIN, ...(body.match(/.{1,70}/g) ?? []), END, ''].join('\n');
+}
+function fingerprintOf(publicBlob) {
+    return `SHA256:${(0,external_node_crypto_.createHash)('sha256').update(publicBlob).digest('base64').replace(/=+$/, '')}`;
+}
+// Reading
+function readPem(pem, label) {
+    try {
+        return (0,external_node_crypto_.createPrivateKey)({ key: pem, format: 'pem' });
+    }
+    catch {
+        // OpenSSL's message says nothing the user can act on, and nothing of the key either way.
+        throw corrupt(`PEM ${label}`);
+    }
+}
+/** The key and comment of an `openssh-key-v1` file, checked for one key, no encryption and consistency. */
+function readOpenSshKey(pem) {
+    const lines = pem.split('\n').map((line) => line.trim());
+    if (lines.at(-1) !== END)
+        throw corrupt('OpenSSH');
+    const data = Buffer.from(lines.slice(1, -1).join(''), 'base64');
+    if (!data.subarray(0, MAGIC.length).equals(MAGIC))
+        throw corrupt('OpenSSH');
+    const file = new Reader(data.subarray(MAGIC.length));
+    const cipher = file.text();
+    file.string(); // kdf
+    file.string(); // kdf options
+    const count = file.uint32();
+    if (count !== 1) {
+        throw new errors_ConfigurationError(`the SSH private key file holds ${count} keys: give one`);
+    }
+    const publicBlob = file.string();
+    const publicType = new Reader(publicBlob).text();
+    if (publicType !== 'ssh-ed25519' && publicType !== 'ssh-rsa')
+        throw unsupported(kindOf(publicType));
+    if (cipher !== 'none')
+        throw encrypted();
+    const inner = new Reader(file.string());
+    if (inner.uint32() !== inner.uint32() || inner.text() !== publicType)
+        throw corrupt('OpenSSH');
+    const key = publicType === 'ssh-ed25519' ? readEd25519(inner) : readRsa(inner);
+    const comment = inner.text();
+    // The public key stored beside the private one must be the one the private key makes.
+    if (sshKeyOf(key, '').publicKey !== `${publicType} ${publicBlob.toString('base64')}`) {
+        throw corrupt('OpenSSH');
+    }
+    return { key, comment };
+}
+/** The private part of an ed25519 key: the public key, then the 32-byte seed and the public key again. */
+function readEd25519(inner) {
+    const pk = inner.string();
+    const secret = inner.string();
+    if (pk.length !== 32 || secret.length !== 64)
+        throw corrupt('OpenSSH');
+    // PKCS#8 of an Ed25519 key is a fixed 16-byte prefix and the 32-byte seed (RFC 8410).
+    const prefix = Buffer.from('302e020100300506032b657004220420', 'hex');
+    const der = Buffer.concat([prefix, secret.subarray(0, 32)]);
+    return (0,external_node_crypto_.createPrivateKey)({ key: der, format: 'der', type: 'pkcs8' });
+}
+/** The private part of an RSA key: n e d iqmp p q, as a JWK (which wants d mod p-1 and q-1 too). */
+function readRsa(inner) {
+    const [n, e, d, iqmp, p, q] = Array.from({ length: 6 }, () => inner.mpint());
+    if (p < 2n || q < 2n || p * q !== n)
+        throw corrupt('OpenSSH');
+    const numbers = { n, e, d, p, q, dp: d % (p - 1n), dq: d % (q - 1n), qi: iqmp };
+    const jwk = Object.fromEntries(Object.entries(numbers).map(([k, v]) => [k, b64url(v)]));
+    try {
+        return (0,external_node_crypto_.createPrivateKey)({ key: { kty: 'RSA', ...jwk }, format: 'jwk' });
+    }
+    catch {
+        throw corrupt('OpenSSH');
+    }
+}
+/** SSH's wire format (RFC 4251 §5), read with bounds checks: a short file is corrupt, not a crash. */
+class Reader {
+    data;
+    #at = 0;
+    constructor(data) {
+        this.data = data;
+    }
+    uint32() {
+        if (this.#at + 4 > this.data.length)
+            throw corrupt('OpenSSH');
+        this.#at += 4;
+        return this.data.readUInt32BE(this.#at - 4);
+    }
+    string() {
+        const length = this.uint32();
+        if (this.#at + length > this.data.length)
+            throw corrupt('OpenSSH');
+        this.#at += length;
+        return this.data.subarray(this.#at - length, this.#at);
+    }
+    text() {
+        return this.string().toString('utf8');
+    }
+    mpint() {
+        const bytes = this.string();
+        if (bytes.length === 0)
+            return 0n;
+        if (bytes[0] & 0x80)
+            throw corrupt('OpenSSH'); // negative: no key has one
+        return BigInt(`0x${bytes.toString('hex')}`);
+    }
+}
+function uint32(n) {
+    const b = Buffer.alloc(4);
+    b.writeUInt32BE(n);
+    return b;
+}
+function sshString(value) {
+    const bytes = Buffer.from(value);
+    return Buffer.concat([uint32(bytes.length), bytes]);
+}
+/** A non-negative integer from its big-endian bytes: no leading zeros, but one if the top bit is set. */
+function mpint(bytes) {
+    let start = 0;
+    while (start < bytes.length && bytes[start] === 0)
+        start++;
+    const trimmed = bytes.subarray(start);
+    return sshString(trimmed[0] & 0x80 ? Buffer.concat([Buffer.from([0]), trimmed]) : trimmed);
+}
+function b64url(n) {
+    const hex = n.toString(16);
+    return Buffer.from(hex.length % 2 ? `0${hex}` : hex, 'hex').toString('base64url');
+}
+
+;// CONCATENATED MODULE: ./src/lib/install/access.ts
+/**
+ * What an install needs before it applies anything: the cluster (a kubeconfig path, or its content kept
+ * in a private temp file for the run only), the agent's key (the user's own, the one already in the
+ * Secret, or a new one) and the git host's keys the agent trusts. Nothing here prints a private key.
+ */
+
+
+
+
+
+
+
+
+
+/** Kubeconfig content, not a path: it spans lines or starts like YAML or JSON. */
+function isKubeconfigContent(value) {
+    return /\n/.test(value.trim()) || /^\s*(apiVersion\s*:|kind\s*:|\{)/.test(value);
+}
+/** A client for the kubeconfig given (path or content), else KUBECONFIG / ~/.kube/config. */
+async function connect(kubeconfig, tempRoot) {
+    let dir;
+    let path = kubeconfig;
+    if (kubeconfig !== undefined && isKubeconfigContent(kubeconfig)) {
+        dir = await external_node_fs_namespaceObject.promises.mkdtemp((0,external_node_path_namespaceObject.join)(tempRoot ?? (0,external_node_os_namespaceObject.tmpdir)(), 'gitops-kubeconfig-'));
+        path = (0,external_node_path_namespaceObject.join)(dir, 'config');
+        await external_node_fs_namespaceObject.promises.writeFile(path, kubeconfig, { mode: 0o600 });
+    }
+    const remove = async () => {
+        if (dir)
+            await external_node_fs_namespaceObject.promises.rm(dir, { recursive: true, force: true });
+    };
+    try {
+        const client = KubeClient.load(path, { requestTimeoutMs: 30_000 });
+        const close = async () => {
+            client.close();
+            await remove();
+        };
+        return { client, close };
+    }
+    catch (error) {
+        await remove();
+        throw error;
+    }
+}
+/** The Secret of the agent's key in `namespace`. */
+const sshSecretRef = (namespace) => ({
+    apiVersion: 'v1',
+    kind: 'Secret',
+    namespace,
+    name: SSH_SECRET,
+});
+/** The live Secret of the agent's key, if any; an error saying what to fix when the cluster says no. */
+async function readSshSecret(client, namespace) {
+    try {
+        return await client.get(sshSecretRef(namespace));
+    }
+    catch (error) {
+        const code = error instanceof errors_KubeError ? error.code : -1;
+        if (code === 0)
+            throw new errors_ConfigurationError(`install: no Kubernetes cluster reachable at ${client.server}: ${errorMessage(error)}. Check the kubeconfig (its server and credentials) and that this runner can reach the API server`, { cause: error });
+        if (code === 401)
+            throw new errors_ConfigurationError(`install: the API server at ${client.server} does not accept the kubeconfig's credentials: ${errorMessage(error)}`, { cause: error });
+        if (code === 403)
+            throw new errors_ConfigurationError(`install: the kubeconfig's user may not read the Secret ${SSH_SECRET} in the namespace ${namespace} (installing the agent takes cluster-admin): ${errorMessage(error)}`, { cause: error });
+        throw error;
+    }
+}
+/** A value of a Secret's `data`, decoded. */
+function secretValue(secret, key) {
+    const data = (secret?.data ?? {});
+    return data[key] === undefined ? undefined : Buffer.from(data[key], 'base64').toString('utf8');
+}
+/** The repository must be an SSH URL: the agent reads it with the deploy key. */
+function checkSshRepository(repository) {
+    if (transportOf(repository) !== 'ssh' || /\s/.test(repository))
+        throw new errors_ConfigurationError(`repository: '${repository}' is not an SSH URL (git@host:owner/repo.git or ssh://git@host/owner/repo.git): the agent reads the repository with a read-only deploy key`);
+}
+/** The given known_hosts, GitHub's published keys for github.com, or the ones installed before. */
+function knownHostsFor(repository, given, installed) {
+    if (given)
+        return given;
+    if (isGithubSsh(repository))
+        return GITHUB_KNOWN_HOSTS.join('\n');
+    if (installed?.trim())
+        return installed;
+    throw new errors_ConfigurationError(`known-hosts: required for ${repository} (only github.com's keys are built in): give the host's lines, e.g. the output of \`ssh-keyscan <host>\` checked against the keys the host publishes`);
+}
+/**
+ * The key to install: the user's own (`given`), the Secret's (a second run changes nothing), or a new
+ * ed25519 one; with `rotate`, a new one (or the user's) in place of the Secret's.
+ */
+function chooseKey(given, installedIdentity, rotate, comment) {
+    let installed;
+    if (installedIdentity) {
+        try {
+            installed = parsePrivateKey(installedIdentity, comment);
+        }
+        catch {
+            // A Secret holding no usable key is replaced, as if there were none.
+            installed = undefined;
+        }
+    }
+    const key = given ? parsePrivateKey(given, comment) : undefined;
+    if (rotate)
+        return { key: key ?? generateSshKey(comment), action: 'rotated', previous: installed };
+    if (key) {
+        const replaced = installed && installed.fingerprint !== key.fingerprint ? installed : undefined;
+        return { key, action: 'provided', previous: replaced };
+    }
+    if (installed)
+        return { key: installed, action: 'reused' };
+    return { key: generateSshKey(comment), action: 'generated' };
+}
+
+;// CONCATENATED MODULE: ./src/lib/git-host/host.ts
+/** Who the git host is (GitHub or GitLab), where its API is, and the one error its API calls throw. */
+
+
+/** A call to a git host's API that failed: which call (without its query), the status, what it said. */
+class GitHostApiError extends Error {
+    status;
+    constructor(message, 
+    /** The HTTP status, when the host answered. */
+    status) {
+        super(message);
+        this.status = status;
+        this.name = 'GitHostApiError';
+    }
+}
+/** The host a remote URL names: GitLab when its host name says gitlab, else GitHub. */
+function gitHostOf(gitUrl) {
+    return hostOf(gitUrl)?.includes('gitlab') ? 'gitlab' : 'github';
+}
+/**
+ * The API of the host that serves `gitUrl`: `https://<host>/api/v4` for GitLab, `api.github.com` for
+ * github.com (or a local remote), `https://<host>/api/v3` for GitHub Enterprise.
+ */
+function defaultApiUrl(host, gitUrl) {
+    const name = hostOf(gitUrl);
+    if (host === 'gitlab')
+        return `https://${name ?? 'gitlab.com'}/api/v4`;
+    return !name || name === 'github.com' ? 'https://api.github.com' : `https://${name}/api/v3`;
+}
+/** The `owner/name` (GitHub) or project path (GitLab) of a repository URL or `owner/name` string. */
+function projectOf(repository) {
+    const path = repository
+        .replace(/^file:\/\//i, '')
+        .replace(/^[a-z+]+:\/\/[^/]+\//i, '')
+        .replace(/^[^@/]+@[^:/]+:/, '')
+        .replace(/\.git$/, '')
+        .replace(/^\/+|\/+$/g, '');
+    if (!/^[\w.-]+(\/[\w.-]+)+$/.test(path)) {
+        throw new errors_ConfigurationError(`cannot tell the project of '${repository}' for the pull request API`);
+    }
+    return path;
+}
+
+;// CONCATENATED MODULE: ./src/lib/git-host/github.ts
+/** GitHub's REST API through Octokit (`@actions/github`), loaded only when a call is made. */
+
+
+/** Octokit for one GitHub repository (`owner/name`, the last two parts of `project`). */
+async function github_githubRepository(apiUrl, token, project) {
+    const [owner, repo] = project.split('/').slice(-2);
+    // Loaded on demand: Octokit is most of a bundle and only pull requests and commit statuses need it.
+    const { getOctokit } = await __nccwpck_require__.e(/* import() */ 413).then(__nccwpck_require__.bind(__nccwpck_require__, 2413));
+    return { octokit: getOctokit(token, { baseUrl: apiUrl }), owner, repo };
+}
+/** Runs one Octokit call; a failure becomes a `GitHostApiError` naming the call and the status. */
+async function github_githubCall(what, call) {
+    try {
+        return await call();
+    }
+    catch (error) {
+        const status = error.status;
+        const code = typeof status === 'number' ? status : undefined;
+        throw new GitHostApiError(`GitHub API ${what}: ${code !== undefined ? `${code} ` : ''}${errorMessage(error)}`, code);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/lib/git-host/gitlab.ts
+/** GitLab's REST API (v4), as publish (merge requests) and the agent (commit statuses) call it. */
+
+
+/**
+ * One call with the token in GitLab's own header; the answer's JSON. A failure says which call (without
+ * its query), the status and the start of what GitLab answered.
+ */
+async function gitlab_gitlabCall(api, method, path, options = {}) {
+    const url = `${api.apiUrl.replace(/\/+$/, '')}${path}`;
+    const call = `GitLab API ${method} ${url.replace(/\?.*/, '')}`;
+    let response;
+    let text;
+    try {
+        response = await fetch(url, {
+            method,
+            headers: { 'PRIVATE-TOKEN': api.token, 'Content-Type': 'application/json' },
+            body: options.body ? JSON.stringify(options.body) : undefined,
+            signal: options.timeoutMs ? AbortSignal.timeout(options.timeoutMs) : undefined,
+        });
+        text = await response.text();
+    }
+    catch (error) {
+        throw new GitHostApiError(`${call}: ${errorMessage(error)}`);
+    }
+    if (!response.ok) {
+        throw new GitHostApiError(`${call}: ${response.status} ${text.slice(0, 300)}`, response.status);
+    }
+    try {
+        return (text ? JSON.parse(text) : undefined);
+    }
+    catch {
+        throw new GitHostApiError(`${call}: the answer is not JSON: ${text.slice(0, 120)}`);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/lib/git-host/commit-status.ts
+/** Setting one commit status on GitHub or GitLab. */
+
+
+/** A git host that does not answer within this long must not hold up the caller. */
+const STATUS_TIMEOUT_MS = 10_000;
+/** Sets `status` on commit `sha` of `project` (`owner/name` or a GitLab project path). */
+async function setCommitStatus(api, project, sha, status) {
+    const { state, context, description } = status;
+    if (api.host === 'gitlab') {
+        const path = ['projects', project, 'statuses', sha].map(encodeURIComponent).join('/');
+        await gitlabCall(api, 'POST', `/${path}`, {
+            body: { state: state === 'failure' ? 'failed' : state, name: context, description },
+            timeoutMs: STATUS_TIMEOUT_MS,
+        });
+        return;
+    }
+    const { octokit, owner, repo } = await githubRepository(api.apiUrl, api.token, project);
+    await githubCall('create a commit status', () => octokit.rest.repos.createCommitStatus({
+        owner,
+        repo,
+        sha,
+        state,
+        context,
+        description,
+        request: { signal: AbortSignal.timeout(STATUS_TIMEOUT_MS) },
+    }));
+}
+
+;// CONCATENATED MODULE: ./src/lib/git-host/deploy-keys.ts
+/**
+ * The deploy keys of one repository on GitHub (`repos.*DeployKey*` through Octokit) or GitLab (the
+ * project's `deploy_keys`): how the sync agent's public key is registered, read-only, and found again.
+ */
+
+
+
+
+/** A host lists this many keys a page; a project with more pages than the cap is not read to the end. */
+const PER_PAGE = 100;
+const MAX_PAGES = 50;
+/**
+ * Registers `spec.publicKey` read-only unless the repository has it already: the same key (type and
+ * base64 body; titles and comments may differ) is kept as it is. A key that is there with write access
+ * is refused, never kept: an agent only reads, and a key that can push is a risk to remove by hand.
+ */
+async function ensureDeployKey(api, project, spec) {
+    const found = await findDeployKey(api, project, spec.publicKey);
+    if (found)
+        return { id: keptReadOnly(found, project).id, created: false };
+    try {
+        return { id: (await createDeployKey(api, project, spec)).id, created: true };
+    }
+    catch (error) {
+        // Another job may have registered it meanwhile (GitHub: 422 in use; GitLab: 400 taken)
+        const raced = error instanceof GitHostApiError && [400, 422].includes(error.status ?? 0);
+        const now = raced ? await findDeployKey(api, project, spec.publicKey) : undefined;
+        if (!now)
+            throw error;
+        return { id: keptReadOnly(now, project).id, created: false };
+    }
+}
+/** Every deploy key of the repository. */
+async function listDeployKeys(api, project) {
+    return withPermissionHint(api, project, async () => {
+        if (api.host === 'gitlab') {
+            const keys = [];
+            for (let page = 1; page <= MAX_PAGES; page++) {
+                const query = new URLSearchParams({ per_page: `${PER_PAGE}`, page: `${page}` });
+                const batch = await gitlab_gitlabCall(api, 'GET', `${keysPath(project)}?${query}`);
+                keys.push(...batch.map((k) => ({ ...pick(k), readOnly: !k.can_push })));
+                if (batch.length < PER_PAGE)
+                    break;
+            }
+            return keys;
+        }
+        const { octokit, owner, repo } = await github_githubRepository(api.apiUrl, api.token, project);
+        const keys = await github_githubCall('list deploy keys', () => octokit.paginate(octokit.rest.repos.listDeployKeys, { owner, repo, per_page: PER_PAGE }));
+        return keys.map((k) => ({ ...pick(k), readOnly: k.read_only }));
+    });
+}
+/** The repository's deploy key with the same public key (comments aside), if it has one. */
+async function findDeployKey(api, project, publicKey) {
+    const wanted = keyIdentity(publicKey);
+    return (await listDeployKeys(api, project)).find((k) => safeIdentity(k.key) === wanted);
+}
+/** Registers a deploy key that can only read (`read_only: true`, `can_push: false`). */
+async function createDeployKey(api, project, spec) {
+    const key = keyIdentity(spec.publicKey);
+    return withPermissionHint(api, project, async () => {
+        if (api.host === 'gitlab') {
+            const body = { title: spec.title, key, can_push: false };
+            const made = await gitlab_gitlabCall(api, 'POST', keysPath(project), { body });
+            return { ...pick(made), readOnly: !made.can_push };
+        }
+        const { octokit, owner, repo } = await github_githubRepository(api.apiUrl, api.token, project);
+        const made = await github_githubCall('create a deploy key', () => octokit.rest.repos.createDeployKey({ owner, repo, title: spec.title, key, read_only: true })).catch((error) => {
+            if (!(error instanceof GitHostApiError) || !/already in use/.test(error.message))
+                throw error;
+            throw new GitHostApiError(`${error.message}: GitHub takes a key as the deploy key of one repository only, and not ` +
+                'as a user key as well: give this repository a key of its own', error.status);
+        });
+        return { ...pick(made.data), readOnly: made.data.read_only };
+    });
+}
+/**
+ * Deletes deploy key `id`; false when the repository no longer has it (a host answers 404 both for a
+ * missing key and for a token that may not see the keys: the list tells the two apart).
+ */
+async function deleteDeployKey(api, project, id) {
+    try {
+        await withPermissionHint(api, project, async () => {
+            if (api.host === 'gitlab') {
+                await gitlab_gitlabCall(api, 'DELETE', `${keysPath(project)}/${id}`);
+                return;
+            }
+            const { octokit, owner, repo } = await github_githubRepository(api.apiUrl, api.token, project);
+            await github_githubCall(`delete deploy key ${id}`, () => octokit.rest.repos.deleteDeployKey({ owner, repo, key_id: id }));
+        });
+        return true;
+    }
+    catch (error) {
+        if (!(error instanceof GitHostApiError) || error.status !== 404)
+            throw error;
+        const keys = await listDeployKeys(api, project).catch(() => undefined);
+        if (!keys || keys.some((k) => k.id === id))
+            throw error;
+        return false;
+    }
+}
+/** Whether two public key lines are the same key: type and base64 body, whatever the comments. */
+function samePublicKey(a, b) {
+    return safeIdentity(a) !== undefined && safeIdentity(a) === safeIdentity(b);
+}
+// Helpers
+function keptReadOnly(key, project) {
+    if (key.readOnly)
+        return key;
+    throw new GitHostApiError(`the deploy key "${key.title}" (id ${key.id}) of ${project} is this public key with write ` +
+        'access, and the sync agent must only read: delete that deploy key on the git host, then run ' +
+        'again to register the key read-only');
+}
+function keysPath(project) {
+    return `/projects/${encodeURIComponent(project)}/deploy_keys`;
+}
+function pick(k) {
+    return { id: k.id, title: k.title, key: k.key };
+}
+/** `type base64` of a public key line, the part hosts compare; a ConfigurationError for anything else. */
+function keyIdentity(publicKey) {
+    const identity = safeIdentity(publicKey);
+    if (!identity) {
+        throw new errors_ConfigurationError('the deploy key must be an OpenSSH public key line (ssh-ed25519 AAAA… or ssh-rsa AAAA…)');
+    }
+    return identity;
+}
+function safeIdentity(publicKey) {
+    const [type, body] = publicKey.trim().split(/\s+/);
+    const valid = /^[a-z0-9@.-]+$/i.test(type ?? '') && /^AAAA[A-Za-z0-9+/]+=*$/.test(body ?? '');
+    return valid ? `${type} ${body}` : undefined;
+}
+/**
+ * Runs calls of the deploy keys API; a 401, 403 or 404 says which right the token lacks, after what the
+ * host said.
+ */
+async function withPermissionHint(api, project, call) {
+    try {
+        return await call();
+    }
+    catch (error) {
+        const status = error instanceof GitHostApiError ? error.status : undefined;
+        if (status !== 401 && status !== 403 && status !== 404)
+            throw error;
+        throw new GitHostApiError(`${errorMessage(error)}: ${permissionHint(api, project, status)}`, status);
+    }
+}
+function permissionHint(api, project, status) {
+    if (status === 401)
+        return 'the token is not valid (mistyped, expired or revoked)';
+    const lacks = api.host === 'gitlab'
+        ? `the token cannot manage the deploy keys of ${project}: it needs the Maintainer role ` +
+            'on the project (or Owner) and the api scope'
+        : `the token cannot manage the deploy keys of ${project}: it needs admin on the repository ` +
+            '(a fine-grained token with "Administration: write" on it, or a classic token with the repo ' +
+            "scope of a repository admin; a workflow's GITHUB_TOKEN never can)";
+    const host = api.host === 'gitlab' ? 'GitLab' : 'GitHub';
+    return status === 404
+        ? `${lacks}. ${host} also answers 404 when the repository does not exist or the token cannot see it`
+        : lacks;
+}
+
+;// CONCATENATED MODULE: ./src/lib/git-host/pull-request.ts
+
+
+/** Opens the request, or updates the open one from the same branch; returns its web URL. */
+async function openPullRequest(api, spec, log) {
+    return api.host === 'gitlab'
+        ? gitlabMergeRequest(api, spec, log)
+        : githubPullRequest(api, spec, log);
+}
+async function githubPullRequest(api, spec, log) {
+    const { octokit, owner, repo } = await github_githubRepository(api.apiUrl, api.token, api.project);
+    const open = await github_githubCall('list pull requests', () => octokit.rest.pulls.list({
+        owner,
+        repo,
+        head: `${owner}:${spec.head}`,
+        base: spec.base,
+        state: 'open',
+    }));
+    const existing = open.data[0];
+    if (existing) {
+        await github_githubCall(`update pull request #${existing.number}`, () => octokit.rest.pulls.update({
+            owner,
+            repo,
+            pull_number: existing.number,
+            title: spec.title,
+            body: spec.body,
+        }));
+        log.info(`Updated pull request #${existing.number}: ${existing.html_url}`);
+        return existing.html_url;
+    }
+    const created = await github_githubCall('create a pull request', () => octokit.rest.pulls.create({
+        owner,
+        repo,
+        head: spec.head,
+        base: spec.base,
+        title: spec.title,
+        body: spec.body,
+    }));
+    log.info(`Opened pull request #${created.data.number}: ${created.data.html_url}`);
+    return created.data.html_url;
+}
+async function gitlabMergeRequest(api, spec, log) {
+    const base = `/projects/${encodeURIComponent(api.project)}/merge_requests`;
+    const call = (method, path, body) => gitlab_gitlabCall(api, method, path, { body });
+    const query = new URLSearchParams({
+        source_branch: spec.head,
+        target_branch: spec.base,
+        state: 'opened',
+    });
+    const open = await call('GET', `${base}?${query}`);
+    const fields = { title: spec.title, description: spec.body };
+    if (open.length > 0) {
+        const mr = await call('PUT', `${base}/${open[0].iid}`, fields);
+        log.info(`Updated merge request !${mr.iid}: ${mr.web_url}`);
+        return mr.web_url;
+    }
+    const mr = await call('POST', base, {
+        ...fields,
+        source_branch: spec.head,
+        target_branch: spec.base,
+        remove_source_branch: true,
+    });
+    log.info(`Opened merge request !${mr.iid}: ${mr.web_url}`);
+    return mr.web_url;
+}
+
+;// CONCATENATED MODULE: ./src/lib/git-host/index.ts
+/** The git host's API: who the host is, pull and merge requests, commit statuses, deploy keys. */
+
+
+
+
+
+;// CONCATENATED MODULE: ./src/lib/manifests/objects.ts
+/**
+ * Kubernetes objects as this tool handles them: validation, identity, the stable order, the canonical
+ * form and its digest.
+ */
+
+
+
+// What the Kubernetes API server takes, so a name never becomes a path (file names, API paths): kinds
+// are words (a DNS-1035 label once lower-cased, as the API server checks a CRD's kind); apiVersion is
+// `v1` or `<DNS subdomain group>/<version>`; names follow the generic path-segment rule (per-kind rules
+// are the API server's, and `system:controller:x` is a valid RBAC name), and a backslash, which no
+// built-in kind allows and which is a path separator on Windows, is refused too; namespaces are DNS labels.
+const KIND = /^[A-Za-z]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?$/;
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const VERSION = DNS_LABEL;
+const NAME_FORBIDDEN = /[/\\%\p{Cc}]/u;
+function isDnsSubdomain(value) {
+    return value.length <= 253 && value.split('.').every((label) => DNS_LABEL.test(label));
+}
+function isApiVersion(value) {
+    if (value === 'v1')
+        return true;
+    const parts = value.split('/');
+    return parts.length === 2 && isDnsSubdomain(parts[0]) && VERSION.test(parts[1]);
+}
+function isName(value) {
+    return (value !== '' &&
+        value.length <= 253 &&
+        value !== '.' &&
+        value !== '..' &&
+        !NAME_FORBIDDEN.test(value));
+}
+/** A value for a message: quoted, escaped, and cut short. */
+function shown(value) {
+    return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
+}
+/**
+ * Checks that every document is a well-formed Kubernetes object (apiVersion, kind, metadata.name), that
+ * no two share kind/namespace/name, and that no plaintext Secret slips through unless allowed. Every
+ * problem is collected and reported at once; a Secret's data never appears in a message.
+ */
+function validateManifests(docs, options = {}) {
+    const problems = [];
+    const seen = new Map();
+    const manifests = [];
+    for (const { source, value } of docs) {
+        const apiVersion = value.apiVersion;
+        const kind = value.kind;
+        const metadata = value.metadata;
+        const missing = [];
+        if (typeof apiVersion !== 'string' || apiVersion === '')
+            missing.push('apiVersion');
+        if (typeof kind !== 'string' || kind === '')
+            missing.push('kind');
+        if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata)) {
+            missing.push('metadata');
+        }
+        else if (typeof metadata.name !== 'string' || metadata.name === '') {
+            missing.push('metadata.name');
+        }
+        if (missing.length > 0) {
+            problems.push(`${source}: not a Kubernetes object: missing ${missing.join(', ')}`);
+            continue;
+        }
+        const object = value;
+        const problem = identityProblem(object);
+        if (problem !== undefined) {
+            problems.push(`${source}: ${problem}`);
+            continue;
+        }
+        if (isPlainSecret(object) && !options.allowSecrets) {
+            problems.push(`${source}: ${describeObject(object)} is a plaintext Secret; keep secrets out of git ` +
+                `(use SealedSecrets, SOPS or an external secret store) or set allow-secrets: true`);
+            continue;
+        }
+        const key = objectKey(object);
+        const first = seen.get(key);
+        if (first !== undefined) {
+            problems.push(`${source}: duplicate ${describeObject(object)} (also in ${first})`);
+            continue;
+        }
+        seen.set(key, source);
+        manifests.push({ source, object });
+    }
+    if (problems.length > 0) {
+        throw new errors_ConfigurationError(`${problems.length} invalid manifest${problems.length > 1 ? 's' : ''}:\n  ${problems.join('\n  ')}`);
+    }
+    return manifests;
+}
+/** What is wrong with an object's kind, apiVersion, name or namespace, naming the object; or nothing. */
+function identityProblem(object) {
+    const { kind, apiVersion } = object;
+    const { name, namespace } = object.metadata;
+    if (!KIND.test(kind)) {
+        return `object ${shown(name)} has an invalid kind ${shown(kind)} (a word of letters, digits and -, starting with a letter, at most 63)`;
+    }
+    if (!isName(name)) {
+        return `${kind} has an invalid metadata.name ${shown(name)} (at most 253 characters, not . or .., no /, \\, % or control characters)`;
+    }
+    if (!isApiVersion(apiVersion)) {
+        return `${kind}/${name} has an invalid apiVersion ${shown(apiVersion)} (v1 or <group>/<version>)`;
+    }
+    if (namespace !== undefined && (typeof namespace !== 'string' || !DNS_LABEL.test(namespace))) {
+        return `${kind}/${name} has an invalid metadata.namespace (a DNS label: lower case, digits, -, at most 63)`;
+    }
+    return undefined;
+}
+function isPlainSecret(object) {
+    return object.kind === 'Secret' && object.apiVersion === 'v1';
+}
+// Apply order, after Flux's ssa/sort.go (itself after Helm's install order): what others depend on
+// comes first. Unknown kinds (custom resources) go last.
+const KIND_ORDER = [
+    'CustomResourceDefinition',
+    'Namespace',
+    'ResourceQuota',
+    'StorageClass',
+    'LimitRange',
+    'PodSecurityPolicy',
+    'PodDisruptionBudget',
+    'PriorityClass',
+    'ServiceAccount',
+    'Secret',
+    'SecretList',
+    'ConfigMap',
+    'PersistentVolume',
+    'PersistentVolumeClaim',
+    'ClusterRole',
+    'ClusterRoleList',
+    'ClusterRoleBinding',
+    'ClusterRoleBindingList',
+    'Role',
+    'RoleList',
+    'RoleBinding',
+    'RoleBindingList',
+    'Service',
+    'DaemonSet',
+    'Pod',
+    'ReplicationController',
+    'ReplicaSet',
+    'Deployment',
+    'HorizontalPodAutoscaler',
+    'StatefulSet',
+    'Job',
+    'CronJob',
+    'IngressClass',
+    'Ingress',
+    'APIService',
+    'MutatingWebhookConfiguration',
+    'ValidatingWebhookConfiguration',
+];
+const KIND_RANK = new Map(KIND_ORDER.map((kind, i) => [kind, i]));
+/** Sorts objects into the stable order: by kind rank, then kind, namespace, name, apiVersion. */
+function sortObjects(items) {
+    const rank = (o) => KIND_RANK.get(o.kind) ?? KIND_ORDER.length;
+    const cmp = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
+    return [...items].sort((x, y) => rank(x.object) - rank(y.object) ||
+        cmp(x.object.kind, y.object.kind) ||
+        cmp(x.object.metadata.namespace ?? '', y.object.metadata.namespace ?? '') ||
+        cmp(x.object.metadata.name, y.object.metadata.name) ||
+        cmp(x.object.apiVersion, y.object.apiVersion));
+}
+/** A copy with every mapping's keys sorted: the canonical JSON form. */
+function canonicalJson(value) {
+    return JSON.stringify(sortKeys(value));
+}
+function sortKeys(value) {
+    if (Array.isArray(value))
+        return value.map(sortKeys);
+    if (value !== null && typeof value === 'object') {
+        const out = {};
+        for (const key of Object.keys(value).sort()) {
+            out[key] = sortKeys(value[key]);
+        }
+        return out;
+    }
+    return value;
+}
+/** sha256 of one object's canonical JSON. */
+function objectDigest(object) {
+    return (0,external_node_crypto_.createHash)('sha256').update(canonicalJson(object)).digest('hex');
+}
+/**
+ * sha256 of a set of objects: their canonical JSON in the stable order, one per line. Independent of
+ * file names, key order, YAML style and machine, so the same objects always give the same digest.
+ */
+function manifestsDigest(objects) {
+    const sorted = sortObjects(objects.map((object) => ({ object })));
+    const hash = (0,external_node_crypto_.createHash)('sha256');
+    for (const { object } of sorted)
+        hash.update(canonicalJson(object)).update('\n');
+    return `sha256:${hash.digest('hex')}`;
+}
+
+;// CONCATENATED MODULE: ./src/lib/kube/apply.ts
+/**
+ * Applying and pruning, after Flux's `ssa` package: apply in stages (CRDs and Namespaces, then other
+ * cluster-scoped objects, then the rest) with bounded concurrency, one change-set entry per object; prune
+ * by inventory, only what still carries the unit's label and is not protected.
+ */
+
+
+
+
+
+/** `group/Kind` of an object's type (`/Kind` for the core group). */
+function groupKind(apiVersion, kind) {
+    return `${apiVersion.includes('/') ? apiVersion.split('/')[0] : ''}/${kind}`;
+}
+/**
+ * Whether each kind the given CRDs define is namespaced, from the CRDs themselves: a kind whose CRD is
+ * applied in the same sync is not served yet, so discovery cannot tell.
+ */
+function crdScopes(objects) {
+    const scopes = new Map();
+    for (const o of objects) {
+        if (o.kind !== 'CustomResourceDefinition')
+            continue;
+        const spec = o.spec;
+        if (spec?.group && spec.names?.kind)
+            scopes.set(`${spec.group}/${spec.names.kind}`, spec.scope !== 'Cluster');
+    }
+    return scopes;
+}
+/** How long a CRD may take to be Established (names accepted, its kind served). */
+const ESTABLISH_TIMEOUT_MS = 60_000;
+/** Waits until every CRD is Established; the problems of those that are not, by the timeout. */
+async function waitEstablished(client, crds, timeoutMs = ESTABLISH_TIMEOUT_MS) {
+    const deadline = Date.now() + timeoutMs;
+    const pending = new Map(crds.map((c) => [c.metadata.name, 'not Established yet']));
+    for (;;) {
+        for (const crd of crds.filter((c) => pending.has(c.metadata.name))) {
+            const live = await client.get(refOf(crd));
+            const conditions = live?.status
+                ?.conditions ?? [];
+            if (conditions.some((c) => c.type === 'Established' && c.status === 'True'))
+                pending.delete(crd.metadata.name);
+            else {
+                const problem = conditions.find((c) => c.status === 'False' && c.message);
+                if (problem)
+                    pending.set(crd.metadata.name, `${problem.type}: ${problem.message}`);
+            }
+        }
+        if (pending.size === 0 || Date.now() >= deadline)
+            return pending;
+        await sleep(200);
+    }
+}
+/** Puts CRDs and Namespaces first, then cluster-scoped objects, then namespaced ones. */
+function stages(objects) {
+    const first = objects.filter((o) => o.object.kind === 'CustomResourceDefinition' || o.object.kind === 'Namespace');
+    const cluster = objects.filter((o) => !first.includes(o) && !o.namespaced);
+    const rest = objects.filter((o) => !first.includes(o) && o.namespaced);
+    return [first, cluster, rest].map((s) => s.map((o) => o.object)).filter((s) => s.length > 0);
+}
+/** The parts of a live object that say what it is, without what the server stamps on it. */
+function comparable(object) {
+    const { metadata, status: _status, ...rest } = object;
+    const { managedFields: _m, resourceVersion: _r, generation: _g, creationTimestamp: _c, uid: _u, ...meta } = metadata;
+    return canonicalJson({ ...rest, metadata: meta });
+}
+/**
+ * Applies objects stage by stage. With `dryRun`, nothing is written: each object is applied with the
+ * server's dry run and compared with the live one to say created / configured / unchanged.
+ */
+async function applyObjects(client, objectStages, options) {
+    const entries = [];
+    const isNew = (o) => options.newKinds?.has(groupKind(o.apiVersion, o.kind)) === true;
+    // Once a request gets no answer in time, the rest are not sent: a stuck server would otherwise hold
+    // the unit for one timeout per object in turn.
+    let unanswered;
+    for (const stage of objectStages) {
+        const results = await Promise.all(stage.map((object) => options.limiter.run(async () => {
+            const ref = refOf(object);
+            if (unanswered)
+                return {
+                    ref,
+                    action: 'failed',
+                    error: `not sent: an earlier request of the unit got no answer (${unanswered})`,
+                };
+            try {
+                if (!options.dryRun) {
+                    await applyOnce(client, object, isNew(object));
+                    return { ref, action: 'applied' };
+                }
+                const live = await client.get(ref);
+                if (!live)
+                    return { ref, action: 'created' };
+                const planned = await client.apply(object, {
+                    fieldManager: FIELD_MANAGER,
+                    force: true,
+                    dryRun: true,
+                });
+                return {
+                    ref,
+                    action: comparable(planned) === comparable(live) ? 'unchanged' : 'configured',
+                };
+            }
+            catch (error) {
+                if (error instanceof KubeError && error.reason === 'Timeout')
+                    unanswered ??= error.message;
+                // A dry run cannot apply objects of a kind whose CRD it would create: they would be created.
+                if (options.dryRun && isNew(object) && isUnserved(error))
+                    return { ref, action: 'created' };
+                return {
+                    ref,
+                    action: 'failed',
+                    error: error instanceof Error ? error.message : String(error),
+                };
+            }
+        })));
+        entries.push(...results);
+        // A failed CRD or Namespace would fail everything after it: stop here.
+        if (results.some((r) => r.action === 'failed'))
+            break;
+        // Custom resources need their CRD Established first.
+        const crds = stage.filter((o) => o.kind === 'CustomResourceDefinition');
+        if (!options.dryRun && crds.length > 0) {
+            const pending = await waitEstablished(client, crds).catch((error) => new Map(crds.map((c) => [c.metadata.name, `cannot read it: ${String(error)}`])));
+            if (pending.size > 0) {
+                for (const entry of results.filter((r) => pending.has(r.ref.name))) {
+                    entry.action = 'failed';
+                    entry.error = `CustomResourceDefinition/${entry.ref.name} is not Established after ${ESTABLISH_TIMEOUT_MS / 1000} s: ${pending.get(entry.ref.name)}`;
+                }
+                break;
+            }
+        }
+    }
+    return entries;
+}
+/** The kind is not served (yet): discovery found nothing. */
+function isUnserved(error) {
+    return error instanceof KubeError && error.code === 404 && error.message.startsWith('discover ');
+}
+/**
+ * Server-side apply. An object of a kind whose CRD was just Established is tried again for a few seconds
+ * while the server's discovery catches up.
+ */
+async function applyOnce(client, object, newKind) {
+    for (let attempt = 0;; attempt++) {
+        try {
+            await client.applyOnly(object, { fieldManager: FIELD_MANAGER, force: true });
+            return;
+        }
+        catch (error) {
+            if (!newKind || !isUnserved(error) || attempt >= 20)
+                throw error;
+            await sleep(250);
+        }
+    }
+}
+/**
+ * Deletes what a unit's inventory had and nobody declares now, if the live object still carries the
+ * unit's label and is neither protected (Namespaces, CRDs, PVCs, unless annotated `prune: allow`) nor
+ * annotated `prune: disabled`. `dryRun` only says what would go.
+ */
+async function pruneObjects(client, candidates, owner, options) {
+    return Promise.all(candidates.map((ref) => options.limiter.run(async () => {
+        const protectedBy = options.protect?.(ref);
+        if (protectedBy)
+            return { ref, action: 'skipped', error: protectedBy };
+        try {
+            const live = await client.get(ref);
+            if (!live)
+                return { ref, action: 'skipped', error: 'already gone' };
+            const labels = (live.metadata.labels ?? {});
+            const annotations = (live.metadata.annotations ?? {});
+            if (labels[UNIT_LABEL] !== owner.unit || labels[AGENT_LABEL] !== owner.agent)
+                return { ref, action: 'skipped', error: 'now belongs to another unit or to nobody' };
+            if (annotations[PRUNE_ANNOTATION] === 'disabled')
+                return { ref, action: 'skipped', error: `annotated ${PRUNE_ANNOTATION}: disabled` };
+            if (PROTECTED_KINDS.has(ref.kind) && annotations[PRUNE_ANNOTATION] !== 'allow') {
+                return {
+                    ref,
+                    action: 'skipped',
+                    error: `a ${ref.kind} is pruned only when annotated ${PRUNE_ANNOTATION}: allow`,
+                };
+            }
+            if (options.dryRun)
+                return { ref, action: 'deleted' };
+            // Bound to the object just checked: one created again since then is not ours to delete.
+            await client.delete(ref, live.metadata.uid);
+            return { ref, action: 'deleted' };
+        }
+        catch (error) {
+            return {
+                ref,
+                action: 'failed',
+                error: error instanceof KubeError
+                    ? error.message
+                    : `delete ${describeRef(ref)}: ${String(error)}`,
+            };
+        }
+    })));
+}
+
+;// CONCATENATED MODULE: ./src/lib/install/apply.ts
+/**
+ * Applying an install: server-side apply through the project's client as `gitops-install`, the
+ * Namespace first, then the agent's identity and rights (ServiceAccount, ClusterRole, bindings), then the
+ * rest, one object at a time, stopping at the first failure: every step is idempotent, so a re-run
+ * repairs what a failed one left. Then what an earlier install into the same namespace made and this one
+ * no longer has is pruned, found by the install label; nothing without that label is ever touched.
+ */
+
+
+
+
+
+/** An install that stopped: what to fix, and what it had done before (`changes`). */
+class InstallApplyError extends errors_ConfigurationError {
+    changes;
+    constructor(message, changes, options) {
+        super(message, options);
+        this.changes = changes;
+        this.name = 'InstallApplyError';
+    }
+}
+/** The apply order: the namespace, then who the agent is and what it may do, then the rest. */
+const FIRST = [
+    'Namespace',
+    'ServiceAccount',
+    'ClusterRole',
+    'ClusterRoleBinding',
+    'Role',
+    'RoleBinding',
+];
+/** The pod starts last, once the Secrets it mounts and its rights are there. */
+const LAST = ['Deployment'];
+const rank = (kind) => FIRST.includes(kind)
+    ? FIRST.indexOf(kind)
+    : LAST.includes(kind)
+        ? FIRST.length + 1 + LAST.indexOf(kind)
+        : FIRST.length;
+/** Objects in apply order (a stable sort: the same kinds keep the order given). */
+function inApplyOrder(items) {
+    return [...items].sort((a, b) => rank(a.kind) - rank(b.kind));
+}
+/** Kinds an install has made, looked through for leftovers besides the kinds it applies now. */
+const INSTALL_KINDS = [
+    ['v1', 'ServiceAccount'],
+    ['v1', 'Secret'],
+    ['v1', 'ConfigMap'],
+    ['v1', 'Service'],
+    ['apps/v1', 'Deployment'],
+    ['rbac.authorization.k8s.io/v1', 'ClusterRole'],
+    ['rbac.authorization.k8s.io/v1', 'ClusterRoleBinding'],
+    ['rbac.authorization.k8s.io/v1', 'Role'],
+    ['rbac.authorization.k8s.io/v1', 'RoleBinding'],
+];
+/** Whether an object carries the labels of the install into `namespace`. */
+function isInstalledBy(object, namespace) {
+    const labels = (object.metadata.labels ?? {});
+    return labels[INSTALL_LABEL] === namespace && labels[MANAGED_BY_LABEL] === INSTALL_FIELD_MANAGER;
+}
+/**
+ * Applies the install's objects and prunes what an earlier install left; one change per object, in the
+ * order done. Throws an `InstallApplyError` naming the object and what to fix at the first failure.
+ */
+async function applyInstall(client, objects, options) {
+    const unlabelled = objects.filter((o) => !isInstalledBy(o, options.namespace));
+    // An object without the label could never be pruned by a later install: a bug, not the user's.
+    if (unlabelled.length > 0)
+        throw new Error(`install: ${unlabelled.map((o) => identity_describeRef(identity_refOf(o))).join(', ')} lack the install's labels`);
+    const changes = [];
+    const dryRun = options.dryRun === true;
+    for (const object of inApplyOrder(objects)) {
+        const ref = identity_refOf(object);
+        let action;
+        try {
+            action = await applyOne(client, object, dryRun);
+        }
+        catch (error) {
+            throw failure(client, error, 'apply', ref, changes);
+        }
+        changes.push({ ref, action });
+        options.log.info(`${identity_describeRef(ref)} ${action}${dryRun ? ' (dry run)' : ''}`);
+    }
+    const kept = new Set(objects.map(objectKey));
+    for (const leftover of await leftovers(client, objects, options.namespace, changes)) {
+        const ref = identity_refOf(leftover);
+        if (kept.has(refKey(ref)))
+            continue;
+        try {
+            // Bound to the object just listed: one made again since is not this one to delete.
+            if (!dryRun)
+                await client.delete(ref, leftover.metadata.uid);
+        }
+        catch (error) {
+            throw failure(client, error, 'delete', ref, changes);
+        }
+        changes.push({ ref, action: 'pruned' });
+        options.log.info(`${identity_describeRef(ref)} pruned${dryRun ? ' (dry run)' : ''}`);
+    }
+    return changes;
+}
+/** Applies one object (or dry-runs it) and says what that did, by its content before and after. */
+async function applyOne(client, object, dryRun) {
+    const before = await client.get(identity_refOf(object));
+    // A dry run of an object in a namespace the install has not made yet would fail: it is new anyway.
+    if (!before && dryRun)
+        return 'created';
+    const after = await client.apply(object, {
+        fieldManager: INSTALL_FIELD_MANAGER,
+        force: true,
+        dryRun,
+    });
+    if (!before)
+        return 'created';
+    // Content, not resourceVersion: a controller writing status in between is no change of the install's.
+    return comparable(after) === comparable(before) ? 'unchanged' : 'configured';
+}
+/**
+ * What carries this install's label, in prune order (the Deployment first). Never a Namespace: deleting
+ * one deletes everything in it, and the install's own is always in the set.
+ */
+async function leftovers(client, objects, namespace, changes) {
+    const kinds = new Map();
+    for (const [apiVersion, kind] of [
+        ...INSTALL_KINDS,
+        ...objects.map((o) => [o.apiVersion, o.kind]),
+    ])
+        if (kind !== 'Namespace')
+            kinds.set(`${apiVersion}/${kind}`, [apiVersion, kind]);
+    const found = [];
+    for (const [apiVersion, kind] of kinds.values()) {
+        let where;
+        try {
+            // Every namespaced object of an install is in its namespace: no need to read any other.
+            where = (await client.isNamespaced(apiVersion, kind)) ? namespace : undefined;
+            const listed = await client.list(apiVersion, kind, {
+                namespace: where,
+                labelSelector: `${INSTALL_LABEL}=${namespace}`,
+            });
+            // The server filtered by the label; checked again here, as nothing unlabelled may ever go.
+            found.push(...listed.filter((o) => isInstalledBy(o, namespace)));
+        }
+        catch (error) {
+            // A kind this cluster does not serve holds nothing of ours.
+            if (error instanceof errors_KubeError && error.code === 404)
+                continue;
+            const ref = { apiVersion, kind, name: '', ...(where ? { namespace: where } : {}) };
+            throw failure(client, error, 'list', ref, changes);
+        }
+    }
+    return inApplyOrder(found).reverse();
+}
+/** `clusterroles` of `ClusterRole`: the resource RBAC rules name. */
+function resourceOf(kind) {
+    const lower = kind.toLowerCase();
+    if (/[^aeiou]y$/.test(lower))
+        return `${lower.slice(0, -1)}ies`;
+    return /(s|x|ch|sh)$/.test(lower) ? `${lower}es` : `${lower}s`;
+}
+/** The error an install stops with: what failed, on which object, and what to fix. */
+function failure(client, error, operation, ref, changes) {
+    const what = operation === 'list'
+        ? `list ${ref.kind} objects (to find what an earlier install left)`
+        : `${operation} ${identity_describeRef(ref)}`;
+    const done = changes.length > 0 ? ` (${changes.length} objects done before it)` : '';
+    const rerun = `nothing after it was attempted${done}: run again once fixed`;
+    const message = error instanceof Error ? error.message : String(error);
+    const stop = (text) => new InstallApplyError(`install: ${text}`, [...changes], { cause: error });
+    if (!(error instanceof errors_KubeError) || ![0, 401, 403].includes(error.code))
+        return stop(`cannot ${what}: ${message}; ${rerun}`);
+    if (error.code === 0)
+        return stop(`cannot ${what}: ${message}. Check the kubeconfig (its server and credentials) and that this runner can reach ${client.server}; ${rerun}`);
+    if (error.code === 401)
+        return stop(`cannot ${what}: the API server at ${client.server} does not accept the kubeconfig's credentials: ${message}; ${rerun}`);
+    const group = ref.apiVersion.includes('/') ? ref.apiVersion.split('/')[0] : '';
+    const verbs = { apply: 'get, create and patch', list: 'list', delete: 'delete' }[operation];
+    const scope = ref.namespace ? `in the namespace ${ref.namespace}` : 'cluster-wide';
+    const grants = ref.kind === 'ClusterRole' || ref.kind === 'Role'
+        ? ' Granting the agent its rights also takes holding every right the role grants (the ClusterRole grants all), or the verb escalate on it.'
+        : ref.kind.endsWith('RoleBinding')
+            ? ' Binding the agent to its role also takes holding every right the role grants, or the verb bind on it.'
+            : '';
+    return stop(`may not ${what}: the kubeconfig's user lacks the right to ${verbs} ${resourceOf(ref.kind)} (API group "${group}") ${scope}.${grants} Grant it to the identity this job uses (installing the agent takes cluster-admin); ${rerun}. The API server said: ${message}`);
+}
+
+// EXTERNAL MODULE: external "node:url"
+var external_node_url_ = __nccwpck_require__(3136);
 // EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
 var dist = __nccwpck_require__(8815);
 ;// CONCATENATED MODULE: ./src/lib/manifests/yaml.ts
@@ -34946,6 +37306,216 @@ function toYaml(value) {
     return doc.toString({ lineWidth: 0, minContentWidth: 0, indentSeq: true });
 }
 
+;// CONCATENATED MODULE: ./src/lib/kustomize/kustomize.ts
+/**
+ * Finding the kustomize to run, asking its version, and building a kustomization, with image and
+ * namespace overrides applied through a temporary overlay so that the user's files are never touched.
+ */
+
+
+
+
+
+
+/** Looks a program up on PATH. */
+function kustomize_which(program, path = process.env.PATH ?? '') {
+    for (const dir of path.split(external_node_path_namespaceObject.delimiter)) {
+        if (!dir)
+            continue;
+        const candidate = (0,external_node_path_namespaceObject.join)(dir, program);
+        try {
+            if ((0,external_node_fs_namespaceObject.statSync)(candidate).isFile())
+                return candidate;
+        }
+        catch {
+            // not here
+        }
+    }
+    return undefined;
+}
+/**
+ * The kustomize to use: the `kustomize` input (a path to a kustomize or kubectl binary, or the word
+ * `kubectl`), else `GITOPS_KUSTOMIZE`, else a standalone `kustomize` on PATH, else `kubectl kustomize`.
+ */
+function resolveKustomize(choice, env = process.env) {
+    const wanted = choice ?? env.GITOPS_KUSTOMIZE;
+    if (wanted) {
+        if (wanted === 'kubectl' || wanted === 'kustomize') {
+            const found = kustomize_which(wanted, env.PATH);
+            if (!found)
+                throw new errors_ConfigurationError(`kustomize: '${wanted}' is not on PATH`);
+            return forBinary(found);
+        }
+        const path = (0,external_node_path_namespaceObject.resolve)(wanted);
+        if (!(0,external_node_fs_namespaceObject.existsSync)(path)) {
+            throw new errors_ConfigurationError(`kustomize: ${wanted} does not exist (give a path, or 'kubectl')`);
+        }
+        return forBinary(path);
+    }
+    const standalone = kustomize_which('kustomize', env.PATH);
+    if (standalone)
+        return forBinary(standalone);
+    const kubectl = kustomize_which('kubectl', env.PATH);
+    if (kubectl)
+        return forBinary(kubectl);
+    throw new errors_ConfigurationError('kustomize: neither kustomize nor kubectl is on PATH; install one or set the kustomize input');
+}
+function forBinary(path) {
+    const isKubectl = /kubectl[^/]*$/.test(path);
+    return isKubectl
+        ? { program: path, subcommand: ['kustomize'], label: `kubectl kustomize (${path})` }
+        : { program: path, subcommand: ['build'], label: `kustomize (${path})` };
+}
+/** The kustomize version (`v5.5.0`), as the binary reports it. */
+async function kustomizeVersion(k) {
+    if (k.subcommand[0] === 'kustomize') {
+        const r = await runCommand(k.program, ['version', '--client', '-o', 'json'], {
+            timeoutMs: VERSION_TIMEOUT_MS,
+            label: `${k.label} version`,
+        });
+        if (r.code === 0) {
+            const v = JSON.parse(r.stdout).kustomizeVersion;
+            if (v)
+                return v;
+        }
+        throw new errors_ConfigurationError(`kustomize: ${k.label} did not report a kustomize version: ${r.stderr.trim()}`);
+    }
+    const r = await runCommand(k.program, ['version'], {
+        timeoutMs: VERSION_TIMEOUT_MS,
+        label: `${k.label} version`,
+    });
+    const match = /v\d+\.\d+\.\d+[^\s]*/.exec(r.stdout);
+    if (r.code !== 0 || !match) {
+        throw new errors_ConfigurationError(`kustomize: ${k.label} did not report its version: ${r.stderr.trim()}`);
+    }
+    return match[0];
+}
+const IMAGE_NAME = /^[a-z0-9]+(?:[._-][a-z0-9]+|__)*(?::[0-9]+)?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/i;
+const TAG = /^[\w][\w.-]{0,127}$/;
+const DIGEST = /^sha256:[a-f0-9]{64}$/;
+/**
+ * Parses `name=newName:tag`, `name=newName@sha256:…`, `name:tag`, `name@sha256:…` or `name=newName`
+ * (the forms of `kustomize edit set image`).
+ */
+function parseImageOverride(spec) {
+    const fail = (why) => {
+        throw new errors_ConfigurationError(`images: '${spec}' is not a valid image override (${why}); use name:tag, name@sha256:<digest> or name=newName:tag`);
+    };
+    const trimmed = spec.trim();
+    const eq = trimmed.indexOf('=');
+    const name = eq >= 0 ? trimmed.slice(0, eq) : undefined;
+    const ref = eq >= 0 ? trimmed.slice(eq + 1) : trimmed;
+    let image = ref;
+    let tag;
+    let digest;
+    const at = ref.indexOf('@');
+    if (at >= 0) {
+        image = ref.slice(0, at);
+        digest = ref.slice(at + 1);
+        if (!DIGEST.test(digest))
+            fail('the digest must be sha256: and 64 hex digits');
+    }
+    else {
+        const colon = ref.lastIndexOf(':');
+        if (colon > ref.lastIndexOf('/')) {
+            image = ref.slice(0, colon);
+            tag = ref.slice(colon + 1);
+            if (!TAG.test(tag))
+                fail(`'${tag}' is not a valid tag`);
+        }
+    }
+    if (name !== undefined && !IMAGE_NAME.test(name))
+        fail(`'${name}' is not an image name`);
+    if (!IMAGE_NAME.test(image))
+        fail(`'${image}' is not an image name`);
+    if (name === undefined) {
+        if (!tag && !digest)
+            fail('give a tag or a digest');
+        return { name: image, ...(tag ? { newTag: tag } : {}), ...(digest ? { digest } : {}) };
+    }
+    return {
+        name,
+        ...(image !== name ? { newName: image } : {}),
+        ...(tag ? { newTag: tag } : {}),
+        ...(digest ? { digest } : {}),
+    };
+}
+/** How long a build may run by default, and how much memory it may hold (a build is seconds, MiBs). */
+const DEFAULT_BUILD_TIMEOUT_MS = 120_000;
+const DEFAULT_BUILD_MEMORY_MB = 2048;
+/** `kustomize version` answers at once; a binary that does not is not a kustomize to use. */
+const VERSION_TIMEOUT_MS = 30_000;
+/**
+ * Runs kustomize on `dir` and returns its YAML output. With images or a namespace, a temporary overlay
+ * (outside the user's tree) names `dir` as its only resource and sets them; it is removed afterwards.
+ */
+async function kustomizeBuild(k, dir, options, log) {
+    const target = (0,external_node_path_namespaceObject.resolve)(dir);
+    if (!(0,external_node_fs_namespaceObject.existsSync)(target) || !(0,external_node_fs_namespaceObject.statSync)(target).isDirectory()) {
+        throw new errors_ConfigurationError(`path: ${dir} is not a folder`);
+    }
+    if (!['kustomization.yaml', 'kustomization.yml', 'Kustomization'].some((f) => (0,external_node_fs_namespaceObject.existsSync)((0,external_node_path_namespaceObject.join)(target, f)))) {
+        throw new errors_ConfigurationError(`path: ${dir} has no kustomization.yaml`);
+    }
+    const images = options.images ?? [];
+    let overlay;
+    let buildDir = target;
+    if (images.length > 0 || options.namespace) {
+        overlay = await external_node_fs_namespaceObject.promises.mkdtemp((0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.tmpdir)(), 'gitops-overlay-'));
+        const kustomization = {
+            apiVersion: 'kustomize.config.k8s.io/v1beta1',
+            kind: 'Kustomization',
+            // kustomize refuses absolute paths here; a relative one reaches any folder on the machine.
+            resources: [(0,external_node_path_namespaceObject.relative)(overlay, target)],
+        };
+        if (options.namespace)
+            kustomization.namespace = options.namespace;
+        if (images.length > 0)
+            kustomization.images = images;
+        await external_node_fs_namespaceObject.promises.writeFile((0,external_node_path_namespaceObject.join)(overlay, 'kustomization.yaml'), toYaml(kustomization));
+        log.debug(`kustomize overlay ${overlay}:\n${toYaml(kustomization)}`);
+        buildDir = overlay;
+    }
+    try {
+        const args = [...k.subcommand, buildDir, ...(options.flags ?? [])];
+        log.info(`Running ${k.label} on ${dir}`);
+        const r = await runBuild(k, args, dir, options);
+        if (r.code !== 0) {
+            const message = r.stderr.trim().replaceAll(overlay ?? '\0', '<overlay>');
+            throw new errors_ConfigurationError(`kustomize failed on ${dir}:\n${message}`);
+        }
+        return r.stdout;
+    }
+    finally {
+        if (overlay)
+            await external_node_fs_namespaceObject.promises.rm(overlay, { recursive: true, force: true });
+    }
+}
+/** Runs the build within its limits; passing one is the user's to fix (a ConfigurationError). */
+async function runBuild(k, args, dir, options) {
+    try {
+        return await runCommand(k.program, args, {
+            timeoutMs: options.timeoutMs ?? DEFAULT_BUILD_TIMEOUT_MS,
+            memoryLimitMB: options.memoryLimitMB ?? DEFAULT_BUILD_MEMORY_MB,
+            maxOutputBytes: options.maxOutputBytes,
+            signal: options.signal,
+            label: `kustomize build ${dir}`,
+            timeoutSetting: 'kustomize-timeout',
+            memorySetting: 'kustomize-memory-limit',
+        });
+    }
+    catch (error) {
+        // A stop is not the user's doing: it goes on as it is, for the caller to tell apart.
+        if (error instanceof ProcessLimitError && error.reason === 'output') {
+            throw new errors_ConfigurationError(`${error.message}: more YAML than is read from one build; make the kustomization smaller or split it into several`, { cause: error });
+        }
+        if (error instanceof ProcessLimitError && error.reason !== 'stopped') {
+            throw new errors_ConfigurationError(error.message, { cause: error });
+        }
+        throw error;
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/lib/manifests/folder.ts
 /**
  * The per-object folder form (`<kind>-<name>.yaml`, one object a file) and the single-file form, written
@@ -35105,6 +37675,533 @@ async function readManifestFolder(dir, options = {}) {
     return docs;
 }
 
+;// CONCATENATED MODULE: ./src/lib/install/manifests.ts
+/**
+ * The objects install-agent applies, from one source: deploy/base, rendered by kustomize through an
+ * overlay written from typed options (namespace, image, the agent's flags, resources, labels), so that
+ * `kubectl apply -k deploy/` and install-agent can never drift. The Secrets are built in memory
+ * (secrets.ts) and never written to the overlay folder or to `output-dir`.
+ */
+
+
+
+
+
+
+
+
+
+
+
+
+const DEFAULT_NAMESPACE = 'gitops-system';
+/** The agent's Deployment and container in deploy/base. */
+const AGENT_DEPLOYMENT = 'gitops-agent';
+const AGENT_CONTAINER = 'agent';
+/** The agent flags an install sets: the base's values of these are replaced, its others kept. */
+const OWNED_FLAGS = [
+    'git-url',
+    'git-branch',
+    'git-path',
+    'git-poll-interval',
+    'sync-interval',
+    'sync-garbage-collection',
+    'cluster-name',
+    'manifest-generation',
+    'notify',
+    'status-token',
+    'status-provider',
+    'status-api-url',
+];
+/**
+ * deploy/base of this product: in the source tree (`src/lib/install/` → `../../../deploy/base`), beside
+ * a bundle (`dist/<name>/index.js` → `../../deploy/base`), or one level up from it (a bundle copied to
+ * `<dir>/<name>/index.js` with `<dir>/deploy/`, as in the image). Only those three places are looked at:
+ * anything higher would be the user's own tree.
+ */
+function deployBaseDir() {
+    const here = (0,external_node_path_namespaceObject.dirname)((0,external_node_url_.fileURLToPath)(import.meta.url));
+    const tried = [];
+    let dir = here;
+    for (let up = 1; up <= 3; up++) {
+        dir = (0,external_node_path_namespaceObject.dirname)(dir);
+        const candidate = (0,external_node_path_namespaceObject.join)(dir, 'deploy', 'base');
+        if ((0,external_node_fs_namespaceObject.existsSync)((0,external_node_path_namespaceObject.join)(candidate, 'kustomization.yaml')))
+            return candidate;
+        tried.push(candidate);
+    }
+    throw new Error(`install: deploy/base (the agent's manifests) is missing: looked in ${tried.join(', ')}; it ships beside dist/ in this product's repository: run from a full copy of it (the action's checkout, or an image that copies deploy/ beside the bundles)`);
+}
+const DURATION = /^\d+(?:\.\d+)?(?:ms|s|m|h)?$/;
+const manifests_DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const CLUSTER_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+const QUANTITY = /^\d+(?:\.\d+)?(?:m|k|Ki|M|Mi|G|Gi|T|Ti)?$/;
+const PLAIN = /^[^\s,]+$/;
+/** Checks the options (errors name the install's inputs); the namespace, defaulted. */
+function checkOptions(options) {
+    const fail = (message) => {
+        throw new errors_ConfigurationError(message);
+    };
+    const namespace = options.namespace ?? DEFAULT_NAMESPACE;
+    if (!manifests_DNS_LABEL.test(namespace))
+        fail(`namespace: '${namespace}' is not a namespace name`);
+    try {
+        parseImageOverride(`gitops-agent=${options.image}`);
+    }
+    catch {
+        fail(`image: '${options.image}' is not an image reference (registry/name:tag or registry/name@sha256:<digest>)`);
+    }
+    if (transportOf(options.repository) !== 'ssh' || /\s/.test(options.repository)) {
+        fail(`repository: '${options.repository}' is not an SSH URL (git@host:org/repo.git or ssh://git@host/org/repo.git): the agent reads the repository with the deploy key`);
+    }
+    if (options.branch !== undefined && !/^[^\s~^:?*[\\]+$/.test(options.branch))
+        fail(`branch: '${options.branch}' is not a branch name`);
+    for (const path of options.paths ?? [])
+        if (!PLAIN.test(path))
+            fail(`paths: '${path}' is not a folder of the repository`);
+    for (const [input, value] of [
+        ['poll-interval', options.pollInterval],
+        ['sync-interval', options.syncInterval],
+    ]) {
+        if (value !== undefined && !DURATION.test(value))
+            fail(`${input}: '${value}' is not a duration (e.g. 30s, 5m, 1h)`);
+    }
+    if (options.clusterName !== undefined && !CLUSTER_NAME.test(options.clusterName))
+        fail(`cluster-name: must be letters, digits, '-', '_' or '.'`);
+    if (options.statusApiUrl !== undefined && !/^https?:\/\/\S+$/.test(options.statusApiUrl))
+        fail(`status-api-url: '${options.statusApiUrl}' is not an http(s) URL`);
+    const resources = options.resources ?? {};
+    for (const kind of ['requests', 'limits']) {
+        for (const [name, value] of Object.entries(resources[kind] ?? {}))
+            if (value !== undefined && !QUANTITY.test(value))
+                fail(`resources: ${kind}.${name} '${value}' is not a quantity (e.g. 100m, 256Mi)`);
+    }
+    return namespace;
+}
+/** The agent's flags from the options, after the base's own flags the install does not set. */
+function agentArgs(options, baseArgs) {
+    const owned = (arg) => OWNED_FLAGS.some((f) => arg === `--${f}` || arg.startsWith(`--${f}=`));
+    const fileFlag = (m) => `--${m.flag}=file:${m.mountPath}/${m.key}`;
+    const args = [`--git-url=${options.repository}`];
+    if (options.branch)
+        args.push(`--git-branch=${options.branch}`);
+    for (const path of options.paths ?? [])
+        args.push(`--git-path=${path}`);
+    if (options.pollInterval)
+        args.push(`--git-poll-interval=${options.pollInterval}`);
+    if (options.syncInterval)
+        args.push(`--sync-interval=${options.syncInterval}`);
+    if (options.prune)
+        args.push('--sync-garbage-collection');
+    if (options.manifestGeneration)
+        args.push('--manifest-generation');
+    if (options.clusterName)
+        args.push(`--cluster-name=${options.clusterName}`);
+    if (options.notify)
+        args.push(fileFlag(NOTIFY_SECRET));
+    if (options.statusToken)
+        args.push(fileFlag(STATUS_TOKEN_SECRET));
+    if (options.statusProvider)
+        args.push(`--status-provider=${options.statusProvider}`);
+    if (options.statusApiUrl)
+        args.push(`--status-api-url=${options.statusApiUrl}`);
+    return [...args, ...baseArgs.filter((a) => !owned(a))];
+}
+/** The agent's container in rendered objects (an error naming deploy/base when it is not there). */
+function agentContainer(objects, baseDir) {
+    const deployment = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === AGENT_DEPLOYMENT);
+    const spec = deployment?.spec;
+    const container = spec?.template?.spec?.containers?.find((c) => c.name === AGENT_CONTAINER);
+    if (!container?.image)
+        throw new Error(`install: ${baseDir} has no Deployment ${AGENT_DEPLOYMENT} with a container ${AGENT_CONTAINER}`);
+    return container;
+}
+/** The overlay: deploy/base with the namespace, image, labels and a patch of the agent's container. */
+function overlayFiles(options, namespace, base) {
+    // The base's image name, without its tag or digest: what kustomize's `images:` matches.
+    const imageName = base.image.replace(/@.*$/, '').replace(/:[^/:]*$/, '');
+    const mounts = [
+        ...(options.notify ? [NOTIFY_SECRET] : []),
+        ...(options.statusToken ? [STATUS_TOKEN_SECRET] : []),
+    ];
+    const container = {
+        name: AGENT_CONTAINER,
+        // A strategic merge patch replaces `args` as a whole; volumes and mounts merge by name.
+        args: agentArgs(options, base.args),
+    };
+    if (options.resources)
+        container.resources = options.resources;
+    if (mounts.length > 0)
+        container.volumeMounts = mounts.map((m) => ({
+            name: m.volume,
+            mountPath: m.mountPath,
+            readOnly: true,
+        }));
+    const podSpec = { containers: [container] };
+    if (mounts.length > 0)
+        podSpec.volumes = mounts.map((m) => ({
+            name: m.volume,
+            // 0440 and the pod's fsGroup, as the base mounts the deploy key.
+            secret: { secretName: m.secretName, defaultMode: 0o440 },
+        }));
+    const patch = {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: AGENT_DEPLOYMENT },
+        spec: { template: { spec: podSpec } },
+    };
+    const kustomization = {
+        apiVersion: 'kustomize.config.k8s.io/v1beta1',
+        kind: 'Kustomization',
+        // kustomize refuses absolute paths here; a relative one reaches any folder on the machine.
+        resources: [base.relativePath],
+        // Renames the base's Namespace and moves every namespaced object and the RBAC subjects into it.
+        namespace,
+        images: [{ ...parseImageOverride(`${imageName}=${options.image}`), name: imageName }],
+        // On objects only: pod templates and selectors stay as the base has them.
+        labels: [{ pairs: installLabels(namespace), includeSelectors: false, includeTemplates: false }],
+        patches: [{ path: 'agent-patch.yaml', target: { kind: 'Deployment', name: AGENT_DEPLOYMENT } }],
+    };
+    return { 'kustomization.yaml': toYaml(kustomization), 'agent-patch.yaml': toYaml(patch) };
+}
+/** Parses and validates a build's output: no Secrets come from the base. */
+function parseBuild(yaml, source) {
+    const docs = parseManifestText(yaml, source);
+    return validateManifests(docs).map((m) => m.object);
+}
+/**
+ * Cluster-scoped objects are shared by every install on the cluster: outside the default namespace
+ * they get the namespace in their name (`gitops-agent-<namespace>`), so a second agent never takes over
+ * the first one's ClusterRole and binding. The default keeps the base's names, as `kubectl apply -k`.
+ */
+function ownClusterNames(objects, namespace) {
+    if (namespace === DEFAULT_NAMESPACE)
+        return objects;
+    const renamed = (name) => `${name}-${namespace}`;
+    return objects.map((o) => {
+        if (o.kind === 'ClusterRole')
+            return { ...o, metadata: { ...o.metadata, name: renamed(o.metadata.name) } };
+        if (o.kind !== 'ClusterRoleBinding')
+            return o;
+        const roleRef = o.roleRef;
+        return {
+            ...o,
+            metadata: { ...o.metadata, name: renamed(o.metadata.name) },
+            roleRef: roleRef.kind === 'ClusterRole' ? { ...roleRef, name: renamed(roleRef.name) } : roleRef,
+        };
+    });
+}
+/**
+ * deploy/base rendered for an install: every object in `namespace` (cluster-scoped ones labelled with
+ * it), the flags and image in the agent's Deployment. No Secrets: see `agentObjects`.
+ */
+async function renderAgentManifests(options, context) {
+    const namespace = checkOptions(options);
+    const kustomize = context.kustomize ?? resolveKustomize(undefined);
+    const baseDir = context.baseDir ?? deployBaseDir();
+    // The base as it is, for the image name and the flags the install leaves alone (e.g. --listen).
+    const base = parseBuild(await kustomizeBuild(kustomize, baseDir, {}, context.log), baseDir);
+    const container = agentContainer(base, baseDir);
+    const overlay = await external_node_fs_namespaceObject.promises.mkdtemp((0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.tmpdir)(), 'gitops-install-'));
+    try {
+        const files = overlayFiles(options, namespace, {
+            relativePath: (0,external_node_path_namespaceObject.relative)(overlay, baseDir),
+            image: container.image,
+            args: container.args ?? [],
+        });
+        for (const [name, text] of Object.entries(files))
+            await external_node_fs_namespaceObject.promises.writeFile((0,external_node_path_namespaceObject.join)(overlay, name), text);
+        context.log.debug(`install overlay:\n${Object.values(files).join('---\n')}`);
+        const objects = parseBuild(await kustomizeBuild(kustomize, overlay, {}, context.log), 'the install overlay of deploy/base');
+        agentContainer(objects, baseDir);
+        return ownClusterNames(objects, namespace);
+    }
+    finally {
+        await external_node_fs_namespaceObject.promises.rm(overlay, { recursive: true, force: true });
+    }
+}
+/** Everything an install applies: the rendered base and its Secrets, all labelled as the install's. */
+async function agentObjects(options, secrets, context) {
+    const rendered = await renderAgentManifests({
+        ...options,
+        notify: secrets.notify !== undefined,
+        statusToken: secrets.statusToken !== undefined,
+    }, context);
+    return [...rendered, ...agentSecrets(options.namespace ?? DEFAULT_NAMESPACE, secrets)];
+}
+/**
+ * Writes the objects to `dir`, one file each (`<kind>-<name>.yaml`), Secrets without their values: the
+ * private key never reaches a file. `dir` is replaced only if it holds nothing but manifests.
+ */
+async function writeManifests(dir, objects) {
+    const manifests = serializeManifests(objects.map(withoutSecretData));
+    await writeManifestFolder(dir, manifests);
+    return manifests.map((m) => m.file);
+}
+
+;// CONCATENATED MODULE: ./src/lib/install/install.ts
+/**
+ * install-agent's core: connect to the cluster, settle the agent's key (reused, given, new or rotated),
+ * register it read-only as the repository's deploy key, render deploy/base for the inputs and apply it
+ * with the key's Secret. Run twice with the same inputs, the second run changes nothing. A rotation
+ * registers the new key first, updates the Secret and restarts the agent, and deletes the old key last,
+ * so there is no moment when neither key works.
+ */
+
+
+
+
+
+
+/** Where the restart annotation goes: a new value rolls the agent's pods. */
+const KEY_ANNOTATION = 'gitops-actions.dev/ssh-key';
+/** Installs (or updates) the agent; see the module's comment for the order of things. */
+async function installAgent(options, log) {
+    checkSshRepository(options.repository);
+    const namespace = options.namespace ?? DEFAULT_NAMESPACE;
+    const dryRun = options.dryRun === true;
+    const project = projectOf(options.repository);
+    const host = options.gitHost ?? gitHostOf(options.repository);
+    const api = options.token
+        ? {
+            host,
+            apiUrl: options.apiUrl ?? defaultApiUrl(host, options.repository),
+            token: options.token,
+        }
+        : undefined;
+    const title = options.deployKeyTitle ?? `gitops-agent ${options.clusterName ?? 'cluster'}/${namespace}`;
+    const access = await connect(options.kubeconfig, options.tempDir);
+    try {
+        const client = access.client;
+        const installed = await readSshSecret(client, namespace);
+        const comment = `gitops-agent@${options.clusterName ?? namespace}`;
+        const chosen = chooseKey(options.sshKey, secretValue(installed, 'identity'), options.rotateKey === true, comment);
+        const knownHosts = knownHostsFor(options.repository, options.knownHosts, secretValue(installed, 'known_hosts'));
+        const { key } = chosen;
+        options.mask?.(key.privateKey);
+        log.info(`agent key: ${key.type} ${key.fingerprint} (${chosen.action})`);
+        // The new key works on the host before the agent is given it.
+        const registered = await register(api, project, title, key, dryRun, log);
+        if (!api)
+            log.info(pasteInstructions(host, options.repository, project, key));
+        const objects = await agentObjects(manifestOptions(options), {
+            identity: key.privateKey,
+            knownHosts,
+            notify: options.notify,
+            statusToken: options.statusToken,
+        }, { log, ...options.render });
+        if (options.outputDir) {
+            await writeManifests(options.outputDir, objects);
+            log.info(`manifests written to ${options.outputDir} (Secrets without their values)`);
+        }
+        const applied = await applyInstall(client, objects, { namespace, dryRun, log });
+        const restarted = chosen.previous !== undefined && !dryRun && (await restart(client, namespace, key, log));
+        const wait = options.wait && !dryRun
+            ? await options.wait(client, namespace, options.timeoutMs ?? 300_000)
+            : undefined;
+        if (chosen.action === 'rotated' && chosen.previous)
+            await retire(api, project, chosen.previous, key, dryRun, log);
+        const changes = { created: 0, configured: 0, unchanged: 0, pruned: 0 };
+        for (const change of applied)
+            changes[change.action]++;
+        return {
+            publicKey: key.publicKey,
+            fingerprint: key.fingerprint,
+            keyAction: chosen.action,
+            deployKeyId: registered?.id,
+            deployKeyCreated: registered?.created ?? false,
+            manifestsDir: options.outputDir,
+            changes,
+            objects: applied,
+            unchanged: applied.every((c) => c.action === 'unchanged') &&
+                !registered?.created &&
+                !restarted &&
+                chosen.action !== 'rotated',
+            restarted,
+            wait,
+            dryRun,
+        };
+    }
+    finally {
+        await access.close();
+    }
+}
+/** The options deploy/base is rendered with: the install's, without its secrets and connections. */
+function manifestOptions(options) {
+    const { kubeconfig: _kubeconfig, sshKey: _sshKey, knownHosts: _knownHosts, token: _token, notify: _notify, statusToken: _statusToken, render: _render, mask: _mask, wait: _wait, ...rest } = options;
+    return rest;
+}
+/** Registers the key read-only (kept when there already); nothing without a token or in a dry run. */
+async function register(api, project, title, key, dryRun, log) {
+    if (!api)
+        return undefined;
+    if (dryRun) {
+        log.info(`dry run: the deploy key "${title}" is not registered on ${project}`);
+        return undefined;
+    }
+    try {
+        const result = await ensureDeployKey(api, project, { title, publicKey: key.publicKey });
+        log.info(`deploy key ${result.id} of ${project} ${result.created ? 'registered' : 'already there'} (read-only)`);
+        return result;
+    }
+    catch (error) {
+        throw new errors_ConfigurationError(`install: cannot register the deploy key on ${project}: ${errorMessage(error)}`, { cause: error });
+    }
+}
+/** Rolls the agent's pods, so that they read the new key: an annotation on the pod template. */
+async function restart(client, namespace, key, log) {
+    // A field manager of its own: applied as gitops-install, this partial object would drop the rest.
+    await client.apply({
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: AGENT_DEPLOYMENT, namespace },
+        spec: { template: { metadata: { annotations: { [KEY_ANNOTATION]: key.fingerprint } } } },
+    }, { fieldManager: 'gitops-install-restart', force: true });
+    log.info(`Deployment ${namespace}/${AGENT_DEPLOYMENT} restarted to read the new key`);
+    return true;
+}
+/** Deletes the old key's deploy key, last: the new one is registered and in use by now. */
+async function retire(api, project, previous, key, dryRun, log) {
+    if (dryRun)
+        return;
+    if (!api) {
+        log.warn(`the old deploy key (${previous.fingerprint}) is still registered on ${project}: delete it on the git host once the agent syncs with the new one (${key.fingerprint})`);
+        return;
+    }
+    const old = await findDeployKey(api, project, previous.publicKey);
+    if (!old)
+        return;
+    await deleteDeployKey(api, project, old.id);
+    log.info(`old deploy key ${old.id} (${previous.fingerprint}) deleted from ${project}`);
+}
+/** Where to paste the public key by hand, when no token may register it. */
+function pasteInstructions(host, repository, project, key) {
+    const name = hostOf(repository) ?? (host === 'gitlab' ? 'gitlab.com' : 'github.com');
+    const where = host === 'gitlab'
+        ? `https://${name}/${project}/-/settings/repository (Settings > Repository > Deploy keys), with "Grant write permissions to this key" unchecked`
+        : `https://${name}/${project}/settings/keys/new, with "Allow write access" unchecked`;
+    return [
+        'No token to register the deploy key: add this public key as a read-only deploy key of the repository',
+        `at ${where}:`,
+        '',
+        key.publicKey,
+        '',
+    ].join('\n');
+}
+
+;// CONCATENATED MODULE: ./src/commands/ci-env.ts
+function ciContext(env = process.env) {
+    const tempDir = env.RUNNER_TEMP || undefined;
+    if (env.GITLAB_CI === 'true' || env.CI_SERVER_URL) {
+        return {
+            host: 'gitlab',
+            tempDir,
+            sourceRepo: env.CI_PROJECT_URL,
+            sourceCommit: env.CI_COMMIT_SHA,
+            sourceRun: env.CI_PIPELINE_URL ?? env.CI_JOB_URL,
+            actor: env.GITLAB_USER_LOGIN,
+            serverUrl: env.CI_SERVER_URL,
+        };
+    }
+    const server = env.GITHUB_SERVER_URL ?? (env.GITHUB_ACTIONS ? 'https://github.com' : undefined);
+    const repo = env.GITHUB_REPOSITORY;
+    return {
+        host: 'github',
+        tempDir,
+        sourceRepo: server && repo ? `${server}/${repo}` : repo,
+        sourceCommit: env.GITHUB_SHA,
+        sourceRun: server && repo && env.GITHUB_RUN_ID
+            ? `${server}/${repo}/actions/runs/${env.GITHUB_RUN_ID}`
+            : undefined,
+        actor: env.GITHUB_ACTOR,
+        serverUrl: server,
+    };
+}
+/**
+ * The clone URL of `repository`: a URL or local path as given, or `owner/name` on the current git host
+ * (over SSH when an SSH key is used, else HTTPS).
+ */
+function repositoryUrl(repository, useSsh, ci = ciContext()) {
+    if (!/^[\w.-]+\/[\w.-]+(\/[\w.-]+)*$/.test(repository) || repository.startsWith('.'))
+        return repository;
+    const server = ci.serverUrl ?? 'https://github.com';
+    const host = new URL(server).host;
+    return useSsh ? `git@${host}:${repository}.git` : `${server.replace(/\/$/, '')}/${repository}.git`;
+}
+
+;// CONCATENATED MODULE: ./src/commands/install-agent.ts
+
+
+
+
+/** `kubeconfig`: a path as it is, content masked as the secret it is. */
+function readKubeconfig(inputs) {
+    const value = inputs.text('kubeconfig');
+    return value !== undefined && isKubeconfigContent(value) ? inputs.secret('kubeconfig') : value;
+}
+function timeoutMs(inputs) {
+    const seconds = Number(inputs.optional('timeout') ?? '300');
+    if (!Number.isSafeInteger(seconds) || seconds < 1)
+        throw new errors_ConfigurationError("input 'timeout' must be a whole number of seconds, at least 1");
+    return seconds * 1000;
+}
+const installAgentCommand = {
+    name: 'install-agent',
+    getInputs: (inputs) => {
+        const paths = inputs.list('paths');
+        return {
+            kubeconfig: readKubeconfig(inputs),
+            namespace: inputs.optional('namespace'),
+            image: inputs.required('image'),
+            repository: inputs.required('repository'),
+            branch: inputs.optional('branch'),
+            paths: paths.length > 0 ? paths : undefined,
+            pollInterval: inputs.optional('poll-interval'),
+            syncInterval: inputs.optional('sync-interval'),
+            prune: inputs.boolean('prune'),
+            clusterName: inputs.optional('cluster-name'),
+            manifestGeneration: inputs.boolean('manifest-generation'),
+            sshKey: inputs.secret('ssh-key'),
+            knownHosts: inputs.text('known-hosts'),
+            token: inputs.secret('token'),
+            gitHost: inputs.choice('git-host', ['github', 'gitlab']),
+            apiUrl: inputs.optional('api-url'),
+            deployKeyTitle: inputs.optional('deploy-key-title'),
+            rotateKey: inputs.boolean('rotate-key'),
+            notify: inputs.secret('notify'),
+            statusToken: inputs.secret('status-token'),
+            outputDir: inputs.optional('output-dir'),
+            dryRun: inputs.boolean('dry-run'),
+            timeoutMs: inputs.boolean('wait') ? timeoutMs(inputs) : undefined,
+            tempDir: ciContext().tempDir,
+            mask: (secret) => inputs.mask(secret),
+            // `wait` is wired to the agent's rollout and first sync where that check lives.
+        };
+    },
+    run: installAgent,
+    outputs: (r) => ({
+        'public-key': r.publicKey,
+        'deploy-key-id': r.deployKeyId === undefined ? '' : String(r.deployKeyId),
+        'manifests-dir': r.manifestsDir ?? '',
+        'agent-ready': String(r.wait?.ready ?? false),
+        'synced-commit': r.wait?.syncedCommit ?? '',
+        unchanged: String(r.unchanged),
+    }),
+    summary: (r) => {
+        const c = r.changes;
+        return [
+            `### install-agent: ${r.dryRun ? 'dry run' : r.unchanged ? 'unchanged' : 'installed'}`,
+            '',
+            `Objects: ${c.created} created, ${c.configured} configured, ${c.unchanged} unchanged, ${c.pruned} pruned.`,
+            `Key: \`${r.fingerprint}\` (${r.keyAction})${r.deployKeyId !== undefined ? `, deploy key ${r.deployKeyId}` : ''}.`,
+            r.wait
+                ? `Agent ready: ${r.wait.ready}; synced commit: \`${r.wait.syncedCommit ?? ''}\`.`
+                : '',
+            '',
+        ].join('\n');
+    },
+};
+
 ;// CONCATENATED MODULE: ./src/lib/gitops/diff.ts
 /** What a release changes in a release folder: objects added, changed and removed (what the agent prunes). */
 
@@ -35151,134 +38248,6 @@ function diffTable(diff) {
     if (rows.length === 0)
         return 'No object changed.\n';
     return ['| change | object |', '| --- | --- |', ...rows, ''].join('\n');
-}
-
-;// CONCATENATED MODULE: external "node:os"
-const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
-;// CONCATENATED MODULE: ./src/lib/process/cleanup.ts
-/**
- * What must not outlive the process: temp folders holding a clone or an SSH key, and child process
- * groups. Each is registered while it exists and unregistered when removed on the normal path; a CI step
- * or CLI run told to stop (SIGTERM, SIGINT, SIGHUP: a cancelled job, Ctrl-C, a closed terminal) removes
- * what is still registered before it exits. The work is synchronous on purpose: a signal handler that
- * awaits may be cut short by the next signal or the runner's SIGKILL.
- */
-
-const cleanups = new Set();
-/** Registers `cleanup` until the returned function is called (on the normal path). */
-function registerCleanup(cleanup) {
-    cleanups.add(cleanup);
-    return () => {
-        cleanups.delete(cleanup);
-    };
-}
-/** Registers a folder to remove; the returned function unregisters it (the caller removes it itself). */
-function registerTempDir(dir) {
-    return registerCleanup(() => (0,external_node_fs_namespaceObject.rmSync)(dir, { recursive: true, force: true }));
-}
-/** Runs every registered cleanup now, newest first; one failing does not stop the others. */
-function runCleanups() {
-    const all = [...cleanups].reverse();
-    cleanups.clear();
-    for (const cleanup of all) {
-        try {
-            cleanup();
-        }
-        catch {
-            // best effort: the others still run
-        }
-    }
-}
-const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'];
-let installed = false;
-/**
- * For short-lived entry points (actions, CLI): on a stop signal, run the cleanups, then die of the same
- * signal so the caller sees how it ended. The agent handles its signals itself (it stops gracefully).
- */
-function cleanUpOnStopSignals() {
-    if (installed)
-        return;
-    installed = true;
-    for (const signal of STOP_SIGNALS) {
-        process.once(signal, () => {
-            runCleanups();
-            // The handler was `once`: the default action (termination) now applies.
-            process.kill(process.pid, signal);
-        });
-    }
-}
-
-;// CONCATENATED MODULE: ./src/lib/git/known-hosts.ts
-/**
- * GitHub's published SSH host keys (https://docs.github.com/en/authentication/keeping-your-account-and-data-secure/githubs-ssh-key-fingerprints),
- * built in so that an SSH remote on github.com is verified without a `known-hosts` input. Any other host
- * needs its keys given explicitly: nothing is ever trusted on first use.
- */
-const GITHUB_KNOWN_HOSTS = [
-    'github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl',
-    'github.com ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBEmKSENjQEezOmxkZMy7opKgwFB9nkt5YRrYMjNuG5N87uRgg6CLrbo5wAdT/y6v0mKV0U2w0WZ2YB/++Tpockg=',
-    'github.com ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABgQCj7ndNxQowgcQnjshcLrqPEiiphnt+VTTvDP6mHBL9j1aNUkY4Ue1gvwnGLVlOhGeYrnZaMgRK6+PKCUXaDbC7qtbW8gIkhL7aGCsOr/C56SJMy/BCZfxd1nWzAOxSDPgVsmerOBYfNqltV9/hWCqBywINIR+5dIg6JTJ72pcEpEjcYgXkE2YEFXV1JHnsKgbLWNlhScqb2UmyRkQyytRLtL+38TGxkxCflmO+5Z8CSSNY7GidjMIZ7Q4zMjA2n1nGrlTDkzwDCsw+wqFPGQA179cnfGWOWRVruj16z6XyvxvjJwbz0wQZ75XK5tKSb7FNyeIEs4TT4jk+S4dhPeAUC5y+bDYirYgM4GC7uEnztnZyaVWQ7B381AK4Qdrwt51ZqExKbQpTUNn+EjqoTwvqNj4kqx5QUCI0ThS/YkOxJCXmPUWZbhjpCg56i+2aB6CmK2JGhn57K5mj0MNdBXA4/WnwH6XoPWJzK5Nyu2zB3nAZp+S5hpQs+p1vN1/wsjk=',
-];
-/** True for a remote on github.com over SSH (`git@github.com:o/r.git` or `ssh://git@github.com/o/r`). */
-function isGithubSsh(url) {
-    return /^(ssh:\/\/)?[^@/]+@github\.com[:/]/.test(url);
-}
-
-;// CONCATENATED MODULE: ./src/lib/git/remote.ts
-/** What a remote URL is: its transport, and a form safe to print. */
-/** `git@host:path`, `ssh://…`, `https://…`, `file://…` or a local path. */
-function transportOf(url) {
-    if (/^https:\/\//i.test(url))
-        return 'https';
-    if (/^http:\/\//i.test(url))
-        return 'http';
-    if (/^ssh:\/\//i.test(url) || /^[^/@:]+@[^/:]+:/.test(url))
-        return 'ssh';
-    return 'file';
-}
-/**
- * The URL without secrets in its user info, for logs and errors: everything up to the last `@` before
- * the host goes (a password may itself hold an `@`) for http(s), where a user name alone may be a token
- * (`https://token@host/...` → `https://host/...`), and for any scheme when it holds a password. An SSH
- * user name alone (`ssh://git@host/...`) is no secret and stays, as git and Flux print it.
- */
-function redactUrl(url) {
-    return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)([^/?#]*)@/i, (all, scheme, info) => /^https?:\/\/$/i.test(scheme) || info.includes(':') ? scheme : all);
-}
-/**
- * Takes the user info out of an http(s) URL (`https://user:token@host/…`), so that git never stores it
- * in `.git/config`; other URLs are returned as they are.
- */
-function splitUrlCredentials(url) {
-    const match = /^(https?:\/\/)([^/?#]*)@/i.exec(url);
-    if (!match)
-        return { url };
-    const info = match[2];
-    const colon = info.indexOf(':');
-    const decode = (s) => {
-        try {
-            return decodeURIComponent(s);
-        }
-        catch {
-            return s;
-        }
-    };
-    const user = decode(colon < 0 ? info : info.slice(0, colon));
-    const password = colon < 0 ? undefined : decode(info.slice(colon + 1));
-    return { url: match[1] + url.slice(match[0].length), user: user || undefined, password };
-}
-/** The host of a remote (`git@host:path`, `ssh://`, `https://`); undefined for a local or `file://` one. */
-function remote_hostOf(url) {
-    const scp = /^[^@/]+@([^:/]+):/.exec(url);
-    if (scp)
-        return scp[1];
-    try {
-        const parsed = new URL(url);
-        return parsed.protocol === 'file:' ? undefined : parsed.hostname;
-    }
-    catch {
-        return undefined;
-    }
 }
 
 ;// CONCATENATED MODULE: ./src/lib/git/credentials.ts
@@ -35371,234 +38340,6 @@ function shellQuote(s) {
     return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-;// CONCATENATED MODULE: external "node:child_process"
-const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
-;// CONCATENATED MODULE: ./src/lib/process/run.ts
-/**
- * The one way library code starts programs (kustomize, git, exec credential plugins): no shell,
- * arguments as an array, and every child bounded. Each runs in its own process group, so that a limit
- * kills what it started too (git's ssh and remote helpers, kustomize's plugins), and the group is
- * registered with the cleanup registry while it runs, so a run told to stop leaves no child behind.
- *
- * Memory is watched, not capped with `ulimit -v`/`prlimit --as`: Go programs (kubectl, kustomize) reserve
- * ~750 MiB of address space before they start (measured: kubectl 1.32 fails to start under 700 MiB of
- * virtual memory, and runs at 46 MiB RSS), so a virtual-memory cap either breaks them or caps nothing.
- * A watchdog sums the resident memory of the group from /proc every 100 ms instead (Linux; elsewhere
- * the time and output limits still hold).
- */
-
-
-
-/** A child killed for passing a limit (or because the run is stopping). */
-class ProcessLimitError extends Error {
-    reason;
-    stderr;
-    constructor(message, reason, 
-    /** What the child had written to stderr before it was killed (its tail). */
-    stderr) {
-        super(message);
-        this.reason = reason;
-        this.stderr = stderr;
-        this.name = 'ProcessLimitError';
-    }
-}
-const MiB = 1024 * 1024;
-const DEFAULT_MAX_OUTPUT = 256 * MiB;
-/** Of stderr, only the last part is kept: it is for messages. */
-const MAX_STDERR = 64 * 1024;
-/** After a kill, how long to wait for the pipes to close (a child in a group of its own may hold them). */
-const KILL_GRACE_MS = 2000;
-/**
- * The limit that killed a child, read from its error or from an error that wraps it (`cause`): git and
- * kustomize put the runner's error into their own, so every caller tells a limit the same way.
- */
-function limitOf(error) {
-    for (let e = error; e instanceof Error; e = e.cause) {
-        if (e instanceof ProcessLimitError)
-            return e.reason;
-    }
-    return undefined;
-}
-/** Every running child's kill, to stop them all at once (the agent's SIGTERM). */
-const running = new Set();
-/** Kills every child running now (each rejects as stopped). */
-function stopChildren() {
-    for (const stop of [...running])
-        stop();
-}
-/**
- * Runs `command args…` within the limits; resolves with its exit code and output whatever the code.
- * Rejects when it cannot start, or with a `ProcessLimitError` when a limit killed it.
- */
-function runProcess(command, args, options = {}) {
-    const label = options.label ?? command.split('/').pop();
-    const maxOutput = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT;
-    return new Promise((resolve, reject) => {
-        if (options.signal?.aborted)
-            return reject(limitError('stopped', label, options, ''));
-        const child = (0,external_node_child_process_namespaceObject.spawn)(command, args, {
-            cwd: options.cwd,
-            env: options.env ?? process.env,
-            stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-            // Its own process group: one kill reaches everything it starts.
-            detached: true,
-        });
-        const out = [];
-        let outBytes = 0;
-        let err = '';
-        let killed;
-        let settled = false;
-        const stops = [];
-        const finish = (result) => {
-            if (settled)
-                return;
-            settled = true;
-            for (const stop of stops)
-                stop();
-            if (result instanceof Error)
-                reject(result);
-            else
-                resolve(result);
-        };
-        const kill = (reason) => {
-            if (killed || settled)
-                return;
-            killed = reason;
-            try {
-                process.kill(-child.pid, 'SIGKILL');
-            }
-            catch {
-                child.kill('SIGKILL');
-            }
-            // Normally the pipes close at once; a grandchild that left the group may still hold them.
-            const grace = setTimeout(() => {
-                child.stdout?.destroy();
-                child.stderr?.destroy();
-                finish(limitError(reason, label, options, err));
-            }, KILL_GRACE_MS);
-            grace.unref();
-        };
-        child.on('error', (error) => finish(new Error(`${label}: cannot run ${command}: ${error.message}`)));
-        if (child.pid === undefined)
-            return; // 'error' follows
-        // The child stopping early closes its stdin: its exit code says why, not the write's EPIPE.
-        child.stdin?.on('error', () => undefined);
-        child.stdin?.end(options.input);
-        child.stdout.on('data', (d) => {
-            if (killed)
-                return;
-            outBytes += d.length;
-            if (outBytes > maxOutput)
-                return kill('output');
-            out.push(d);
-        });
-        child.stderr.on('data', (d) => {
-            err = (err + d.toString('utf8')).slice(-MAX_STDERR);
-        });
-        // Limits, each undone when the child ends.
-        const stop = () => kill('stopped');
-        running.add(stop);
-        stops.push(() => running.delete(stop));
-        stops.push(registerCleanup(stop));
-        if (options.signal) {
-            options.signal.addEventListener('abort', stop, { once: true });
-            stops.push(() => options.signal.removeEventListener('abort', stop));
-        }
-        if (options.timeoutMs) {
-            const timer = setTimeout(() => kill('timeout'), options.timeoutMs);
-            stops.push(() => clearTimeout(timer));
-        }
-        if (options.memoryLimitMB) {
-            stops.push(watchMemory(child.pid, options.memoryLimitMB * MiB, () => kill('memory')));
-        }
-        child.on('close', (code, signal) => {
-            if (killed)
-                return finish(limitError(killed, label, options, err));
-            finish({ code: code ?? (signal ? 128 : 1), stdout: Buffer.concat(out), stderr: err });
-        });
-    });
-}
-/** `runProcess` with stdout as UTF-8 text. */
-async function runCommand(command, args, options = {}) {
-    const r = await runProcess(command, args, options);
-    return { code: r.code, stdout: r.stdout.toString('utf8'), stderr: r.stderr };
-}
-function limitError(reason, label, options, stderr) {
-    const setting = (name) => (name ? ` (${name})` : '');
-    const what = {
-        timeout: `did not finish within ${seconds(options.timeoutMs ?? 0)} s${setting(options.timeoutSetting)}`,
-        memory: `used more than ${options.memoryLimitMB} MiB of memory${setting(options.memorySetting)}`,
-        output: `wrote more than ${formatMiB(options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT)} of output`,
-        stopped: 'was stopped (shutting down)',
-    }[reason];
-    return new ProcessLimitError(`${label} ${what}; killed`, reason, stderr);
-}
-function seconds(ms) {
-    return String(Math.round(ms / 100) / 10);
-}
-function formatMiB(bytes) {
-    return `${Math.round((bytes / MiB) * 10) / 10} MiB`;
-}
-// Memory watchdog: one scan of /proc per tick for every watched group.
-const watched = new Map();
-let ticker;
-const TICK_MS = 100;
-function watchMemory(pgid, limitBytes, exceeded) {
-    if (process.platform !== 'linux')
-        return () => undefined;
-    watched.set(pgid, { limit: limitBytes, exceeded });
-    ticker ??= setInterval(scan, TICK_MS).unref();
-    return () => {
-        watched.delete(pgid);
-        if (watched.size === 0 && ticker) {
-            clearInterval(ticker);
-            ticker = undefined;
-        }
-    };
-}
-function scan() {
-    const rss = new Map();
-    let pids;
-    try {
-        pids = (0,external_node_fs_namespaceObject.readdirSync)('/proc').filter((name) => /^\d+$/.test(name));
-    }
-    catch {
-        return;
-    }
-    for (const pid of pids) {
-        const group = groupOf(pid);
-        if (group === undefined || !watched.has(group))
-            continue;
-        rss.set(group, (rss.get(group) ?? 0) + residentBytes(pid));
-    }
-    for (const [group, bytes] of rss) {
-        const watch = watched.get(group);
-        if (watch && bytes > watch.limit)
-            watch.exceeded();
-    }
-}
-/** The process group of a process, from /proc/<pid>/stat (after the command name, which may hold spaces). */
-function groupOf(pid) {
-    try {
-        const stat = (0,external_node_fs_namespaceObject.readFileSync)(`/proc/${pid}/stat`, 'latin1');
-        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        return Number(fields[2]);
-    }
-    catch {
-        return undefined; // gone meanwhile
-    }
-}
-/** Resident memory in bytes (VmRSS, in kB in /proc/<pid>/status: no page size to guess). */
-function residentBytes(pid) {
-    try {
-        const m = /^VmRSS:\s+(\d+) kB/m.exec((0,external_node_fs_namespaceObject.readFileSync)(`/proc/${pid}/status`, 'latin1'));
-        return m ? Number(m[1]) * 1024 : 0;
-    }
-    catch {
-        return 0;
-    }
-}
-
 ;// CONCATENATED MODULE: ./src/lib/git/exec.ts
 /**
  * Running the git binary: through the one process runner, with an environment of our own, a time limit,
@@ -35656,7 +38397,7 @@ async function execGit(args, options) {
     }
     catch (error) {
         if (!(error instanceof ProcessLimitError))
-            throw new GitCommandError(errors_errorMessage(error));
+            throw new GitCommandError(errorMessage(error));
         const said = error.stderr.trim();
         throw new GitCommandError(`${error.message}${said ? `: ${said}` : ''}`, { cause: error });
     }
@@ -35682,7 +38423,7 @@ const AUTH_FAILED = /could not read Username|Authentication failed|HTTP Basic: A
  * when the login was refused, and the limit that killed it, if one did.
  */
 function describeFailure(error, what) {
-    const message = redact(errors_errorMessage(error)).trim();
+    const message = redact(errorMessage(error)).trim();
     const hint = AUTH_FAILED.test(message)
         ? ' (the remote refused the credentials: check the token or ssh-key, and that it may access this repository)'
         : '';
@@ -35783,64 +38524,6 @@ class Backoff {
     }
 }
 
-;// CONCATENATED MODULE: ./src/lib/concurrency.ts
-/** Runs `fn` over `items` with at most `limit` at a time; results in input order. */
-async function mapLimit(items, limit, fn) {
-    const results = new Array(items.length);
-    let next = 0;
-    const worker = async () => {
-        while (next < items.length) {
-            const i = next++;
-            results[i] = await fn(items[i], i);
-        }
-    };
-    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-    return results;
-}
-/** Waits `ms` milliseconds, or less if `signal` aborts. */
-function sleep(ms, signal) {
-    return new Promise((resolve) => {
-        if (signal?.aborted)
-            return resolve();
-        const abort = () => {
-            clearTimeout(timer);
-            resolve();
-        };
-        // The listener goes with the sleep: a running agent sleeps on one signal for as long as it runs.
-        const timer = setTimeout(() => {
-            signal?.removeEventListener('abort', abort);
-            resolve();
-        }, ms);
-        signal?.addEventListener('abort', abort, { once: true });
-    });
-}
-/** At most `limit` tasks at a time, shared by every caller: one budget of requests for all units. */
-class Limiter {
-    limit;
-    active = 0;
-    waiting = [];
-    constructor(limit) {
-        this.limit = limit;
-    }
-    async run(task) {
-        if (this.active < this.limit)
-            this.active++;
-        else
-            await new Promise((resolve) => this.waiting.push(resolve));
-        try {
-            return await task();
-        }
-        finally {
-            // The slot passes straight to the next task waiting, if any.
-            const next = this.waiting.shift();
-            if (next)
-                next();
-            else
-                this.active--;
-        }
-    }
-}
-
 ;// CONCATENATED MODULE: ./src/lib/git/retry.ts
 /**
  * Clone and fetch retry like every other network call: a bounded number of attempts with jittered
@@ -35863,7 +38546,7 @@ const LOCAL = /already exists and is not an empty directory|invalid refspec|unkn
 function isRetryable(error) {
     if (!(error instanceof GitCommandError) || limitOf(error) !== undefined)
         return false;
-    const message = errors_errorMessage(error);
+    const message = errorMessage(error);
     return ![AUTH_FAILED, NOT_FOUND, HOST_KEY, LOCAL].some((pattern) => pattern.test(message));
 }
 /**
@@ -35880,8 +38563,8 @@ async function withRetry(attempt, log, policy = NETWORK_RETRY) {
             if (n >= policy.attempts || !isRetryable(error))
                 throw error;
             const wait = backoff.next();
-            log.warn(`${errors_errorMessage(error)} (attempt ${n} of ${policy.attempts}); retrying in ${(wait / 1000).toFixed(1)} s`);
-            await sleep(wait);
+            log.warn(`${errorMessage(error)} (attempt ${n} of ${policy.attempts}); retrying in ${(wait / 1000).toFixed(1)} s`);
+            await concurrency_sleep(wait);
         }
     }
 }
@@ -36023,7 +38706,7 @@ function pushArgs(branch, lease) {
 }
 /** A failed push as a `PushRejectedError` when the branch moved; any other failure as it is. */
 function pushFailure(error) {
-    return REJECTED.test(errors_errorMessage(error)) ? new PushRejectedError(errors_errorMessage(error)) : error;
+    return REJECTED.test(errorMessage(error)) ? new PushRejectedError(errorMessage(error)) : error;
 }
 
 ;// CONCATENATED MODULE: ./src/lib/git/git.ts
@@ -36673,372 +39356,6 @@ function messageFor(options, content, notes) {
     return commitMessage(subject, [options.message ?? '', ...notes].filter(Boolean).join('\n\n'), trailers);
 }
 
-;// CONCATENATED MODULE: ./src/lib/git-host/host.ts
-/** Who the git host is (GitHub or GitLab), where its API is, and the one error its API calls throw. */
-
-
-/** A call to a git host's API that failed: which call (without its query), the status, what it said. */
-class host_GitHostApiError extends Error {
-    status;
-    constructor(message, 
-    /** The HTTP status, when the host answered. */
-    status) {
-        super(message);
-        this.status = status;
-        this.name = 'GitHostApiError';
-    }
-}
-/** The host a remote URL names: GitLab when its host name says gitlab, else GitHub. */
-function gitHostOf(gitUrl) {
-    return hostOf(gitUrl)?.includes('gitlab') ? 'gitlab' : 'github';
-}
-/**
- * The API of the host that serves `gitUrl`: `https://<host>/api/v4` for GitLab, `api.github.com` for
- * github.com (or a local remote), `https://<host>/api/v3` for GitHub Enterprise.
- */
-function defaultApiUrl(host, gitUrl) {
-    const name = hostOf(gitUrl);
-    if (host === 'gitlab')
-        return `https://${name ?? 'gitlab.com'}/api/v4`;
-    return !name || name === 'github.com' ? 'https://api.github.com' : `https://${name}/api/v3`;
-}
-/** The `owner/name` (GitHub) or project path (GitLab) of a repository URL or `owner/name` string. */
-function projectOf(repository) {
-    const path = repository
-        .replace(/^file:\/\//i, '')
-        .replace(/^[a-z+]+:\/\/[^/]+\//i, '')
-        .replace(/^[^@/]+@[^:/]+:/, '')
-        .replace(/\.git$/, '')
-        .replace(/^\/+|\/+$/g, '');
-    if (!/^[\w.-]+(\/[\w.-]+)+$/.test(path)) {
-        throw new errors_ConfigurationError(`cannot tell the project of '${repository}' for the pull request API`);
-    }
-    return path;
-}
-
-;// CONCATENATED MODULE: ./src/lib/git-host/github.ts
-/** GitHub's REST API through Octokit (`@actions/github`), loaded only when a call is made. */
-
-
-/** Octokit for one GitHub repository (`owner/name`, the last two parts of `project`). */
-async function github_githubRepository(apiUrl, token, project) {
-    const [owner, repo] = project.split('/').slice(-2);
-    // Loaded on demand: Octokit is most of a bundle and only pull requests and commit statuses need it.
-    const { getOctokit } = await __nccwpck_require__.e(/* import() */ 413).then(__nccwpck_require__.bind(__nccwpck_require__, 2413));
-    return { octokit: getOctokit(token, { baseUrl: apiUrl }), owner, repo };
-}
-/** Runs one Octokit call; a failure becomes a `GitHostApiError` naming the call and the status. */
-async function github_githubCall(what, call) {
-    try {
-        return await call();
-    }
-    catch (error) {
-        const status = error.status;
-        const code = typeof status === 'number' ? status : undefined;
-        throw new host_GitHostApiError(`GitHub API ${what}: ${code !== undefined ? `${code} ` : ''}${errors_errorMessage(error)}`, code);
-    }
-}
-
-;// CONCATENATED MODULE: ./src/lib/git-host/gitlab.ts
-/** GitLab's REST API (v4), as publish (merge requests) and the agent (commit statuses) call it. */
-
-
-/**
- * One call with the token in GitLab's own header; the answer's JSON. A failure says which call (without
- * its query), the status and the start of what GitLab answered.
- */
-async function gitlab_gitlabCall(api, method, path, options = {}) {
-    const url = `${api.apiUrl.replace(/\/+$/, '')}${path}`;
-    const call = `GitLab API ${method} ${url.replace(/\?.*/, '')}`;
-    let response;
-    let text;
-    try {
-        response = await fetch(url, {
-            method,
-            headers: { 'PRIVATE-TOKEN': api.token, 'Content-Type': 'application/json' },
-            body: options.body ? JSON.stringify(options.body) : undefined,
-            signal: options.timeoutMs ? AbortSignal.timeout(options.timeoutMs) : undefined,
-        });
-        text = await response.text();
-    }
-    catch (error) {
-        throw new host_GitHostApiError(`${call}: ${errors_errorMessage(error)}`);
-    }
-    if (!response.ok) {
-        throw new host_GitHostApiError(`${call}: ${response.status} ${text.slice(0, 300)}`, response.status);
-    }
-    try {
-        return (text ? JSON.parse(text) : undefined);
-    }
-    catch {
-        throw new host_GitHostApiError(`${call}: the answer is not JSON: ${text.slice(0, 120)}`);
-    }
-}
-
-;// CONCATENATED MODULE: ./src/lib/git-host/commit-status.ts
-/** Setting one commit status on GitHub or GitLab. */
-
-
-/** A git host that does not answer within this long must not hold up the caller. */
-const STATUS_TIMEOUT_MS = 10_000;
-/** Sets `status` on commit `sha` of `project` (`owner/name` or a GitLab project path). */
-async function setCommitStatus(api, project, sha, status) {
-    const { state, context, description } = status;
-    if (api.host === 'gitlab') {
-        const path = ['projects', project, 'statuses', sha].map(encodeURIComponent).join('/');
-        await gitlabCall(api, 'POST', `/${path}`, {
-            body: { state: state === 'failure' ? 'failed' : state, name: context, description },
-            timeoutMs: STATUS_TIMEOUT_MS,
-        });
-        return;
-    }
-    const { octokit, owner, repo } = await githubRepository(api.apiUrl, api.token, project);
-    await githubCall('create a commit status', () => octokit.rest.repos.createCommitStatus({
-        owner,
-        repo,
-        sha,
-        state,
-        context,
-        description,
-        request: { signal: AbortSignal.timeout(STATUS_TIMEOUT_MS) },
-    }));
-}
-
-;// CONCATENATED MODULE: ./src/lib/git-host/deploy-keys.ts
-/**
- * The deploy keys of one repository on GitHub (`repos.*DeployKey*` through Octokit) or GitLab (the
- * project's `deploy_keys`): how the sync agent's public key is registered, read-only, and found again.
- */
-
-
-
-
-/** A host lists this many keys a page; a project with more pages than the cap is not read to the end. */
-const PER_PAGE = 100;
-const MAX_PAGES = 50;
-/**
- * Registers `spec.publicKey` read-only unless the repository has it already: the same key (type and
- * base64 body; titles and comments may differ) is kept as it is. A key that is there with write access
- * is refused, never kept: an agent only reads, and a key that can push is a risk to remove by hand.
- */
-async function ensureDeployKey(api, project, spec) {
-    const found = await findDeployKey(api, project, spec.publicKey);
-    if (found)
-        return { id: keptReadOnly(found, project).id, created: false };
-    try {
-        return { id: (await createDeployKey(api, project, spec)).id, created: true };
-    }
-    catch (error) {
-        // Another job may have registered it meanwhile (GitHub: 422 in use; GitLab: 400 taken)
-        const raced = error instanceof GitHostApiError && [400, 422].includes(error.status ?? 0);
-        const now = raced ? await findDeployKey(api, project, spec.publicKey) : undefined;
-        if (!now)
-            throw error;
-        return { id: keptReadOnly(now, project).id, created: false };
-    }
-}
-/** Every deploy key of the repository. */
-async function listDeployKeys(api, project) {
-    return withPermissionHint(api, project, async () => {
-        if (api.host === 'gitlab') {
-            const keys = [];
-            for (let page = 1; page <= MAX_PAGES; page++) {
-                const query = new URLSearchParams({ per_page: `${PER_PAGE}`, page: `${page}` });
-                const batch = await gitlabCall(api, 'GET', `${keysPath(project)}?${query}`);
-                keys.push(...batch.map((k) => ({ ...pick(k), readOnly: !k.can_push })));
-                if (batch.length < PER_PAGE)
-                    break;
-            }
-            return keys;
-        }
-        const { octokit, owner, repo } = await githubRepository(api.apiUrl, api.token, project);
-        const keys = await githubCall('list deploy keys', () => octokit.paginate(octokit.rest.repos.listDeployKeys, { owner, repo, per_page: PER_PAGE }));
-        return keys.map((k) => ({ ...pick(k), readOnly: k.read_only }));
-    });
-}
-/** The repository's deploy key with the same public key (comments aside), if it has one. */
-async function findDeployKey(api, project, publicKey) {
-    const wanted = keyIdentity(publicKey);
-    return (await listDeployKeys(api, project)).find((k) => safeIdentity(k.key) === wanted);
-}
-/** Registers a deploy key that can only read (`read_only: true`, `can_push: false`). */
-async function createDeployKey(api, project, spec) {
-    const key = keyIdentity(spec.publicKey);
-    return withPermissionHint(api, project, async () => {
-        if (api.host === 'gitlab') {
-            const body = { title: spec.title, key, can_push: false };
-            const made = await gitlabCall(api, 'POST', keysPath(project), { body });
-            return { ...pick(made), readOnly: !made.can_push };
-        }
-        const { octokit, owner, repo } = await githubRepository(api.apiUrl, api.token, project);
-        const made = await githubCall('create a deploy key', () => octokit.rest.repos.createDeployKey({ owner, repo, title: spec.title, key, read_only: true })).catch((error) => {
-            if (!(error instanceof GitHostApiError) || !/already in use/.test(error.message))
-                throw error;
-            throw new GitHostApiError(`${error.message}: GitHub takes a key as the deploy key of one repository only, and not ` +
-                'as a user key as well: give this repository a key of its own', error.status);
-        });
-        return { ...pick(made.data), readOnly: made.data.read_only };
-    });
-}
-/**
- * Deletes deploy key `id`; false when the repository no longer has it (a host answers 404 both for a
- * missing key and for a token that may not see the keys: the list tells the two apart).
- */
-async function deleteDeployKey(api, project, id) {
-    try {
-        await withPermissionHint(api, project, async () => {
-            if (api.host === 'gitlab') {
-                await gitlabCall(api, 'DELETE', `${keysPath(project)}/${id}`);
-                return;
-            }
-            const { octokit, owner, repo } = await githubRepository(api.apiUrl, api.token, project);
-            await githubCall(`delete deploy key ${id}`, () => octokit.rest.repos.deleteDeployKey({ owner, repo, key_id: id }));
-        });
-        return true;
-    }
-    catch (error) {
-        if (!(error instanceof GitHostApiError) || error.status !== 404)
-            throw error;
-        const keys = await listDeployKeys(api, project).catch(() => undefined);
-        if (!keys || keys.some((k) => k.id === id))
-            throw error;
-        return false;
-    }
-}
-/** Whether two public key lines are the same key: type and base64 body, whatever the comments. */
-function samePublicKey(a, b) {
-    return safeIdentity(a) !== undefined && safeIdentity(a) === safeIdentity(b);
-}
-// Helpers
-function keptReadOnly(key, project) {
-    if (key.readOnly)
-        return key;
-    throw new GitHostApiError(`the deploy key "${key.title}" (id ${key.id}) of ${project} is this public key with write ` +
-        'access, and the sync agent must only read: delete that deploy key on the git host, then run ' +
-        'again to register the key read-only');
-}
-function keysPath(project) {
-    return `/projects/${encodeURIComponent(project)}/deploy_keys`;
-}
-function pick(k) {
-    return { id: k.id, title: k.title, key: k.key };
-}
-/** `type base64` of a public key line, the part hosts compare; a ConfigurationError for anything else. */
-function keyIdentity(publicKey) {
-    const identity = safeIdentity(publicKey);
-    if (!identity) {
-        throw new ConfigurationError('the deploy key must be an OpenSSH public key line (ssh-ed25519 AAAA… or ssh-rsa AAAA…)');
-    }
-    return identity;
-}
-function safeIdentity(publicKey) {
-    const [type, body] = publicKey.trim().split(/\s+/);
-    const valid = /^[a-z0-9@.-]+$/i.test(type ?? '') && /^AAAA[A-Za-z0-9+/]+=*$/.test(body ?? '');
-    return valid ? `${type} ${body}` : undefined;
-}
-/**
- * Runs calls of the deploy keys API; a 401, 403 or 404 says which right the token lacks, after what the
- * host said.
- */
-async function withPermissionHint(api, project, call) {
-    try {
-        return await call();
-    }
-    catch (error) {
-        const status = error instanceof GitHostApiError ? error.status : undefined;
-        if (status !== 401 && status !== 403 && status !== 404)
-            throw error;
-        throw new GitHostApiError(`${errorMessage(error)}: ${permissionHint(api, project, status)}`, status);
-    }
-}
-function permissionHint(api, project, status) {
-    if (status === 401)
-        return 'the token is not valid (mistyped, expired or revoked)';
-    const lacks = api.host === 'gitlab'
-        ? `the token cannot manage the deploy keys of ${project}: it needs the Maintainer role ` +
-            'on the project (or Owner) and the api scope'
-        : `the token cannot manage the deploy keys of ${project}: it needs admin on the repository ` +
-            '(a fine-grained token with "Administration: write" on it, or a classic token with the repo ' +
-            "scope of a repository admin; a workflow's GITHUB_TOKEN never can)";
-    const host = api.host === 'gitlab' ? 'GitLab' : 'GitHub';
-    return status === 404
-        ? `${lacks}. ${host} also answers 404 when the repository does not exist or the token cannot see it`
-        : lacks;
-}
-
-;// CONCATENATED MODULE: ./src/lib/git-host/pull-request.ts
-
-
-/** Opens the request, or updates the open one from the same branch; returns its web URL. */
-async function openPullRequest(api, spec, log) {
-    return api.host === 'gitlab'
-        ? gitlabMergeRequest(api, spec, log)
-        : githubPullRequest(api, spec, log);
-}
-async function githubPullRequest(api, spec, log) {
-    const { octokit, owner, repo } = await github_githubRepository(api.apiUrl, api.token, api.project);
-    const open = await github_githubCall('list pull requests', () => octokit.rest.pulls.list({
-        owner,
-        repo,
-        head: `${owner}:${spec.head}`,
-        base: spec.base,
-        state: 'open',
-    }));
-    const existing = open.data[0];
-    if (existing) {
-        await github_githubCall(`update pull request #${existing.number}`, () => octokit.rest.pulls.update({
-            owner,
-            repo,
-            pull_number: existing.number,
-            title: spec.title,
-            body: spec.body,
-        }));
-        log.info(`Updated pull request #${existing.number}: ${existing.html_url}`);
-        return existing.html_url;
-    }
-    const created = await github_githubCall('create a pull request', () => octokit.rest.pulls.create({
-        owner,
-        repo,
-        head: spec.head,
-        base: spec.base,
-        title: spec.title,
-        body: spec.body,
-    }));
-    log.info(`Opened pull request #${created.data.number}: ${created.data.html_url}`);
-    return created.data.html_url;
-}
-async function gitlabMergeRequest(api, spec, log) {
-    const base = `/projects/${encodeURIComponent(api.project)}/merge_requests`;
-    const call = (method, path, body) => gitlab_gitlabCall(api, method, path, { body });
-    const query = new URLSearchParams({
-        source_branch: spec.head,
-        target_branch: spec.base,
-        state: 'opened',
-    });
-    const open = await call('GET', `${base}?${query}`);
-    const fields = { title: spec.title, description: spec.body };
-    if (open.length > 0) {
-        const mr = await call('PUT', `${base}/${open[0].iid}`, fields);
-        log.info(`Updated merge request !${mr.iid}: ${mr.web_url}`);
-        return mr.web_url;
-    }
-    const mr = await call('POST', base, {
-        ...fields,
-        source_branch: spec.head,
-        target_branch: spec.base,
-        remove_source_branch: true,
-    });
-    log.info(`Opened merge request !${mr.iid}: ${mr.web_url}`);
-    return mr.web_url;
-}
-
-;// CONCATENATED MODULE: ./src/lib/git-host/index.ts
-/** The git host's API: who the host is, pull and merge requests, commit statuses, deploy keys. */
-
-
-
-
-
 ;// CONCATENATED MODULE: ./src/lib/gitops/transaction.ts
 /**
  * One change to the gitops repo, made safely when many pipelines push at once: clone shallowly, let the
@@ -37127,7 +39444,7 @@ async function commitToGitops(options, log, apply) {
                 }
                 const wait = backoff.next();
                 log.info(`Push rejected: ${target} moved. Re-applying on the new tip in ${wait} ms (attempt ${attempt + 1}/${options.maxAttempts})`);
-                await sleep(wait);
+                await concurrency_sleep(wait);
                 await git.resetToRemote(branch);
             }
         }
@@ -37537,216 +39854,6 @@ const publishReleaseCommand = {
     ].join('\n'),
 };
 
-;// CONCATENATED MODULE: ./src/lib/kustomize/kustomize.ts
-/**
- * Finding the kustomize to run, asking its version, and building a kustomization, with image and
- * namespace overrides applied through a temporary overlay so that the user's files are never touched.
- */
-
-
-
-
-
-
-/** Looks a program up on PATH. */
-function kustomize_which(program, path = process.env.PATH ?? '') {
-    for (const dir of path.split(external_node_path_namespaceObject.delimiter)) {
-        if (!dir)
-            continue;
-        const candidate = (0,external_node_path_namespaceObject.join)(dir, program);
-        try {
-            if ((0,external_node_fs_namespaceObject.statSync)(candidate).isFile())
-                return candidate;
-        }
-        catch {
-            // not here
-        }
-    }
-    return undefined;
-}
-/**
- * The kustomize to use: the `kustomize` input (a path to a kustomize or kubectl binary, or the word
- * `kubectl`), else `GITOPS_KUSTOMIZE`, else a standalone `kustomize` on PATH, else `kubectl kustomize`.
- */
-function resolveKustomize(choice, env = process.env) {
-    const wanted = choice ?? env.GITOPS_KUSTOMIZE;
-    if (wanted) {
-        if (wanted === 'kubectl' || wanted === 'kustomize') {
-            const found = kustomize_which(wanted, env.PATH);
-            if (!found)
-                throw new errors_ConfigurationError(`kustomize: '${wanted}' is not on PATH`);
-            return forBinary(found);
-        }
-        const path = (0,external_node_path_namespaceObject.resolve)(wanted);
-        if (!(0,external_node_fs_namespaceObject.existsSync)(path)) {
-            throw new errors_ConfigurationError(`kustomize: ${wanted} does not exist (give a path, or 'kubectl')`);
-        }
-        return forBinary(path);
-    }
-    const standalone = kustomize_which('kustomize', env.PATH);
-    if (standalone)
-        return forBinary(standalone);
-    const kubectl = kustomize_which('kubectl', env.PATH);
-    if (kubectl)
-        return forBinary(kubectl);
-    throw new errors_ConfigurationError('kustomize: neither kustomize nor kubectl is on PATH; install one or set the kustomize input');
-}
-function forBinary(path) {
-    const isKubectl = /kubectl[^/]*$/.test(path);
-    return isKubectl
-        ? { program: path, subcommand: ['kustomize'], label: `kubectl kustomize (${path})` }
-        : { program: path, subcommand: ['build'], label: `kustomize (${path})` };
-}
-/** The kustomize version (`v5.5.0`), as the binary reports it. */
-async function kustomizeVersion(k) {
-    if (k.subcommand[0] === 'kustomize') {
-        const r = await runCommand(k.program, ['version', '--client', '-o', 'json'], {
-            timeoutMs: VERSION_TIMEOUT_MS,
-            label: `${k.label} version`,
-        });
-        if (r.code === 0) {
-            const v = JSON.parse(r.stdout).kustomizeVersion;
-            if (v)
-                return v;
-        }
-        throw new errors_ConfigurationError(`kustomize: ${k.label} did not report a kustomize version: ${r.stderr.trim()}`);
-    }
-    const r = await runCommand(k.program, ['version'], {
-        timeoutMs: VERSION_TIMEOUT_MS,
-        label: `${k.label} version`,
-    });
-    const match = /v\d+\.\d+\.\d+[^\s]*/.exec(r.stdout);
-    if (r.code !== 0 || !match) {
-        throw new errors_ConfigurationError(`kustomize: ${k.label} did not report its version: ${r.stderr.trim()}`);
-    }
-    return match[0];
-}
-const IMAGE_NAME = /^[a-z0-9]+(?:[._-][a-z0-9]+|__)*(?::[0-9]+)?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/i;
-const TAG = /^[\w][\w.-]{0,127}$/;
-const DIGEST = /^sha256:[a-f0-9]{64}$/;
-/**
- * Parses `name=newName:tag`, `name=newName@sha256:…`, `name:tag`, `name@sha256:…` or `name=newName`
- * (the forms of `kustomize edit set image`).
- */
-function parseImageOverride(spec) {
-    const fail = (why) => {
-        throw new errors_ConfigurationError(`images: '${spec}' is not a valid image override (${why}); use name:tag, name@sha256:<digest> or name=newName:tag`);
-    };
-    const trimmed = spec.trim();
-    const eq = trimmed.indexOf('=');
-    const name = eq >= 0 ? trimmed.slice(0, eq) : undefined;
-    const ref = eq >= 0 ? trimmed.slice(eq + 1) : trimmed;
-    let image = ref;
-    let tag;
-    let digest;
-    const at = ref.indexOf('@');
-    if (at >= 0) {
-        image = ref.slice(0, at);
-        digest = ref.slice(at + 1);
-        if (!DIGEST.test(digest))
-            fail('the digest must be sha256: and 64 hex digits');
-    }
-    else {
-        const colon = ref.lastIndexOf(':');
-        if (colon > ref.lastIndexOf('/')) {
-            image = ref.slice(0, colon);
-            tag = ref.slice(colon + 1);
-            if (!TAG.test(tag))
-                fail(`'${tag}' is not a valid tag`);
-        }
-    }
-    if (name !== undefined && !IMAGE_NAME.test(name))
-        fail(`'${name}' is not an image name`);
-    if (!IMAGE_NAME.test(image))
-        fail(`'${image}' is not an image name`);
-    if (name === undefined) {
-        if (!tag && !digest)
-            fail('give a tag or a digest');
-        return { name: image, ...(tag ? { newTag: tag } : {}), ...(digest ? { digest } : {}) };
-    }
-    return {
-        name,
-        ...(image !== name ? { newName: image } : {}),
-        ...(tag ? { newTag: tag } : {}),
-        ...(digest ? { digest } : {}),
-    };
-}
-/** How long a build may run by default, and how much memory it may hold (a build is seconds, MiBs). */
-const DEFAULT_BUILD_TIMEOUT_MS = 120_000;
-const DEFAULT_BUILD_MEMORY_MB = 2048;
-/** `kustomize version` answers at once; a binary that does not is not a kustomize to use. */
-const VERSION_TIMEOUT_MS = 30_000;
-/**
- * Runs kustomize on `dir` and returns its YAML output. With images or a namespace, a temporary overlay
- * (outside the user's tree) names `dir` as its only resource and sets them; it is removed afterwards.
- */
-async function kustomizeBuild(k, dir, options, log) {
-    const target = (0,external_node_path_namespaceObject.resolve)(dir);
-    if (!(0,external_node_fs_namespaceObject.existsSync)(target) || !(0,external_node_fs_namespaceObject.statSync)(target).isDirectory()) {
-        throw new errors_ConfigurationError(`path: ${dir} is not a folder`);
-    }
-    if (!['kustomization.yaml', 'kustomization.yml', 'Kustomization'].some((f) => (0,external_node_fs_namespaceObject.existsSync)((0,external_node_path_namespaceObject.join)(target, f)))) {
-        throw new errors_ConfigurationError(`path: ${dir} has no kustomization.yaml`);
-    }
-    const images = options.images ?? [];
-    let overlay;
-    let buildDir = target;
-    if (images.length > 0 || options.namespace) {
-        overlay = await external_node_fs_namespaceObject.promises.mkdtemp((0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.tmpdir)(), 'gitops-overlay-'));
-        const kustomization = {
-            apiVersion: 'kustomize.config.k8s.io/v1beta1',
-            kind: 'Kustomization',
-            // kustomize refuses absolute paths here; a relative one reaches any folder on the machine.
-            resources: [(0,external_node_path_namespaceObject.relative)(overlay, target)],
-        };
-        if (options.namespace)
-            kustomization.namespace = options.namespace;
-        if (images.length > 0)
-            kustomization.images = images;
-        await external_node_fs_namespaceObject.promises.writeFile((0,external_node_path_namespaceObject.join)(overlay, 'kustomization.yaml'), toYaml(kustomization));
-        log.debug(`kustomize overlay ${overlay}:\n${toYaml(kustomization)}`);
-        buildDir = overlay;
-    }
-    try {
-        const args = [...k.subcommand, buildDir, ...(options.flags ?? [])];
-        log.info(`Running ${k.label} on ${dir}`);
-        const r = await runBuild(k, args, dir, options);
-        if (r.code !== 0) {
-            const message = r.stderr.trim().replaceAll(overlay ?? '\0', '<overlay>');
-            throw new errors_ConfigurationError(`kustomize failed on ${dir}:\n${message}`);
-        }
-        return r.stdout;
-    }
-    finally {
-        if (overlay)
-            await external_node_fs_namespaceObject.promises.rm(overlay, { recursive: true, force: true });
-    }
-}
-/** Runs the build within its limits; passing one is the user's to fix (a ConfigurationError). */
-async function runBuild(k, args, dir, options) {
-    try {
-        return await runCommand(k.program, args, {
-            timeoutMs: options.timeoutMs ?? DEFAULT_BUILD_TIMEOUT_MS,
-            memoryLimitMB: options.memoryLimitMB ?? DEFAULT_BUILD_MEMORY_MB,
-            maxOutputBytes: options.maxOutputBytes,
-            signal: options.signal,
-            label: `kustomize build ${dir}`,
-            timeoutSetting: 'kustomize-timeout',
-            memorySetting: 'kustomize-memory-limit',
-        });
-    }
-    catch (error) {
-        // A stop is not the user's doing: it goes on as it is, for the caller to tell apart.
-        if (error instanceof ProcessLimitError && error.reason === 'output') {
-            throw new errors_ConfigurationError(`${error.message}: more YAML than is read from one build; make the kustomization smaller or split it into several`, { cause: error });
-        }
-        if (error instanceof ProcessLimitError && error.reason !== 'stopped') {
-            throw new errors_ConfigurationError(error.message, { cause: error });
-        }
-        throw error;
-    }
-}
-
 ;// CONCATENATED MODULE: ./src/lib/render.ts
 /** `render`: kustomize an app's kustomization into plain, validated manifests. */
 
@@ -38100,11 +40207,13 @@ const unpinCommand = {
 
 
 
+
 const commands = {
     render: renderCommand,
     'publish-release': publishReleaseCommand,
     rollback: rollbackCommand,
     unpin: unpinCommand,
+    'install-agent': installAgentCommand,
 };
 /** Other names a command answers to. */
 const aliases = { publish: 'publish-release' };
@@ -38236,6 +40345,7 @@ class Inputs {
         }
         return value;
     }
+    /** Masks a secret made during the run (a generated key), as a secret input is masked. */
     mask(value) {
         this.source.mask(value);
         // Multi-line secrets (keys) are masked line by line too, as runners print them that way.
@@ -38332,6 +40442,135 @@ class Inputs {
 ;// CONCATENATED MODULE: ./src/commands/specs.generated.ts
 // Generated by `npm run build` from actions/*/action.yml. Do not edit.
 const specs = {
+    "install-agent": {
+        "description": "Install or update the sync agent on a cluster from one job - deploy/base applied server-side, its SSH key kept in a Secret and registered read-only as the gitops repo's deploy key. Run it again and nothing changes.",
+        "inputs": {
+            "kubeconfig": {
+                "description": "A kubeconfig file's path, or its content (masked; kept in a private temp file for the run only). Default - `KUBECONFIG`, then `~/.kube/config`.",
+                "required": false
+            },
+            "namespace": {
+                "description": "The agent's namespace.",
+                "required": false,
+                "default": "gitops-system"
+            },
+            "image": {
+                "description": "The agent image.",
+                "required": false,
+                "default": "ghcr.io/gitops-actions/gitops-agent:v1"
+            },
+            "repository": {
+                "description": "The gitops repo the agent syncs, as an SSH URL (`git@host:owner/name.git` or `ssh://git@host/owner/name.git`).",
+                "required": true
+            },
+            "branch": {
+                "description": "The branch the agent syncs. Default - the remote's default branch.",
+                "required": false
+            },
+            "paths": {
+                "description": "Folders of the gitops repo the agent syncs, one a line or comma-separated. Default - the whole repo.",
+                "required": false
+            },
+            "poll-interval": {
+                "description": "How often the agent fetches the repo (e.g. `1m`). Default - the agent's.",
+                "required": false
+            },
+            "sync-interval": {
+                "description": "How often the agent applies even without a new commit (e.g. `5m`). Default - the agent's.",
+                "required": false
+            },
+            "prune": {
+                "description": "Let the agent delete what the repo no longer has.",
+                "required": false,
+                "default": "false"
+            },
+            "cluster-name": {
+                "description": "The cluster's name, for the agent's reports and the deploy key's title.",
+                "required": false
+            },
+            "manifest-generation": {
+                "description": "Let the agent run the repo's manifest generators.",
+                "required": false,
+                "default": "false"
+            },
+            "ssh-key": {
+                "description": "The agent's own private key (OpenSSH or PEM, ed25519 or RSA of 2048 bits or more). Masked. Default - the key already installed, else a new ed25519 key.",
+                "required": false
+            },
+            "known-hosts": {
+                "description": "known_hosts lines of the git host (required for hosts other than github.com, whose published keys are built in).",
+                "required": false
+            },
+            "token": {
+                "description": "A token with admin on the gitops repo (GitHub) or Maintainer (GitLab), to register the deploy key read-only. Masked. Without one, the public key is printed with where to paste it.",
+                "required": false
+            },
+            "git-host": {
+                "description": "`github` or `gitlab`. Default - from the repository's host name.",
+                "required": false
+            },
+            "api-url": {
+                "description": "The git host's API URL (GitHub Enterprise, a GitLab instance). Default - from the repository's host.",
+                "required": false
+            },
+            "deploy-key-title": {
+                "description": "The deploy key's title. Default - `gitops-agent <cluster-name>/<namespace>`, so that a second cluster never overwrites the first.",
+                "required": false
+            },
+            "rotate-key": {
+                "description": "Make a new key, register it, update the Secret, restart the agent, then delete the old deploy key.",
+                "required": false,
+                "default": "false"
+            },
+            "notify": {
+                "description": "Chat webhook URLs for the agent, one a line. Masked; stored in a Secret the agent mounts, never in its arguments.",
+                "required": false
+            },
+            "status-token": {
+                "description": "A token the agent sets commit statuses with. Masked; stored in a Secret the agent mounts, never in its arguments.",
+                "required": false
+            },
+            "output-dir": {
+                "description": "Write the manifests applied here (Secrets without their values; never the private key).",
+                "required": false
+            },
+            "wait": {
+                "description": "Wait for the agent to roll out and sync the branch's head.",
+                "required": false,
+                "default": "false"
+            },
+            "timeout": {
+                "description": "Seconds `wait` may take.",
+                "required": false,
+                "default": "300"
+            },
+            "dry-run": {
+                "description": "Render and check against the cluster (a server-side dry run), but apply nothing and register nothing.",
+                "required": false,
+                "default": "false"
+            }
+        },
+        "outputs": {
+            "public-key": {
+                "description": "The agent's public key (the deploy key)."
+            },
+            "deploy-key-id": {
+                "description": "The deploy key's id on the git host (empty without a token or in a dry run)."
+            },
+            "manifests-dir": {
+                "description": "Where the manifests were written (`output-dir`)."
+            },
+            "agent-ready": {
+                "description": "`true` when `wait` saw the agent roll out and sync."
+            },
+            "synced-commit": {
+                "description": "The commit the agent synced (with `wait`)."
+            },
+            "unchanged": {
+                "description": "`true` when the run changed nothing."
+            }
+        }
+    },
     "publish-release": {
         "description": "Commit an app's rendered manifests into the gitops repo under releases/<env>/<app>/ with release metadata, and push - safely when many pipelines push at once. Also promotes a release from one env to another, or retires an app.",
         "inputs": {
@@ -38807,9 +41046,9 @@ async function adapter_runCommand(command, source, log) {
     return { outputs: command.outputs(result), summary: () => command.summary(result) };
 }
 /** A failure as an adapter reports it: the message, and the stack only for a bug, not a user's mistake. */
-function failure(error) {
+function adapter_failure(error) {
     const bug = !(error instanceof errors_ConfigurationError) && error instanceof Error;
-    return { message: errors_errorMessage(error), stack: bug ? error.stack : undefined };
+    return { message: errorMessage(error), stack: bug ? error.stack : undefined };
 }
 // What the adapters use of the library, so that they import src/commands alone.
 
@@ -38835,7 +41074,7 @@ async function runAction(command) {
             await summary_summary.addRaw(summary()).write();
     }
     catch (error) {
-        const { message, stack } = failure(error);
+        const { message, stack } = adapter_failure(error);
         if (stack)
             core_debug(stack);
         setFailed(`${command.name}: ${message}`);
