@@ -88,7 +88,9 @@ export async function waitForAgent(client: KubeClient, options: WaitOptions): Pr
     const left = deadline - Date.now()
     if (look.state === 'failed' || left <= 0) {
       const after =
-        look.state === 'failed' ? look.why : `${look.why} (after ${Math.round(timeoutMs / 1000)}s)`
+        look.state === 'failed'
+          ? look.why
+          : `the agent is not ready after ${Math.round(timeoutMs / 1000)}s: ${look.why}`
       return notReady(deployment, await explain(client, namespace, deployment, look, after))
     }
     await sleep(Math.min(backoff.next(), left))
@@ -142,11 +144,13 @@ async function lookAt(
 
 /**
  * The commit the inventories show a sync of: `commit` when a unit was recorded at it; without one, the
- * commit of the unit applied last. A unit records a commit when it is applied (or fails part-way).
+ * commit of the unit applied last. A unit records the commit it was last applied at.
  */
 function syncedCommit(inventories: Inventory[], commit: string | undefined): string | undefined {
-  if (commit) return inventories.some((i) => i.commit === commit) ? commit : undefined
-  const latest = [...inventories].sort((a, b) => b.lastApplied.localeCompare(a.lastApplied))[0]
+  // An empty digest marks a unit that failed part-way: recorded to be pruned later, not synced.
+  const applied = inventories.filter((i) => i.digest !== '')
+  if (commit) return applied.some((i) => i.commit === commit) ? commit : undefined
+  const latest = applied.sort((a, b) => b.lastApplied.localeCompare(a.lastApplied))[0]
   return latest?.commit || undefined
 }
 
