@@ -203,7 +203,7 @@ test('rolled out, but the agent recorded another commit: the time runs out with 
   const result = await waitForAgent(client, options({ commit: head, timeoutMs: 600 }))
   expect(result.ready).toBe(false)
   expect(result.reason).toContain(
-    `rolled out but no sync of ${head} yet (the agent's units are at ${first.slice(0, 12)})`,
+    `rolled out but no sync of ${head} yet (the agent's units are at ${first.slice(0, 12)};`,
   )
   expect(result.reason).toMatch(/the agent's last error: releases\/staging\/shop: .*failed/)
   // The commit it did sync is still found.

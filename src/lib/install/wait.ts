@@ -1,9 +1,10 @@
 /**
  * install-agent's `wait`: the agent's Deployment rolled out, then the agent's own record in the cluster
  * shows a sync of the branch's head. That record is the per-unit inventory ConfigMaps (each carries the
- * commit the unit was last applied at): read through the API server, never a port-forward. When the time
- * is up, the answer says why: the pods' waiting reasons (ImagePullBackOff, CrashLoopBackOff…) or the
- * agent's last SyncFailed Event.
+ * commit the unit was last applied at): read through the API server, never a port-forward. A head that
+ * changed none of the agent's units shows once they are applied again (every `--sync-interval`): a
+ * timeout longer than that always sees it. When the time is up, the answer says why: the pods' waiting
+ * reasons (ImagePullBackOff, CrashLoopBackOff…) or the agent's last SyncFailed Event.
  */
 import { Backoff } from '../backoff.js'
 import { sleep } from '../concurrency.js'
@@ -136,7 +137,7 @@ async function lookAt(
   return {
     state: 'waiting',
     why: commit
-      ? `rolled out but no sync of ${commit} yet (${inventories.length ? `the agent's units are at ${seen}` : 'no unit recorded'})`
+      ? `rolled out but no sync of ${commit} yet (${inventories.length ? `the agent's units are at ${seen}; a commit that changes none of them is recorded when each is applied again, every --sync-interval` : 'no unit recorded'})`
       : 'rolled out but no sync recorded yet',
     rolledOut: true,
   }
