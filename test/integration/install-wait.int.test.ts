@@ -209,3 +209,62 @@ test('rolled out, but the agent recorded another commit: the time runs out with 
   // The commit it did sync is still found.
   expect((await waitForAgent(client, options({ commit: first }))).ready).toBe(true)
 })
+
+/** A pod of the agent's Deployment with the Ready condition a kubelet writes after /readyz said ok. */
+async function readyAgentPod(name: string): Promise<void> {
+  const pod = server.objects.apply({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace: NS, labels: LABELS },
+    spec: { containers: [{ name: 'agent', image: 'ghcr.io/acme/gitops-agent:v1.2.3' }] },
+  })
+  const put = await server.request('PUT', `/api/v1/namespaces/${NS}/pods/${name}/status`, {
+    body: {
+      ...pod,
+      status: {
+        phase: 'Running',
+        conditions: [{ type: 'Ready', status: 'True' }],
+        containerStatuses: [{ name: 'agent', ready: true, state: { running: {} } }],
+      },
+    },
+  })
+  expect(put.status).toBe(200)
+}
+
+test('a head that changed no unit: a Ready agent started after it was read has synced it', async () => {
+  const remote = bareRemote()
+  const first = pushFiles(remote, {
+    'releases/staging/shop/configmap.yaml': configMap('shop', '1'),
+  })
+  server.objects.apply(agentDeployment('ghcr.io/acme/gitops-agent:v1.2.3'))
+  expect(await syncOnce(remote)).toBe(0)
+  await readyAgentPod('gitops-agent-old')
+  await new Promise((r) => setTimeout(r, 1100))
+  // The head moves outside the units; the install reads it, then restarts the agent.
+  const head = pushFiles(remote, { 'clusters/production/settings.env': 'prune=true\n' })
+  const since = new Date()
+  await new Promise((r) => setTimeout(r, 1100))
+  // The agent that ran before the head was read proves nothing.
+  const stale = await waitForAgent(client, options({ commit: head, since, timeoutMs: 300 }))
+  expect(stale.ready).toBe(false)
+  expect(await syncOnce(remote)).toBe(0)
+  // The restarted agent applied nothing (the unit did not change): its inventory is not at the head.
+  expect((await waitForAgent(client, options({ commit: head, timeoutMs: 300 }))).ready).toBe(false)
+  await readyAgentPod('gitops-agent-new')
+  const result = await waitForAgent(client, options({ commit: head, since }))
+  expect(result).toMatchObject({
+    ready: true,
+    syncedCommit: head,
+    units: ['releases/staging/shop'],
+  })
+  // Its inventory still names the commit the unit was applied at.
+  expect((await waitForAgent(client, options({ commit: first }))).ready).toBe(true)
+})
+
+test('without a commit, a Ready agent with no units is synced', async () => {
+  server.objects.apply(agentDeployment('ghcr.io/acme/gitops-agent:v1.2.3'))
+  await readyAgentPod('gitops-agent-1')
+  const result = await waitForAgent(client, options({}))
+  expect(result).toMatchObject({ ready: true, units: [] })
+  expect(result.syncedCommit).toBeUndefined()
+})

@@ -23,6 +23,13 @@ export interface WaitOptions {
   deployment?: string
   /** The branch head to wait for; without it, any recorded sync will do. */
   commit?: string
+  /**
+   * When `commit` was read as the head (before the install applied anything). An agent pod created
+   * after it that is Ready has synced `commit` or a later head: the agent is Ready only once a sync has
+   * completed since it started (deploy/base's readiness probe on /readyz). That tells a restarted agent
+   * has synced a head that changed none of its units, which its inventories show only later.
+   */
+  since?: Date
   timeoutMs: number
   log: Logger
   /** The longest pause between two looks (default 5 s; the first are shorter). */
@@ -68,7 +75,7 @@ export async function waitForAgent(client: KubeClient, options: WaitOptions): Pr
     let look: Look
     try {
       deployment = await client.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace, name })
-      look = await lookAt(client, namespace, name, deployment, options.commit)
+      look = await lookAt(client, namespace, name, deployment, options)
     } catch (error) {
       // Without the right to read, waiting longer changes nothing.
       if (error instanceof KubeError && (error.code === 401 || error.code === 403))
@@ -104,7 +111,7 @@ async function lookAt(
   namespace: string,
   name: string,
   deployment: KubeObject | undefined,
-  commit: string | undefined,
+  { commit, since }: Pick<WaitOptions, 'commit' | 'since'>,
 ): Promise<Look> {
   if (!deployment)
     return {
@@ -123,12 +130,16 @@ async function lookAt(
   // The agent names itself after its namespace (src/agent/main.ts).
   const inventories = [...(await listInventories(client, namespace, namespace)).values()]
   const synced = syncedCommit(inventories, commit)
-  if (synced)
+  // Without a unit recorded at the commit, a Ready agent that started after it was read (or, without a
+  // commit, any Ready agent: one whose paths hold no unit records none).
+  const startedAfter = commit ? since : new Date(0)
+  const readyPod = !synced && startedAfter && (await readySince(client, deployment, startedAfter))
+  if (synced || readyPod)
     return {
       state: 'synced',
       synced: {
         ready: true,
-        syncedCommit: synced,
+        syncedCommit: synced || commit,
         units: inventories.map((i) => i.unit).sort(),
         ...versionOf(deployment),
       },
@@ -208,9 +219,14 @@ interface Terminated {
   message?: string
 }
 
-/** The Deployment's pods that are stuck, and why: unscheduled, an image not pulled, a crash loop. */
-async function podProblems(client: KubeClient, deployment: KubeObject): Promise<string[]> {
-  const namespace = deployment.metadata.namespace ?? ''
+interface PodStatus {
+  conditions?: { type: string; status: string; reason?: string; message?: string }[]
+  initContainerStatuses?: ContainerStatus[]
+  containerStatuses?: ContainerStatus[]
+}
+
+/** The Deployment's pods (by its selector's `matchLabels`, as deploy/base has it), but those deleted. */
+async function podsOf(client: KubeClient, deployment: KubeObject): Promise<KubeObject[]> {
   const spec = deployment.spec as
     { selector?: { matchLabels?: Record<string, string> } } | undefined
   const match = spec?.selector?.matchLabels
@@ -218,16 +234,36 @@ async function podProblems(client: KubeClient, deployment: KubeObject): Promise<
   const labelSelector = Object.entries(match)
     .map(([k, v]) => `${k}=${v}`)
     .join(',')
-  const pods = await client.list('v1', 'Pod', { namespace, labelSelector })
+  const pods = await client.list('v1', 'Pod', {
+    namespace: deployment.metadata.namespace,
+    labelSelector,
+  })
+  return pods.filter((pod) => !pod.metadata.deletionTimestamp)
+}
+
+/** Whether one of the agent's pods was created at or after `since` and is Ready. */
+async function readySince(
+  client: KubeClient,
+  deployment: KubeObject,
+  since: Date,
+): Promise<boolean> {
+  return (await podsOf(client, deployment)).some((pod) => {
+    const created = Date.parse(String(pod.metadata.creationTimestamp))
+    const ready = (pod.status as PodStatus | undefined)?.conditions?.some(
+      (c) => c.type === 'Ready' && c.status === 'True',
+    )
+    // Kubernetes' timestamps are in whole seconds.
+    return ready === true && created >= Math.floor(since.getTime() / 1000) * 1000
+  })
+}
+
+/** The Deployment's pods that are stuck, and why: unscheduled, an image not pulled, a crash loop. */
+async function podProblems(client: KubeClient, deployment: KubeObject): Promise<string[]> {
+  const namespace = deployment.metadata.namespace ?? ''
   const problems: string[] = []
-  for (const pod of pods) {
-    if (pod.metadata.deletionTimestamp) continue
+  for (const pod of await podsOf(client, deployment)) {
     const name = `pod ${pod.metadata.name}`
-    const status = (pod.status ?? {}) as {
-      conditions?: { type: string; status: string; reason?: string; message?: string }[]
-      initContainerStatuses?: ContainerStatus[]
-      containerStatuses?: ContainerStatus[]
-    }
+    const status = (pod.status ?? {}) as PodStatus
     const unscheduled = status.conditions?.find(
       (c) => c.type === 'PodScheduled' && c.status === 'False',
     )
