@@ -2,8 +2,8 @@
  * install-agent's `wait`: the agent's Deployment rolled out, then the agent's own record in the cluster
  * shows a sync of the branch's head. That record is the per-unit inventory ConfigMaps (each carries the
  * commit the unit was last applied at): read through the API server, never a port-forward. A head that
- * changed none of the agent's units shows once they are applied again (every `--sync-interval`): a
- * timeout longer than that always sees it. When the time is up, the answer says why: the pods' waiting
+ * changed none of the agent's units shows once they are applied again (every `--sync-interval`), or at
+ * once by a Ready agent pod started after the head was read (`since`). When the time is up, the answer says why: the pods' waiting
  * reasons (ImagePullBackOff, CrashLoopBackOff…) or the agent's last SyncFailed Event.
  */
 import { Backoff } from '../backoff.js'
@@ -88,7 +88,7 @@ export async function waitForAgent(client: KubeClient, options: WaitOptions): Pr
     }
     if (look.state === 'synced') {
       const { syncedCommit, units } = look.synced
-      log.info(`the agent synced ${syncedCommit}: ${units.length} unit(s)`)
+      log.info(`the agent synced ${syncedCommit ?? 'since it started'}: ${units.length} unit(s)`)
       return look.synced
     }
     if (look.why !== said) log.info(`waiting for the agent: ${look.why}`)
@@ -121,9 +121,13 @@ async function lookAt(
     }
   // The same rollout rules as the agent's own health checks (kstatus).
   const health = healthOf(deployment)
+  // A deadline passed by the previous generation (a bad image the install just replaced) is stale.
+  const observed =
+    (deployment.status as { observedGeneration?: number } | undefined)?.observedGeneration ===
+    deployment.metadata.generation
   if (health.state !== 'healthy')
     return {
-      state: health.state === 'failed' ? 'failed' : 'waiting',
+      state: health.state === 'failed' && observed ? 'failed' : 'waiting',
       why: `the Deployment ${namespace}/${name} has not rolled out: ${health.message}`,
       rolledOut: false,
     }
