@@ -268,3 +268,33 @@ test('without a commit, a Ready agent with no units is synced', async () => {
   expect(result).toMatchObject({ ready: true, units: [] })
   expect(result.syncedCommit).toBeUndefined()
 })
+
+test('a deadline the replaced image passed does not fail the wait for the new one', async () => {
+  await server.stop()
+  server = await startKubeApiServer({
+    namespaces: ['default', NS],
+    // The controller takes its time: the wait's first looks see the old generation's status.
+    rolloutDelayMs: 300,
+    progressDeadlineMs: 50,
+  })
+  client.close()
+  client = KubeClient.load(server.kubeconfigPath)
+  const remote = bareRemote()
+  const head = pushFiles(remote, { 'releases/staging/shop/configmap.yaml': configMap('shop', '1') })
+  server.objects.apply(agentDeployment('ghcr.io/acme/gitops-agent:fail'))
+  const deadlinePassed = () =>
+    JSON.stringify(
+      server.objects.get({
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        namespace: NS,
+        name: 'gitops-agent',
+      })?.status,
+    ).includes('ProgressDeadlineExceeded')
+  while (!deadlinePassed()) await new Promise((r) => setTimeout(r, 20))
+  // The install replaces the image; the wait starts before the controller has seen it.
+  server.objects.apply(agentDeployment('ghcr.io/acme/gitops-agent:v1.2.4'))
+  const waiting = waitForAgent(client, options({ commit: head }))
+  expect(await syncOnce(remote)).toBe(0)
+  expect(await waiting).toMatchObject({ ready: true, syncedCommit: head, agentVersion: 'v1.2.4' })
+})
