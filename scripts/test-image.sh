@@ -10,9 +10,10 @@
 #   4. runs it with podman as the pod would (read-only root, uid 10001, /tmp an empty writable folder):
 #      `gitops-agent --once` against a bare git repo (test/image/gitops-repo, mounted read-only) and the
 #      project's test API server on the host's loopback; then checks what landed there with the pinned
-#      kubectl and that the agent ran as uid 10001; runs it again over SSH (sshd on the loopback, the
-#      deploy key mounted at /etc/gitops/ssh as the Deployment mounts its Secret); and checks that
-#      `gitops-actions --help`, `kubectl kustomize`, the default command and the missing entrypoint behave.
+#      kubectl and that the agent ran as uid 10001; runs `gitops-actions install-agent` from the image
+#      against that server, then the agent again over SSH with the installed Deployment's args (sshd on
+#      the loopback, the installed Secret's deploy key mounted at /etc/gitops/ssh as the pod mounts
+#      it); and checks that `gitops-actions --help`, `kubectl kustomize`, the default command and the missing entrypoint behave.
 # Uses the dist/ bundles as they are (run `npm run build` first when src/ changed).
 #
 # Environment: GITOPS_IMAGE_CACHE (default /var/tmp/gitops-actions-image: container storage and the
@@ -258,20 +259,56 @@ owner=$(stat -c %u "$work/tmp/gitops-agent")
 [ "$owner" = "$uid" ] || fail "the agent's work dir is owned by uid $owner, not $uid"
 step "objects on the test API server checked; the agent ran as uid $owner"
 
-# Over SSH, as in the cluster: the deploy key and known_hosts found at /etc/gitops/ssh by default.
+# install-agent from the image (its CLI and the deploy/ base it carries), applied to the test API server
+# with the deploy key sshd accepts; the SSH run below takes the Deployment's args and the Secret's key
+# from the cluster, as the pod would.
+mkdir -m 0770 "$work/tmp-install"
+chown "0:$uid" "$work/tmp-install"
+name="gitops-image-test-install-$$"
+containers+=("$name")
+"${podman[@]}" "${run[@]}" --name "$name" --read-only --user "$uid" --group-add "$uid" \
+  --cap-drop ALL --security-opt no-new-privileges \
+  -v "$work/kubeconfig:/kube/config:ro" -v "$work/tmp-install:/tmp" \
+  "$image" gitops-actions install-agent --kubeconfig /kube/config --repository "$ssh_url" \
+  --paths releases/staging --manifest-generation --image "$image" \
+  --ssh-key "$(cat "$work/ssh/identity")" --known-hosts "$(cat "$work/ssh/known_hosts")" \
+  --output-dir /tmp/manifests > "$work/install.log" 2>&1 || {
+  cat "$work/install.log"
+  fail "gitops-actions install-agent in the image failed"
+}
+cat "$work/install.log"
+grep -q 'PRIVATE KEY' "$work/install.log" "$work/tmp-install/manifests"/* &&
+  fail "install-agent printed or wrote the private key"
+mapfile -t installed_args < <(kc -n gitops-system get deployment gitops-agent \
+  -o go-template='{{range (index .spec.template.spec.containers 0).args}}{{.}}{{"\n"}}{{end}}')
+printf '%s\n' "${installed_args[@]}" | grep -qx -- "--git-url=$ssh_url" ||
+  fail "the installed Deployment does not sync $ssh_url: ${installed_args[*]}"
+mkdir "$work/ssh-installed"
+for key in identity known_hosts; do
+  kc -n gitops-system get secret gitops-agent-ssh -o "jsonpath={.data.$key}" | base64 -d \
+    > "$work/ssh-installed/$key"
+done
+chown -R "0:$uid" "$work/ssh-installed"
+chmod 0750 "$work/ssh-installed"
+chmod 0440 "$work/ssh-installed/identity" "$work/ssh-installed/known_hosts"
+step "gitops-actions install-agent in the image: applied, args and deploy key read back from the cluster"
+
+# Over SSH, as in the cluster: the installed args (but --listen: the host's network is shared here),
+# the deploy key and known_hosts from the installed Secret, mounted at /etc/gitops/ssh.
 name="gitops-image-test-agent-ssh-$$"
 containers+=("$name")
 agent_code=0
 "${podman[@]}" "${run[@]}" --name "$name" --read-only --user "$uid" --group-add "$uid" \
   --cap-drop ALL --security-opt no-new-privileges \
-  -v "$work/ssh:/etc/gitops/ssh:ro" -v "$work/kubeconfig:/kube/config:ro" -v "$work/tmp-ssh:/tmp" \
-  "$image" gitops-agent --once --git-url "$ssh_url" --git-path releases/staging \
-  --kubeconfig /kube/config --namespace gitops-system --manifest-generation --log-format text \
+  -v "$work/ssh-installed:/etc/gitops/ssh:ro" -v "$work/kubeconfig:/kube/config:ro" \
+  -v "$work/tmp-ssh:/tmp" \
+  "$image" gitops-agent --once $(printf '%s\n' "${installed_args[@]}" | grep -v '^--listen') \
+  --kubeconfig /kube/config --namespace gitops-system --log-format text \
   --health-timeout 60s > "$work/agent-ssh.log" 2>&1 || agent_code=$?
 cat "$work/agent-ssh.log"
 [ "$agent_code" -eq 0 ] || fail "gitops-agent --once over SSH exited $agent_code"
 grep -q "event=refreshed url=ssh://" "$work/agent-ssh.log" || fail "the agent did not fetch over SSH"
-step "gitops-agent --once over SSH (deploy key and known_hosts from /etc/gitops/ssh): exit 0"
+step "gitops-agent --once over SSH with the installed args and key: exit 0"
 
 # The image's own user (no --user), the absent entrypoint, the default command, the other commands. Each
 # container costs seconds with vfs storage (a full copy of the image), so the checks share one.
