@@ -38584,6 +38584,21 @@ function readKubeconfig(inputs) {
     const value = inputs.text('kubeconfig');
     return value !== undefined && isKubeconfigContent(value) ? inputs.secret('kubeconfig') : value;
 }
+/** `resources`: `requests.cpu=50m` pairs (quantities are checked where the manifests are made). */
+function readResources(inputs) {
+    const pairs = inputs.list('resources');
+    if (pairs.length === 0)
+        return undefined;
+    const resources = {};
+    for (const pair of pairs) {
+        const m = /^(requests|limits)\.(cpu|memory)=(\S+)$/.exec(pair);
+        if (!m)
+            throw new errors_ConfigurationError(`input 'resources': '${pair}' is not requests.cpu|memory=VALUE or limits.cpu|memory=VALUE`);
+        const [, kind, name, value] = m;
+        resources[kind] = { ...resources[kind], [name]: value };
+    }
+    return resources;
+}
 function timeoutMs(inputs) {
     const seconds = Number(inputs.optional('timeout') ?? '300');
     if (!Number.isSafeInteger(seconds) || seconds < 1)
@@ -38606,6 +38621,7 @@ const installAgentCommand = {
             prune: inputs.boolean('prune'),
             clusterName: inputs.optional('cluster-name'),
             manifestGeneration: inputs.boolean('manifest-generation'),
+            resources: readResources(inputs),
             sshKey: inputs.secret('ssh-key'),
             knownHosts: inputs.text('known-hosts'),
             token: inputs.secret('token'),
@@ -40910,6 +40926,10 @@ const specs = {
             },
             "cluster-name": {
                 "description": "The cluster's name, for the agent's reports and the deploy key's title.",
+                "required": false
+            },
+            "resources": {
+                "description": "The agent container's resources, as `requests.cpu=50m, limits.memory=256Mi` (one a line or comma-separated). Default - the base's.",
                 "required": false
             },
             "manifest-generation": {

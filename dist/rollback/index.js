@@ -37573,6 +37573,10 @@ const specs = {
                 "description": "The cluster's name, for the agent's reports and the deploy key's title.",
                 "required": false
             },
+            "resources": {
+                "description": "The agent container's resources, as `requests.cpu=50m, limits.memory=256Mi` (one a line or comma-separated). Default - the base's.",
+                "required": false
+            },
             "manifest-generation": {
                 "description": "Let the agent run the repo's manifest generators.",
                 "required": false,

@@ -1,6 +1,7 @@
 import { ConfigurationError } from '../lib/errors.js'
 import type { Inputs } from '../lib/inputs.js'
 import { isKubeconfigContent } from '../lib/install/access.js'
+import type { ResourceSettings } from '../lib/install/manifests.js'
 import {
   installAgent,
   waitForInstalledAgent,
@@ -14,6 +15,28 @@ import { ciContext } from './ci-env.js'
 function readKubeconfig(inputs: Inputs): string | undefined {
   const value = inputs.text('kubeconfig')
   return value !== undefined && isKubeconfigContent(value) ? inputs.secret('kubeconfig') : value
+}
+
+/** `resources`: `requests.cpu=50m` pairs (quantities are checked where the manifests are made). */
+export function readResources(inputs: Inputs): ResourceSettings | undefined {
+  const pairs = inputs.list('resources')
+  if (pairs.length === 0) return undefined
+  const resources: ResourceSettings = {}
+  for (const pair of pairs) {
+    const m = /^(requests|limits)\.(cpu|memory)=(\S+)$/.exec(pair)
+    if (!m)
+      throw new ConfigurationError(
+        `input 'resources': '${pair}' is not requests.cpu|memory=VALUE or limits.cpu|memory=VALUE`,
+      )
+    const [, kind, name, value] = m as unknown as [
+      string,
+      'requests' | 'limits',
+      'cpu' | 'memory',
+      string,
+    ]
+    resources[kind] = { ...resources[kind], [name]: value }
+  }
+  return resources
 }
 
 function timeoutMs(inputs: Inputs): number {
@@ -39,6 +62,7 @@ export const installAgentCommand: Command<InstallOptions, InstallResult> = {
       prune: inputs.boolean('prune'),
       clusterName: inputs.optional('cluster-name'),
       manifestGeneration: inputs.boolean('manifest-generation'),
+      resources: readResources(inputs),
       sshKey: inputs.secret('ssh-key'),
       knownHosts: inputs.text('known-hosts'),
       token: inputs.secret('token'),
