@@ -15,6 +15,7 @@ import { runNode } from '../support/run-bundle.js'
 import { startSshd, type SshServer } from '../support/sshd.js'
 import { cleanupTempDirs, tempDir } from '../support/tmp.js'
 import {
+  clusterCredentials,
   clusterKubeconfig,
   describeCluster,
   eventually,
@@ -91,6 +92,36 @@ interface PodSpec {
   volumes: { name: string; secret?: { secretName: string } }[]
 }
 
+/**
+ * A kubeconfig as the agent's ServiceAccount (a token from the TokenRequest API), so that the agent
+ * runs with the rights the install gave its pod, not the admin's.
+ */
+async function serviceAccountKubeconfig(namespace: string, dir: string): Promise<string> {
+  const token = (
+    await kubectl('create', 'token', 'gitops-agent', `--namespace=${namespace}`, '--duration=1h')
+  ).trim()
+  const { server, ca } = clusterCredentials()
+  const path = join(dir, 'kubeconfig')
+  writeFileSync(
+    path,
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [
+        {
+          name: 'kwok',
+          cluster: { server: server.origin, 'certificate-authority-data': ca.toString('base64') },
+        },
+      ],
+      users: [{ name: 'agent', user: { token } }],
+      contexts: [{ name: 'agent', context: { cluster: 'kwok', user: 'agent', namespace } }],
+      'current-context': 'agent',
+    }),
+    { mode: 0o600 },
+  )
+  return path
+}
+
 describeCluster('install-agent on a real cluster', () => {
   test('applies strict-valid, restricted-admitted objects that roll out; the agent with their args and key syncs over SSH; a second run changes nothing', async () => {
     const namespace = uniqueName('gitops-install')
@@ -154,6 +185,10 @@ describeCluster('install-agent on a real cluster', () => {
       outputDir,
     )
     expect(strict).toMatch(/deployment\.apps\/gitops-agent serverside-applied \(server dry run\)/)
+    // Every object the install applied is among them (the Secrets written without their values).
+    expect(strict.match(/serverside-applied \(server dry run\)/g)).toHaveLength(
+      first.objects.length,
+    )
 
     // The namespace enforces the restricted standard, and the agent's pod is admitted under it.
     const ns = await getObject('namespace', namespace)
@@ -182,7 +217,8 @@ describeCluster('install-agent on a real cluster', () => {
     expect(pods).toHaveLength(1)
     expect(pods[0].spec.nodeName).toMatch(/^kwok-node-/)
 
-    // The agent, with the Deployment's args and the Secret's files, reads the repo with the printed key.
+    // The agent, with the Deployment's args, the Secret's files and its ServiceAccount's rights, reads
+    // the repo with the printed key.
     sshd.authorize(first.publicKey)
     const root = tempDir('gitops-pod-')
     const { args, sshMount } = await podFiles(deployment, namespace, root)
@@ -193,7 +229,7 @@ describeCluster('install-agent on a real cluster', () => {
       '--listen=off',
       `--ssh-key=${join(sshMount, 'identity')}`,
       `--known-hosts=${join(sshMount, 'known_hosts')}`,
-      `--kubeconfig=${clusterKubeconfig()}`,
+      `--kubeconfig=${await serviceAccountKubeconfig(namespace, root)}`,
       `--namespace=${namespace}`,
       '--log-format=text',
       `--work-dir=${join(root, 'tmp', 'gitops-agent')}`,
