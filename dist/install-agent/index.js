@@ -28372,7 +28372,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3985);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7520);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -28381,7 +28381,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 3985:
+/***/ 7520:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -32646,18 +32646,18 @@ var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: ./src/lib/kube/labels.ts
 /** The labels and annotations the agent puts on what it applies, and reads back before pruning. */
 
-const DOMAIN = 'gitops-actions.dev';
+const labels_DOMAIN = 'gitops-actions.dev';
 /** Which agent applied the object (its namespace). */
-const labels_AGENT_LABEL = (/* unused pure expression or super */ null && (`${DOMAIN}/agent`));
+const labels_AGENT_LABEL = `${labels_DOMAIN}/agent`;
 /** Which unit declared the object: a hash of the unit's path (label values cannot hold `/`). */
-const labels_UNIT_LABEL = (/* unused pure expression or super */ null && (`${DOMAIN}/unit`));
+const labels_UNIT_LABEL = (/* unused pure expression or super */ null && (`${labels_DOMAIN}/unit`));
 /** The unit's path itself, for people. */
-const UNIT_ANNOTATION = (/* unused pure expression or super */ null && (`${DOMAIN}/unit-path`));
+const labels_UNIT_ANNOTATION = (/* unused pure expression or super */ null && (`${labels_DOMAIN}/unit-path`));
 /** `disabled`: never prune this object. `allow`: a Namespace, CRD or PVC that may be pruned. */
-const labels_PRUNE_ANNOTATION = (/* unused pure expression or super */ null && (`${DOMAIN}/prune`));
+const labels_PRUNE_ANNOTATION = (/* unused pure expression or super */ null && (`${labels_DOMAIN}/prune`));
 const labels_FIELD_MANAGER = 'gitops-agent';
 /** A short, stable hash of a unit path: `staging/my-app` and `staging-my/app` never collide. */
-function unitHash(unitPath) {
+function labels_unitHash(unitPath) {
     return createHash('sha256').update(unitPath).digest('hex').slice(0, 16);
 }
 /** Kinds never pruned unless annotated `prune: allow`: losing them loses data or other apps. */
@@ -32673,7 +32673,7 @@ const INSTALL_FIELD_MANAGER = 'gitops-install';
  * On every object install-agent applies, valued with the install's namespace: a later install finds by
  * it what an earlier one made (and prunes what the base no longer has), never anything else.
  */
-const INSTALL_LABEL = `${DOMAIN}/install`;
+const INSTALL_LABEL = `${labels_DOMAIN}/install`;
 /** The conventional label naming the tool that manages an object, for people and other tools. */
 const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 /** The labels install-agent puts on what it applies into `namespace`. */
@@ -34994,6 +34994,440 @@ async function writeManifests(dir, objects) {
     return manifests.map((m) => m.file);
 }
 
+;// CONCATENATED MODULE: ./src/lib/backoff.ts
+class Backoff {
+    options;
+    failures = 0;
+    constructor(options) {
+        this.options = options;
+    }
+    /** The wait before the next attempt; each call counts one more failure. */
+    next() {
+        const { baseMs, capMs, jitter, random = Math.random } = this.options;
+        const bound = Math.min(capMs, baseMs * 2 ** Math.min(this.failures++, 20));
+        return jitter === 'full'
+            ? Math.floor(random() * bound)
+            : Math.round(bound * (0.5 + random() * 0.5));
+    }
+    /** After a success: the next failure waits the first bound again. */
+    reset() {
+        this.failures = 0;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/lib/kube/health.ts
+/**
+ * Health of what was rolled out, by the rules of kstatus (Flux's `ssa/manager_wait.go`): Deployments,
+ * StatefulSets and DaemonSets roll out, Jobs finish. Other kinds are healthy once applied.
+ */
+
+
+const WAITED = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'Job']);
+function needsWait(ref) {
+    return WAITED.has(ref.kind);
+}
+/** The health of one live object. */
+function healthOf(object) {
+    const spec = (object.spec ?? {});
+    const status = (object.status ?? {});
+    const generation = object.metadata.generation ?? 0;
+    const observed = status.observedGeneration ?? 0;
+    const conditions = (status.conditions ?? []);
+    const num = (v) => (typeof v === 'number' ? v : 0);
+    switch (object.kind) {
+        case 'Deployment': {
+            const deadline = conditions.find((c) => c.type === 'Progressing' && c.reason === 'ProgressDeadlineExceeded');
+            if (deadline)
+                return { state: 'failed', message: deadline.message ?? 'progress deadline exceeded' };
+            if (observed < generation)
+                return { state: 'progressing', message: 'the new generation is not observed yet' };
+            const want = spec.replicas === undefined ? 1 : num(spec.replicas);
+            if (num(status.updatedReplicas) < want)
+                return {
+                    state: 'progressing',
+                    message: `${num(status.updatedReplicas)}/${want} replicas updated`,
+                };
+            if (num(status.availableReplicas) < want)
+                return {
+                    state: 'progressing',
+                    message: `${num(status.availableReplicas)}/${want} replicas available`,
+                };
+            if (num(status.replicas) > want)
+                return { state: 'progressing', message: 'old replicas are terminating' };
+            return { state: 'healthy' };
+        }
+        case 'StatefulSet': {
+            if (observed < generation)
+                return { state: 'progressing', message: 'the new generation is not observed yet' };
+            const want = spec.replicas === undefined ? 1 : num(spec.replicas);
+            if (num(status.readyReplicas) < want)
+                return {
+                    state: 'progressing',
+                    message: `${num(status.readyReplicas)}/${want} replicas ready`,
+                };
+            const strategy = spec.updateStrategy?.type ?? 'RollingUpdate';
+            if (strategy === 'RollingUpdate' &&
+                status.updateRevision &&
+                status.currentRevision !== status.updateRevision) {
+                return { state: 'progressing', message: 'the rolling update is in progress' };
+            }
+            return { state: 'healthy' };
+        }
+        case 'DaemonSet': {
+            if (observed < generation)
+                return { state: 'progressing', message: 'the new generation is not observed yet' };
+            const want = num(status.desiredNumberScheduled);
+            if (num(status.updatedNumberScheduled) < want)
+                return {
+                    state: 'progressing',
+                    message: `${num(status.updatedNumberScheduled)}/${want} pods updated`,
+                };
+            if (num(status.numberAvailable) < want)
+                return {
+                    state: 'progressing',
+                    message: `${num(status.numberAvailable)}/${want} pods available`,
+                };
+            return { state: 'healthy' };
+        }
+        case 'Job': {
+            const failed = conditions.find((c) => c.type === 'Failed' && c.status === 'True');
+            if (failed)
+                return { state: 'failed', message: failed.message ?? failed.reason ?? 'the job failed' };
+            if (conditions.some((c) => c.type === 'Complete' && c.status === 'True'))
+                return { state: 'healthy' };
+            return { state: 'progressing', message: 'the job has not finished' };
+        }
+        default:
+            return { state: 'healthy' };
+    }
+}
+/**
+ * Polls the objects until all are healthy, one fails, or the timeout passes. The objects are read
+ * together, within the caller's request budget.
+ */
+async function waitHealthy(client, refs, timeoutMs, options) {
+    const pending = refs.filter(needsWait);
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+        const healths = await Promise.all(pending.map((ref) => options.limiter.run(async () => {
+            const live = await client.get(ref);
+            return live ? healthOf(live) : { state: 'failed', message: 'not found' };
+        })));
+        const problems = [];
+        let failed = false;
+        healths.forEach((health, i) => {
+            if (health.state === 'failed')
+                failed = true;
+            if (health.state !== 'healthy')
+                problems.push(`${describeRef(pending[i])}: ${health.message}`);
+        });
+        if (problems.length === 0)
+            return { healthy: true, failed: false, problems };
+        if (failed || Date.now() >= deadline) {
+            return {
+                healthy: false,
+                failed,
+                problems: failed
+                    ? problems
+                    : problems.map((p) => `${p} (timed out after ${Math.round(timeoutMs / 1000)}s)`),
+            };
+        }
+        await sleep(options.intervalMs ?? 500);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/lib/kube/inventory.ts
+
+
+function inventoryName(unit) {
+    return `gitops-unit-${unitHash(unit)}`;
+}
+function fromConfigMap(cm) {
+    const data = (cm.data ?? {});
+    return {
+        unit: data.unit,
+        commit: data.commit ?? '',
+        digest: data.digest ?? '',
+        lastApplied: data.lastApplied ?? '',
+        objects: JSON.parse(data.objects ?? '[]'),
+        resourceVersion: cm.metadata.resourceVersion,
+    };
+}
+/** Every inventory of this agent, by unit path. */
+async function listInventories(client, namespace, agent) {
+    const items = await client.list('v1', 'ConfigMap', {
+        namespace,
+        labelSelector: `${labels_AGENT_LABEL}=${agent},${labels_DOMAIN}/inventory=true`,
+    });
+    const out = new Map();
+    for (const cm of items) {
+        const inv = fromConfigMap(cm);
+        if (inv.unit)
+            out.set(inv.unit, inv);
+    }
+    return out;
+}
+/**
+ * Writes an inventory: created when new, else replaced with the resourceVersion it was read at, so two
+ * writers can never silently overwrite each other (the second gets a 409).
+ */
+async function writeInventory(client, namespace, agent, inv) {
+    const cm = {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: {
+            name: inventoryName(inv.unit),
+            namespace,
+            labels: {
+                [AGENT_LABEL]: agent,
+                [`${DOMAIN}/inventory`]: 'true',
+                [UNIT_LABEL]: unitHash(inv.unit),
+            },
+            annotations: { [UNIT_ANNOTATION]: inv.unit },
+            ...(inv.resourceVersion ? { resourceVersion: inv.resourceVersion } : {}),
+        },
+        data: {
+            unit: inv.unit,
+            commit: inv.commit,
+            digest: inv.digest,
+            lastApplied: inv.lastApplied,
+            objects: JSON.stringify(inv.objects),
+        },
+    };
+    const written = inv.resourceVersion ? await client.replace(cm) : await createOrReplace(client, cm);
+    return { ...inv, resourceVersion: written.metadata.resourceVersion };
+}
+async function createOrReplace(client, cm) {
+    try {
+        return await client.create(cm);
+    }
+    catch (error) {
+        if (error instanceof KubeError && error.code === 409) {
+            throw new KubeError(`inventory ${cm.metadata.name} was created by someone else meanwhile; it is read again next cycle`, 409, 'Conflict');
+        }
+        throw error;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/lib/install/wait.ts
+/**
+ * install-agent's `wait`: the agent's Deployment rolled out, then the agent's own record in the cluster
+ * shows a sync of the branch's head. That record is the per-unit inventory ConfigMaps (each carries the
+ * commit the unit was last applied at): read through the API server, never a port-forward. A head that
+ * changed none of the agent's units shows once they are applied again (every `--sync-interval`), or at
+ * once by a Ready agent pod started after the head was read (`since`). When the time is up, the answer says why: the pods' waiting
+ * reasons (ImagePullBackOff, CrashLoopBackOff…) or the agent's last SyncFailed Event.
+ */
+
+
+
+
+
+
+
+/** A container waiting for these is on its way, not stuck. */
+const ON_ITS_WAY = new Set(['ContainerCreating', 'PodInitializing']);
+/** The agent's Events name it as their source (src/agent/report/events.ts). */
+const AGENT_COMPONENT = 'gitops-agent';
+/** Waits until the agent has rolled out and recorded a sync of `commit`, or the time is up. */
+async function waitForAgent(client, options) {
+    const { namespace, timeoutMs, log } = options;
+    const name = options.deployment ?? AGENT_DEPLOYMENT;
+    const deadline = Date.now() + timeoutMs;
+    const backoff = new Backoff({
+        baseMs: Math.min(500, options.intervalMs ?? 5000),
+        capMs: options.intervalMs ?? 5000,
+        jitter: 'equal',
+    });
+    let said = '';
+    let deployment;
+    for (;;) {
+        let look;
+        try {
+            deployment = await client.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace, name });
+            look = await lookAt(client, namespace, name, deployment, options);
+        }
+        catch (error) {
+            // Without the right to read, waiting longer changes nothing.
+            if (error instanceof errors_KubeError && (error.code === 401 || error.code === 403))
+                return notReady(deployment, `cannot read the agent's state: ${errorMessage(error)}`);
+            look = {
+                state: 'waiting',
+                why: `the API server failed: ${errorMessage(error)}`,
+                rolledOut: false,
+            };
+        }
+        if (look.state === 'synced') {
+            const { syncedCommit, units } = look.synced;
+            log.info(`the agent synced ${syncedCommit ?? 'since it started'}: ${units.length} unit(s)`);
+            return look.synced;
+        }
+        if (look.why !== said)
+            log.info(`waiting for the agent: ${look.why}`);
+        said = look.why;
+        const left = deadline - Date.now();
+        if (look.state === 'failed' || left <= 0) {
+            const after = look.state === 'failed'
+                ? look.why
+                : `the agent is not ready after ${Math.round(timeoutMs / 1000)}s: ${look.why}`;
+            return notReady(deployment, await explain(client, namespace, deployment, look, after));
+        }
+        await concurrency_sleep(Math.min(backoff.next(), left));
+    }
+}
+/** One look at the Deployment and the inventories. */
+async function lookAt(client, namespace, name, deployment, { commit, since }) {
+    if (!deployment)
+        return {
+            state: 'waiting',
+            why: `the Deployment ${namespace}/${name} does not exist`,
+            rolledOut: false,
+        };
+    // The same rollout rules as the agent's own health checks (kstatus).
+    const health = healthOf(deployment);
+    // A deadline passed by the previous generation (a bad image the install just replaced) is stale.
+    const observed = deployment.status?.observedGeneration ===
+        deployment.metadata.generation;
+    if (health.state !== 'healthy')
+        return {
+            state: health.state === 'failed' && observed ? 'failed' : 'waiting',
+            why: `the Deployment ${namespace}/${name} has not rolled out: ${health.message}`,
+            rolledOut: false,
+        };
+    // The agent names itself after its namespace (src/agent/main.ts).
+    const inventories = [...(await listInventories(client, namespace, namespace)).values()];
+    const synced = syncedCommit(inventories, commit);
+    // Without a unit recorded at the commit, a Ready agent that started after it was read (or, without a
+    // commit, any Ready agent: one whose paths hold no unit records none).
+    const startedAfter = commit ? since : new Date(0);
+    const readyPod = !synced && startedAfter && (await readySince(client, deployment, startedAfter));
+    if (synced || readyPod)
+        return {
+            state: 'synced',
+            synced: {
+                ready: true,
+                syncedCommit: synced || commit,
+                units: inventories.map((i) => i.unit).sort(),
+                ...versionOf(deployment),
+            },
+        };
+    const seen = [...new Set(inventories.map((i) => i.commit.slice(0, 12)))].join(', ');
+    return {
+        state: 'waiting',
+        why: commit
+            ? `rolled out but no sync of ${commit} yet (${inventories.length ? `the agent's units are at ${seen}; a commit that changes none of them is recorded when each is applied again, every --sync-interval` : 'no unit recorded'})`
+            : 'rolled out but no sync recorded yet',
+        rolledOut: true,
+    };
+}
+/**
+ * The commit the inventories show a sync of: `commit` when a unit was recorded at it; without one, the
+ * commit of the unit applied last. A unit records the commit it was last applied at.
+ */
+function syncedCommit(inventories, commit) {
+    // An empty digest marks a unit that failed part-way: recorded to be pruned later, not synced.
+    const applied = inventories.filter((i) => i.digest !== '');
+    if (commit)
+        return applied.some((i) => i.commit === commit) ? commit : undefined;
+    const latest = applied.sort((a, b) => b.lastApplied.localeCompare(a.lastApplied))[0];
+    return latest?.commit || undefined;
+}
+/** The agent container's image and its tag (or digest): the version the summary shows. */
+function versionOf(deployment) {
+    const spec = deployment?.spec;
+    const containers = spec?.template?.spec?.containers ?? [];
+    const image = (containers.find((c) => c.name === 'agent') ?? containers[0])?.image;
+    if (!image)
+        return {};
+    const [named, digest] = image.split('@');
+    const last = named.slice(named.lastIndexOf('/') + 1);
+    const tag = last.includes(':') ? last.slice(last.indexOf(':') + 1) : undefined;
+    return { image, agentVersion: tag ?? (digest ? digest.slice(0, 19) : 'latest') };
+}
+function notReady(deployment, reason) {
+    return { ready: false, units: [], reason, ...versionOf(deployment) };
+}
+/** Why the agent is not ready: the wait's own reason, with what the pods or the agent's Events say. */
+async function explain(client, namespace, deployment, look, why) {
+    const parts = [why];
+    // What is asked only to explain never hides the reason itself.
+    try {
+        if (deployment && !look.rolledOut)
+            parts.push(...(await podProblems(client, deployment)));
+        const lastError = await agentLastError(client, namespace);
+        if (lastError)
+            parts.push(`the agent's last error: ${lastError}`);
+    }
+    catch (error) {
+        parts.push(`(could not read the pods or Events: ${errorMessage(error)})`);
+    }
+    return parts.join('; ');
+}
+/** The Deployment's pods (by its selector's `matchLabels`, as deploy/base has it), but those deleted. */
+async function podsOf(client, deployment) {
+    const spec = deployment.spec;
+    const match = spec?.selector?.matchLabels;
+    if (!match)
+        return [];
+    const labelSelector = Object.entries(match)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(',');
+    const pods = await client.list('v1', 'Pod', {
+        namespace: deployment.metadata.namespace,
+        labelSelector,
+    });
+    return pods.filter((pod) => !pod.metadata.deletionTimestamp);
+}
+/** Whether one of the agent's pods was created at or after `since` and is Ready. */
+async function readySince(client, deployment, since) {
+    return (await podsOf(client, deployment)).some((pod) => {
+        const created = Date.parse(String(pod.metadata.creationTimestamp));
+        const ready = pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+        // Kubernetes' timestamps are in whole seconds.
+        return ready === true && created >= Math.floor(since.getTime() / 1000) * 1000;
+    });
+}
+/** The Deployment's pods that are stuck, and why: unscheduled, an image not pulled, a crash loop. */
+async function podProblems(client, deployment) {
+    const namespace = deployment.metadata.namespace ?? '';
+    const problems = [];
+    for (const pod of await podsOf(client, deployment)) {
+        const name = `pod ${pod.metadata.name}`;
+        const status = (pod.status ?? {});
+        const unscheduled = status.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False');
+        if (unscheduled)
+            problems.push(`${name} is not scheduled: ${[unscheduled.reason, unscheduled.message].filter(Boolean).join(': ')}`);
+        for (const c of [
+            ...(status.initContainerStatuses ?? []),
+            ...(status.containerStatuses ?? []),
+        ]) {
+            const waiting = c.state?.waiting;
+            const exited = c.state?.terminated ?? c.lastState?.terminated;
+            const exit = exited
+                ? ` (last exit code ${exited.exitCode ?? '?'}${exited.reason ? ` ${exited.reason}` : ''}${exited.message ? `: ${exited.message.trim()}` : ''})`
+                : '';
+            if (waiting?.reason && !ON_ITS_WAY.has(waiting.reason))
+                problems.push(`${name}: container ${c.name} ${waiting.reason}${waiting.message ? `: ${waiting.message}` : ''}${exit}`);
+            else if (c.state?.running && c.ready === false)
+                problems.push(`${name}: container ${c.name} runs but is not ready (it is once it has synced since it started and reaches the git remote: see kubectl logs -n ${namespace} ${pod.metadata.name})`);
+        }
+    }
+    return problems;
+}
+/** The message of the agent's latest SyncFailed Event for a unit that has not synced since. */
+async function agentLastError(client, namespace) {
+    const events = (await client.list('v1', 'Event', { namespace })).filter((e) => e.source?.component === AGENT_COMPONENT ||
+        e.reportingComponent === AGENT_COMPONENT);
+    const text = (v) => (typeof v === 'string' ? v : '');
+    const at = (e) => text(e.lastTimestamp) || text(e.eventTime) || text(e.metadata.creationTimestamp);
+    // The last Event per unit (each message starts with `<unit>: `): a unit that recovered is no error.
+    const lastByUnit = new Map();
+    for (const e of events.sort((a, b) => at(a).localeCompare(at(b))))
+        lastByUnit.set(text(e.message).split(': ')[0], e);
+    const failed = [...lastByUnit.values()].filter((e) => e.reason === 'SyncFailed');
+    return failed.length ? text(failed[failed.length - 1].message) : undefined;
+}
+
 ;// CONCATENATED MODULE: ./src/lib/install/install.ts
 /**
  * install-agent's core: connect to the cluster, settle the agent's key (reused, given, new or rotated),
@@ -35008,6 +35442,15 @@ async function writeManifests(dir, objects) {
 
 
 
+
+/** The `wait` of install-agent: the agent's rollout and sync, as the cluster records them. */
+const waitForInstalledAgent = async (client, namespace, timeoutMs, context) => {
+    const result = await waitForAgent(client, { namespace, timeoutMs, ...context });
+    if (!result.ready) {
+        throw new errors_ConfigurationError(`install: ${result.reason ?? 'the agent is not ready'} (namespace ${namespace}; a longer 'timeout' helps if it is still starting)`);
+    }
+    return result;
+};
 /** Where the restart annotation goes: a new value rolls the agent's pods. */
 const KEY_ANNOTATION = 'gitops-actions.dev/ssh-key';
 /** Installs (or updates) the agent; see the module's comment for the order of things. */
@@ -35049,10 +35492,12 @@ async function installAgent(options, log) {
             await writeManifests(options.outputDir, objects);
             log.info(`manifests written to ${options.outputDir} (Secrets without their values)`);
         }
+        // Pods created after this saw what the branch holds now (see `waitForAgent`'s `since`).
+        const since = new Date();
         const applied = await applyInstall(client, objects, { namespace, dryRun, log });
         const restarted = chosen.previous !== undefined && !dryRun && (await restart(client, namespace, key, log));
         const wait = options.wait && !dryRun
-            ? await options.wait(client, namespace, options.timeoutMs ?? 300_000)
+            ? await options.wait(client, namespace, options.timeoutMs ?? 300_000, { since, log })
             : undefined;
         if (chosen.action === 'rotated' && chosen.previous)
             await retire(api, project, chosen.previous, key, dryRun, log);
@@ -35230,7 +35675,7 @@ const installAgentCommand = {
             timeoutMs: inputs.boolean('wait') ? timeoutMs(inputs) : undefined,
             tempDir: ciContext().tempDir,
             mask: (secret) => inputs.mask(secret),
-            // `wait` is wired to the agent's rollout and first sync where that check lives.
+            wait: inputs.boolean('wait') ? waitForInstalledAgent : undefined,
         };
     },
     run: installAgent,
@@ -35250,7 +35695,7 @@ const installAgentCommand = {
             `Objects: ${c.created} created, ${c.configured} configured, ${c.unchanged} unchanged, ${c.pruned} pruned.`,
             `Key: \`${r.fingerprint}\` (${r.keyAction})${r.deployKeyId !== undefined ? `, deploy key ${r.deployKeyId}` : ''}.`,
             r.wait
-                ? `Agent ready: ${r.wait.ready}; synced commit: \`${r.wait.syncedCommit ?? ''}\`.`
+                ? `Agent ${r.wait.agentVersion ?? ''} ready; synced commit \`${r.wait.syncedCommit ?? ''}\`; units: ${r.wait.units.map((u) => `\`${u}\``).join(', ') || 'none'}.`
                 : '',
             '',
         ].join('\n');

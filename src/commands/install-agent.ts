@@ -1,7 +1,12 @@
 import { ConfigurationError } from '../lib/errors.js'
 import type { Inputs } from '../lib/inputs.js'
 import { isKubeconfigContent } from '../lib/install/access.js'
-import { installAgent, type InstallOptions, type InstallResult } from '../lib/install/install.js'
+import {
+  installAgent,
+  waitForInstalledAgent,
+  type InstallOptions,
+  type InstallResult,
+} from '../lib/install/install.js'
 import type { Command } from './command.js'
 import { ciContext } from './ci-env.js'
 
@@ -48,7 +53,7 @@ export const installAgentCommand: Command<InstallOptions, InstallResult> = {
       timeoutMs: inputs.boolean('wait') ? timeoutMs(inputs) : undefined,
       tempDir: ciContext().tempDir,
       mask: (secret) => inputs.mask(secret),
-      // `wait` is wired to the agent's rollout and first sync where that check lives.
+      wait: inputs.boolean('wait') ? waitForInstalledAgent : undefined,
     }
   },
   run: installAgent,
@@ -68,7 +73,7 @@ export const installAgentCommand: Command<InstallOptions, InstallResult> = {
       `Objects: ${c.created} created, ${c.configured} configured, ${c.unchanged} unchanged, ${c.pruned} pruned.`,
       `Key: \`${r.fingerprint}\` (${r.keyAction})${r.deployKeyId !== undefined ? `, deploy key ${r.deployKeyId}` : ''}.`,
       r.wait
-        ? `Agent ready: ${r.wait.ready}; synced commit: \`${r.wait.syncedCommit ?? ''}\`.`
+        ? `Agent ${r.wait.agentVersion ?? ''} ready; synced commit \`${r.wait.syncedCommit ?? ''}\`; units: ${r.wait.units.map((u) => `\`${u}\``).join(', ') || 'none'}.`
         : '',
       '',
     ].join('\n')

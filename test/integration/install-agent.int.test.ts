@@ -12,6 +12,7 @@ import { join } from 'node:path'
 import { installAgentCommand } from '../../src/commands/install-agent.js'
 import {
   installAgent,
+  waitForInstalledAgent,
   KEY_ANNOTATION,
   pasteInstructions,
   type InstallOptions,
@@ -165,7 +166,7 @@ describe('installs in turn on one cluster', () => {
         // While the agent is awaited, both keys are registered and the Secret has the new one.
         wait: () => {
           seenAtWait.push(...host.deployKeys.map((k) => keyBody(k.key)), identity())
-          return Promise.resolve({ ready: true, syncedCommit: 'abc123' })
+          return Promise.resolve({ ready: true, syncedCommit: 'abc123', units: [] })
         },
       }),
       log,
@@ -241,6 +242,29 @@ describe('without a token', () => {
 })
 
 describe('bad input', () => {
+  test('wait: an agent that does not sync in time is an error saying why; a rotated key keeps the old one', async () => {
+    await installAgent(options({ namespace: 'waits', deployKeyTitle: 'waits' }), log)
+    const keysBefore = host.deployKeys.map((k) => keyBody(k.key))
+    const error = await failure(
+      installAgent(
+        options({
+          namespace: 'waits',
+          deployKeyTitle: 'waits',
+          rotateKey: true,
+          wait: waitForInstalledAgent,
+          timeoutMs: 1500,
+        }),
+        log,
+      ),
+    )
+    expect(error.message).toMatch(
+      /^install: the agent is not ready after 2s: .+ \(namespace waits; a longer 'timeout'/,
+    )
+    // The old key stays registered beside the new one: the agent may still be using it.
+    expect(host.requests.filter((r) => r.method === 'DELETE')).toEqual([])
+    for (const key of keysBefore) expect(host.deployKeys.map((k) => keyBody(k.key))).toContain(key)
+  })
+
   test('a repository URL that is not SSH', async () => {
     const error = await failure(
       installAgent(options({ repository: `https://github.com/${PROJECT}.git` }), log),

@@ -38,19 +38,37 @@ import {
   type RenderContext,
 } from './manifests.js'
 import type { SshKey } from './ssh-key.js'
+import { waitForAgent, type AgentWait } from './wait.js'
 
-/** What waiting for the agent found: its rollout, and the commit its first sync applied. */
-export interface WaitResult {
-  ready: boolean
-  syncedCommit?: string
-}
+/** What waiting for the agent found: its rollout, version, the commit it synced and its units. */
+export type WaitResult = AgentWait
 
-/** Waits for the agent in `namespace` to roll out and sync; injected by the command. */
+/**
+ * Waits for the agent in `namespace` to roll out and sync what the branch holds since `since` (just
+ * before the apply); throws when it does not in time, so an old deploy key is never retired for nothing.
+ */
 export type WaitForAgent = (
   client: KubeClient,
   namespace: string,
   timeoutMs: number,
+  context: { since: Date; log: Logger },
 ) => Promise<WaitResult>
+
+/** The `wait` of install-agent: the agent's rollout and sync, as the cluster records them. */
+export const waitForInstalledAgent: WaitForAgent = async (
+  client,
+  namespace,
+  timeoutMs,
+  context,
+) => {
+  const result = await waitForAgent(client, { namespace, timeoutMs, ...context })
+  if (!result.ready) {
+    throw new ConfigurationError(
+      `install: ${result.reason ?? 'the agent is not ready'} (namespace ${namespace}; a longer 'timeout' helps if it is still starting)`,
+    )
+  }
+  return result
+}
 
 export interface InstallOptions extends Omit<AgentManifestOptions, 'notify' | 'statusToken'> {
   /** A kubeconfig file's path or its content; default KUBECONFIG, then ~/.kube/config. */
@@ -163,13 +181,15 @@ export async function installAgent(options: InstallOptions, log: Logger): Promis
       await writeManifests(options.outputDir, objects)
       log.info(`manifests written to ${options.outputDir} (Secrets without their values)`)
     }
+    // Pods created after this saw what the branch holds now (see `waitForAgent`'s `since`).
+    const since = new Date()
     const applied = await applyInstall(client, objects, { namespace, dryRun, log })
     const restarted =
       chosen.previous !== undefined && !dryRun && (await restart(client, namespace, key, log))
 
     const wait =
       options.wait && !dryRun
-        ? await options.wait(client, namespace, options.timeoutMs ?? 300_000)
+        ? await options.wait(client, namespace, options.timeoutMs ?? 300_000, { since, log })
         : undefined
     if (chosen.action === 'rotated' && chosen.previous)
       await retire(api, project, chosen.previous, key, dryRun, log)
