@@ -1,10 +1,15 @@
 // install-agent's core on a real control plane: the objects it applies pass strict field validation and
 // the restricted Pod Security Standard their namespace enforces, the Deployment rolls out onto kwok's
 // nodes, and the agent run with the Deployment's own args and the Secret's key (as the pod mounts them)
-// clones over SSH from a test sshd and syncs a published release. A second install changes nothing.
+// clones over SSH from a test sshd and syncs a published release. A second install changes nothing, and
+// its `wait` reports the commit the agent synced.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { installAgent, type InstallOptions } from '../../src/lib/install/install.js'
+import {
+  installAgent,
+  waitForInstalledAgent,
+  type InstallOptions,
+} from '../../src/lib/install/install.js'
 import { publishRelease } from '../../src/lib/gitops/publish.js'
 import { resolveKustomize } from '../../src/lib/kustomize/kustomize.js'
 import type { Logger } from '../../src/lib/log.js'
@@ -123,7 +128,7 @@ async function serviceAccountKubeconfig(namespace: string, dir: string): Promise
 }
 
 describeCluster('install-agent on a real cluster', () => {
-  test('applies strict-valid, restricted-admitted objects that roll out; the agent with their args and key syncs over SSH; a second run changes nothing', async () => {
+  test('applies strict-valid, restricted-admitted objects that roll out; the agent with their args and key syncs over SSH; a second run changes nothing and its wait reports the synced commit', async () => {
     const namespace = uniqueName('gitops-install')
     const apps = uniqueName('apps')
     const remote = bareRemote()
@@ -245,9 +250,19 @@ describeCluster('install-agent on a real cluster', () => {
     const synced = await getObject('configmap', 'settings', apps)
     expect(synced.data).toEqual({ color: 'blue' })
 
-    // A second install with the same inputs reuses the Secret's key and changes nothing.
+    // A second install with the same inputs reuses the Secret's key and changes nothing; its `wait`
+    // reads the agent's sync of the published commit from the cluster.
     lines.length = 0
-    const second = await installAgent({ ...options, outputDir: undefined }, log)
+    const second = await installAgent(
+      { ...options, outputDir: undefined, wait: waitForInstalledAgent, timeoutMs: 60_000 },
+      log,
+    )
+    expect(second.wait).toMatchObject({
+      ready: true,
+      syncedCommit: published.commit,
+      agentVersion: 'test',
+      units: ['releases/staging/settings'],
+    })
     expect(second.keyAction).toBe('reused')
     expect(second.publicKey).toBe(first.publicKey)
     expect(second.unchanged).toBe(true)
