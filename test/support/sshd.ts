@@ -52,6 +52,8 @@ export interface SshServer {
   logPath: string
   /** `ssh://root@127.0.0.1:PORT/abs/path` for an absolute path on this machine. */
   url(repoPath: string): string
+  /** Lets one more key in, read-only (a deploy key registered after the server started). */
+  authorize(publicKey: string): void
   /** Stops sshd (and any session it still has) and waits for it to exit; safe to call twice. */
   stop(): Promise<void>
 }
@@ -205,6 +207,13 @@ export async function startSshd(options: SshdOptions = {}): Promise<SshServer> {
         url(repoPath: string): string {
           if (!isAbsolute(repoPath)) throw new Error(`url: ${repoPath} is not an absolute path`)
           return `ssh://root@${HOST}:${port}${repoPath}`
+        },
+        // sshd reads authorized_keys at each connection: an appended key works from the next one.
+        authorize(publicKey: string): void {
+          appendFileSync(
+            authorizedKeys,
+            authorizedKeyLine(readOnlyWrapper, checkPublicKey(publicKey)),
+          )
         },
         stop,
       }
