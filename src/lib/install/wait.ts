@@ -44,7 +44,7 @@ export interface AgentWait {
   agentVersion?: string
   /** The agent's image, as the Deployment names it. */
   image?: string
-  /** The units the agent has recorded (their paths in the gitops repo), sorted. */
+  /** The units the agent had recorded when it was found ready (their paths in the gitops repo), sorted. */
   units: string[]
   /** When not ready: why, for the error the caller raises. */
   reason?: string
