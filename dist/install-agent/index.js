@@ -34501,8 +34501,9 @@ const DEFAULT_BUILD_MEMORY_MB = 2048;
 /** `kustomize version` answers at once; a binary that does not is not a kustomize to use. */
 const VERSION_TIMEOUT_MS = 30_000;
 /**
- * Runs kustomize on `dir` and returns its YAML output. With images or a namespace, a temporary overlay
- * (outside the user's tree) names `dir` as its only resource and sets them; it is removed afterwards.
+ * Runs kustomize on `dir` and returns its YAML output. With images, a namespace, labels or patches, a
+ * temporary overlay (outside the user's tree) names `dir` as its only resource and sets them; it is
+ * removed afterwards.
  */
 async function kustomizeBuild(k, dir, options, log) {
     const target = (0,external_node_path_namespaceObject.resolve)(dir);
@@ -34513,9 +34514,11 @@ async function kustomizeBuild(k, dir, options, log) {
         throw new errors_ConfigurationError(`path: ${dir} has no kustomization.yaml`);
     }
     const images = options.images ?? [];
+    const labels = options.labels ?? [];
+    const patches = options.patches ?? [];
     let overlay;
     let buildDir = target;
-    if (images.length > 0 || options.namespace) {
+    if (images.length > 0 || options.namespace || labels.length > 0 || patches.length > 0) {
         overlay = await external_node_fs_namespaceObject.promises.mkdtemp((0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.tmpdir)(), 'gitops-overlay-'));
         const kustomization = {
             apiVersion: 'kustomize.config.k8s.io/v1beta1',
@@ -34527,6 +34530,10 @@ async function kustomizeBuild(k, dir, options, log) {
             kustomization.namespace = options.namespace;
         if (images.length > 0)
             kustomization.images = images;
+        if (labels.length > 0)
+            kustomization.labels = labels;
+        if (patches.length > 0)
+            kustomization.patches = patches;
         await external_node_fs_namespaceObject.promises.writeFile((0,external_node_path_namespaceObject.join)(overlay, 'kustomization.yaml'), toYaml(kustomization));
         log.debug(`kustomize overlay ${overlay}:\n${toYaml(kustomization)}`);
         buildDir = overlay;
@@ -34748,7 +34755,6 @@ async function readManifestFolder(dir, options = {}) {
 
 
 
-
 const DEFAULT_NAMESPACE = 'gitops-system';
 /** The agent's Deployment and container in deploy/base. */
 const AGENT_DEPLOYMENT = 'gitops-agent';
@@ -34871,8 +34877,8 @@ function agentContainer(objects, baseDir) {
         throw new Error(`install: ${baseDir} has no Deployment ${AGENT_DEPLOYMENT} with a container ${AGENT_CONTAINER}`);
     return container;
 }
-/** The overlay: deploy/base with the namespace, image, labels and a patch of the agent's container. */
-function overlayFiles(options, namespace, base) {
+/** The overlay on deploy/base: the namespace, image, labels and a patch of the agent's container. */
+function overlayOf(options, namespace, base) {
     // The base's image name, without its tag or digest: what kustomize's `images:` matches.
     const imageName = base.image.replace(/@.*$/, '').replace(/:[^/:]*$/, '');
     const mounts = [
@@ -34905,19 +34911,14 @@ function overlayFiles(options, namespace, base) {
         metadata: { name: AGENT_DEPLOYMENT },
         spec: { template: { spec: podSpec } },
     };
-    const kustomization = {
-        apiVersion: 'kustomize.config.k8s.io/v1beta1',
-        kind: 'Kustomization',
-        // kustomize refuses absolute paths here; a relative one reaches any folder on the machine.
-        resources: [base.relativePath],
+    return {
         // Renames the base's Namespace and moves every namespaced object and the RBAC subjects into it.
         namespace,
         images: [{ ...parseImageOverride(`${imageName}=${options.image}`), name: imageName }],
         // On objects only: pod templates and selectors stay as the base has them.
         labels: [{ pairs: installLabels(namespace), includeSelectors: false, includeTemplates: false }],
-        patches: [{ path: 'agent-patch.yaml', target: { kind: 'Deployment', name: AGENT_DEPLOYMENT } }],
+        patches: [{ patch: toYaml(patch), target: { kind: 'Deployment', name: AGENT_DEPLOYMENT } }],
     };
-    return { 'kustomization.yaml': toYaml(kustomization), 'agent-patch.yaml': toYaml(patch) };
 }
 /** Parses and validates a build's output: no Secrets come from the base. */
 function parseBuild(yaml, source) {
@@ -34957,23 +34958,13 @@ async function renderAgentManifests(options, context) {
     // The base as it is, for the image name and the flags the install leaves alone (e.g. --listen).
     const base = parseBuild(await kustomizeBuild(kustomize, baseDir, {}, context.log), baseDir);
     const container = agentContainer(base, baseDir);
-    const overlay = await external_node_fs_namespaceObject.promises.mkdtemp((0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.tmpdir)(), 'gitops-install-'));
-    try {
-        const files = overlayFiles(options, namespace, {
-            relativePath: (0,external_node_path_namespaceObject.relative)(overlay, baseDir),
-            image: container.image,
-            args: container.args ?? [],
-        });
-        for (const [name, text] of Object.entries(files))
-            await external_node_fs_namespaceObject.promises.writeFile((0,external_node_path_namespaceObject.join)(overlay, name), text);
-        context.log.debug(`install overlay:\n${Object.values(files).join('---\n')}`);
-        const objects = parseBuild(await kustomizeBuild(kustomize, overlay, {}, context.log), 'the install overlay of deploy/base');
-        agentContainer(objects, baseDir);
-        return ownClusterNames(objects, namespace);
-    }
-    finally {
-        await external_node_fs_namespaceObject.promises.rm(overlay, { recursive: true, force: true });
-    }
+    const overlay = overlayOf(options, namespace, {
+        image: container.image,
+        args: container.args ?? [],
+    });
+    const objects = parseBuild(await kustomizeBuild(kustomize, baseDir, overlay, context.log), 'the install overlay of deploy/base');
+    agentContainer(objects, baseDir);
+    return ownClusterNames(objects, namespace);
 }
 /** Everything an install applies: the rendered base and its Secrets, all labelled as the install's. */
 async function agentObjects(options, secrets, context) {

@@ -32155,8 +32155,9 @@ const DEFAULT_BUILD_MEMORY_MB = 2048;
 /** `kustomize version` answers at once; a binary that does not is not a kustomize to use. */
 const VERSION_TIMEOUT_MS = 30_000;
 /**
- * Runs kustomize on `dir` and returns its YAML output. With images or a namespace, a temporary overlay
- * (outside the user's tree) names `dir` as its only resource and sets them; it is removed afterwards.
+ * Runs kustomize on `dir` and returns its YAML output. With images, a namespace, labels or patches, a
+ * temporary overlay (outside the user's tree) names `dir` as its only resource and sets them; it is
+ * removed afterwards.
  */
 async function kustomizeBuild(k, dir, options, log) {
     const target = (0,external_node_path_namespaceObject.resolve)(dir);
@@ -32167,9 +32168,11 @@ async function kustomizeBuild(k, dir, options, log) {
         throw new errors_ConfigurationError(`path: ${dir} has no kustomization.yaml`);
     }
     const images = options.images ?? [];
+    const labels = options.labels ?? [];
+    const patches = options.patches ?? [];
     let overlay;
     let buildDir = target;
-    if (images.length > 0 || options.namespace) {
+    if (images.length > 0 || options.namespace || labels.length > 0 || patches.length > 0) {
         overlay = await external_node_fs_namespaceObject.promises.mkdtemp((0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.tmpdir)(), 'gitops-overlay-'));
         const kustomization = {
             apiVersion: 'kustomize.config.k8s.io/v1beta1',
@@ -32181,6 +32184,10 @@ async function kustomizeBuild(k, dir, options, log) {
             kustomization.namespace = options.namespace;
         if (images.length > 0)
             kustomization.images = images;
+        if (labels.length > 0)
+            kustomization.labels = labels;
+        if (patches.length > 0)
+            kustomization.patches = patches;
         await external_node_fs_namespaceObject.promises.writeFile((0,external_node_path_namespaceObject.join)(overlay, 'kustomization.yaml'), toYaml(kustomization));
         log.debug(`kustomize overlay ${overlay}:\n${toYaml(kustomization)}`);
         buildDir = overlay;

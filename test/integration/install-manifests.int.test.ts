@@ -68,7 +68,7 @@ describe('an install with every option', () => {
   let objects: KubeObject[]
   let log: ReturnType<typeof recordingLogger>
   let overlaysBefore: string[]
-  const overlays = () => readdirSync(tmpdir()).filter((f) => f.startsWith('gitops-install-'))
+  const overlays = () => readdirSync(tmpdir()).filter((f) => f.startsWith('gitops-overlay-'))
 
   beforeAll(async () => {
     log = recordingLogger()

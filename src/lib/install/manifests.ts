@@ -4,9 +4,8 @@
  * `kubectl apply -k deploy/` and install-agent can never drift. The Secrets are built in memory
  * (secrets.ts) and never written to the overlay folder or to `output-dir`.
  */
-import { existsSync, promises as fs } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { dirname, join, relative } from 'node:path'
+import { existsSync } from 'node:fs'
+import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { ConfigurationError } from '../errors.js'
 import { transportOf } from '../git/remote.js'
@@ -15,6 +14,7 @@ import {
   kustomizeBuild,
   parseImageOverride,
   resolveKustomize,
+  type BuildOptions,
   type Kustomize,
 } from '../kustomize/kustomize.js'
 import type { Logger } from '../log.js'
@@ -209,12 +209,12 @@ function agentContainer(objects: KubeObject[], baseDir: string): Container {
   return container
 }
 
-/** The overlay: deploy/base with the namespace, image, labels and a patch of the agent's container. */
-function overlayFiles(
+/** The overlay on deploy/base: the namespace, image, labels and a patch of the agent's container. */
+function overlayOf(
   options: AgentManifestOptions,
   namespace: string,
-  base: { relativePath: string; image: string; args: string[] },
-): Record<string, string> {
+  base: { image: string; args: string[] },
+): BuildOptions {
   // The base's image name, without its tag or digest: what kustomize's `images:` matches.
   const imageName = base.image.replace(/@.*$/, '').replace(/:[^/:]*$/, '')
   const mounts = [
@@ -246,19 +246,14 @@ function overlayFiles(
     metadata: { name: AGENT_DEPLOYMENT },
     spec: { template: { spec: podSpec } },
   }
-  const kustomization = {
-    apiVersion: 'kustomize.config.k8s.io/v1beta1',
-    kind: 'Kustomization',
-    // kustomize refuses absolute paths here; a relative one reaches any folder on the machine.
-    resources: [base.relativePath],
+  return {
     // Renames the base's Namespace and moves every namespaced object and the RBAC subjects into it.
     namespace,
     images: [{ ...parseImageOverride(`${imageName}=${options.image}`), name: imageName }],
     // On objects only: pod templates and selectors stay as the base has them.
     labels: [{ pairs: installLabels(namespace), includeSelectors: false, includeTemplates: false }],
-    patches: [{ path: 'agent-patch.yaml', target: { kind: 'Deployment', name: AGENT_DEPLOYMENT } }],
+    patches: [{ patch: toYaml(patch), target: { kind: 'Deployment', name: AGENT_DEPLOYMENT } }],
   }
-  return { 'kustomization.yaml': toYaml(kustomization), 'agent-patch.yaml': toYaml(patch) }
 }
 
 /** Parses and validates a build's output: no Secrets come from the base. */
@@ -303,24 +298,16 @@ export async function renderAgentManifests(
   // The base as it is, for the image name and the flags the install leaves alone (e.g. --listen).
   const base = parseBuild(await kustomizeBuild(kustomize, baseDir, {}, context.log), baseDir)
   const container = agentContainer(base, baseDir)
-  const overlay = await fs.mkdtemp(join(tmpdir(), 'gitops-install-'))
-  try {
-    const files = overlayFiles(options, namespace, {
-      relativePath: relative(overlay, baseDir),
-      image: container.image!,
-      args: container.args ?? [],
-    })
-    for (const [name, text] of Object.entries(files)) await fs.writeFile(join(overlay, name), text)
-    context.log.debug(`install overlay:\n${Object.values(files).join('---\n')}`)
-    const objects = parseBuild(
-      await kustomizeBuild(kustomize, overlay, {}, context.log),
-      'the install overlay of deploy/base',
-    )
-    agentContainer(objects, baseDir)
-    return ownClusterNames(objects, namespace)
-  } finally {
-    await fs.rm(overlay, { recursive: true, force: true })
-  }
+  const overlay = overlayOf(options, namespace, {
+    image: container.image!,
+    args: container.args ?? [],
+  })
+  const objects = parseBuild(
+    await kustomizeBuild(kustomize, baseDir, overlay, context.log),
+    'the install overlay of deploy/base',
+  )
+  agentContainer(objects, baseDir)
+  return ownClusterNames(objects, namespace)
 }
 
 /** Everything an install applies: the rendered base and its Secrets, all labelled as the install's. */

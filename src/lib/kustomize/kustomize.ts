@@ -164,6 +164,14 @@ const VERSION_TIMEOUT_MS = 30_000
 export interface BuildOptions {
   images?: ImageOverride[]
   namespace?: string
+  /** kustomize `labels:` entries the overlay adds. */
+  labels?: {
+    pairs: Record<string, string>
+    includeSelectors?: boolean
+    includeTemplates?: boolean
+  }[]
+  /** kustomize `patches:` entries the overlay adds, each patch inline. */
+  patches?: { patch: string; target: { kind: string; name: string } }[]
   flags?: string[]
   /** Kill the build (its process group) after this long; default 120 s. */
   timeoutMs?: number
@@ -179,8 +187,9 @@ export interface BuildOptions {
 }
 
 /**
- * Runs kustomize on `dir` and returns its YAML output. With images or a namespace, a temporary overlay
- * (outside the user's tree) names `dir` as its only resource and sets them; it is removed afterwards.
+ * Runs kustomize on `dir` and returns its YAML output. With images, a namespace, labels or patches, a
+ * temporary overlay (outside the user's tree) names `dir` as its only resource and sets them; it is
+ * removed afterwards.
  */
 export async function kustomizeBuild(
   k: Kustomize,
@@ -200,9 +209,11 @@ export async function kustomizeBuild(
     throw new ConfigurationError(`path: ${dir} has no kustomization.yaml`)
   }
   const images = options.images ?? []
+  const labels = options.labels ?? []
+  const patches = options.patches ?? []
   let overlay: string | undefined
   let buildDir = target
-  if (images.length > 0 || options.namespace) {
+  if (images.length > 0 || options.namespace || labels.length > 0 || patches.length > 0) {
     overlay = await fs.mkdtemp(join(tmpdir(), 'gitops-overlay-'))
     const kustomization: Record<string, unknown> = {
       apiVersion: 'kustomize.config.k8s.io/v1beta1',
@@ -212,6 +223,8 @@ export async function kustomizeBuild(
     }
     if (options.namespace) kustomization.namespace = options.namespace
     if (images.length > 0) kustomization.images = images
+    if (labels.length > 0) kustomization.labels = labels
+    if (patches.length > 0) kustomization.patches = patches
     await fs.writeFile(join(overlay, 'kustomization.yaml'), toYaml(kustomization))
     log.debug(`kustomize overlay ${overlay}:\n${toYaml(kustomization)}`)
     buildDir = overlay
